@@ -1,0 +1,53 @@
+package com.maddatum.boss.config;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Every tunable of the Boss, bound once at start-up and validated, so that a typo in
+ * {@code application.yml} or an environment variable fails the start instead of a claim.
+ */
+@Validated
+@ConfigurationProperties("boss")
+public record BossProperties(
+        @Valid @NotNull @DefaultValue Lease lease,
+        @Valid @NotNull @DefaultValue Claim claim,
+        @Valid @NotNull @DefaultValue Store store,
+        @Valid @NotNull @DefaultValue Limits limits,
+        @Valid @NotNull @DefaultValue Workers workers) {
+
+    /** How long an assignment is held without a heartbeat, and how often expired ones are reaped. */
+    public record Lease(
+            @NotNull @DefaultValue("5m") Duration timeout,
+            @NotNull @DefaultValue("5s") Duration reapInterval,
+            @Min(1) @Max(100) @DefaultValue("3") int defaultMaxAttempts) {}
+
+    /** Long-poll cap for {@code POST /bored/{node}?waitSeconds=N}. */
+    public record Claim(@NotNull @DefaultValue("30s") Duration maxWait) {}
+
+    /**
+     * The embedded store's directory (used only when {@code spring.mongodb.uri} is unset), and how
+     * often a Boss sharing a real MongoDB with other replicas re-reads the ready and in-flight orders.
+     */
+    public record Store(
+            @NotBlank @DefaultValue("./data") String dataDir,
+            @NotNull @DefaultValue("3s") Duration resyncInterval) {}
+
+    /** Input limits; each is documented in the README and enforced before anything is stored. */
+    public record Limits(
+            @Min(1024) @DefaultValue("1048576") int maxBodyBytes,
+            @Min(2) @DefaultValue("32") int maxDepth,
+            @Min(1) @DefaultValue("5000") int maxFields,
+            @Min(256) @DefaultValue("65536") int maxLogTailChars,
+            @Min(1) @Max(1000) @DefaultValue("100") int maxPageSize) {}
+
+    /** A worker not heard from for this long is shown as offline. */
+    public record Workers(@NotNull @DefaultValue("90s") Duration offlineAfter) {}
+}

@@ -1,0 +1,119 @@
+package com.maddatum.boss.job;
+
+import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.order.NewOrder;
+import com.maddatum.boss.web.ApiProblem;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.bson.Document;
+import org.springframework.stereotype.Component;
+
+/**
+ * What a job must satisfy beyond being safe JSON ({@link com.maddatum.boss.web.JsonInput}), and
+ * the scheduling fields this project reads from it. Everything else in a job is the script's
+ * business and is stored untouched.
+ *
+ * <ul>
+ *   <li>{@code scriptName} (required): a file name in the worker's scripts directory, no paths.
+ *   <li>{@code dataFileName}: a file name in the worker's data directory, no paths.
+ *   <li>{@code projectName}: groups jobs for listings and the leaderboard.
+ *   <li>{@code priority}: integer, higher first; default 0.
+ *   <li>{@code maxAttempts}: 1-100; default {@code boss.lease.default-max-attempts}.
+ *   <li>{@code requiredLabels}: labels a worker must have registered to be given this job.
+ *   <li>{@code timeoutSeconds}: positive; the worker's limit for this job.
+ * </ul>
+ */
+@Component
+class JobRules {
+
+    static final Pattern SCRIPT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\\.py");
+    static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
+    static final Pattern LABEL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}");
+
+    private final int defaultMaxAttempts;
+
+    JobRules(BossProperties properties) {
+        this.defaultMaxAttempts = properties.lease().defaultMaxAttempts();
+    }
+
+    /** Checks the job and returns the order it needs, or throws naming the first bad field. */
+    NewOrder check(Document job) {
+        if (job.containsKey("_id")) {
+            throw ApiProblem.invalidField("_id", "The Boss assigns _id; leave it out.");
+        }
+        String script = requiredString(job, "scriptName");
+        if (!SCRIPT_NAME.matcher(script).matches()) {
+            throw ApiProblem.invalidField("scriptName",
+                    "scriptName must be a .py file name of letters, digits, '_', '.' and '-', with no path.");
+        }
+        String dataFile = optionalString(job, "dataFileName");
+        if (dataFile != null && (!FILE_NAME.matcher(dataFile).matches() || dataFile.contains(".."))) {
+            throw ApiProblem.invalidField("dataFileName", "dataFileName must be a plain file name, with no path.");
+        }
+        String project = optionalString(job, "projectName");
+        if (project != null && (project.isBlank() || project.length() > 128)) {
+            throw ApiProblem.invalidField("projectName", "projectName must be 1-128 characters.");
+        }
+        int priority = optionalInt(job, "priority", 0, -1_000_000, 1_000_000);
+        int maxAttempts = optionalInt(job, "maxAttempts", defaultMaxAttempts, 1, 100);
+        optionalPositiveNumber(job, "timeoutSeconds");
+        return new NewOrder(null, priority, labels(job), project, script, maxAttempts);
+    }
+
+    private static String requiredString(Document job, String field) {
+        String value = optionalString(job, field);
+        if (value == null) {
+            throw ApiProblem.invalidField(field, field + " is required.");
+        }
+        return value;
+    }
+
+    private static String optionalString(Document job, String field) {
+        Object value = job.get(field);
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof String s)) {
+            throw ApiProblem.invalidField(field, field + " must be a string.");
+        }
+        return s;
+    }
+
+    private static int optionalInt(Document job, String field, int fallback, int min, int max) {
+        Object value = job.get(field);
+        if (value == null) {
+            return fallback;
+        }
+        if (!(value instanceof Integer i) || i < min || i > max) {
+            throw ApiProblem.invalidField(field, field + " must be an integer from " + min + " to " + max + ".");
+        }
+        return i;
+    }
+
+    private static void optionalPositiveNumber(Document job, String field) {
+        Object value = job.get(field);
+        if (value != null && (!(value instanceof Number n) || n.doubleValue() <= 0)) {
+            throw ApiProblem.invalidField(field, field + " must be a positive number.");
+        }
+    }
+
+    private static List<String> labels(Document job) {
+        Object value = job.get("requiredLabels");
+        if (value == null) {
+            return List.of();
+        }
+        if (!(value instanceof List<?> list) || list.size() > 32) {
+            throw ApiProblem.invalidField("requiredLabels", "requiredLabels must be an array of at most 32 labels.");
+        }
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof String label) || !LABEL.matcher(label).matches()) {
+                throw ApiProblem.invalidField("requiredLabels[" + i + "]",
+                        "A label is 1-64 letters, digits, '_', '.', ':' or '-'.");
+            }
+            labels.add(label);
+        }
+        return labels;
+    }
+}

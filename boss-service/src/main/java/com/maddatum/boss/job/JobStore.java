@@ -1,0 +1,54 @@
+package com.maddatum.boss.job;
+
+import com.maddatum.boss.store.StoreDurability;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.bson.Document;
+import org.bson.types.ObjectId;
+import org.springframework.data.mongodb.core.MongoTemplate;
+import org.springframework.data.mongodb.core.query.Criteria;
+import org.springframework.data.mongodb.core.query.Query;
+import org.springframework.stereotype.Component;
+
+/**
+ * The {@code jobs} collection: each job is stored exactly as submitted, plus {@code _id}. Every
+ * lookup is by {@code _id}, so no other index is needed.
+ */
+@Component
+public class JobStore {
+
+    static final String COLLECTION = "jobs";
+
+    private final MongoTemplate mongo;
+    private final StoreDurability durability;
+
+    JobStore(MongoTemplate mongo, StoreDurability durability) {
+        this.mongo = mongo;
+        this.durability = durability;
+    }
+
+    ObjectId insert(Document job) {
+        ObjectId id = new ObjectId();
+        // _id first, as MongoDB would put it, then the fields in the order they were sent.
+        Document stored = new Document("_id", id);
+        stored.putAll(job);
+        mongo.insert(stored, COLLECTION);
+        durability.sync();
+        return id;
+    }
+
+    public Optional<Document> findById(ObjectId id) {
+        return Optional.ofNullable(mongo.findById(id, Document.class, COLLECTION));
+    }
+
+    /** id (hex) -> job, for listings that join jobs to their orders or outcomes. */
+    public Map<String, Document> findAll(Collection<String> ids) {
+        var objectIds = ids.stream().filter(ObjectId::isValid).map(ObjectId::new).toList();
+        Map<String, Document> found = new LinkedHashMap<>();
+        mongo.find(Query.query(Criteria.where("_id").in(objectIds)), Document.class, COLLECTION)
+                .forEach(job -> found.put(job.getObjectId("_id").toHexString(), job));
+        return found;
+    }
+}

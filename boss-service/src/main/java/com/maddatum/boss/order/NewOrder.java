@@ -1,0 +1,16 @@
+package com.maddatum.boss.order;
+
+import java.util.List;
+
+/** What the job package tells the order package about a freshly stored job. */
+public record NewOrder(String jobId, int priority, List<String> requiredLabels, String projectName,
+        String scriptName, int maxAttempts) {
+
+    public NewOrder {
+        requiredLabels = List.copyOf(requiredLabels);
+    }
+
+    public NewOrder forJob(String id) {
+        return new NewOrder(id, priority, requiredLabels, projectName, scriptName, maxAttempts);
+    }
+}

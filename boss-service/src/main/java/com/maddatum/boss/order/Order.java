@@ -1,0 +1,124 @@
+package com.maddatum.boss.order;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import org.bson.Document;
+import org.bson.types.ObjectId;
+
+/**
+ * An order as stored in {@code orders}. The seed's fields ({@code _id, jobId, createdDate, status})
+ * keep their names; the rest are this project's, denormalised from the job so that claims, listings
+ * and the leaderboard never need to read the job. Immutable: every change is an
+ * {@link OrderTransition} applied by {@link OrderStore} in one conditional write.
+ */
+public record Order(
+        ObjectId id,
+        String jobId,
+        Instant createdDate,
+        OrderStatus status,
+        int priority,
+        List<String> requiredLabels,
+        String projectName,
+        String scriptName,
+        int attempt,
+        int maxAttempts,
+        String assignedTo,
+        Instant leaseExpiresAt,
+        Instant startedAt,
+        Instant finishedAt,
+        ObjectId outcomeId,
+        String reason,
+        Document progress,
+        List<HistoryEntry> history) {
+
+    static final String ID = "_id";
+    static final String JOB_ID = "jobId";
+    static final String CREATED_DATE = "createdDate";
+    static final String STATUS = "status";
+    static final String PRIORITY = "priority";
+    static final String REQUIRED_LABELS = "requiredLabels";
+    static final String PROJECT_NAME = "projectName";
+    static final String SCRIPT_NAME = "scriptName";
+    static final String ATTEMPT = "attempt";
+    static final String MAX_ATTEMPTS = "maxAttempts";
+    static final String ASSIGNED_TO = "assignedTo";
+    static final String LEASE_EXPIRES_AT = "leaseExpiresAt";
+    static final String STARTED_AT = "startedAt";
+    static final String FINISHED_AT = "finishedAt";
+    static final String LAST_HEARTBEAT_AT = "lastHeartbeatAt";
+    static final String OUTCOME_ID = "outcomeId";
+    static final String REASON = "reason";
+    static final String PROGRESS = "progress";
+    static final String HISTORY = "history";
+
+    /** One line of an order's history: what it became, when, on which node, at which attempt, and why. */
+    public record HistoryEntry(OrderStatus status, Instant at, String node, int attempt, String reason) {
+
+        Document toDocument() {
+            return new Document("status", status.wire())
+                    .append("at", Date.from(at))
+                    .append("node", node)
+                    .append("attempt", attempt)
+                    .append("reason", reason);
+        }
+
+        static HistoryEntry fromDocument(Document d) {
+            return new HistoryEntry(OrderStatus.fromWire(d.getString("status")), instant(d, "at"),
+                    d.getString("node"), d.getInteger("attempt", 0), d.getString("reason"));
+        }
+    }
+
+    public boolean isInFlight() {
+        return status.isInFlight();
+    }
+
+    /** The document for a brand-new order: unassigned, attempt 0, with its first history line. */
+    static Document newDocument(ObjectId id, NewOrder spec, Instant now) {
+        HistoryEntry created = new HistoryEntry(OrderStatus.UNASSIGNED, now, null, 0, "created");
+        return new Document(ID, id)
+                .append(JOB_ID, spec.jobId())
+                .append(CREATED_DATE, Date.from(now))
+                .append(STATUS, OrderStatus.UNASSIGNED.wire())
+                .append(PRIORITY, spec.priority())
+                .append(REQUIRED_LABELS, spec.requiredLabels())
+                .append(PROJECT_NAME, spec.projectName())
+                .append(SCRIPT_NAME, spec.scriptName())
+                .append(ATTEMPT, 0)
+                .append(MAX_ATTEMPTS, spec.maxAttempts())
+                .append(HISTORY, List.of(created.toDocument()));
+    }
+
+    @SuppressWarnings("unchecked")
+    static Order fromDocument(Document d) {
+        List<HistoryEntry> history = new ArrayList<>();
+        for (Document entry : d.getList(HISTORY, Document.class, List.of())) {
+            history.add(HistoryEntry.fromDocument(entry));
+        }
+        return new Order(
+                d.getObjectId(ID),
+                d.getString(JOB_ID),
+                instant(d, CREATED_DATE),
+                OrderStatus.fromWire(d.getString(STATUS)),
+                d.getInteger(PRIORITY, 0),
+                List.copyOf(d.getList(REQUIRED_LABELS, String.class, List.of())),
+                d.getString(PROJECT_NAME),
+                d.getString(SCRIPT_NAME),
+                d.getInteger(ATTEMPT, 0),
+                d.getInteger(MAX_ATTEMPTS, 1),
+                d.getString(ASSIGNED_TO),
+                instant(d, LEASE_EXPIRES_AT),
+                instant(d, STARTED_AT),
+                instant(d, FINISHED_AT),
+                d.getObjectId(OUTCOME_ID),
+                d.getString(REASON),
+                d.get(PROGRESS, Document.class),
+                List.copyOf(history));
+    }
+
+    private static Instant instant(Document d, String field) {
+        Date date = d.getDate(field);
+        return date == null ? null : date.toInstant();
+    }
+}

@@ -1,0 +1,108 @@
+package com.maddatum.boss.order;
+
+import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Ids;
+import com.maddatum.boss.web.JsonInput;
+import com.maddatum.boss.web.Paging;
+import com.maddatum.boss.worker.WorkerRegistry;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.bson.Document;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.context.request.async.DeferredResult;
+import tools.jackson.databind.JsonNode;
+
+/** The worker-facing order routes: the seed's {@code /bored} and {@code /retrieve/order}, plus heartbeats. */
+@RestController
+class OrderController {
+
+    private final OrderService orders;
+    private final ClaimWaiters waiters;
+    private final WorkerRegistry workers;
+    private final JsonInput json;
+    private final BossProperties properties;
+
+    OrderController(OrderService orders, ClaimWaiters waiters, WorkerRegistry workers, JsonInput json,
+            BossProperties properties) {
+        this.orders = orders;
+        this.waiters = waiters;
+        this.workers = workers;
+        this.json = json;
+        this.properties = properties;
+    }
+
+    /**
+     * The seed's "I am bored": 200 with the claimed order, or 204 when there is no work. With
+     * {@code waitSeconds} the request is held (up to {@code boss.claim.max-wait}) until work arrives.
+     */
+    @PostMapping("/bored/{nodeName}")
+    DeferredResult<ResponseEntity<Object>> bored(@PathVariable String nodeName,
+            @RequestParam(defaultValue = "0") int waitSeconds) {
+        String node = WorkerRegistry.checkNodeName(nodeName, "nodeName");
+        if (waitSeconds < 0) {
+            throw ApiProblem.invalidField("waitSeconds", "waitSeconds must be 0 or more.");
+        }
+        workers.seen(node);
+        Set<String> labels = workers.labelsOf(node);
+        Optional<Order> claimed = orders.claim(node, labels);
+        if (claimed.isPresent() || waitSeconds == 0) {
+            DeferredResult<ResponseEntity<Object>> now = new DeferredResult<>();
+            now.setResult(claimed.<ResponseEntity<Object>>map(o -> ResponseEntity.ok(OrderView.of(o)))
+                    .orElseGet(() -> ResponseEntity.noContent().build()));
+            return now;
+        }
+        Duration cap = properties.claim().maxWait();
+        Duration wait = Duration.ofSeconds(waitSeconds).compareTo(cap) > 0 ? cap : Duration.ofSeconds(waitSeconds);
+        return waiters.await(node, labels, wait);
+    }
+
+    record HeartbeatRequest(
+            @NotBlank @Size(max = 128) String node,
+            @NotNull @Min(1) Integer attempt,
+            JsonNode progress) {}
+
+    record HeartbeatResponse(String orderId, String status, int attempt, Instant leaseExpiresAt,
+            boolean cancelRequested) {}
+
+    @PostMapping("/orders/{id}/heartbeat")
+    HeartbeatResponse heartbeat(@PathVariable String id, @Valid @RequestBody HeartbeatRequest request) {
+        var orderId = Ids.parse(id, "order");
+        String node = WorkerRegistry.checkNodeName(request.node(), "node");
+        Document progress = request.progress() == null || request.progress().isNull()
+                ? null : json.toDocument(request.progress(), "progress");
+        workers.seen(node);
+        OrderService.Heartbeat beat = orders.heartbeat(orderId, node, request.attempt(), progress);
+        Order order = beat.order();
+        return new HeartbeatResponse(id, order.status().wire(), order.attempt(), order.leaseExpiresAt(),
+                beat.cancelRequested());
+    }
+
+    /** The seed's order listing, newest first, paged; the total is in {@code X-Total-Count}. */
+    @GetMapping("/retrieve/order")
+    ResponseEntity<List<OrderView>> list(@RequestParam(defaultValue = "0") int page,
+            @RequestParam(defaultValue = "100") int size,
+            @RequestParam(required = false) String status) {
+        int pageSize = Paging.checkPage(page, size, properties.limits().maxPageSize());
+        OrderStatus wanted = OrderStatus.fromQuery(status);
+        List<OrderView> views = orders.page(null, wanted, page, pageSize).stream().map(OrderView::of).toList();
+        HttpHeaders headers = new HttpHeaders();
+        headers.add("X-Total-Count", Long.toString(orders.count(null, wanted)));
+        return ResponseEntity.ok().headers(headers).body(views);
+    }
+}

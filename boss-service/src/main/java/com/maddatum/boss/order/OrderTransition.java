@@ -1,0 +1,163 @@
+package com.maddatum.boss.order;
+
+import static com.maddatum.boss.order.Order.*;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.bson.Document;
+import org.bson.types.ObjectId;
+import org.springframework.data.mongodb.core.query.Update;
+
+/**
+ * The verbs of an order. Each one is a single conditional write: the filter names the states (and
+ * the attempt, the node, the lease) it expects, and a write that finds none of them is a normal
+ * miss, never an exception. The constructor checks every move against {@link OrderStatus}'s table,
+ * so a verb that would break the state machine cannot even be built.
+ */
+public final class OrderTransition {
+
+    private final Set<OrderStatus> from;
+    private final OrderStatus to;
+    private final Document guard;
+    private final Update update;
+
+    private OrderTransition(Set<OrderStatus> from, OrderStatus to, Document guard, Update update,
+            HistoryEntry entry) {
+        for (OrderStatus source : from) {
+            if (source != to && !source.canTransitionTo(to)) {
+                throw new IllegalStateException("illegal transition " + source + " -> " + to);
+            }
+        }
+        this.from = Set.copyOf(from);
+        this.to = to;
+        this.guard = guard;
+        this.update = update.set(STATUS, to.wire());
+        if (entry != null) {
+            this.update.push(HISTORY, entry.toDocument());
+        }
+    }
+
+    /** unassigned -> assigned. {@code attemptBefore} is the attempt the claimer saw; it becomes +1. */
+    static OrderTransition claim(String node, int attemptBefore, Instant now, Duration lease) {
+        int attempt = attemptBefore + 1;
+        return new OrderTransition(EnumSet.of(OrderStatus.UNASSIGNED), OrderStatus.ASSIGNED,
+                new Document(ATTEMPT, attemptBefore),
+                new Update().set(ATTEMPT, attempt).set(ASSIGNED_TO, node)
+                        .set(LEASE_EXPIRES_AT, Date.from(now.plus(lease)))
+                        .unset(STARTED_AT).unset(LAST_HEARTBEAT_AT).unset(PROGRESS),
+                new HistoryEntry(OrderStatus.ASSIGNED, now, node, attempt, "claimed"));
+    }
+
+    /** assigned -> running, on the first heartbeat of this attempt. */
+    static OrderTransition start(String node, int attempt, Instant now, Duration lease, Document progress) {
+        return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED), OrderStatus.RUNNING,
+                held(node, attempt),
+                heartbeatUpdate(now, lease, progress).set(STARTED_AT, Date.from(now)),
+                new HistoryEntry(OrderStatus.RUNNING, now, node, attempt, "started"));
+    }
+
+    /** running -> running: extends the lease. Not a change of state, so no history line. */
+    static OrderTransition heartbeat(String node, int attempt, Instant now, Duration lease, Document progress) {
+        return new OrderTransition(EnumSet.of(OrderStatus.RUNNING), OrderStatus.RUNNING,
+                held(node, attempt), heartbeatUpdate(now, lease, progress), null);
+    }
+
+    /** assigned|running -> done, pointing at the outcome that is written next. */
+    static OrderTransition complete(String node, int attempt, ObjectId outcomeId, Instant now) {
+        return finish(OrderStatus.DONE, node, attempt, outcomeId, now, "outcome reported");
+    }
+
+    /** assigned|running -> failed: the script ran and reported an error, which a retry would repeat. */
+    static OrderTransition fail(String node, int attempt, ObjectId outcomeId, Instant now, String reason) {
+        return finish(OrderStatus.FAILED, node, attempt, outcomeId, now, reason);
+    }
+
+    /**
+     * assigned|running -> unassigned: an infrastructure failure (worker shut down, script could not
+     * start, the order could not be delivered). The attempt stays; the next claim increments it.
+     */
+    static OrderTransition requeue(String node, int attempt, Instant now, String reason) {
+        return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.UNASSIGNED,
+                held(node, attempt),
+                new Update().unset(ASSIGNED_TO).unset(LEASE_EXPIRES_AT).set(REASON, reason),
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason));
+    }
+
+    /** assigned|running -> unassigned|failed when the lease ran out: the worker was lost. */
+    static OrderTransition expire(Order order, Instant now) {
+        String node = order.assignedTo();
+        boolean exhausted = order.attempt() >= order.maxAttempts();
+        String reason = "lease expired on node " + node + " (attempt " + order.attempt() + " of "
+                + order.maxAttempts() + ")" + (exhausted ? "; no attempts left" : "");
+        Document guard = new Document(ATTEMPT, order.attempt())
+                .append(LEASE_EXPIRES_AT, new Document("$lt", Date.from(now)));
+        if (exhausted) {
+            return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.FAILED,
+                    guard, new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason).unset(LEASE_EXPIRES_AT),
+                    new HistoryEntry(OrderStatus.FAILED, now, node, order.attempt(), reason));
+        }
+        return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.UNASSIGNED,
+                guard, new Update().unset(ASSIGNED_TO).unset(LEASE_EXPIRES_AT).set(REASON, reason),
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, order.attempt(), reason));
+    }
+
+    /** Any live state -> cancelled. A worker holding it learns so from its next heartbeat. */
+    static OrderTransition cancel(Instant now, String reason) {
+        return new OrderTransition(OrderStatus.sourcesOf(OrderStatus.CANCELLED), OrderStatus.CANCELLED,
+                new Document(), new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason),
+                new HistoryEntry(OrderStatus.CANCELLED, now, null, 0, reason));
+    }
+
+    private static OrderTransition finish(OrderStatus to, String node, int attempt, ObjectId outcomeId,
+            Instant now, String reason) {
+        Update update = new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason).unset(LEASE_EXPIRES_AT);
+        if (outcomeId != null) {
+            update.set(OUTCOME_ID, outcomeId);
+        }
+        return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), to,
+                held(node, attempt), update, new HistoryEntry(to, now, node, attempt, reason));
+    }
+
+    /** The fencing guard: only the holder of this attempt (and, when named, on this node) may act. */
+    private static Document held(String node, int attempt) {
+        Document guard = new Document(ATTEMPT, attempt);
+        return node == null ? guard : guard.append(ASSIGNED_TO, node);
+    }
+
+    private static Update heartbeatUpdate(Instant now, Duration lease, Document progress) {
+        Update update = new Update().set(LEASE_EXPIRES_AT, Date.from(now.plus(lease)))
+                .set(LAST_HEARTBEAT_AT, Date.from(now));
+        if (progress != null) {
+            update.set(PROGRESS, progress);
+        }
+        return update;
+    }
+
+    /**
+     * A flat filter led by {@code _id}: the embedded server only takes its fast path for lookups
+     * by {@code _id} when the key stands at the top level, not inside {@code $and}.
+     */
+    Document filter(ObjectId id) {
+        List<String> states = from.stream().map(OrderStatus::wire).toList();
+        Document filter = new Document(ID, id)
+                .append(STATUS, states.size() == 1 ? states.get(0) : new Document("$in", states));
+        filter.putAll(guard);
+        return filter;
+    }
+
+    Update update() {
+        return update;
+    }
+
+    public OrderStatus to() {
+        return to;
+    }
+
+    Set<OrderStatus> from() {
+        return from;
+    }
+}

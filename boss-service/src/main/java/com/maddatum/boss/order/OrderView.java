@@ -1,0 +1,44 @@
+package com.maddatum.boss.order;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An order on the wire. The seed's worker reads {@code _id} and {@code jobId} from the
+ * {@code /bored} answer; the other fields are this project's additions.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record OrderView(
+        @JsonProperty("_id") String id,
+        String jobId,
+        Instant createdDate,
+        String status,
+        int attempt,
+        int maxAttempts,
+        String assignedTo,
+        Instant leaseExpiresAt,
+        int priority,
+        List<String> requiredLabels,
+        String projectName,
+        String scriptName,
+        Instant startedAt,
+        Instant finishedAt,
+        String reason,
+        Map<String, Object> progress,
+        List<HistoryView> history) {
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record HistoryView(String status, Instant at, String node, int attempt, String reason) {}
+
+    public static OrderView of(Order o) {
+        return new OrderView(o.id().toHexString(), o.jobId(), o.createdDate(), o.status().wire(), o.attempt(),
+                o.maxAttempts(), o.assignedTo(), o.leaseExpiresAt(), o.priority(), o.requiredLabels(),
+                o.projectName(), o.scriptName(), o.startedAt(), o.finishedAt(), o.reason(), o.progress(),
+                o.history().stream()
+                        .map(h -> new HistoryView(h.status().wire(), h.at(), h.node(), h.attempt(), h.reason()))
+                        .toList());
+    }
+}

@@ -1,0 +1,55 @@
+package com.maddatum.boss.outcome;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.maddatum.boss.job.JobStore;
+import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.BsonView;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.bson.Document;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/** Which configuration is winning: a project's successful outcomes, lowest loss first, with their jobs. */
+@RestController
+class LeaderboardController {
+
+    private final OutcomeService outcomes;
+    private final JobStore jobs;
+
+    LeaderboardController(OutcomeService outcomes, JobStore jobs) {
+        this.outcomes = outcomes;
+        this.jobs = jobs;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Entry(int rank, String jobId, Double loss, Double metric, String metricName, String node,
+            Instant finishedAt, Map<String, Object> job) {}
+
+    @GetMapping("/projects/{name}/leaderboard")
+    List<Entry> leaderboard(@PathVariable String name, @RequestParam(defaultValue = "20") int limit) {
+        if (limit < 1 || limit > 1000) {
+            throw ApiProblem.invalidField("limit", "limit must be between 1 and 1000.");
+        }
+        List<Document> best = outcomes.leaderboard(name, limit);
+        Map<String, Document> byId = jobs.findAll(best.stream().map(o -> o.getString("jobId")).toList());
+        List<Entry> entries = new ArrayList<>();
+        for (Document outcome : best) {
+            Document job = byId.get(outcome.getString("jobId"));
+            entries.add(new Entry(entries.size() + 1, outcome.getString("jobId"), number(outcome, "loss"),
+                    number(outcome, "metric"), outcome.getString("metricName"), outcome.getString("node"),
+                    outcome.getDate("finishedAt") == null ? null : outcome.getDate("finishedAt").toInstant(),
+                    job == null ? null : BsonView.plain(job)));
+        }
+        return entries;
+    }
+
+    private static Double number(Document d, String field) {
+        Object value = d.get(field);
+        return value instanceof Number n ? n.doubleValue() : null;
+    }
+}

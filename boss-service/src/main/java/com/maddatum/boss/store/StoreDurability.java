@@ -1,0 +1,29 @@
+package com.maddatum.boss.store;
+
+import java.util.Optional;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.stereotype.Component;
+
+/**
+ * Called after each write and before the Boss acknowledges it. On the embedded store it commits the
+ * MVStore so the write survives {@code kill -9}; on a real MongoDB the server's write concern has
+ * already made it durable, so it does nothing.
+ */
+@Component
+public class StoreDurability {
+
+    private final Optional<EmbeddedMongo> embedded;
+
+    public StoreDurability(ObjectProvider<EmbeddedMongo> embedded) {
+        this.embedded = Optional.ofNullable(embedded.getIfAvailable());
+    }
+
+    public void sync() {
+        embedded.ifPresent(EmbeddedMongo::commit);
+    }
+
+    /** True when this process owns the store, so no other Boss can change it behind our back. */
+    public boolean isEmbedded() {
+        return embedded.isPresent();
+    }
+}

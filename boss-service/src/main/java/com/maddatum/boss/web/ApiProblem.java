@@ -1,0 +1,67 @@
+package com.maddatum.boss.web;
+
+import java.net.URI;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+
+/**
+ * A failure the client caused or should know about, rendered as an RFC 9457 problem detail by
+ * {@link ProblemHandler}. Thrown instead of returning error bodies so controllers stay linear.
+ */
+public final class ApiProblem extends RuntimeException {
+
+    /** Problem types are documented in the README under "Errors". */
+    public static final String TYPE_BASE = "https://maddatum.com/problems/";
+
+    private final HttpStatus status;
+    private final String type;
+    private final String title;
+    private final String field;
+
+    private ApiProblem(HttpStatus status, String type, String title, String detail, String field) {
+        super(detail, null, false, false);
+        this.status = status;
+        this.type = type;
+        this.title = title;
+        this.field = field;
+    }
+
+    public static ApiProblem invalidField(String field, String detail) {
+        return new ApiProblem(HttpStatus.BAD_REQUEST, "invalid-field", "A field of the request is invalid",
+                detail, field);
+    }
+
+    public static ApiProblem notFound(String what, String id) {
+        return new ApiProblem(HttpStatus.NOT_FOUND, "not-found", "No such " + what,
+                "No " + what + " has the id '" + id + "'.", "id");
+    }
+
+    public static ApiProblem staleAttempt(String detail) {
+        return new ApiProblem(HttpStatus.CONFLICT, "stale-attempt",
+                "The order is no longer held by this attempt", detail, "attempt");
+    }
+
+    public static ApiProblem conflict(String detail) {
+        return new ApiProblem(HttpStatus.CONFLICT, "invalid-transition",
+                "The order is not in a state that allows this", detail, null);
+    }
+
+    public static ApiProblem tooLarge(int limit) {
+        return new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", "The request body is too large",
+                "Bodies are limited to " + limit + " bytes.", "body");
+    }
+
+    public HttpStatus status() {
+        return status;
+    }
+
+    public ProblemDetail toProblemDetail() {
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, getMessage());
+        problem.setType(URI.create(TYPE_BASE + type));
+        problem.setTitle(title);
+        if (field != null) {
+            problem.setProperty("field", field);
+        }
+        return problem;
+    }
+}

@@ -1,0 +1,68 @@
+package com.maddatum.boss.worker;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.order.Order;
+import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.BsonView;
+import jakarta.validation.Valid;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import org.bson.Document;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+
+/** The seed's {@code /worker-node/create}, and the fleet view for people. */
+@RestController
+class WorkerController {
+
+    private final WorkerRegistry registry;
+    private final OrderService orders;
+    private final Clock clock;
+    private final Duration offlineAfter;
+
+    WorkerController(WorkerRegistry registry, OrderService orders, Clock clock, BossProperties properties) {
+        this.registry = registry;
+        this.orders = orders;
+        this.clock = clock;
+        this.offlineAfter = properties.workers().offlineAfter();
+    }
+
+    @PostMapping("/worker-node/create")
+    Map<String, Object> create(@Valid @RequestBody WorkerRegistration registration) {
+        if (registration.effectiveName() == null) {
+            throw ApiProblem.invalidField("name", "name (or the seed's nodeName) is required.");
+        }
+        return BsonView.plain(registry.register(registration));
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record WorkerView(String name, String state, Instant lastSeenAt, List<String> labels, Object slots,
+            String host, Object gpus, Object scripts, List<String> currentOrders, List<String> currentJobs) {}
+
+    /** Every known node: offline when not heard from for {@code boss.workers.offline-after}, else busy or idle. */
+    @GetMapping("/workers")
+    List<WorkerView> list() {
+        Instant now = clock.instant();
+        Map<String, List<Order>> held = orders.heldByNode();
+        return registry.all().stream().map(worker -> {
+            String name = worker.getString("_id");
+            Instant seen = registry.lastSeen(worker);
+            List<Order> current = held.getOrDefault(name, List.of());
+            String state = seen == null || Duration.between(seen, now).compareTo(offlineAfter) > 0
+                    ? "offline" : current.isEmpty() ? "idle" : "busy";
+            Map<String, Object> plain = BsonView.plain(worker);
+            return new WorkerView(name, state, seen, worker.getList("labels", String.class, List.of()),
+                    plain.get("slots"), worker.getString("host"), plain.get("gpus"), plain.get("scripts"),
+                    current.stream().map(o -> o.id().toHexString()).toList(),
+                    current.stream().map(Order::jobId).toList());
+        }).sorted(Comparator.comparing(WorkerView::name)).toList();
+    }
+}

@@ -1,0 +1,29 @@
+package com.maddatum.boss.worker;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.Pattern;
+import jakarta.validation.constraints.PositiveOrZero;
+import jakarta.validation.constraints.Size;
+import java.util.List;
+
+/**
+ * {@code POST /worker-node/create}. The seed's config file called the name {@code nodeName}, so
+ * either key is accepted.
+ */
+public record WorkerRegistration(
+        @Pattern(regexp = WorkerRegistry.NODE_NAME) String name,
+        @Pattern(regexp = WorkerRegistry.NODE_NAME) String nodeName,
+        @Size(max = 64) List<@Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}") String> labels,
+        @Min(1) @Max(1024) Integer slots,
+        @Size(max = 255) String host,
+        @Size(max = 64) List<@Valid Gpu> gpus,
+        @Size(max = 1000) List<@Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9_.-]*\\.py") String> scripts) {
+
+    public record Gpu(@PositiveOrZero Integer index, @Size(max = 255) String model, @PositiveOrZero Long memoryMb) {}
+
+    String effectiveName() {
+        return name != null ? name : nodeName;
+    }
+}

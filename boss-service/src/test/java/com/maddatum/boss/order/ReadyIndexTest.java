@@ -1,0 +1,63 @@
+package com.maddatum.boss.order;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import org.bson.types.ObjectId;
+import org.junit.jupiter.api.Test;
+
+class ReadyIndexTest {
+
+    private final ReadyIndex index = new ReadyIndex();
+    private final Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @Test
+    void takesHighestPriorityFirstThenOldest() {
+        Order oldLow = order(0, t0, List.of());
+        Order newHigh = order(5, t0.plusSeconds(10), List.of());
+        Order oldHigh = order(5, t0.plusSeconds(1), List.of());
+        index.offer(oldLow);
+        index.offer(newHigh);
+        index.offer(oldHigh);
+        assertThat(index.take(Set.of()).id()).isEqualTo(oldHigh.id());
+        assertThat(index.take(Set.of()).id()).isEqualTo(newHigh.id());
+        assertThat(index.take(Set.of()).id()).isEqualTo(oldLow.id());
+        assertThat(index.take(Set.of())).isNull();
+    }
+
+    @Test
+    void skipsOrdersWhoseRequiredLabelsTheNodeLacks() {
+        Order gpu = order(9, t0, List.of("gpu"));
+        Order any = order(0, t0.plusSeconds(1), List.of());
+        index.offer(gpu);
+        index.offer(any);
+        assertThat(index.take(Set.of("cpu")).id()).isEqualTo(any.id());
+        assertThat(index.take(Set.of("cpu"))).isNull();
+        assertThat(index.take(Set.of("gpu", "cuda")).id()).isEqualTo(gpu.id());
+    }
+
+    @Test
+    void reofferingAnOrderReplacesItsCandidateInsteadOfDuplicatingIt() {
+        Order order = order(0, t0, List.of());
+        index.offer(order);
+        index.offer(order);
+        assertThat(index.size()).isEqualTo(1);
+        assertThat(index.take(Set.of())).isNotNull();
+        assertThat(index.take(Set.of())).isNull();
+    }
+
+    @Test
+    void notifiesListenersOnOffer() {
+        int[] calls = {0};
+        index.onOffer(() -> calls[0]++);
+        index.offer(order(0, t0, List.of()));
+        assertThat(calls[0]).isEqualTo(1);
+    }
+
+    private Order order(int priority, Instant created, List<String> labels) {
+        return new Order(new ObjectId(), "job", created, OrderStatus.UNASSIGNED, priority, labels, null, "a.py", 0, 3,
+                null, null, null, null, null, null, null, List.of());
+    }
+}
