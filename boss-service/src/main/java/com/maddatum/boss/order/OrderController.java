@@ -86,8 +86,8 @@ class OrderController {
         String node = WorkerRegistry.checkNodeName(request.node(), "node");
         Document progress = request.progress() == null || request.progress().isNull()
                 ? null : json.toDocument(request.progress(), "progress");
-        workers.seen(node);
         OrderService.Heartbeat beat = orders.heartbeat(orderId, node, request.attempt(), progress);
+        workers.seen(node);
         Order order = beat.order();
         return new HeartbeatResponse(id, order.status().wire(), order.attempt(), order.leaseExpiresAt(),
                 beat.cancelRequested());

@@ -79,7 +79,7 @@ record OutcomeReport(
 
     /** The outcome as stored: the seed's five fields first, this project's after them. */
     Document toDocument(ObjectId id, ObjectId resolvedOrderId, String resolvedJobId, int resolvedAttempt,
-            String project, Instant receivedAt) {
+            String resolvedNode, String project, Instant receivedAt) {
         Document d = new Document("_id", id)
                 .append("status", status)
                 .append("jobId", resolvedJobId)
@@ -88,7 +88,7 @@ record OutcomeReport(
         d.append("metricName", metricName)
                 .append("orderId", resolvedOrderId)
                 .append("attempt", resolvedAttempt)
-                .append("node", node)
+                .append("node", resolvedNode)
                 .append("projectName", project)
                 .append("startedAt", startedAt == null ? null : Date.from(startedAt))
                 .append("finishedAt", finishedAt == null ? null : Date.from(finishedAt))

@@ -49,7 +49,7 @@ public class OutcomeService {
         if (finished.isPresent()) {
             Order done = finished.get();
             if (outcomeId != null) {
-                outcomes.putIfAbsent(report.toDocument(outcomeId, done.id(), done.jobId(), attempt,
+                outcomes.putIfAbsent(report.toDocument(outcomeId, done.id(), done.jobId(), attempt, node,
                         done.projectName(), clock.instant()));
             }
             return new Recorded(done.id().toHexString(), done.status().wire(),
@@ -66,7 +66,7 @@ public class OutcomeService {
         if (sameAttempt && current.outcomeId() != null) {
             // Our earlier answer was lost, or we died before writing the outcome: write it now, once.
             outcomes.putIfAbsent(report.toDocument(current.outcomeId(), current.id(), current.jobId(), attempt,
-                    current.projectName(), clock.instant()));
+                    lastNode(current), current.projectName(), clock.instant()));
             return new Recorded(current.id().toHexString(), current.status().wire(),
                     current.outcomeId().toHexString(), true);
         }

@@ -1,0 +1,100 @@
+package com.maddatum.boss.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.boss.support.BossApiTestBase;
+import com.maddatum.boss.support.BossClient;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+class JobApiTest extends BossApiTestBase {
+
+    /** The seed's sample job, verbatim, misspelling and all. */
+    static Map<String, Object> seedJob() {
+        return job("hiddenLayers", List.of(
+                        Map.of("activation", "relu", "widthModifier", 4, "dropout", 0.2),
+                        Map.of("activation", "relu", "widthModifier", 2.3, "dropout", 0.2)),
+                "dataFileName", "wine_data.csv", "scriptName", "nn.py", "projectName", "wine_data",
+                "depedentVariable", "con_lot", "crossValidateOnly", true,
+                "crossValidationCrossingType", "neg_mean_squared_error", "batchSize", 100000, "epochs", 3000,
+                "patienceRate", 0.05, "lastLayerActivator", "", "learningRate", 0.05, "l1", 0.1,
+                "minDependentVarValue", 0, "maxDependentVarValue", 1500, "scalerType", "standard");
+    }
+
+    @Test
+    void storesTheJobExactlyAsSubmittedPlusItsId() {
+        Map<String, Object> sent = seedJob();
+        JsonNode created = submit(sent);
+        String jobId = created.get("jobId").asString();
+        assertThat(created.get("_id").asString()).isEqualTo(jobId);
+        assertThat(created.get("status").asString()).isEqualTo("unassigned");
+
+        JsonNode stored = boss.get("/retrieve/job/" + jobId).json();
+        assertThat(stored.get("_id").asString()).isEqualTo(jobId);
+        ((tools.jackson.databind.node.ObjectNode) stored).remove("_id");
+        assertThat(stored).isEqualTo(tools.jackson.databind.json.JsonMapper.builder().build()
+                .readTree(BossClient.json(sent)));
+        assertThat(stored.get("widthModifier")).isNull();
+        assertThat(stored.get("hiddenLayers").get(0).get("widthModifier").isIntegralNumber()).isTrue();
+        assertThat(stored.get("depedentVariable").asString()).isEqualTo("con_lot");
+    }
+
+    @Test
+    void createsAnUnassignedOrderVisibleInTheSeedListing() {
+        JsonNode created = submit(seedJob());
+        BossClient.Reply listing = boss.get("/retrieve/order");
+        assertThat(listing.status()).isEqualTo(200);
+        JsonNode newest = listing.json().get(0);
+        assertThat(newest.get("_id").asString()).isEqualTo(created.get("orderId").asString());
+        assertThat(newest.get("jobId").asString()).isEqualTo(created.get("jobId").asString());
+        assertThat(newest.get("status").asString()).isEqualTo("unassigned");
+        assertThat(newest.get("createdDate").asString()).isNotBlank();
+        assertThat(listing.headers().firstValue("X-Total-Count")).isPresent();
+    }
+
+    @Test
+    void listsJobsByProjectAndStatus() {
+        String project = "proj-" + System.nanoTime();
+        submit(job("projectName", project, "n", 1));
+        JsonNode second = submit(job("projectName", project, "n", 2));
+        submit(job("projectName", "other"));
+        boss.post("/jobs/" + second.get("jobId").asString() + "/cancel", "");
+
+        JsonNode all = boss.get("/jobs?project=" + project).json();
+        assertThat(all.get("total").asLong()).isEqualTo(2);
+        JsonNode cancelled = boss.get("/jobs?project=" + project + "&status=cancelled").json();
+        assertThat(cancelled.get("total").asLong()).isEqualTo(1);
+        assertThat(cancelled.get("items").get(0).get("job").get("n").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void jobDetailShowsOrderHistoryAndOutcome() {
+        JsonNode created = submit(job("projectName", "detail"));
+        String jobId = created.get("jobId").asString();
+        JsonNode order = claim("detail-node");
+        boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 1.25, "metric", 3.5));
+
+        JsonNode detail = boss.get("/jobs/" + jobId).json();
+        assertThat(detail.get("job").get("projectName").asString()).isEqualTo("detail");
+        assertThat(detail.get("order").get("status").asString()).isEqualTo("done");
+        assertThat(detail.get("order").get("history")).extracting(h -> h.get("status").asString())
+                .containsExactly("unassigned", "assigned", "done");
+        assertThat(detail.get("order").get("history").get(2).get("node").asString()).isEqualTo("detail-node");
+        assertThat(detail.get("outcome").get("loss").asDouble()).isEqualTo(1.25);
+        assertThat(detail.get("outcome").get("orderId").asString()).isEqualTo(order.get("_id").asString());
+    }
+
+    @Test
+    void cancellingAQueuedJobTakesItOutOfTheQueue() {
+        JsonNode created = submit(job());
+        BossClient.Reply cancelled = boss.post("/jobs/" + created.get("jobId").asString() + "/cancel", "");
+        assertThat(cancelled.status()).isEqualTo(200);
+        assertThat(cancelled.json().get("status").asString()).isEqualTo("cancelled");
+        assertThat(boss.post("/bored/anyone", "").status()).isEqualTo(204);
+        BossClient.Reply again = boss.post("/jobs/" + created.get("jobId").asString() + "/cancel", "");
+        assertThat(again.status()).isEqualTo(409);
+        assertThat(again.json().get("type").asString()).endsWith("/invalid-transition");
+    }
+}
