@@ -31,7 +31,8 @@ public record Order(
         ObjectId outcomeId,
         String reason,
         Document progress,
-        List<HistoryEntry> history) {
+        List<HistoryEntry> history,
+        String rev) {
 
     static final String ID = "_id";
     static final String JOB_ID = "jobId";
@@ -52,6 +53,19 @@ public record Order(
     static final String REASON = "reason";
     static final String PROGRESS = "progress";
     static final String HISTORY = "history";
+    /**
+     * The revision, {@code <_id>:<n>}, replaced on every write and unique across the collection, so
+     * that a compare-and-set on it is a single-key lookup the embedded server serves from an index.
+     */
+    static final String REV = "rev";
+
+    static String revision(ObjectId id, long n) {
+        return id.toHexString() + ":" + n;
+    }
+
+    String nextRev() {
+        return revision(id, Long.parseLong(rev.substring(rev.indexOf(':') + 1)) + 1);
+    }
 
     /** One line of an order's history: what it became, when, on which node, at which attempt, and why. */
     public record HistoryEntry(OrderStatus status, Instant at, String node, int attempt, String reason) {
@@ -87,7 +101,8 @@ public record Order(
                 .append(SCRIPT_NAME, spec.scriptName())
                 .append(ATTEMPT, 0)
                 .append(MAX_ATTEMPTS, spec.maxAttempts())
-                .append(HISTORY, List.of(created.toDocument()));
+                .append(HISTORY, List.of(created.toDocument()))
+                .append(REV, revision(id, 0));
     }
 
     @SuppressWarnings("unchecked")
@@ -114,7 +129,8 @@ public record Order(
                 d.getObjectId(OUTCOME_ID),
                 d.getString(REASON),
                 d.get(PROGRESS, Document.class),
-                List.copyOf(history));
+                List.copyOf(history),
+                d.getString(REV));
     }
 
     private static Instant instant(Document d, String field) {

@@ -17,6 +17,7 @@ import org.springframework.data.mongodb.core.index.IndexOperations;
 import org.springframework.data.mongodb.core.query.BasicQuery;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
+import org.springframework.data.mongodb.core.query.Update;
 import org.springframework.stereotype.Component;
 
 /** The {@code orders} collection. Every state change goes through {@link #apply}. */
@@ -24,6 +25,7 @@ import org.springframework.stereotype.Component;
 public class OrderStore {
 
     static final String COLLECTION = "orders";
+    private static final int MAX_ROUNDS = 8;
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
@@ -40,6 +42,10 @@ public class OrderStore {
      */
     private void createIndexes() {
         IndexOperations ops = mongo.indexOps(COLLECTION);
+        // apply(): every state change is a compare-and-set on rev. Unique, and a single key, so it is
+        // an index lookup on both stores (the embedded one uses an index only when the query's keys
+        // are exactly the index's keys; a filter like {_id, status, attempt} would scan).
+        ops.createIndex(new Index().on(REV, Sort.Direction.ASC).unique().named("stateChange_rev_unique"));
         // findByJobId: bare seed callbacks, GET /jobs/{id}, cancel. Unique: a job has exactly one
         // order, and unique indexes are the only ones the embedded server uses for lookups.
         ops.createIndex(new Index().on(JOB_ID, Sort.Direction.ASC).unique().named("byJobId_unique"));
@@ -65,15 +71,27 @@ public class OrderStore {
         return Order.fromDocument(document);
     }
 
-    /** Applies the transition if the order is still as it expects; empty when it is not (a normal miss). */
+    /**
+     * Applies the transition if the order is as it expects; empty when it is not (a normal miss).
+     * The write is conditional on the revision that was checked, so nothing can slip in between;
+     * if another writer did change the order first, the check is made again on the new revision.
+     */
     Optional<Order> apply(ObjectId id, OrderTransition transition) {
-        Document updated = mongo.findAndModify(new BasicQuery(transition.filter(id)), transition.update(),
-                FindAndModifyOptions.options().returnNew(true), Document.class, COLLECTION);
-        if (updated == null) {
-            return Optional.empty();
+        for (int round = 0; round < MAX_ROUNDS; round++) {
+            Optional<Order> current = findById(id);
+            if (current.isEmpty() || !transition.allows(current.get())) {
+                return Optional.empty();
+            }
+            Update update = transition.update().set(REV, current.get().nextRev());
+            Document updated = mongo.findAndModify(new BasicQuery(new Document(REV, current.get().rev())), update,
+                    FindAndModifyOptions.options().returnNew(true), Document.class, COLLECTION);
+            if (updated != null) {
+                durability.sync();
+                return Optional.of(Order.fromDocument(updated));
+            }
         }
-        durability.sync();
-        return Optional.of(Order.fromDocument(updated));
+        // Lost the compare-and-set every round: others keep changing this order, so ours is stale.
+        return Optional.empty();
     }
 
     public Optional<Order> findById(ObjectId id) {

@@ -6,26 +6,28 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.EnumSet;
-import java.util.List;
+import java.util.function.Predicate;
 import java.util.Set;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.springframework.data.mongodb.core.query.Update;
 
 /**
- * The verbs of an order. Each one is a single conditional write: the filter names the states (and
- * the attempt, the node, the lease) it expects, and a write that finds none of them is a normal
- * miss, never an exception. The constructor checks every move against {@link OrderStatus}'s table,
- * so a verb that would break the state machine cannot even be built.
+ * The verbs of an order. Each names the states (and the attempt, the node, the lease) it expects;
+ * {@link OrderStore#apply} checks them against the stored order and writes with a compare-and-set
+ * on the order's revision, so the change lands only on the exact version that was checked. An
+ * order that is not as expected is a normal miss, never an exception. The constructor checks every
+ * move against {@link OrderStatus}'s table, so a verb that would break the state machine cannot
+ * even be built.
  */
 public final class OrderTransition {
 
     private final Set<OrderStatus> from;
     private final OrderStatus to;
-    private final Document guard;
+    private final Predicate<Order> guard;
     private final Update update;
 
-    private OrderTransition(Set<OrderStatus> from, OrderStatus to, Document guard, Update update,
+    private OrderTransition(Set<OrderStatus> from, OrderStatus to, Predicate<Order> guard, Update update,
             HistoryEntry entry) {
         for (OrderStatus source : from) {
             if (source != to && !source.canTransitionTo(to)) {
@@ -45,7 +47,7 @@ public final class OrderTransition {
     static OrderTransition claim(String node, int attemptBefore, Instant now, Duration lease) {
         int attempt = attemptBefore + 1;
         return new OrderTransition(EnumSet.of(OrderStatus.UNASSIGNED), OrderStatus.ASSIGNED,
-                new Document(ATTEMPT, attemptBefore),
+                o -> o.attempt() == attemptBefore,
                 new Update().set(ATTEMPT, attempt).set(ASSIGNED_TO, node)
                         .set(LEASE_EXPIRES_AT, Date.from(now.plus(lease)))
                         .unset(STARTED_AT).unset(LAST_HEARTBEAT_AT).unset(PROGRESS),
@@ -93,8 +95,8 @@ public final class OrderTransition {
         boolean exhausted = order.attempt() >= order.maxAttempts();
         String reason = "lease expired on node " + node + " (attempt " + order.attempt() + " of "
                 + order.maxAttempts() + ")" + (exhausted ? "; no attempts left" : "");
-        Document guard = new Document(ATTEMPT, order.attempt())
-                .append(LEASE_EXPIRES_AT, new Document("$lt", Date.from(now)));
+        Predicate<Order> guard = o -> o.attempt() == order.attempt()
+                && o.leaseExpiresAt() != null && o.leaseExpiresAt().isBefore(now);
         if (exhausted) {
             return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.FAILED,
                     guard, new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason).unset(LEASE_EXPIRES_AT),
@@ -108,7 +110,7 @@ public final class OrderTransition {
     /** Any live state -> cancelled. A worker holding it learns so from its next heartbeat. */
     static OrderTransition cancel(Instant now, String reason) {
         return new OrderTransition(OrderStatus.sourcesOf(OrderStatus.CANCELLED), OrderStatus.CANCELLED,
-                new Document(), new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason),
+                o -> true, new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason),
                 new HistoryEntry(OrderStatus.CANCELLED, now, null, 0, reason));
     }
 
@@ -123,9 +125,8 @@ public final class OrderTransition {
     }
 
     /** The fencing guard: only the holder of this attempt (and, when named, on this node) may act. */
-    private static Document held(String node, int attempt) {
-        Document guard = new Document(ATTEMPT, attempt);
-        return node == null ? guard : guard.append(ASSIGNED_TO, node);
+    private static Predicate<Order> held(String node, int attempt) {
+        return o -> o.attempt() == attempt && (node == null || node.equals(o.assignedTo()));
     }
 
     private static Update heartbeatUpdate(Instant now, Duration lease, Document progress) {
@@ -137,16 +138,9 @@ public final class OrderTransition {
         return update;
     }
 
-    /**
-     * A flat filter led by {@code _id}: the embedded server only takes its fast path for lookups
-     * by {@code _id} when the key stands at the top level, not inside {@code $and}.
-     */
-    Document filter(ObjectId id) {
-        List<String> states = from.stream().map(OrderStatus::wire).toList();
-        Document filter = new Document(ID, id)
-                .append(STATUS, states.size() == 1 ? states.get(0) : new Document("$in", states));
-        filter.putAll(guard);
-        return filter;
+    /** Whether the stored order is in a state this verb may move on from. */
+    boolean allows(Order current) {
+        return from.contains(current.status()) && guard.test(current);
     }
 
     Update update() {

@@ -17,33 +17,40 @@ class OrderTransitionTest {
     @Test
     void claimExpectsUnassignedAtTheSeenAttemptAndBumpsIt() {
         OrderTransition claim = OrderTransition.claim("n1", 2, NOW, Duration.ofMinutes(5));
-        Document filter = claim.filter(id);
-        assertThat(filter).containsEntry("_id", id).containsEntry("status", "unassigned").containsEntry("attempt", 2);
+        assertThat(claim.allows(order(OrderStatus.UNASSIGNED, 2, 3, null, null))).isTrue();
+        assertThat(claim.allows(order(OrderStatus.UNASSIGNED, 1, 3, null, null))).isFalse();
+        assertThat(claim.allows(order(OrderStatus.ASSIGNED, 2, 3, "n2", NOW))).isFalse();
         Document set = claim.update().getUpdateObject().get("$set", Document.class);
         assertThat(set).containsEntry("attempt", 3).containsEntry("assignedTo", "n1").containsEntry("status", "assigned");
     }
 
     @Test
-    void filtersAreFlatAndLedByIdSoTheEmbeddedStoreUsesItsIdLookup() {
-        Document filter = OrderTransition.complete("n1", 1, new ObjectId(), NOW).filter(id);
-        assertThat(filter.keySet().iterator().next()).isEqualTo("_id");
-        assertThat(filter).doesNotContainKey("$and");
-    }
-
-    @Test
     void heartbeatAndCallbackAreFencedByAttemptAndNode() {
-        Document filter = OrderTransition.heartbeat("n2", 4, NOW, Duration.ofMinutes(1), null).filter(id);
-        assertThat(filter).containsEntry("attempt", 4).containsEntry("assignedTo", "n2").containsEntry("status", "running");
+        OrderTransition beat = OrderTransition.heartbeat("n2", 4, NOW, Duration.ofMinutes(1), null);
+        assertThat(beat.allows(order(OrderStatus.RUNNING, 4, 5, "n2", NOW))).isTrue();
+        assertThat(beat.allows(order(OrderStatus.RUNNING, 3, 5, "n2", NOW))).isFalse();
+        assertThat(beat.allows(order(OrderStatus.RUNNING, 4, 5, "n1", NOW))).isFalse();
+        assertThat(beat.allows(order(OrderStatus.ASSIGNED, 4, 5, "n2", NOW))).isFalse();
+        OrderTransition done = OrderTransition.complete(null, 4, new ObjectId(), NOW);
+        assertThat(done.allows(order(OrderStatus.ASSIGNED, 4, 5, "anyone", NOW))).isTrue();
+        assertThat(done.allows(order(OrderStatus.CANCELLED, 4, 5, "anyone", NOW))).isFalse();
     }
 
     @Test
     void expiryRequeuesWhileAttemptsRemainAndFailsAfter() {
-        Order held = order(1, 3);
-        assertThat(OrderTransition.expire(held, NOW).to()).isEqualTo(OrderStatus.UNASSIGNED);
-        Order last = order(3, 3);
-        assertThat(OrderTransition.expire(last, NOW).to()).isEqualTo(OrderStatus.FAILED);
-        assertThat(OrderTransition.expire(last, NOW).filter(id).get("leaseExpiresAt", Document.class))
-                .containsKey("$lt");
+        Order held = order(OrderStatus.RUNNING, 1, 3, "n1", NOW);
+        assertThat(OrderTransition.expire(held, NOW.plusSeconds(1)).to()).isEqualTo(OrderStatus.UNASSIGNED);
+        Order last = order(OrderStatus.RUNNING, 3, 3, "n1", NOW);
+        assertThat(OrderTransition.expire(last, NOW.plusSeconds(1)).to()).isEqualTo(OrderStatus.FAILED);
+    }
+
+    @Test
+    void expiryOnlyAppliesWhileTheStoredLeaseHasPassed() {
+        Order held = order(OrderStatus.RUNNING, 1, 3, "n1", NOW);
+        OrderTransition expire = OrderTransition.expire(held, NOW.plusSeconds(1));
+        assertThat(expire.allows(held)).isTrue();
+        // A heartbeat (here or on another Boss) extended the lease after the reaper looked.
+        assertThat(expire.allows(order(OrderStatus.RUNNING, 1, 3, "n1", NOW.plusSeconds(60)))).isFalse();
     }
 
     @Test
@@ -52,8 +59,8 @@ class OrderTransitionTest {
                 .containsExactlyInAnyOrder(OrderStatus.UNASSIGNED, OrderStatus.ASSIGNED, OrderStatus.RUNNING);
     }
 
-    private Order order(int attempt, int maxAttempts) {
-        return new Order(id, "job", NOW, OrderStatus.RUNNING, 0, List.of(), null, "a.py", attempt, maxAttempts, "n1",
-                NOW, NOW, null, null, null, null, List.of());
+    private Order order(OrderStatus status, int attempt, int maxAttempts, String node, Instant lease) {
+        return new Order(id, "job", NOW, status, 0, List.of(), null, "a.py", attempt, maxAttempts, node,
+                lease, null, null, null, null, null, List.of(), Order.revision(id, 0));
     }
 }

@@ -58,6 +58,6 @@ class ReadyIndexTest {
 
     private Order order(int priority, Instant created, List<String> labels) {
         return new Order(new ObjectId(), "job", created, OrderStatus.UNASSIGNED, priority, labels, null, "a.py", 0, 3,
-                null, null, null, null, null, null, null, List.of());
+                null, null, null, null, null, null, null, List.of(), null);
     }
 }
