@@ -1,0 +1,109 @@
+package com.maddatum.boss.order;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.boss.BossApplication;
+import com.maddatum.boss.support.BossClient;
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * Two Boss replicas sharing one MongoDB-wire server (standing in for a real MongoDB, which the
+ * Testcontainers store tests cover): orders created on either are claimed exactly once across both.
+ */
+class MultiReplicaTest {
+
+    private static MongoServer mongo;
+    private static ConfigurableApplicationContext a;
+    private static ConfigurableApplicationContext b;
+
+    @BeforeAll
+    static void start() {
+        mongo = new MongoServer(H2Backend.inMemory());
+        String uri = mongo.bindAndGetConnectionString() + "/boss";
+        a = replica(uri);
+        b = replica(uri);
+    }
+
+    @AfterAll
+    static void stop() {
+        a.close();
+        b.close();
+        mongo.shutdownNow();
+    }
+
+    private static ConfigurableApplicationContext replica(String uri) {
+        return new SpringApplicationBuilder(BossApplication.class).run(
+                "--server.port=0", "--spring.mongodb.uri=" + uri, "--boss.store.resync-interval=1h",
+                "--boss.lease.reap-interval=1h", "--logging.level.com.maddatum=WARN");
+    }
+
+    private static BossClient client(ConfigurableApplicationContext context) {
+        int port = ((WebServerApplicationContext) context).getWebServer().getPort();
+        return new BossClient("http://127.0.0.1:" + port);
+    }
+
+    private static void resyncBoth() {
+        a.getBean(StoreSync.class).resync();
+        b.getBean(StoreSync.class).resync();
+    }
+
+    @Test
+    void aJobCreatedOnOneReplicaIsClaimedFromTheOther() {
+        String orderId = client(a).post("/job/create", Map.of("scriptName", "noop.py")).json()
+                .get("orderId").asString();
+        resyncBoth();
+        BossClient.Reply claimed = client(b).post("/bored/on-b", "");
+        assertThat(claimed.status()).isEqualTo(200);
+        assertThat(claimed.json().get("_id").asString()).isEqualTo(orderId);
+        // A still had it as a candidate: its claim attempt loses the compare-and-set and finds nothing.
+        assertThat(client(a).post("/bored/on-a", "").status()).isEqualTo(204);
+    }
+
+    @Test
+    void concurrentClaimsOnBothReplicasTakeEveryOrderExactlyOnce() throws Exception {
+        Set<String> created = new HashSet<>();
+        for (int i = 0; i < 600; i++) {
+            BossClient via = client(i % 2 == 0 ? a : b);
+            created.add(via.post("/job/create", Map.of("scriptName", "noop.py", "i", i)).json().get("orderId").asString());
+        }
+        resyncBoth();
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        List<Future<List<String>>> clients = new ArrayList<>();
+        for (int c = 0; c < 16; c++) {
+            BossClient via = client(c % 2 == 0 ? a : b);
+            String node = "replica-client-" + c;
+            clients.add(pool.submit(() -> {
+                List<String> mine = new ArrayList<>();
+                BossClient.Reply reply;
+                while ((reply = via.post("/bored/" + node, "")).status() == 200) {
+                    mine.add(reply.json().get("_id").asString());
+                }
+                assertThat(reply.status()).isEqualTo(204);
+                return mine;
+            }));
+        }
+        List<String> claimed = new ArrayList<>();
+        for (Future<List<String>> client : clients) {
+            claimed.addAll(client.get(3, TimeUnit.MINUTES));
+        }
+        pool.shutdownNow();
+        assertThat(claimed).hasSize(created.size()).doesNotHaveDuplicates();
+        assertThat(new HashSet<>(claimed)).isEqualTo(created);
+    }
+}
