@@ -1,0 +1,224 @@
+"""The contract every script in this folder follows, in the standard library only.
+
+Input
+    The Job JSON arrives in argv[1] (the seed's way), or in the file named by $JOB_FILE, or on
+    stdin, tried in that order. The Worker sends all three; argv is skipped for Jobs over 128 KiB.
+Data
+    Data files are looked up in $DATA_DIR, then in python-scripts/data/. Names are plain file names.
+Artifacts
+    Written to $OUTPUT_DIR when it is set.
+Output
+    Progress goes to stderr. The last stdout line is the one Outcome JSON object:
+    {"status": 200, "jobId": <the Job's _id>, "loss": ..., "metric": ..., "metricName": ..., ...}
+    with finite numbers only. Failures are Outcomes too:
+    {"status": 4xx|5xx, "jobId": ..., "error": {"type": ..., "message": ...}}
+    Exit code 0 on success, 2 for a bad Job or bad data (4xx), 1 for anything else (5xx).
+
+Heavy imports (numpy, pandas, torch, sklearn) must come after the Job and the data header have
+been checked with this module, so that bad input fails in milliseconds.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+SCRIPTS_DIR = Path(__file__).resolve().parent
+FILE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+MISSING = {"", "na", "nan", "null", "none", "n/a"}
+
+
+class JobError(Exception):
+    """A problem with the Job or its data: reported as a 4xx Outcome, never retried by the Boss."""
+
+    def __init__(self, message: str, type_: str = "InvalidJob", status: int = 400):
+        super().__init__(message)
+        self.type = type_
+        self.status = status
+
+
+def log(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def load_job(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    argv = sys.argv if argv is None else argv
+    if len(argv) > 1 and argv[1].strip():
+        text, source = argv[1], "argv[1]"
+    elif os.environ.get("JOB_FILE"):
+        path = Path(os.environ["JOB_FILE"])
+        try:
+            text, source = path.read_text(encoding="utf-8"), "JOB_FILE"
+        except OSError as e:
+            raise JobError(f"cannot read JOB_FILE {path}: {e.strerror}") from e
+    elif not sys.stdin.isatty():
+        text, source = sys.stdin.read(), "stdin"
+    else:
+        raise JobError("no Job given: pass it as argv[1], in $JOB_FILE or on stdin")
+    try:
+        job = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise JobError(f"the Job in {source} is not valid JSON: {e}") from e
+    if not isinstance(job, dict):
+        raise JobError(f"the Job in {source} must be a JSON object")
+    return job
+
+
+def job_id(job: Dict[str, Any]) -> Any:
+    return job.get("_id") if isinstance(job, dict) else None
+
+
+def safe_file_name(name: Any, field: str) -> str:
+    if not isinstance(name, str) or not name or name.startswith(".") or not set(name) <= FILE_NAME_CHARS:
+        raise JobError(f"{field} must be a plain file name, got {name!r}")
+    return name
+
+
+def find_data(name: str) -> Path:
+    safe_file_name(name, "dataFileName")
+    places = [Path(os.environ["DATA_DIR"])] if os.environ.get("DATA_DIR") else []
+    places.append(SCRIPTS_DIR / "data")
+    for place in places:
+        candidate = place / name
+        if candidate.is_file():
+            return candidate
+    raise JobError(f"data file {name!r} not found in {', '.join(str(p) for p in places)}",
+                   "DataFileNotFound", 404)
+
+
+def output_dir() -> Optional[Path]:
+    value = os.environ.get("OUTPUT_DIR")
+    if not value:
+        return None
+    path = Path(value)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_header(path: Path) -> List[str]:
+    with path.open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f), None)
+    if not header:
+        raise JobError(f"data file {path.name} is empty", "BadData", 422)
+    return header
+
+
+def scan_values(path: Path, columns: List[str], limit: int = 2000) -> Dict[str, str]:
+    """Checks the first `limit` rows of `columns` are numbers; returns column -> 'nan' or 'text'."""
+    problems: Dict[str, str] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        for i, row in enumerate(reader):
+            if i >= limit:
+                break
+            for column in columns:
+                value = (row.get(column) or "").strip()
+                if value.lower() in MISSING:
+                    problems.setdefault(column, "nan")
+                    continue
+                try:
+                    if not math.isfinite(float(value)):
+                        problems.setdefault(column, "nan")
+                except ValueError:
+                    problems[column] = "text"
+    return problems
+
+
+def count_in_range(path: Path, column: str, low: Optional[float], high: Optional[float]) -> int:
+    """Counts rows whose `column` is a number within [low, high] (either bound may be None)."""
+    kept = 0
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            try:
+                value = float(row.get(column) or "nan")
+            except ValueError:
+                continue
+            if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
+                kept += 1
+    return kept
+
+
+def finite(value: Any) -> Any:
+    """Returns value with every float checked finite; raises ValueError naming the first that is not."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"non-finite number {value}")
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def emit(outcome: Dict[str, Any]) -> None:
+    """Prints the Outcome as the last stdout line."""
+    sys.stdout.flush()
+    print(json.dumps(outcome, allow_nan=False, separators=(",", ":")), flush=True)
+
+
+def error_outcome(job: Any, status: int, type_: str, message: str) -> Dict[str, Any]:
+    return {"status": status, "jobId": job_id(job), "error": {"type": type_, "message": message}}
+
+
+def run(main: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
+    """Loads the Job, runs `main(job)`, prints its Outcome (or an error Outcome) and exits."""
+    started = time.monotonic()
+    job: Any = None
+    try:
+        job = load_job()
+        outcome = main(job)
+        outcome.setdefault("status", 200)
+        outcome.setdefault("jobId", job_id(job))
+        outcome.setdefault("durationSeconds", round(time.monotonic() - started, 3))
+        try:
+            emit(finite(outcome))
+        except ValueError as e:
+            emit(error_outcome(job, 500, "NonFiniteResult", f"the script produced {e}"))
+            sys.exit(1)
+    except JobError as e:
+        log(f"job error: {e}")
+        emit(error_outcome(job, e.status, e.type, str(e)))
+        sys.exit(2)
+    except Exception as e:  # the Outcome must come out whatever happened
+        traceback.print_exc(file=sys.stderr)
+        emit(error_outcome(job, 500, type(e).__name__, str(e)[:2000]))
+        sys.exit(1)
+
+
+# --- small typed readers for Job fields, each naming the field in its error -----------------------
+
+def get_str(job: Dict[str, Any], key: str, default: Optional[str] = None, choices: Optional[List[str]] = None) -> Optional[str]:
+    value = job.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise JobError(f"{key} must be a string, got {value!r}")
+    if choices is not None and value not in choices:
+        raise JobError(f"unknown {key} {value!r}; use one of {', '.join(choices)}")
+    return value
+
+
+def get_number(job: Dict[str, Any], key: str, default: Optional[float] = None, low: Optional[float] = None,
+               high: Optional[float] = None, integer: bool = False) -> Optional[float]:
+    value = job.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise JobError(f"{key} must be a number, got {value!r}")
+    if integer and value != int(value):
+        raise JobError(f"{key} must be a whole number, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise JobError(f"{key} must be between {low} and {high}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def get_bool(job: Dict[str, Any], key: str, default: bool) -> bool:
+    value = job.get(key, default)
+    if not isinstance(value, bool):
+        raise JobError(f"{key} must be true or false, got {value!r}")
+    return value

@@ -1,0 +1,93 @@
+"""nn.py trains for real: it beats the obvious baseline, repeats itself, and runs on the CPU."""
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import KFold
+
+from conftest import SCRIPTS, example, run_script
+
+
+def mean_baseline_mse(folds: int, seed: int) -> float:
+    data = pd.read_csv(SCRIPTS / "data" / "diabetes.csv")
+    y = data["progression"].to_numpy()
+    errors = []
+    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(y):
+        errors.append(np.mean((y[test] - y[train].mean()) ** 2))
+    return float(np.mean(errors))
+
+
+def test_cv_on_diabetes_with_the_good_config_beats_predicting_the_mean():
+    job = example("diabetes_good_job.json")
+    run = run_script("nn.py", job)
+    assert run.code == 0, run.stderr
+    outcome = run.outcome
+    baseline = mean_baseline_mse(job["cvFolds"], job["seed"])
+    assert outcome["loss"] < 0.6 * baseline, (outcome["loss"], baseline)
+    assert outcome["metric"] == pytest.approx(-outcome["loss"])
+    assert outcome["metricName"] == "neg_mean_squared_error"
+    assert outcome["rows"] == 442 and outcome["features"] == 10
+    assert len(outcome["folds"]) == 5
+    assert outcome["epochsRun"] >= 1
+
+
+def test_the_same_seed_gives_the_same_result_and_another_seed_does_not():
+    job = example("diabetes_good_job.json", epochs=15, cvFolds=3)
+    first = run_script("nn.py", job).outcome
+    again = run_script("nn.py", job).outcome
+    other = run_script("nn.py", dict(job, seed=7)).outcome
+    assert first["loss"] == again["loss"]
+    assert first["metric"] == again["metric"]
+    assert other["loss"] != first["loss"]
+
+
+def test_cpu_only_runs_work():
+    run = run_script("nn.py", example("diabetes_good_job.json", epochs=3, cvFolds=2, device="cpu"),
+                     env={"CUDA_VISIBLE_DEVICES": ""})
+    assert run.outcome["status"] == 200, run.stderr
+    assert run.outcome["device"] == "cpu"
+
+
+def test_the_seeds_job_trains_on_the_wine_data_within_its_target_range():
+    run = run_script("nn.py", example("wine_seed_job.json", epochs=200))
+    outcome = run.outcome
+    assert outcome["status"] == 200, run.stderr
+    # proline runs 278-1680; the seed's 0-1500 range keeps 174 of the 178 wines.
+    assert outcome["rows"] == 174
+    assert outcome["features"] == 13
+    assert outcome["loss"] > 0
+
+
+def test_holdout_training_saves_the_best_model_to_the_output_dir(tmp_path):
+    import torch
+
+    job = example("diabetes_good_job.json", crossValidateOnly=False, epochs=40)
+    run = run_script("nn.py", job, env={"OUTPUT_DIR": str(tmp_path)})
+    assert run.outcome["status"] == 200, run.stderr
+    assert run.outcome["evaluation"] == "holdout 0.2"
+    saved = torch.load(tmp_path / "model.pt")
+    assert saved["weights"] == "best epoch"
+    assert saved["features"] == 10
+    with (tmp_path / "preprocess.pkl").open("rb") as f:
+        pipeline = pickle.load(f)
+    assert pipeline.transform(np.zeros((1, 10))).shape == (1, 10)
+
+    last = run_script("nn.py", dict(job, saveWeightsOnlyAtEnd=True), env={"OUTPUT_DIR": str(tmp_path)})
+    assert torch.load(tmp_path / "model.pt")["weights"] == "last epoch"
+    assert last.outcome["status"] == 200
+
+
+@pytest.mark.parametrize("changes", [
+    {"lastLayerActivator": "sigmoid", "loss": "huber"},
+    {"pcaComponents": 4, "scalerType": "minmax", "loss": "mae", "optimizer": "rmsprop"},
+    {"pcaComponents": 0.9, "scalerType": "robust", "optimizer": "sgd", "learningRate": 0.001},
+    {"extraTreesKeepThreshd": 0.05, "patienceRate": 0.2, "slowLearningRate": 0.001},
+    {"hiddenLayers": [{"activation": "tanh", "widthModifier": 2, "dropout": 0.3},
+                      {"activation": "elu", "widthModifier": 0.5}], "l1": 0.001, "optimizer": "nadam"},
+])
+def test_each_preprocessing_and_network_option_trains(changes):
+    run = run_script("nn.py", example("diabetes_good_job.json", epochs=10, cvFolds=2, **changes))
+    outcome = run.outcome
+    assert outcome["status"] == 200, run.stderr
+    assert outcome["loss"] < 2 * mean_baseline_mse(2, 0)

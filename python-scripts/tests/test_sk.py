@@ -1,0 +1,22 @@
+"""sk.py: scriptName really selects another model, through the same contract and evaluation."""
+import pytest
+
+from conftest import example, run_script
+
+
+@pytest.mark.parametrize("model", ["ridge", "ridgecv", "extratrees"])
+def test_each_model_cross_validates_on_diabetes(model):
+    run = run_script("sk.py", example("diabetes_ridge_job.json", model=model, nEstimators=50))
+    outcome = run.outcome
+    assert outcome["status"] == 200, run.stderr
+    assert outcome["model"] == model
+    assert 2000 < outcome["loss"] < 4500
+    if model == "ridgecv":
+        assert all("alpha" in fold for fold in outcome["folds"])
+
+
+def test_holdout_saves_the_fitted_pipeline(tmp_path):
+    run = run_script("sk.py", example("diabetes_ridge_job.json", crossValidateOnly=False),
+                     env={"OUTPUT_DIR": str(tmp_path)})
+    assert run.outcome["status"] == 200
+    assert (tmp_path / "model.pkl").stat().st_size > 0
