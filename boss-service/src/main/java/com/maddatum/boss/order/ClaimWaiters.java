@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.http.ResponseEntity;
 import org.springframework.stereotype.Component;
 import org.springframework.web.context.request.async.DeferredResult;
@@ -25,7 +26,7 @@ import org.springframework.web.context.request.async.DeferredResult;
  * flips its {@code answered} flag.
  */
 @Component
-class ClaimWaiters {
+class ClaimWaiters implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ClaimWaiters.class);
 
@@ -38,6 +39,7 @@ class ClaimWaiters {
     private final ExecutorService dispatcher = Executors.newSingleThreadExecutor(r -> daemon(r, "claim-dispatcher"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             r -> daemon(r, "claim-wait-timer"));
+    private volatile boolean running;
 
     ClaimWaiters(OrderService orders, ReadyIndex ready) {
         this.orders = orders;
@@ -51,6 +53,10 @@ class ClaimWaiters {
         result.onTimeout(() -> answerEmpty(waiter));
         result.onError(error -> waiter.answered().set(true));
         waiters.add(waiter);
+        if (!running) {
+            answerEmpty(waiter); // shutting down: no new long polls
+            return result;
+        }
         timer.schedule(() -> answerEmpty(waiter), wait.toMillis(), TimeUnit.MILLISECONDS);
         // Registering is itself a signal: an order offered just before we queued is not missed.
         signal();
@@ -101,8 +107,28 @@ class ClaimWaiters {
         }
     }
 
+    @Override
+    public void start() {
+        running = true;
+    }
+
+    /**
+     * Runs before the web server's graceful shutdown (a higher phase stops first): every parked long
+     * poll is answered 204 at once, so a stopping Boss does not sit out the workers' waits.
+     */
+    @Override
+    public void stop() {
+        running = false;
+        waiters.forEach(this::answerEmpty);
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
     @PreDestroy
-    void stop() {
+    void close() {
         waiters.forEach(this::answerEmpty);
         dispatcher.shutdownNow();
         timer.shutdownNow();

@@ -1,0 +1,39 @@
+package com.maddatum.worker.config;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * The Worker's settings as configured (environment variables bind too: {@code worker.boss-url} is
+ * {@code WORKER_BOSS_URL}). Unset ones are filled in by {@link WorkerSettings}: from the seed's
+ * {@code python-scripts/worker-node-configure.json} when present, else detected.
+ */
+@Validated
+@ConfigurationProperties("worker")
+public record WorkerProperties(
+        String bossUrl,
+        String nodeName,
+        String scriptsDir,
+        String dataDir,
+        @NotBlank @DefaultValue("./work") String workDir,
+        String python,
+        @Min(0) @Max(256) @DefaultValue("0") int slots,
+        List<String> labels,
+        @NotNull @DefaultValue("1s") Duration pollInterval,
+        @NotNull @DefaultValue("20s") Duration longPoll,
+        @NotNull @DefaultValue("24h") Duration jobTimeout,
+        @NotNull @DefaultValue("30s") Duration heartbeatInterval,
+        @NotNull @DefaultValue("60s") Duration shutdownGrace,
+        @NotNull @DefaultValue("5s") Duration killGrace,
+        String token,
+        @NotBlank @DefaultValue("./spool") String spoolDir,
+        @Min(1024) @DefaultValue("67108864") long maxLogBytes,
+        @Min(1024) @Max(4194304) @DefaultValue("65536") int logTailBytes,
+        @NotNull @DefaultValue("10s") Duration httpTimeout) {}

@@ -1,0 +1,156 @@
+package com.maddatum.worker.config;
+
+import com.maddatum.worker.runner.ProcessRunner;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The settings in force: {@link WorkerProperties} where set, then the seed's
+ * {@code <scriptsDir>/worker-node-configure.json} ({@code bossAddress}, {@code nodeName}), then what
+ * this machine says (host name, {@code nvidia-smi}, {@code /usr/bin/python3}). Resolved once at
+ * start-up and logged, so an operator sees what the Worker will actually do.
+ */
+@Component
+public class WorkerSettings {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkerSettings.class);
+    static final String SEED_CONFIG = "worker-node-configure.json";
+
+    private final WorkerProperties properties;
+    private final String bossUrl;
+    private final String nodeName;
+    private final Path scriptsDir;
+    private final Path dataDir;
+    private final Path workDir;
+    private final Path spoolDir;
+    private final String python;
+    private final List<Gpu> gpus;
+    private final int slots;
+    private final List<String> labels;
+
+    public WorkerSettings(WorkerProperties properties, ProcessRunner runner, JsonMapper json) {
+        this.properties = properties;
+        this.scriptsDir = realDirectory(Optional.ofNullable(properties.scriptsDir()).map(Path::of)
+                .orElseGet(WorkerSettings::defaultScriptsDir));
+        Map<String, Object> seed = seedConfig(scriptsDir.resolve(SEED_CONFIG), json);
+        this.bossUrl = stripSlash(firstOf(properties.bossUrl(), (String) seed.get("bossAddress"), "http://localhost:8080"));
+        URI.create(bossUrl); // fail at start-up, not at the first poll, on a malformed URL
+        this.nodeName = firstOf(properties.nodeName(), (String) seed.get("nodeName"), hostName());
+        if (!nodeName.matches("[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")) {
+            throw new IllegalArgumentException("worker.node-name '" + nodeName
+                    + "' must be 1-128 letters, digits or _ . : @ - (the Boss uses it in URLs)");
+        }
+        this.dataDir = properties.dataDir() != null ? Path.of(properties.dataDir()).toAbsolutePath()
+                : scriptsDir.resolve("data");
+        this.workDir = createDirectory(Path.of(properties.workDir()));
+        this.spoolDir = createDirectory(Path.of(properties.spoolDir()));
+        this.python = properties.python() != null ? properties.python()
+                : Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+        this.gpus = GpuProbe.detect(runner);
+        this.slots = properties.slots() > 0 ? properties.slots() : Math.max(1, gpus.size());
+        TreeSet<String> all = new TreeSet<>(properties.labels() == null ? List.of() : properties.labels());
+        all.addAll(gpus.isEmpty() ? List.of("cpu") : List.of("gpu", "cuda"));
+        this.labels = List.copyOf(all);
+        log.info("worker settings node={} boss={} slots={} labels={} gpus={} python={} scripts={} data={} work={} spool={}",
+                nodeName, bossUrl, slots, labels, gpus.size(), python, scriptsDir, dataDir, workDir, spoolDir);
+    }
+
+    private static Path defaultScriptsDir() {
+        for (String candidate : new String[] {"python-scripts", "../python-scripts"}) {
+            if (Files.isDirectory(Path.of(candidate))) {
+                return Path.of(candidate);
+            }
+        }
+        return Path.of("python-scripts");
+    }
+
+    private static Path realDirectory(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("worker.scripts-dir " + dir.toAbsolutePath()
+                    + " is not a directory; set WORKER_SCRIPTS_DIR to the folder holding the *.py scripts");
+        }
+        try {
+            return dir.toRealPath();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path createDirectory(Path dir) {
+        try {
+            return Files.createDirectories(dir).toAbsolutePath();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir.toAbsolutePath(), e);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> seedConfig(Path file, JsonMapper json) {
+        if (!Files.isRegularFile(file)) {
+            return Map.of();
+        }
+        try {
+            Map<String, Object> config = json.readValue(file.toFile(), Map.class);
+            log.info("read the seed's worker config file={}", file);
+            return config;
+        } catch (RuntimeException e) {
+            log.warn("ignoring unreadable seed config file={} error={}", file, e.getMessage());
+            return Map.of();
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return Optional.ofNullable(System.getenv("HOSTNAME")).orElse("worker");
+        }
+    }
+
+    private static String firstOf(String... values) {
+        for (String value : values) {
+            if (value != null && !value.isBlank()) {
+                return value.trim();
+            }
+        }
+        throw new IllegalStateException("no value");
+    }
+
+    private static String stripSlash(String url) {
+        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    }
+
+    public String bossUrl() { return bossUrl; }
+    public String nodeName() { return nodeName; }
+    public Path scriptsDir() { return scriptsDir; }
+    public Path dataDir() { return dataDir; }
+    public Path workDir() { return workDir; }
+    public Path spoolDir() { return spoolDir; }
+    public String python() { return python; }
+    public List<Gpu> gpus() { return gpus; }
+    public int slots() { return slots; }
+    public List<String> labels() { return labels; }
+    public Optional<String> token() { return Optional.ofNullable(properties.token()).filter(t -> !t.isBlank()); }
+    public Duration pollInterval() { return properties.pollInterval(); }
+    public Duration longPoll() { return properties.longPoll(); }
+    public Duration jobTimeout() { return properties.jobTimeout(); }
+    public Duration heartbeatInterval() { return properties.heartbeatInterval(); }
+    public Duration shutdownGrace() { return properties.shutdownGrace(); }
+    public Duration killGrace() { return properties.killGrace(); }
+    public Duration httpTimeout() { return properties.httpTimeout(); }
+    public long maxLogBytes() { return properties.maxLogBytes(); }
+    public int logTailBytes() { return properties.logTailBytes(); }
+}

@@ -1,0 +1,36 @@
+package com.maddatum.worker.runner;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What to run: the command list, its directory and extra environment, the bytes for its stdin, and
+ * the limits: a timeout, a cap on each log file, the in-memory tail kept of each stream, and how
+ * long a killed process tree gets between SIGTERM and SIGKILL.
+ */
+public record ProcessSpec(
+        List<String> command,
+        Path workDir,
+        Map<String, String> environment,
+        byte[] stdin,
+        Duration timeout,
+        long maxLogBytes,
+        int tailBytes,
+        Duration killGrace) {
+
+    public ProcessSpec {
+        command = List.copyOf(command);
+        environment = Map.copyOf(environment);
+        stdin = stdin == null ? new byte[0] : stdin;
+    }
+
+    public Path stdoutFile() {
+        return workDir.resolve("stdout.log");
+    }
+
+    public Path stderrFile() {
+        return workDir.resolve("stderr.log");
+    }
+}

@@ -1,0 +1,116 @@
+package com.maddatum.worker.runner;
+
+import com.maddatum.worker.config.WorkerSettings;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Turns a Job into a process: {@code [python, -u, <scriptsDir>/<scriptName>, <job JSON>]} (the
+ * seed's contract), with the same JSON on stdin and in {@code $JOB_FILE}, in a fresh work directory
+ * that is also {@code $OUTPUT_DIR}. A script outside the scripts directory is never run.
+ */
+@Component
+public class ScriptLauncher {
+
+    /** Linux refuses a single argument of 128 KiB or more (MAX_ARG_STRLEN, counting its NUL). */
+    static final int MAX_ARGUMENT_BYTES = 128 * 1024 - 1;
+    static final Pattern SCRIPT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\\.py");
+
+    private final WorkerSettings settings;
+    private final ProcessRunner runner;
+    private final JsonMapper json;
+
+    public ScriptLauncher(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
+        this.settings = settings;
+        this.runner = runner;
+        this.json = json;
+    }
+
+    /** A script the Worker will not run: the Job is at fault, so this becomes a 4xx Outcome. */
+    public static final class Refused extends Exception {
+        private final int status;
+        private final String type;
+
+        Refused(int status, String type, String message) {
+            super(message, null, false, false);
+            this.status = status;
+            this.type = type;
+        }
+
+        public int status() {
+            return status;
+        }
+
+        public String type() {
+            return type;
+        }
+    }
+
+    /**
+     * Starts the job's script. {@code runName} names the work directory; {@code gpu} pins
+     * {@code CUDA_VISIBLE_DEVICES} when not null; {@code extraEnv} adds e.g. {@code BOSS_ORDER_ID}.
+     */
+    public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
+            Map<String, String> extraEnv) throws Refused, IOException {
+        Path script = resolveScript(job.get("scriptName"));
+        Path workDir = Files.createDirectories(settings.workDir().resolve(runName));
+        String jobJson = json.writeValueAsString(job);
+        byte[] jobBytes = jobJson.getBytes(StandardCharsets.UTF_8);
+        Path jobFile = workDir.resolve("job.json");
+        Files.write(jobFile, jobBytes);
+
+        List<String> command = new ArrayList<>(List.of(settings.python(), "-u", script.toString()));
+        if (jobBytes.length <= MAX_ARGUMENT_BYTES) {
+            command.add(jobJson);
+        }
+        Map<String, String> env = new LinkedHashMap<>(extraEnv);
+        env.put("JOB_FILE", jobFile.toString());
+        env.put("DATA_DIR", settings.dataDir().toString());
+        env.put("OUTPUT_DIR", workDir.toString());
+        env.put("PYTHONUNBUFFERED", "1");
+        if (gpu != null) {
+            env.put("CUDA_VISIBLE_DEVICES", gpu.toString());
+        }
+        return runner.start(new ProcessSpec(command, workDir, env, jobBytes, timeout(job), settings.maxLogBytes(),
+                settings.logTailBytes(), settings.killGrace()));
+    }
+
+    /** The job's own {@code timeoutSeconds}, else {@code worker.job-timeout}. */
+    Duration timeout(Map<String, Object> job) {
+        if (job.get("timeoutSeconds") instanceof Number seconds && seconds.doubleValue() > 0) {
+            return Duration.ofMillis((long) (seconds.doubleValue() * 1000));
+        }
+        return settings.jobTimeout();
+    }
+
+    /** The script's real path, which must lie inside the scripts directory (no "..", no symlink out). */
+    Path resolveScript(Object scriptName) throws Refused {
+        if (!(scriptName instanceof String name) || !SCRIPT_NAME.matcher(name).matches()) {
+            throw new Refused(400, "UnsafeScript", "scriptName must be a .py file name in the scripts directory, got "
+                    + scriptName);
+        }
+        Path candidate = settings.scriptsDir().resolve(name);
+        if (!Files.isRegularFile(candidate)) {
+            throw new Refused(404, "ScriptNotFound", "no script " + name + " in " + settings.scriptsDir());
+        }
+        try {
+            Path real = candidate.toRealPath();
+            if (!real.startsWith(settings.scriptsDir()) || !real.getParent().equals(settings.scriptsDir())) {
+                throw new Refused(400, "UnsafeScript", name + " resolves outside the scripts directory");
+            }
+            return real;
+        } catch (IOException e) {
+            throw new Refused(404, "ScriptNotFound", "cannot read " + name + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package com.maddatum.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.worker.support.BossJar;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
+
+/** The Worker (in-process) against the real Boss (its packaged jar), running the real noop.py. */
+class WorkerEndToEndIT {
+
+    @TempDir
+    Path dir;
+
+    private BossJar boss;
+    private ConfigurableApplicationContext worker;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (worker != null) {
+            worker.close();
+        }
+        if (boss != null) {
+            boss.close();
+        }
+    }
+
+    private void startWorker() {
+        startWorker("5s");
+    }
+
+    private void startWorker(String shutdownGrace) {
+        // A 30 s poll interval: if the Worker waited for its tick between jobs, the gaps would show it.
+        worker = new SpringApplicationBuilder(WorkerApplication.class).run(
+                "--server.port=0", "--worker.boss-url=" + boss.url(), "--worker.node-name=e2e-node",
+                "--worker.scripts-dir=" + System.getProperty("scripts.dir", "../python-scripts"),
+                "--worker.work-dir=" + dir.resolve("work"), "--worker.spool-dir=" + dir.resolve("spool"),
+                "--worker.slots=1", "--worker.poll-interval=30s", "--worker.long-poll=20s",
+                "--worker.heartbeat-interval=500ms", "--worker.shutdown-grace=" + shutdownGrace);
+    }
+
+    @Test
+    void oneWorkerRunsTwentyJobsBackToBackAndEachEndsDoneWithItsOutcome() throws Exception {
+        boss = BossJar.start(dir, Map.of());
+        List<String> jobs = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            jobs.add(boss.post("/job/create", Map.of("scriptName", "noop.py", "projectName", "e2e", "i", i))
+                    .get("jobId").asString());
+        }
+        startWorker();
+
+        Instant previousDone = null;
+        for (String jobId : jobs) {
+            JsonNode detail = boss.awaitStatus(jobId, "done", Duration.ofSeconds(60));
+            assertThat(detail.get("order").get("status").asString()).as(jobId).isEqualTo("done");
+            JsonNode outcome = detail.get("outcome");
+            assertThat(outcome.get("status").asInt()).isEqualTo(200);
+            assertThat(outcome.get("jobId").asString()).isEqualTo(jobId);
+            assertThat(outcome.get("node").asString()).isEqualTo("e2e-node");
+            assertThat(outcome.get("exitCode").asInt()).isZero();
+            JsonNode history = detail.get("order").get("history");
+            Instant claimed = Instant.parse(history.get(1).get("at").asString());
+            Instant done = Instant.parse(history.get(history.size() - 1).get("at").asString());
+            if (previousDone != null) {
+                // Jobs are FIFO on one slot: each is claimed as soon as the previous one is reported.
+                assertThat(Duration.between(previousDone, claimed)).as("idle gap before " + jobId)
+                        .isLessThan(Duration.ofSeconds(5));
+            }
+            previousDone = done;
+        }
+        JsonNode workers = boss.get("/workers");
+        assertThat(workers.get(0).get("name").asString()).isEqualTo("e2e-node");
+        assertThat(workers.get(0).get("labels").toString()).contains("cpu");
+    }
+
+    @Test
+    void aCancelledJobIsKilledAndItsSlotFreed() throws Exception {
+        boss = BossJar.start(dir, Map.of());
+        startWorker();
+        String longJob = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 300))
+                .get("jobId").asString();
+        assertThat(boss.awaitStatus(longJob, "running", Duration.ofSeconds(30)).get("order").get("status").asString())
+                .isEqualTo("running");
+        boss.post("/jobs/" + longJob + "/cancel", Map.of());
+
+        String next = boss.post("/job/create", Map.of("scriptName", "noop.py")).get("jobId").asString();
+        assertThat(boss.awaitStatus(next, "done", Duration.ofSeconds(30)).get("order").get("status").asString())
+                .isEqualTo("done");
+        assertThat(boss.get("/jobs/" + longJob).get("order").get("status").asString()).isEqualTo("cancelled");
+    }
+
+    @Test
+    void aScriptErrorFailsTheJobWithTheScriptsOwnOutcome() throws Exception {
+        boss = BossJar.start(dir, Map.of());
+        startWorker();
+        String jobId = boss.post("/job/create", Map.of("scriptName", "nn.py", "dataFileName", "nope.csv",
+                "depedentVariable", "y")).get("jobId").asString();
+        JsonNode detail = boss.awaitStatus(jobId, "failed", Duration.ofSeconds(30));
+        assertThat(detail.get("order").get("status").asString()).isEqualTo("failed");
+        assertThat(detail.get("outcome").get("status").asInt()).isEqualTo(404);
+        assertThat(detail.get("outcome").get("error").get("type").asString()).isEqualTo("DataFileNotFound");
+    }
+
+    @Test
+    void onShutdownAJobThatOutlivesTheGraceIsKilledAndHandedBack() throws Exception {
+        boss = BossJar.start(dir, Map.of());
+        startWorker("1s");
+        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 300))
+                .get("jobId").asString();
+        boss.awaitStatus(jobId, "running", Duration.ofSeconds(30));
+        worker.close(); // what SIGTERM's shutdown hook does
+        worker = null;
+        JsonNode order = boss.get("/jobs/" + jobId).get("order");
+        assertThat(order.get("status").asString()).isEqualTo("unassigned");
+        assertThat(order.get("reason").asString()).contains("WorkerShutdown");
+        assertThat(order.get("attempt").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void onShutdownAJobThatEndsWithinTheGraceIsReportedNormally() throws Exception {
+        boss = BossJar.start(dir, Map.of());
+        startWorker("60s");
+        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 2))
+                .get("jobId").asString();
+        boss.awaitStatus(jobId, "running", Duration.ofSeconds(30));
+        worker.close();
+        worker = null;
+        assertThat(boss.get("/jobs/" + jobId).get("order").get("status").asString()).isEqualTo("done");
+    }
+}

@@ -1,0 +1,71 @@
+package com.maddatum.worker.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.support.TestSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WorkerSettingsTest {
+
+    @TempDir
+    Path root;
+
+    private WorkerSettings settings(String bossUrl, String nodeName, Path scripts, int slots) {
+        return new WorkerSettings(new WorkerProperties(bossUrl, nodeName, scripts.toString(), null,
+                root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
+                Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
+                Duration.ofSeconds(5), null, root.resolve("spool").toString(), 1 << 20, 65536, Duration.ofSeconds(10)),
+                new ProcessRunner(Clock.systemUTC()), TestSettings.JSON);
+    }
+
+    @Test
+    void readsTheSeedsConfigFileWhenNothingElseIsSet() throws Exception {
+        Path scripts = Files.createDirectories(root.resolve("python-scripts"));
+        Files.writeString(scripts.resolve("worker-node-configure.json"),
+                "{\"bossAddress\": \"http://boss.example:3000/\", \"nodeName\": \"seed-gpu-1\"}");
+        WorkerSettings settings = settings(null, null, scripts, 0);
+        assertThat(settings.bossUrl()).isEqualTo("http://boss.example:3000");
+        assertThat(settings.nodeName()).isEqualTo("seed-gpu-1");
+        assertThat(settings.dataDir()).isEqualTo(scripts.toRealPath().resolve("data"));
+    }
+
+    @Test
+    void explicitSettingsWinOverTheSeedsFile() throws Exception {
+        Path scripts = Files.createDirectories(root.resolve("python-scripts"));
+        Files.writeString(scripts.resolve("worker-node-configure.json"), "{\"bossAddress\": \"http://old\", \"nodeName\": \"old\"}");
+        WorkerSettings settings = settings("http://new:8080", "new-node", scripts, 3);
+        assertThat(settings.bossUrl()).isEqualTo("http://new:8080");
+        assertThat(settings.nodeName()).isEqualTo("new-node");
+        assertThat(settings.slots()).isEqualTo(3);
+    }
+
+    @Test
+    void withoutGpusItRunsOneSlotLabelledCpu() {
+        WorkerSettings settings = settings("http://b", "n", TestSettings.fixtureScripts(), 0);
+        assertThat(settings.gpus()).isEmpty(); // no nvidia-smi on the build machines
+        assertThat(settings.slots()).isEqualTo(1);
+        assertThat(settings.labels()).containsExactly("bigmem", "cpu");
+    }
+
+    @Test
+    void parsesNvidiaSmiOutput() {
+        assertThat(GpuProbe.parse("0, NVIDIA H100 80GB HBM3, 81559\n1, NVIDIA H100 80GB HBM3, 81559\n"))
+                .containsExactly(new Gpu(0, "NVIDIA H100 80GB HBM3", 81559), new Gpu(1, "NVIDIA H100 80GB HBM3", 81559));
+    }
+
+    @Test
+    void refusesAMissingScriptsDirectoryOrAnUnsafeNodeName() {
+        assertThatThrownBy(() -> settings("http://b", "n", root.resolve("nope"), 1))
+                .hasMessageContaining("WORKER_SCRIPTS_DIR");
+        assertThatThrownBy(() -> settings("http://b", "bad name/..", TestSettings.fixtureScripts(), 1))
+                .hasMessageContaining("node-name");
+    }
+}

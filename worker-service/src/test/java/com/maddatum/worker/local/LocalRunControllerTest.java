@@ -1,0 +1,116 @@
+package com.maddatum.worker.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.worker.support.TestSettings;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/** The seed's local {@code /scripts/run}, with a scripted Boss taking the callback. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class LocalRunControllerTest {
+
+    static final MockWebServer BOSS = new MockWebServer();
+
+    @DynamicPropertySource
+    static void properties(DynamicPropertyRegistry registry) throws IOException {
+        BOSS.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                String path = request.getUrl().encodedPath();
+                return path.startsWith("/bored") ? new MockResponse.Builder().code(204).build()
+                        : new MockResponse.Builder().code(200).body("{}").build();
+            }
+        });
+        BOSS.start(0);
+        Path root = Files.createTempDirectory("worker-local");
+        registry.add("worker.boss-url", () -> BOSS.url("/").toString());
+        registry.add("worker.scripts-dir", () -> TestSettings.fixtureScripts().toString());
+        registry.add("worker.work-dir", () -> root.resolve("work").toString());
+        registry.add("worker.spool-dir", () -> root.resolve("spool").toString());
+        registry.add("worker.token", () -> "local-secret");
+        registry.add("worker.long-poll", () -> "1s");
+    }
+
+    @AfterAll
+    static void stop() {
+        BOSS.close();
+    }
+
+    @LocalServerPort
+    int port;
+
+    @Value("${server.address}")
+    String address;
+
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    private HttpResponse<String> post(String body, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/scripts/run"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void listensOnLoopbackOnlyByDefault() {
+        assertThat(address).isEqualTo("127.0.0.1");
+    }
+
+    @Test
+    void runsAJobOutsideTheQueueAndPostsItsOutcomeToTheCallbackAddress() throws Exception {
+        String job = "{\"_id\":\"local-1\",\"scriptName\":\"ok.py\",\"callbackAddress\":\"" + BOSS.url("/") + "\"}";
+        HttpResponse<String> response = post(job, "local-secret");
+        assertThat(response.statusCode()).isEqualTo(202);
+        String runId = TestSettings.JSON.readTree(response.body()).get("runId").asString();
+
+        RecordedRequest callback = null;
+        for (int i = 0; i < 50 && callback == null; i++) {
+            RecordedRequest request = BOSS.takeRequest(1, TimeUnit.SECONDS);
+            if (request != null && request.getUrl().encodedPath().equals("/callback")) {
+                callback = request;
+            }
+        }
+        assertThat(callback).isNotNull();
+        JsonNode outcome = TestSettings.JSON.readTree(callback.getBody().utf8());
+        assertThat(outcome.get("status").asInt()).isEqualTo(200);
+        assertThat(outcome.get("jobId").asString()).isEqualTo("local-1");
+        assertThat(outcome.get("loss").asDouble()).isEqualTo(1.5);
+
+        HttpResponse<String> result = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + "/scripts/run/" + runId))
+                .header("Authorization", "Bearer local-secret").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(TestSettings.JSON.readTree(result.body()).get("status").asString()).isEqualTo("finished");
+    }
+
+    @Test
+    void asksForTheWorkerTokenWhenOneIsSet() throws Exception {
+        assertThat(post("{\"scriptName\":\"ok.py\"}", null).statusCode()).isEqualTo(401);
+        assertThat(post("{\"scriptName\":\"ok.py\"}", "wrong").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void refusesABodyThatIsNotAJob() throws Exception {
+        assertThat(post("[1,2]", "local-secret").statusCode()).isEqualTo(400);
+    }
+}

@@ -1,0 +1,36 @@
+package com.maddatum.worker.support;
+
+import com.maddatum.worker.config.WorkerProperties;
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.runner.ProcessRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Worker settings for tests: fixture scripts, a temporary work and spool directory, short limits. */
+public final class TestSettings {
+
+    public static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private TestSettings() {}
+
+    public static Path fixtureScripts() {
+        return Path.of("src/test/resources/scripts").toAbsolutePath();
+    }
+
+    public static String python() {
+        return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+    }
+
+    public static WorkerSettings settings(String bossUrl, Path scripts, Path root, String token) {
+        WorkerProperties properties = new WorkerProperties(bossUrl, "test-node", scripts.toString(),
+                root.resolve("data").toString(), root.resolve("work").toString(), python(), 1, List.of("test"),
+                Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(500),
+                Duration.ofSeconds(5), Duration.ofSeconds(2), token, root.resolve("spool").toString(), 1 << 20,
+                64 * 1024, Duration.ofSeconds(3));
+        return new WorkerSettings(properties, new ProcessRunner(Clock.systemUTC()), JSON);
+    }
+}
