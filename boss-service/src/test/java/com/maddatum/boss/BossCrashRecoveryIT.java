@@ -2,8 +2,8 @@ package com.maddatum.boss;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.maddatum.boss.support.BossClient;
-import com.maddatum.boss.support.BossProcess;
+import com.maddatum.testsupport.HttpJson;
+import com.maddatum.testsupport.JarProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,10 +31,10 @@ class BossCrashRecoveryIT {
         Map<String, String> jobOfOrder = new HashMap<>();
         List<String> reportedJobs = new ArrayList<>();
 
-        try (BossProcess first = new BossProcess(data, log, Map.of()).start()) {
-            BossClient boss = new BossClient(first.url());
+        try (JarProcess first = JarProcess.start(JarProcess.jar("boss.jar"), log, env(data))) {
+            HttpJson boss = new HttpJson(first.url());
             for (int i = 0; i < 40; i++) {
-                BossClient.Reply created = boss.post("/job/create", Map.of("scriptName", "noop.py",
+                HttpJson.Reply created = boss.post("/job/create", Map.of("scriptName", "noop.py",
                         "projectName", "crash", "i", i, "depedentVariable", "proline"));
                 assertThat(created.status()).isEqualTo(201);
                 JsonNode body = created.json();
@@ -47,7 +47,7 @@ class BossCrashRecoveryIT {
                 orderStatus.put(orderId, "assigned");
                 if (i % 2 == 0) {
                     String jobId = order.get("jobId").asString();
-                    BossClient.Reply reply = boss.post("/callback", Map.of("status", 200, "jobId", jobId,
+                    HttpJson.Reply reply = boss.post("/callback", Map.of("status", 200, "jobId", jobId,
                             "orderId", orderId, "attempt", 1, "loss", i + 0.5, "metric", i));
                     assertThat(reply.status()).isEqualTo(200);
                     orderStatus.put(orderId, "done");
@@ -62,8 +62,8 @@ class BossCrashRecoveryIT {
             first.kill9();
         }
 
-        try (BossProcess second = new BossProcess(data, log, Map.of()).start()) {
-            BossClient boss = new BossClient(second.url());
+        try (JarProcess second = JarProcess.start(JarProcess.jar("boss.jar"), log, env(data))) {
+            HttpJson boss = new HttpJson(second.url());
             for (Map.Entry<String, String> expected : orderStatus.entrySet()) {
                 String jobId = jobOfOrder.get(expected.getKey());
                 JsonNode detail = boss.get("/jobs/" + jobId).json();
@@ -83,5 +83,9 @@ class BossCrashRecoveryIT {
             assertThat(boss.get("/projects/crash/leaderboard").json()).hasSize(reportedJobs.size());
         }
         assertThat(Files.readString(log)).doesNotContain("ERROR");
+    }
+
+    private static Map<String, String> env(Path data) {
+        return Map.of("BOSS_STORE_DATA_DIR", data.toString());
     }
 }

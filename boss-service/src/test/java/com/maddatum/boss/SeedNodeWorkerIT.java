@@ -2,8 +2,8 @@ package com.maddatum.boss;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.maddatum.boss.support.BossClient;
-import com.maddatum.boss.support.BossProcess;
+import com.maddatum.testsupport.HttpJson;
+import com.maddatum.testsupport.JarProcess;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -44,13 +44,14 @@ class SeedNodeWorkerIT {
             // server.js listens on port 3000, hard-coded in the seed: it must be free.
         }
 
-        try (BossProcess boss = new BossProcess(dir.resolve("data"), dir.resolve("boss.log"), Map.of()).start()) {
+        try (JarProcess boss = JarProcess.start(JarProcess.jar("boss.jar"), dir.resolve("boss.log"),
+                Map.of("BOSS_STORE_DATA_DIR", dir.resolve("data").toString()))) {
             Files.createDirectories(worker.resolve("python-scripts"));
             Files.writeString(worker.resolve("python-scripts/worker-node-configure.json"),
-                    BossClient.json(Map.of("bossAddress", boss.url(), "nodeName", "seed-node")));
+                    HttpJson.json(Map.of("bossAddress", boss.url(), "nodeName", "seed-node")));
             Files.writeString(worker.resolve("python-scripts/seed_echo.py"), SCRIPT);
 
-            BossClient client = new BossClient(boss.url());
+            HttpJson client = new HttpJson(boss.url());
             JsonNode created = client.post("/job/create", Map.of("scriptName", "seed_echo.py", "projectName",
                     "seed", "depedentVariable", "proline")).json();
             String jobId = created.get("jobId").asString();
@@ -101,7 +102,7 @@ class SeedNodeWorkerIT {
         assertThat(process.exitValue()).as(Files.readString(log)).isZero();
     }
 
-    private static JsonNode awaitDone(BossClient client, String jobId, Duration timeout) throws InterruptedException {
+    private static JsonNode awaitDone(HttpJson client, String jobId, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         JsonNode detail = client.get("/jobs/" + jobId).json();
         while (System.nanoTime() < deadline && !detail.get("order").get("status").asString().equals("done")) {

@@ -2,7 +2,8 @@ package com.maddatum.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.maddatum.worker.support.BossJar;
+import com.maddatum.testsupport.HttpJson;
+import com.maddatum.testsupport.JarProcess;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +23,8 @@ class WorkerEndToEndIT {
     @TempDir
     Path dir;
 
-    private BossJar boss;
+    private JarProcess bossProcess;
+    private HttpJson boss;
     private ConfigurableApplicationContext worker;
 
     @AfterEach
@@ -30,9 +32,15 @@ class WorkerEndToEndIT {
         if (worker != null) {
             worker.close();
         }
-        if (boss != null) {
-            boss.close();
+        if (bossProcess != null) {
+            bossProcess.close();
         }
+    }
+
+    private void startBoss() throws Exception {
+        bossProcess = JarProcess.start(JarProcess.jar("boss.jar"), dir.resolve("boss.log"),
+                Map.of("BOSS_STORE_DATA_DIR", dir.resolve("boss-data").toString()));
+        boss = new HttpJson(bossProcess.url());
     }
 
     private void startWorker() {
@@ -42,7 +50,7 @@ class WorkerEndToEndIT {
     private void startWorker(String shutdownGrace) {
         // A 30 s poll interval: if the Worker waited for its tick between jobs, the gaps would show it.
         worker = new SpringApplicationBuilder(WorkerApplication.class).run(
-                "--server.port=0", "--worker.boss-url=" + boss.url(), "--worker.node-name=e2e-node",
+                "--server.port=0", "--worker.boss-url=" + bossProcess.url(), "--worker.node-name=e2e-node",
                 "--worker.scripts-dir=" + System.getProperty("scripts.dir", "../python-scripts"),
                 "--worker.work-dir=" + dir.resolve("work"), "--worker.spool-dir=" + dir.resolve("spool"),
                 "--worker.slots=1", "--worker.poll-interval=30s", "--worker.long-poll=20s",
@@ -51,17 +59,16 @@ class WorkerEndToEndIT {
 
     @Test
     void oneWorkerRunsTwentyJobsBackToBackAndEachEndsDoneWithItsOutcome() throws Exception {
-        boss = BossJar.start(dir, Map.of());
+        startBoss();
         List<String> jobs = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
-            jobs.add(boss.post("/job/create", Map.of("scriptName", "noop.py", "projectName", "e2e", "i", i))
-                    .get("jobId").asString());
+            jobs.add(boss.post("/job/create", Map.of("scriptName", "noop.py", "projectName", "e2e", "i", i)).json().get("jobId").asString());
         }
         startWorker();
 
         Instant previousDone = null;
         for (String jobId : jobs) {
-            JsonNode detail = boss.awaitStatus(jobId, "done", Duration.ofSeconds(60));
+            JsonNode detail = boss.awaitJobStatus(jobId, "done", Duration.ofSeconds(60));
             assertThat(detail.get("order").get("status").asString()).as(jobId).isEqualTo("done");
             JsonNode outcome = detail.get("outcome");
             assertThat(outcome.get("status").asInt()).isEqualTo(200);
@@ -78,34 +85,33 @@ class WorkerEndToEndIT {
             }
             previousDone = done;
         }
-        JsonNode workers = boss.get("/workers");
+        JsonNode workers = boss.get("/workers").json();
         assertThat(workers.get(0).get("name").asString()).isEqualTo("e2e-node");
         assertThat(workers.get(0).get("labels").toString()).contains("cpu");
     }
 
     @Test
     void aCancelledJobIsKilledAndItsSlotFreed() throws Exception {
-        boss = BossJar.start(dir, Map.of());
+        startBoss();
         startWorker();
-        String longJob = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 300))
-                .get("jobId").asString();
-        assertThat(boss.awaitStatus(longJob, "running", Duration.ofSeconds(30)).get("order").get("status").asString())
+        String longJob = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 300)).json().get("jobId").asString();
+        assertThat(boss.awaitJobStatus(longJob, "running", Duration.ofSeconds(30)).get("order").get("status").asString())
                 .isEqualTo("running");
         boss.post("/jobs/" + longJob + "/cancel", Map.of());
 
-        String next = boss.post("/job/create", Map.of("scriptName", "noop.py")).get("jobId").asString();
-        assertThat(boss.awaitStatus(next, "done", Duration.ofSeconds(30)).get("order").get("status").asString())
+        String next = boss.post("/job/create", Map.of("scriptName", "noop.py")).json().get("jobId").asString();
+        assertThat(boss.awaitJobStatus(next, "done", Duration.ofSeconds(30)).get("order").get("status").asString())
                 .isEqualTo("done");
-        assertThat(boss.get("/jobs/" + longJob).get("order").get("status").asString()).isEqualTo("cancelled");
+        assertThat(boss.get("/jobs/" + longJob).json().get("order").get("status").asString()).isEqualTo("cancelled");
     }
 
     @Test
     void aScriptErrorFailsTheJobWithTheScriptsOwnOutcome() throws Exception {
-        boss = BossJar.start(dir, Map.of());
+        startBoss();
         startWorker();
         String jobId = boss.post("/job/create", Map.of("scriptName", "nn.py", "dataFileName", "nope.csv",
-                "depedentVariable", "y")).get("jobId").asString();
-        JsonNode detail = boss.awaitStatus(jobId, "failed", Duration.ofSeconds(30));
+                "depedentVariable", "y")).json().get("jobId").asString();
+        JsonNode detail = boss.awaitJobStatus(jobId, "failed", Duration.ofSeconds(30));
         assertThat(detail.get("order").get("status").asString()).isEqualTo("failed");
         assertThat(detail.get("outcome").get("status").asInt()).isEqualTo(404);
         assertThat(detail.get("outcome").get("error").get("type").asString()).isEqualTo("DataFileNotFound");
@@ -113,14 +119,13 @@ class WorkerEndToEndIT {
 
     @Test
     void onShutdownAJobThatOutlivesTheGraceIsKilledAndHandedBack() throws Exception {
-        boss = BossJar.start(dir, Map.of());
+        startBoss();
         startWorker("1s");
-        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 300))
-                .get("jobId").asString();
-        boss.awaitStatus(jobId, "running", Duration.ofSeconds(30));
+        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 300)).json().get("jobId").asString();
+        boss.awaitJobStatus(jobId, "running", Duration.ofSeconds(30));
         worker.close(); // what SIGTERM's shutdown hook does
         worker = null;
-        JsonNode order = boss.get("/jobs/" + jobId).get("order");
+        JsonNode order = boss.get("/jobs/" + jobId).json().get("order");
         assertThat(order.get("status").asString()).isEqualTo("unassigned");
         assertThat(order.get("reason").asString()).contains("WorkerShutdown");
         assertThat(order.get("attempt").asInt()).isEqualTo(1);
@@ -128,13 +133,12 @@ class WorkerEndToEndIT {
 
     @Test
     void onShutdownAJobThatEndsWithinTheGraceIsReportedNormally() throws Exception {
-        boss = BossJar.start(dir, Map.of());
+        startBoss();
         startWorker("60s");
-        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 2))
-                .get("jobId").asString();
-        boss.awaitStatus(jobId, "running", Duration.ofSeconds(30));
+        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py", "sleepSeconds", 2)).json().get("jobId").asString();
+        boss.awaitJobStatus(jobId, "running", Duration.ofSeconds(30));
         worker.close();
         worker = null;
-        assertThat(boss.get("/jobs/" + jobId).get("order").get("status").asString()).isEqualTo("done");
+        assertThat(boss.get("/jobs/" + jobId).json().get("order").get("status").asString()).isEqualTo("done");
     }
 }

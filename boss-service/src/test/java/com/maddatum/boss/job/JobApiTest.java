@@ -3,7 +3,7 @@ package com.maddatum.boss.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.support.BossApiTestBase;
-import com.maddatum.boss.support.BossClient;
+import com.maddatum.testsupport.HttpJson;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -35,7 +35,7 @@ class JobApiTest extends BossApiTestBase {
         assertThat(stored.get("_id").asString()).isEqualTo(jobId);
         ((tools.jackson.databind.node.ObjectNode) stored).remove("_id");
         assertThat(stored).isEqualTo(tools.jackson.databind.json.JsonMapper.builder().build()
-                .readTree(BossClient.json(sent)));
+                .readTree(HttpJson.json(sent)));
         assertThat(stored.get("widthModifier")).isNull();
         assertThat(stored.get("hiddenLayers").get(0).get("widthModifier").isIntegralNumber()).isTrue();
         assertThat(stored.get("depedentVariable").asString()).isEqualTo("con_lot");
@@ -44,7 +44,7 @@ class JobApiTest extends BossApiTestBase {
     @Test
     void createsAnUnassignedOrderVisibleInTheSeedListing() {
         JsonNode created = submit(seedJob());
-        BossClient.Reply listing = boss.get("/retrieve/order");
+        HttpJson.Reply listing = boss.get("/retrieve/order");
         assertThat(listing.status()).isEqualTo(200);
         JsonNode newest = listing.json().get(0);
         assertThat(newest.get("_id").asString()).isEqualTo(created.get("orderId").asString());
@@ -89,11 +89,11 @@ class JobApiTest extends BossApiTestBase {
     @Test
     void cancellingAQueuedJobTakesItOutOfTheQueue() {
         JsonNode created = submit(job());
-        BossClient.Reply cancelled = boss.post("/jobs/" + created.get("jobId").asString() + "/cancel", "");
+        HttpJson.Reply cancelled = boss.post("/jobs/" + created.get("jobId").asString() + "/cancel", "");
         assertThat(cancelled.status()).isEqualTo(200);
         assertThat(cancelled.json().get("status").asString()).isEqualTo("cancelled");
         assertThat(boss.post("/bored/anyone", "").status()).isEqualTo(204);
-        BossClient.Reply again = boss.post("/jobs/" + created.get("jobId").asString() + "/cancel", "");
+        HttpJson.Reply again = boss.post("/jobs/" + created.get("jobId").asString() + "/cancel", "");
         assertThat(again.status()).isEqualTo(409);
         assertThat(again.json().get("type").asString()).endsWith("/invalid-transition");
     }

@@ -3,7 +3,7 @@ package com.maddatum.boss.order;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.support.BossApiTestBase;
-import com.maddatum.boss.support.BossClient;
+import com.maddatum.testsupport.HttpJson;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -72,11 +72,11 @@ class ClaimApiTest extends BossApiTestBase {
         List<Future<List<String>>> clients = new ArrayList<>();
         for (int c = 0; c < 16; c++) {
             String node = "node-" + c;
-            BossClient client = new BossClient("http://127.0.0.1:" + port);
+            HttpJson client = new HttpJson("http://127.0.0.1:" + port);
             clients.add(pool.submit(() -> {
                 List<String> mine = new ArrayList<>();
                 while (true) {
-                    BossClient.Reply reply = client.post("/bored/" + node, "");
+                    HttpJson.Reply reply = client.post("/bored/" + node, "");
                     if (reply.status() == 204) {
                         return mine;
                     }
@@ -109,10 +109,10 @@ class ClaimApiTest extends BossApiTestBase {
 
     @Test
     void longPollIsAnsweredSoonAfterAJobIsCreated() throws Exception {
-        CompletableFuture<BossClient.Reply> poll = boss.postAsync("/bored/poller?waitSeconds=20", "");
+        CompletableFuture<HttpJson.Reply> poll = boss.postAsync("/bored/poller?waitSeconds=20", "");
         awaitWaiters(1);
         String orderId = submit(job()).get("orderId").asString();
-        BossClient.Reply reply = poll.get(5, TimeUnit.SECONDS);
+        HttpJson.Reply reply = poll.get(5, TimeUnit.SECONDS);
         assertThat(reply.status()).isEqualTo(200);
         assertThat(reply.json().get("_id").asString()).isEqualTo(orderId);
         assertThat(waiters.waiting()).isZero();
@@ -121,16 +121,16 @@ class ClaimApiTest extends BossApiTestBase {
     @Test
     void longPollWithNoWorkEndsWith204AfterItsWait() throws Exception {
         long start = System.nanoTime();
-        BossClient.Reply reply = boss.postAsync("/bored/idle?waitSeconds=1", "").get(10, TimeUnit.SECONDS);
+        HttpJson.Reply reply = boss.postAsync("/bored/idle?waitSeconds=1", "").get(10, TimeUnit.SECONDS);
         assertThat(reply.status()).isEqualTo(204);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
     }
 
     @Test
     void longPollWaitersAreServedFirstComeFirstServed() throws Exception {
-        CompletableFuture<BossClient.Reply> first = boss.postAsync("/bored/first?waitSeconds=20", "");
+        CompletableFuture<HttpJson.Reply> first = boss.postAsync("/bored/first?waitSeconds=20", "");
         awaitWaiters(1);
-        CompletableFuture<BossClient.Reply> second = boss.postAsync("/bored/second?waitSeconds=20", "");
+        CompletableFuture<HttpJson.Reply> second = boss.postAsync("/bored/second?waitSeconds=20", "");
         awaitWaiters(2);
         submit(job());
         assertThat(first.get(5, TimeUnit.SECONDS).json().get("assignedTo").asString()).isEqualTo("first");

@@ -3,7 +3,7 @@ package com.maddatum.boss.order;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.support.BossApiTestBase;
-import com.maddatum.boss.support.BossClient;
+import com.maddatum.testsupport.HttpJson;
 import java.time.Duration;
 import java.util.Map;
 import org.bson.Document;
@@ -32,18 +32,18 @@ class LeaseApiTest extends BossApiTestBase {
         assertThat(second.get("attempt").asInt()).isEqualTo(2);
 
         // The lost node comes back: its heartbeat and its callback carry a stale attempt.
-        BossClient.Reply staleBeat = boss.post("/orders/" + orderId + "/heartbeat",
+        HttpJson.Reply staleBeat = boss.post("/orders/" + orderId + "/heartbeat",
                 Map.of("node", "lost-node", "attempt", 1));
         assertThat(staleBeat.status()).isEqualTo(409);
         assertThat(staleBeat.json().get("type").asString()).endsWith("/stale-attempt");
-        BossClient.Reply staleCallback = boss.post("/callback", Map.of("status", 200, "orderId", orderId,
+        HttpJson.Reply staleCallback = boss.post("/callback", Map.of("status", 200, "orderId", orderId,
                 "attempt", 1, "node", "lost-node", "loss", 9.0));
         assertThat(staleCallback.status()).isEqualTo(409);
 
         Map<String, Object> outcome = Map.of("status", 200, "orderId", orderId, "jobId", jobId, "attempt", 2,
                 "node", "good-node", "loss", 1.0, "metric", 2.0);
         assertThat(boss.post("/callback", outcome).status()).isEqualTo(200);
-        BossClient.Reply repeat = boss.post("/callback", outcome);
+        HttpJson.Reply repeat = boss.post("/callback", outcome);
         assertThat(repeat.status()).isEqualTo(200);
         assertThat(repeat.json().get("duplicate").asBoolean()).isTrue();
 
@@ -62,7 +62,7 @@ class LeaseApiTest extends BossApiTestBase {
         JsonNode order = claim("beater");
         String orderId = order.get("_id").asString();
         clock.advance(Duration.ofMinutes(4));
-        BossClient.Reply beat = boss.post("/orders/" + orderId + "/heartbeat",
+        HttpJson.Reply beat = boss.post("/orders/" + orderId + "/heartbeat",
                 Map.of("node", "beater", "attempt", 1, "progress", Map.of("epoch", 3, "loss", 0.5)));
         assertThat(beat.status()).isEqualTo(200);
         assertThat(beat.json().get("status").asString()).isEqualTo("running");
@@ -93,7 +93,7 @@ class LeaseApiTest extends BossApiTestBase {
     void scriptErrorFailsTheOrderWithoutRetry() {
         String jobId = submit(job()).get("jobId").asString();
         String orderId = claim("n").get("_id").asString();
-        BossClient.Reply reply = boss.post("/callback", Map.of("status", 400, "jobId", jobId, "orderId", orderId,
+        HttpJson.Reply reply = boss.post("/callback", Map.of("status", 400, "jobId", jobId, "orderId", orderId,
                 "attempt", 1, "error", Map.of("type", "ValueError", "message", "unknown optimizer 'adamw2'")));
         assertThat(reply.json().get("orderStatus").asString()).isEqualTo("failed");
         assertThat(boss.post("/bored/n", "").status()).isEqualTo(204);
@@ -105,7 +105,7 @@ class LeaseApiTest extends BossApiTestBase {
     void infrastructureFailureIsRequeuedForAnotherTry() {
         submit(job());
         JsonNode order = claim("dying");
-        BossClient.Reply reply = boss.post("/callback", Map.of("status", 503, "orderId", order.get("_id").asString(),
+        HttpJson.Reply reply = boss.post("/callback", Map.of("status", 503, "orderId", order.get("_id").asString(),
                 "attempt", 1, "node", "dying", "retryable", true,
                 "error", Map.of("type", "WorkerShutdown", "message", "worker stopped")));
         assertThat(reply.status()).isEqualTo(200);
@@ -119,11 +119,11 @@ class LeaseApiTest extends BossApiTestBase {
         String orderId = claim("busy").get("_id").asString();
         boss.post("/orders/" + orderId + "/heartbeat", Map.of("node", "busy", "attempt", 1));
         assertThat(boss.post("/jobs/" + jobId + "/cancel", "").status()).isEqualTo(200);
-        BossClient.Reply beat = boss.post("/orders/" + orderId + "/heartbeat", Map.of("node", "busy", "attempt", 1));
+        HttpJson.Reply beat = boss.post("/orders/" + orderId + "/heartbeat", Map.of("node", "busy", "attempt", 1));
         assertThat(beat.status()).isEqualTo(200);
         assertThat(beat.json().get("cancelRequested").asBoolean()).isTrue();
         // The worker's report afterwards is acknowledged, and the order stays cancelled.
-        BossClient.Reply report = boss.post("/callback", Map.of("status", 499, "orderId", orderId, "attempt", 1,
+        HttpJson.Reply report = boss.post("/callback", Map.of("status", 499, "orderId", orderId, "attempt", 1,
                 "node", "busy"));
         assertThat(report.status()).isEqualTo(200);
         assertThat(boss.get("/jobs/" + jobId).json().get("order").get("status").asString()).isEqualTo("cancelled");

@@ -3,7 +3,7 @@ package com.maddatum.boss.order;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.BossApplication;
-import com.maddatum.boss.support.BossClient;
+import com.maddatum.testsupport.HttpJson;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import java.util.ArrayList;
@@ -53,9 +53,9 @@ class MultiReplicaTest {
                 "--boss.lease.reap-interval=1h", "--logging.level.com.maddatum=WARN");
     }
 
-    private static BossClient client(ConfigurableApplicationContext context) {
+    private static HttpJson client(ConfigurableApplicationContext context) {
         int port = ((WebServerApplicationContext) context).getWebServer().getPort();
-        return new BossClient("http://127.0.0.1:" + port);
+        return new HttpJson("http://127.0.0.1:" + port);
     }
 
     private static void resyncBoth() {
@@ -68,7 +68,7 @@ class MultiReplicaTest {
         String orderId = client(a).post("/job/create", Map.of("scriptName", "noop.py")).json()
                 .get("orderId").asString();
         resyncBoth();
-        BossClient.Reply claimed = client(b).post("/bored/on-b", "");
+        HttpJson.Reply claimed = client(b).post("/bored/on-b", "");
         assertThat(claimed.status()).isEqualTo(200);
         assertThat(claimed.json().get("_id").asString()).isEqualTo(orderId);
         // A still had it as a candidate: its claim attempt loses the compare-and-set and finds nothing.
@@ -79,18 +79,18 @@ class MultiReplicaTest {
     void concurrentClaimsOnBothReplicasTakeEveryOrderExactlyOnce() throws Exception {
         Set<String> created = new HashSet<>();
         for (int i = 0; i < 600; i++) {
-            BossClient via = client(i % 2 == 0 ? a : b);
+            HttpJson via = client(i % 2 == 0 ? a : b);
             created.add(via.post("/job/create", Map.of("scriptName", "noop.py", "i", i)).json().get("orderId").asString());
         }
         resyncBoth();
         ExecutorService pool = Executors.newFixedThreadPool(16);
         List<Future<List<String>>> clients = new ArrayList<>();
         for (int c = 0; c < 16; c++) {
-            BossClient via = client(c % 2 == 0 ? a : b);
+            HttpJson via = client(c % 2 == 0 ? a : b);
             String node = "replica-client-" + c;
             clients.add(pool.submit(() -> {
                 List<String> mine = new ArrayList<>();
-                BossClient.Reply reply;
+                HttpJson.Reply reply;
                 while ((reply = via.post("/bored/" + node, "")).status() == 200) {
                     mine.add(reply.json().get("_id").asString());
                 }

@@ -3,7 +3,7 @@ package com.maddatum.boss.outcome;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.support.BossApiTestBase;
-import com.maddatum.boss.support.BossClient;
+import com.maddatum.testsupport.HttpJson;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -15,7 +15,7 @@ class CallbackApiTest extends BossApiTestBase {
     void acceptsTheSeedsBareOutcomeForTheJobsAssignedOrder() {
         String jobId = submit(job("projectName", "bare")).get("jobId").asString();
         claim("seed-worker");
-        BossClient.Reply reply = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 15109.168650257,
+        HttpJson.Reply reply = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 15109.168650257,
                 "metric", 14281.4453526111));
         assertThat(reply.status()).isEqualTo(200);
         JsonNode outcome = boss.get("/retrieve/outcome/" + jobId).json();

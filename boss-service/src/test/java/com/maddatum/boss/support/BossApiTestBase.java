@@ -2,6 +2,7 @@ package com.maddatum.boss.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.maddatum.testsupport.HttpJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,11 +43,11 @@ public abstract class BossApiTestBase {
     @Autowired
     protected MongoTemplate mongo;
 
-    protected BossClient boss;
+    protected HttpJson boss;
 
     @BeforeEach
     void connectAndClearQueue() {
-        boss = new BossClient("http://127.0.0.1:" + port);
+        boss = new HttpJson("http://127.0.0.1:" + port);
         // Tests share one Boss and one clock: leave no live order behind from an earlier test.
         for (String status : new String[] {"unassigned", "assigned", "running"}) {
             JsonNode page;
@@ -70,13 +71,13 @@ public abstract class BossApiTestBase {
 
     /** Submits a job and returns the 201 body ({@code jobId}, {@code orderId}). */
     protected JsonNode submit(Map<String, Object> job) {
-        BossClient.Reply reply = boss.post("/job/create", job);
+        HttpJson.Reply reply = boss.post("/job/create", job);
         assertThat(reply.status()).as(reply.body()).isEqualTo(201);
         return reply.json();
     }
 
     protected JsonNode claim(String node) {
-        BossClient.Reply reply = boss.post("/bored/" + node, "");
+        HttpJson.Reply reply = boss.post("/bored/" + node, "");
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
         return reply.json();
     }

@@ -3,7 +3,7 @@ package com.maddatum.boss.web;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.support.BossApiTestBase;
-import com.maddatum.boss.support.BossClient;
+import com.maddatum.testsupport.HttpJson;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -100,7 +100,7 @@ class BadInputTest extends BossApiTestBase {
     @MethodSource("cases")
     void rejectsWithAProblemDetailAndChangesNothing(Case c) {
         List<Long> before = counts();
-        BossClient.Reply reply = boss.request(c.method(), c.path(), c.contentType(), c.body());
+        HttpJson.Reply reply = boss.request(c.method(), c.path(), c.contentType(), c.body());
 
         assertThat(reply.status()).as(reply.body()).isEqualTo(c.status());
         assertThat(reply.headers().firstValue("Content-Type")).get().asString().startsWith("application/problem+json");

@@ -1,0 +1,178 @@
+package com.maddatum.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.testsupport.HttpJson;
+import com.maddatum.testsupport.JarProcess;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/** The packaged Boss and two packaged Workers, as separate processes, through real jobs and real faults. */
+class SystemIT {
+
+    private static final Duration A_WHILE = Duration.ofMinutes(3);
+
+    @TempDir
+    Path dir;
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> example(String name, Object... overrides) throws Exception {
+        Map<String, Object> job = HttpJson.MAPPER.readValue(
+                Files.readString(Path.of(System.getProperty("examples.dir"), name)), LinkedHashMap.class);
+        for (int i = 0; i < overrides.length; i += 2) {
+            job.put((String) overrides[i], overrides[i + 1]);
+        }
+        return job;
+    }
+
+    private static Map<String, Object> noop(Object... fields) {
+        Map<String, Object> job = new LinkedHashMap<>();
+        job.put("scriptName", "noop.py");
+        job.put("projectName", "e2e");
+        for (int i = 0; i < fields.length; i += 2) {
+            job.put((String) fields[i], fields[i + 1]);
+        }
+        return job;
+    }
+
+    private static JsonNode awaitDone(HttpJson boss, String jobId) throws InterruptedException {
+        JsonNode detail = boss.awaitJobStatus(jobId, "done", A_WHILE);
+        assertThat(detail.get("order").get("status").asString()).as("job %s: %s", jobId, detail).isEqualTo("done");
+        return detail;
+    }
+
+    @Test
+    void theSampleJobsAndFiftyNoopJobsAllEndDoneWithOutcomes() throws Exception {
+        try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(Map.of())) {
+            system.startWorker("w1", Map.of());
+            system.startWorker("w2", Map.of());
+            List<String> jobs = new ArrayList<>();
+            jobs.add(system.submit(example("wine_seed_job.json", "epochs", 60)));
+            jobs.add(system.submit(example("diabetes_good_job.json", "epochs", 40)));
+            jobs.add(system.submit(example("diabetes_ridge_job.json")));
+            for (int i = 0; i < 50; i++) {
+                jobs.add(system.submit(noop("i", i)));
+            }
+            Set<String> nodes = new HashSet<>();
+            for (String jobId : jobs) {
+                JsonNode outcome = awaitDone(system.boss, jobId).get("outcome");
+                assertThat(outcome.get("status").asInt()).isEqualTo(200);
+                assertThat(outcome.get("jobId").asString()).isEqualTo(jobId);
+                nodes.add(outcome.get("node").asString());
+            }
+            assertThat(nodes).containsExactlyInAnyOrder("w1", "w2");
+            JsonNode wine = system.boss.get("/jobs/" + jobs.get(0)).json().get("outcome");
+            assertThat(wine.get("metricName").asString()).isEqualTo("neg_mean_squared_error");
+            assertThat(wine.get("details").get("rows").asInt()).isEqualTo(174);
+            JsonNode board = system.boss.get("/projects/diabetes/leaderboard").json();
+            assertThat(board).hasSize(2);
+        }
+    }
+
+    @Test
+    void aWorkerKilledMidJobLosesItsLeaseAndTheOtherWorkerFinishesIt() throws Exception {
+        try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(SystemUnderTest.FAST_LEASES)) {
+            JarProcess doomed = system.startWorker("doomed", Map.of());
+            String jobId = system.submit(noop("sleepSeconds", 8));
+            JsonNode running = system.boss.awaitJobStatus(jobId, "running", A_WHILE);
+            assertThat(running.get("order").get("assignedTo").asString()).isEqualTo("doomed");
+
+            system.startWorker("survivor", Map.of());
+            doomed.kill9(); // the JVM and its python child, as if the machine died
+
+            JsonNode detail = awaitDone(system.boss, jobId);
+            JsonNode order = detail.get("order");
+            assertThat(order.get("attempt").asInt()).isEqualTo(2);
+            assertThat(detail.get("outcome").get("node").asString()).isEqualTo("survivor");
+            assertThat(detail.get("outcome").get("attempt").asInt()).isEqualTo(2);
+            List<String> reasons = new ArrayList<>();
+            order.get("history").forEach(h -> reasons.add(h.get("status").asString() + ":" + h.path("node").asString()));
+            assertThat(reasons).containsSubsequence("assigned:doomed", "unassigned:doomed", "assigned:survivor", "done:survivor");
+            assertThat(order.get("history").get(3).get("reason").asString()).contains("lease expired");
+            assertThat(system.boss.get("/retrieve/outcome/" + jobId).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aBossKilledWhileWorkersAreBusyLosesNothingAndGetsTheHeldBackOutcomesOnce() throws Exception {
+        // Leases long enough that the outcomes spooled during the outage arrive before any expires.
+        try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(Map.of("BOSS_LEASE_TIMEOUT", "60s"))) {
+            system.startWorker("w1", Map.of());
+            system.startWorker("w2", Map.of());
+            List<String> jobs = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                jobs.add(system.submit(noop("sleepSeconds", 4, "i", i)));
+            }
+            for (int i = 0; i < 6; i++) {
+                jobs.add(system.submit(noop("i", 100 + i)));
+            }
+            system.boss.await("/jobs?status=running", page -> page.get("total").asInt() == 2, A_WHILE);
+
+            system.bossProcess.kill9();
+            // Both running jobs end while the Boss is down: their outcomes wait in the workers' spools.
+            Thread.sleep(5_000);
+            assertThat(spooled(system, "w1") + spooled(system, "w2")).isGreaterThanOrEqualTo(1);
+            system.bossProcess.restart(); // same port, same data directory
+
+            for (String jobId : jobs) {
+                JsonNode detail = awaitDone(system.boss, jobId);
+                JsonNode order = detail.get("order");
+                assertThat(order.get("attempt").asInt()).as("no job ran twice").isEqualTo(1);
+                long doneLines = Stream.iterate(0, i -> i + 1).limit(order.get("history").size())
+                        .filter(i -> order.get("history").get(i).get("status").asString().equals("done")).count();
+                assertThat(doneLines).isEqualTo(1);
+                assertThat(detail.get("outcome").get("attempt").asInt()).isEqualTo(1);
+            }
+            assertThat(system.boss.get("/jobs?status=done&size=100").json().get("total").asInt()).isEqualTo(jobs.size());
+            // The Boss records before it answers; the worker deletes its spool file once it has the answer.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (spooled(system, "w1") + spooled(system, "w2") > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(spooled(system, "w1") + spooled(system, "w2")).isZero();
+        }
+    }
+
+    @Test
+    void aWorkerStoppedWithSigtermHandsItsUnfinishedJobBack() throws Exception {
+        try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(Map.of())) {
+            JarProcess leaving = system.startWorker("leaving", Map.of("WORKER_SHUTDOWN_GRACE", "1s"));
+            String jobId = system.submit(noop("sleepSeconds", 60));
+            system.boss.awaitJobStatus(jobId, "running", A_WHILE);
+
+            assertThat(leaving.sigterm(Duration.ofSeconds(30))).isIn(0, 143);
+            JsonNode order = system.boss.get("/jobs/" + jobId).json().get("order");
+            assertThat(order.get("status").asString()).isEqualTo("unassigned");
+            assertThat(order.get("reason").asString()).contains("WorkerShutdown");
+
+            system.startWorker("staying", Map.of());
+            String quick = system.submit(noop());
+            JsonNode handedBack = system.boss.awaitJobStatus(jobId, "running", A_WHILE).get("order");
+            assertThat(handedBack.get("assignedTo").asString()).isEqualTo("staying");
+            assertThat(handedBack.get("attempt").asInt()).isEqualTo(2);
+            system.boss.post("/jobs/" + jobId + "/cancel", Map.of());
+            awaitDone(system.boss, quick);
+        }
+    }
+
+    private static long spooled(SystemUnderTest system, String worker) throws Exception {
+        Path spool = system.spool(worker);
+        if (!Files.isDirectory(spool)) {
+            return 0;
+        }
+        try (Stream<Path> files = Files.list(spool)) {
+            return files.filter(f -> f.toString().endsWith(".json")).count();
+        }
+    }
+}
