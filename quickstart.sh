@@ -81,7 +81,9 @@ job_id=$(printf '%s' "$created" | sed -n 's/.*"jobId":"\([0-9a-f]*\)".*/\1/p')
 say "waiting for job $job_id"
 status=""
 for _ in $(seq 1 600); do
-  status=$(curl -sf "http://localhost:$BOSS_PORT/jobs/$job_id" | sed -n 's/.*"order":{[^}]*"status":"\([a-z]*\)".*/\1/p')
+  # The order's own status is its fourth field (_id, jobId, createdDate, status); history repeats the word.
+  status=$(curl -sf "http://localhost:$BOSS_PORT/jobs/$job_id" \
+    | sed -n 's/.*"order":{"_id":"[0-9a-f]*","jobId":"[0-9a-f]*","createdDate":"[^"]*","status":"\([a-z]*\)".*/\1/p')
   case "$status" in done|failed|cancelled) break ;; esac
   sleep 1
 done

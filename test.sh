@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command runs every test: the services' Maven build (unit, slice, jar-level end-to-end tests)
+# and the training scripts' pytest suite. On a fresh Debian machine (JDK 17, Maven, Node, root) it
+# first installs the Debian packages the tests need. CI's .ci/run calls this script.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Python packages for the training scripts: Debian's builds, visible to /usr/bin/python3 only
+# (PyPI is not reachable). Without recommends the install is a fraction of the 1.4 GB it would be.
+# docker-compose (v1) only validates docker-compose.yml offline; no engine is installed or needed.
+packages=(python3 python3-torch python3-sklearn python3-pandas python3-numpy python3-pytest docker-compose)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${missing[*]}; install them with" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Maven runs everything, pytest included (the python-scripts module); extra arguments pass through.
+exec mvn -B -ntp verify "$@"
