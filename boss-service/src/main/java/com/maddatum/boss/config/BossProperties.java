@@ -6,6 +6,7 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
+import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -21,7 +22,8 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Claim claim,
         @Valid @NotNull @DefaultValue Store store,
         @Valid @NotNull @DefaultValue Limits limits,
-        @Valid @NotNull @DefaultValue Workers workers) {
+        @Valid @NotNull @DefaultValue Workers workers,
+        @Valid @NotNull @DefaultValue Security security) {
 
     /** How long an assignment is held without a heartbeat, and how often expired ones are reaped. */
     public record Lease(
@@ -47,6 +49,21 @@ public record BossProperties(
             @Min(1) @DefaultValue("5000") int maxFields,
             @Min(256) @DefaultValue("65536") int maxLogTailChars,
             @Min(1) @Max(1000) @DefaultValue("100") int maxPageSize) {}
+
+    /**
+     * Bearer tokens by role, and CORS. With no tokens at all the Boss runs without authentication,
+     * which it allows only on a loopback address unless {@code allowAnonymous} says otherwise.
+     */
+    public record Security(
+            @DefaultValue List<@NotBlank String> submitterTokens,
+            @DefaultValue List<@NotBlank String> workerTokens,
+            @DefaultValue("false") boolean allowAnonymous,
+            @DefaultValue List<@NotBlank String> corsAllowedOrigins) {
+
+        public boolean enabled() {
+            return !submitterTokens.isEmpty() || !workerTokens.isEmpty();
+        }
+    }
 
     /** A worker not heard from for this long is shown as offline. */
     public record Workers(@NotNull @DefaultValue("90s") Duration offlineAfter) {}

@@ -51,6 +51,16 @@ public final class ApiProblem extends RuntimeException {
                 "Bodies are limited to " + limit + " bytes.", "body");
     }
 
+    public static ApiProblem unauthorized() {
+        return new ApiProblem(HttpStatus.UNAUTHORIZED, "unauthorized", "Authentication required",
+                "This route needs a valid bearer token.", null);
+    }
+
+    public static ApiProblem forbidden() {
+        return new ApiProblem(HttpStatus.FORBIDDEN, "forbidden", "Not allowed",
+                "This token may not use this route.", null);
+    }
+
     public HttpStatus status() {
         return status;
     }

@@ -13,14 +13,10 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
-import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Caps every request body at {@code boss.limits.max-body-bytes}, whether or not the client sent a
@@ -31,11 +27,11 @@ import tools.jackson.databind.json.JsonMapper;
 class BodyLimitFilter extends OncePerRequestFilter {
 
     private final int maxBytes;
-    private final JsonMapper json;
+    private final ProblemWriter problems;
 
-    BodyLimitFilter(BossProperties properties, JsonMapper json) {
+    BodyLimitFilter(BossProperties properties, ProblemWriter problems) {
         this.maxBytes = properties.limits().maxBodyBytes();
-        this.json = json;
+        this.problems = problems;
     }
 
     @Override
@@ -55,18 +51,9 @@ class BodyLimitFilter extends OncePerRequestFilter {
     }
 
     private void reject(HttpServletResponse response) throws IOException {
-        var problem = ApiProblem.tooLarge(maxBytes).toProblemDetail();
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("type", problem.getType().toString());
-        body.put("title", problem.getTitle());
-        body.put("status", problem.getStatus());
-        body.put("detail", problem.getDetail());
-        body.putAll(problem.getProperties());
-        response.setStatus(problem.getStatus());
-        response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
         // Tell the client not to keep streaming a body we will not read.
         response.setHeader("Connection", "close");
-        response.getOutputStream().write(json.writeValueAsBytes(body));
+        problems.write(response, ApiProblem.tooLarge(maxBytes));
     }
 
     private static final class BufferedBodyRequest extends HttpServletRequestWrapper {

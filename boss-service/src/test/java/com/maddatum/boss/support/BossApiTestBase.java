@@ -48,7 +48,11 @@ public abstract class BossApiTestBase {
     @BeforeEach
     void connectAndClearQueue() {
         boss = new HttpJson("http://127.0.0.1:" + port);
-        // Tests share one Boss and one clock: leave no live order behind from an earlier test.
+        cancelLiveOrders();
+    }
+
+    /** Tests share one Boss and one clock: leave no live order behind from an earlier test. */
+    protected void cancelLiveOrders() {
         for (String status : new String[] {"unassigned", "assigned", "running"}) {
             JsonNode page;
             do {

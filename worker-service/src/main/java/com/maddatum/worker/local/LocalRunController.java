@@ -99,18 +99,19 @@ class LocalRunController {
         }
         outcome.put("node", settings.nodeName());
         outcome.putIfAbsent("finishedAt", clock.instant().toString());
-        Map<String, Object> record = new LinkedHashMap<>();
+        Map<String, Object> record = new ConcurrentHashMap<>();
         record.put("runId", runId);
         record.put("status", "finished");
         record.put("outcome", outcome);
+        results.put(runId, record); // finished before the callback goes out: whoever hears it may ask
         if (job.get("callbackAddress") instanceof String address && !address.isBlank()) {
+            record.put("delivery", "pending");
             try {
                 record.put("delivery", boss.deliver(URI.create(address.replaceAll("/+$", "") + "/callback"), outcome));
             } catch (IllegalArgumentException e) {
                 record.put("delivery", "bad callbackAddress: " + e.getMessage());
             }
         }
-        results.put(runId, record);
         log.info("local run finished run={} status={} delivery={}", runId, outcome.get("status"), record.get("delivery"));
     }
 

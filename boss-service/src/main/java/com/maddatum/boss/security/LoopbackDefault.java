@@ -1,0 +1,40 @@
+package com.maddatum.boss.security;
+
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.EnvironmentPostProcessor;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.core.Ordered;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.MapPropertySource;
+
+/**
+ * The safe default: a Boss given no tokens and no {@code server.address} listens on 127.0.0.1 only,
+ * so the seed's worker and local curl keep working while nobody else can reach it. Runs after the
+ * configuration files are read; an explicit address always wins (and is then checked by
+ * {@link SecurityStartupCheck}).
+ */
+public class LoopbackDefault implements EnvironmentPostProcessor, Ordered {
+
+    @Override
+    public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
+        if (environment.containsProperty("server.address")) {
+            return;
+        }
+        Binder binder = Binder.get(environment);
+        boolean tokens = !binder.bind("boss.security.submitter-tokens", Bindable.listOf(String.class))
+                .orElse(List.of()).isEmpty()
+                || !binder.bind("boss.security.worker-tokens", Bindable.listOf(String.class)).orElse(List.of()).isEmpty();
+        if (!tokens) {
+            environment.getPropertySources().addLast(
+                    new MapPropertySource("bossLoopbackDefault", Map.of("server.address", "127.0.0.1")));
+        }
+    }
+
+    @Override
+    public int getOrder() {
+        return Ordered.LOWEST_PRECEDENCE;
+    }
+}
