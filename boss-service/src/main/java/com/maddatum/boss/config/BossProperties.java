@@ -48,7 +48,8 @@ public record BossProperties(
             @Min(2) @DefaultValue("32") int maxDepth,
             @Min(1) @DefaultValue("5000") int maxFields,
             @Min(256) @DefaultValue("65536") int maxLogTailChars,
-            @Min(1) @Max(1000) @DefaultValue("100") int maxPageSize) {}
+            @Min(1) @Max(1000) @DefaultValue("100") int maxPageSize,
+            @Min(1024) @DefaultValue("262144") int maxLogCharsPerOrder) {}
 
     /**
      * Bearer tokens by role, and CORS. With no tokens at all the Boss runs without authentication,

@@ -101,6 +101,12 @@ class JobController {
         return new JobPage(page, size, orders.count(projectName, wanted), items);
     }
 
+    /** Project names seen in the orders, for the dashboard's pickers. */
+    @GetMapping("/projects")
+    List<String> projects() {
+        return orders.projects();
+    }
+
     @PostMapping("/jobs/{id}/cancel")
     OrderView cancel(@PathVariable String id) {
         job(id);

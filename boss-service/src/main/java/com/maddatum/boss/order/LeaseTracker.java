@@ -39,6 +39,11 @@ class LeaseTracker {
                 .collect(java.util.stream.Collectors.groupingBy(Order::assignedTo));
     }
 
+    Map<OrderStatus, Long> countByStatus() {
+        return inFlight.values().stream()
+                .collect(java.util.stream.Collectors.groupingBy(Order::status, java.util.stream.Collectors.counting()));
+    }
+
     int size() {
         return inFlight.size();
     }

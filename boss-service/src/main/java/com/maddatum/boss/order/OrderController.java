@@ -14,6 +14,7 @@ import jakarta.validation.constraints.Size;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.bson.Document;
@@ -91,6 +92,12 @@ class OrderController {
         Order order = beat.order();
         return new HeartbeatResponse(id, order.status().wire(), order.attempt(), order.leaseExpiresAt(),
                 beat.cancelRequested());
+    }
+
+    /** Orders by status, for the dashboard's live queue panel. */
+    @GetMapping("/stats")
+    Map<String, Object> stats() {
+        return Map.of("queue", orders.queueCounts());
     }
 
     /** The seed's order listing, newest first, paged; the total is in {@code X-Total-Count}. */

@@ -32,17 +32,21 @@ public class OrderService {
     private final LeaseTracker leases;
     private final Clock clock;
     private final Duration lease;
+    private final OrderMetrics metrics;
 
-    OrderService(OrderStore store, ReadyIndex ready, LeaseTracker leases, Clock clock, BossProperties properties) {
+    OrderService(OrderStore store, ReadyIndex ready, LeaseTracker leases, Clock clock, BossProperties properties,
+            OrderMetrics metrics) {
         this.store = store;
         this.ready = ready;
         this.leases = leases;
         this.clock = clock;
         this.lease = properties.lease().timeout();
+        this.metrics = metrics;
     }
 
     public Order create(NewOrder spec) {
         Order order = store.insert(spec, clock.instant());
+        metrics.seenLabels(order.requiredLabels());
         ready.offer(order);
         return order;
     }
@@ -53,6 +57,13 @@ public class OrderService {
      * write (another Boss replica claimed it, or it was cancelled) just moves on to the next one.
      */
     public Optional<Order> claim(String node, Set<String> nodeLabels) {
+        long started = System.nanoTime();
+        Optional<Order> claimed = claimFirst(node, nodeLabels);
+        metrics.claim(Duration.ofNanos(System.nanoTime() - started), claimed.isPresent());
+        return claimed;
+    }
+
+    private Optional<Order> claimFirst(String node, Set<String> nodeLabels) {
         ReadyIndex.Candidate candidate;
         while ((candidate = ready.take(nodeLabels)) != null) {
             Optional<Order> claimed;
@@ -84,8 +95,11 @@ public class OrderService {
     /** Extends the lease (moving assigned to running on the first beat), or says why it cannot. */
     public Heartbeat heartbeat(ObjectId id, String node, int attempt, Document progress) {
         var now = clock.instant();
-        Optional<Order> beat = store.apply(id, OrderTransition.heartbeat(node, attempt, now, lease, progress))
-                .or(() -> store.apply(id, OrderTransition.start(node, attempt, now, lease, progress)));
+        Optional<Order> beat = store.apply(id, OrderTransition.heartbeat(node, attempt, now, lease, progress));
+        if (beat.isEmpty()) {
+            beat = store.apply(id, OrderTransition.start(node, attempt, now, lease, progress));
+            beat.ifPresent(metrics::started);
+        }
         if (beat.isPresent()) {
             mirror(beat.get());
             return new Heartbeat(beat.get(), false);
@@ -118,6 +132,11 @@ public class OrderService {
         Optional<Order> finished = store.apply(id, transition);
         finished.ifPresent(order -> {
             mirror(order);
+            if (order.status() == OrderStatus.UNASSIGNED) {
+                metrics.requeued(reason);
+            } else {
+                metrics.finished(order);
+            }
             log.info("order finished order={} job={} node={} attempt={} status={}", order.id(), order.jobId(),
                     node, attempt, order.status().wire());
         });
@@ -146,6 +165,10 @@ public class OrderService {
             Optional<Order> result = store.apply(expired.id(), OrderTransition.expire(expired, now));
             if (result.isPresent()) {
                 moved++;
+                metrics.leaseExpired();
+                if (result.get().status() == OrderStatus.UNASSIGNED) {
+                    metrics.requeued(result.get().reason());
+                }
                 log.warn("lease expired order={} job={} node={} attempt={} now={}", expired.id(), expired.jobId(),
                         expired.assignedTo(), expired.attempt(), result.get().status().wire());
                 mirror(result.get());
@@ -161,6 +184,7 @@ public class OrderService {
     void mirror(Order order) {
         leases.update(order);
         if (order.status() == OrderStatus.UNASSIGNED) {
+            metrics.seenLabels(order.requiredLabels());
             ready.offer(order);
         } else {
             ready.remove(order.id());
@@ -181,6 +205,17 @@ public class OrderService {
 
     public long count(String project, OrderStatus status) {
         return store.count(project, status);
+    }
+
+    public List<String> projects() {
+        return store.projects();
+    }
+
+    /** Orders by status (wire names), for the dashboard's queue panel. */
+    public Map<String, Long> queueCounts() {
+        Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        metrics.counts().forEach((status, n) -> counts.put(status.wire(), n));
+        return counts;
     }
 
     /** node name -> the orders it holds right now. */

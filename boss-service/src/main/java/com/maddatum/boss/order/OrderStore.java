@@ -115,6 +115,11 @@ public class OrderStore {
         return mongo.find(query, Document.class, COLLECTION).stream().map(Order::fromDocument).toList();
     }
 
+    List<String> projects() {
+        return mongo.findDistinct(new Query(), PROJECT_NAME, COLLECTION, String.class).stream()
+                .filter(java.util.Objects::nonNull).sorted().toList();
+    }
+
     public long count(String project, OrderStatus status) {
         return mongo.count(listing(project, status), COLLECTION);
     }

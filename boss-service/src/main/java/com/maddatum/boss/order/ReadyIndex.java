@@ -2,6 +2,7 @@ package com.maddatum.boss.order;
 
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -81,6 +82,18 @@ class ReadyIndex {
 
     int size() {
         return byId.size();
+    }
+
+    /** label -> claimable orders that require it; orders requiring none count under "none". */
+    Map<String, Long> labelCounts() {
+        Map<String, Long> counts = new java.util.HashMap<>();
+        for (Candidate candidate : byId.values()) {
+            if (candidate.labels().isEmpty()) {
+                counts.merge("none", 1L, Long::sum);
+            }
+            candidate.labels().forEach(label -> counts.merge(label, 1L, Long::sum));
+        }
+        return counts;
     }
 
     void onOffer(Runnable listener) {

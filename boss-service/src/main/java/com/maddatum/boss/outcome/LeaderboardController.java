@@ -5,6 +5,7 @@ import com.maddatum.boss.job.JobStore;
 import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.BsonView;
 import java.time.Instant;
+import java.util.Date;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,15 +36,27 @@ class LeaderboardController {
         if (limit < 1 || limit > 1000) {
             throw ApiProblem.invalidField("limit", "limit must be between 1 and 1000.");
         }
-        List<Document> best = outcomes.leaderboard(name, limit);
-        Map<String, Document> byId = jobs.findAll(best.stream().map(o -> o.getString("jobId")).toList());
+        return entries(outcomes.leaderboard(name, limit));
+    }
+
+    /** Every successful outcome of a project, oldest first, for the loss-over-time and parameter plots. */
+    @GetMapping("/projects/{name}/outcomes")
+    List<Entry> outcomes(@PathVariable String name, @RequestParam(defaultValue = "2000") int limit) {
+        if (limit < 1 || limit > 10_000) {
+            throw ApiProblem.invalidField("limit", "limit must be between 1 and 10000.");
+        }
+        return entries(outcomes.history(name, limit));
+    }
+
+    private List<Entry> entries(List<Document> found) {
+        Map<String, Document> byId = jobs.findAll(found.stream().map(o -> o.getString("jobId")).toList());
         List<Entry> entries = new ArrayList<>();
-        for (Document outcome : best) {
+        for (Document outcome : found) {
             Document job = byId.get(outcome.getString("jobId"));
+            Date finished = outcome.getDate("finishedAt") != null ? outcome.getDate("finishedAt") : outcome.getDate("receivedAt");
             entries.add(new Entry(entries.size() + 1, outcome.getString("jobId"), number(outcome, "loss"),
                     number(outcome, "metric"), outcome.getString("metricName"), outcome.getString("node"),
-                    outcome.getDate("finishedAt") == null ? null : outcome.getDate("finishedAt").toInstant(),
-                    job == null ? null : BsonView.plain(job)));
+                    finished == null ? null : finished.toInstant(), job == null ? null : BsonView.plain(job)));
         }
         return entries;
     }

@@ -5,8 +5,10 @@ import com.maddatum.boss.order.OrderService;
 import com.maddatum.boss.order.OrderService.Verdict;
 import com.maddatum.boss.order.OrderStatus;
 import com.maddatum.boss.web.ApiProblem;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.bson.Document;
 import org.bson.types.ObjectId;
@@ -28,11 +30,13 @@ public class OutcomeService {
     private final OutcomeStore outcomes;
     private final OrderService orders;
     private final Clock clock;
+    private final MeterRegistry meters;
 
-    OutcomeService(OutcomeStore outcomes, OrderService orders, Clock clock) {
+    OutcomeService(OutcomeStore outcomes, OrderService orders, Clock clock, MeterRegistry meters) {
         this.outcomes = outcomes;
         this.orders = orders;
         this.clock = clock;
+        this.meters = meters;
     }
 
     /** The answer to a callback: where the order stands and which outcome (if any) holds the report. */
@@ -48,6 +52,7 @@ public class OutcomeService {
         Optional<Order> finished = orders.finish(order.id(), node, attempt, verdict, outcomeId, report.reason());
         if (finished.isPresent()) {
             Order done = finished.get();
+            meters.counter("boss.outcomes", "status", Integer.toString(report.status())).increment();
             if (outcomeId != null) {
                 outcomes.putIfAbsent(report.toDocument(outcomeId, done.id(), done.jobId(), attempt, node,
                         done.projectName(), clock.instant()));
@@ -107,6 +112,24 @@ public class OutcomeService {
     public Optional<Document> findByJobId(String jobId) {
         return outcomes.findByJobId(jobId);
     }
+
+    List<Document> history(String project, int limit) {
+        return outcomes.history(project, limit);
+    }
+
+    /** node -> [succeeded, failed] jobs, recounted at most every ten seconds. */
+    public Map<String, long[]> jobsByNode() {
+        Cached cached = byNode;
+        if (cached == null || cached.at().isBefore(clock.instant().minusSeconds(10))) {
+            cached = new Cached(clock.instant(), outcomes.countsByNode());
+            byNode = cached;
+        }
+        return cached.counts();
+    }
+
+    private record Cached(java.time.Instant at, Map<String, long[]> counts) {}
+
+    private volatile Cached byNode;
 
     List<Document> leaderboard(String project, int limit) {
         return outcomes.leaderboard(project, limit);

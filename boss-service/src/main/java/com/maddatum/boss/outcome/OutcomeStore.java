@@ -1,7 +1,9 @@
 package com.maddatum.boss.outcome;
 
 import com.maddatum.boss.store.StoreDurability;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.bson.Document;
 import org.bson.types.ObjectId;
@@ -58,6 +60,33 @@ class OutcomeStore {
     Optional<Document> findByJobId(String jobId) {
         return Optional.ofNullable(mongo.findOne(new BasicQuery(new Document("jobId", jobId)), Document.class,
                 COLLECTION));
+    }
+
+    /** A project's successful outcomes in the order they arrived (oldest first), at most {@code limit}. */
+    List<Document> history(String project, int limit) {
+        Query query = Query.query(Criteria.where("projectName").is(project).and("status").is(200))
+                .with(Sort.by(Sort.Direction.ASC, "receivedAt")).limit(limit);
+        return mongo.find(query, Document.class, COLLECTION);
+    }
+
+    /** node -> [succeeded, failed] outcome counts. */
+    Map<String, long[]> countsByNode() {
+        Map<String, long[]> counts = new HashMap<>();
+        for (Document outcome : mongo.find(queryNodeAndStatus(),
+                Document.class, COLLECTION)) {
+            String node = outcome.getString("node");
+            if (node != null) {
+                long[] pair = counts.computeIfAbsent(node, n -> new long[2]);
+                pair[Integer.valueOf(200).equals(outcome.get("status")) ? 0 : 1]++;
+            }
+        }
+        return counts;
+    }
+
+    private static Query queryNodeAndStatus() {
+        Query query = new Query();
+        query.fields().include("node").include("status");
+        return query;
     }
 
     /** Successful outcomes of a project with a loss, best (lowest) first. */

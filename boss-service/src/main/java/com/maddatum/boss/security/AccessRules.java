@@ -35,11 +35,27 @@ final class AccessRules {
             rule(HttpMethod.GET, "/retrieve/outcome/{jobId}", SUBMITTER),
             rule(HttpMethod.GET, "/workers", SUBMITTER),
             rule(HttpMethod.GET, "/projects/{name}/leaderboard", SUBMITTER),
+            rule(HttpMethod.GET, "/projects/{name}/outcomes", SUBMITTER),
+            rule(HttpMethod.GET, "/projects", SUBMITTER),
+            rule(HttpMethod.GET, "/jobs/{id}/logs", SUBMITTER),
+            rule(HttpMethod.GET, "/stats", SUBMITTER),
             rule(HttpMethod.GET, "/retrieve/job/{id}", ANY), // workers fetch their job; people read it
             rule(HttpMethod.POST, "/worker-node/create", WORKER),
             rule(HttpMethod.POST, "/bored/{node}", WORKER),
             rule(HttpMethod.POST, "/orders/{id}/heartbeat", WORKER),
-            rule(HttpMethod.POST, "/callback", WORKER));
+            rule(HttpMethod.POST, "/callback", WORKER),
+            rule(HttpMethod.POST, "/orders/{id}/logs", WORKER),
+            // The dashboard's page and assets, and the API docs, carry no data: the page asks for a
+            // submitter token and sends it with every API call.
+            rule(HttpMethod.GET, "/", OPEN),
+            rule(HttpMethod.GET, "/index.html", OPEN),
+            rule(HttpMethod.GET, "/dashboard/**", OPEN),
+            rule(HttpMethod.GET, "/webjars/**", OPEN),
+            rule(HttpMethod.GET, "/favicon.ico", OPEN),
+            rule(HttpMethod.GET, "/swagger-ui.html", OPEN),
+            rule(HttpMethod.GET, "/swagger-ui/**", OPEN),
+            rule(HttpMethod.GET, "/v3/api-docs/**", OPEN),
+            rule(HttpMethod.GET, "/v3/api-docs", OPEN));
 
     private AccessRules() {}
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.outcome.OutcomeService;
 import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.BsonView;
 import jakarta.validation.Valid;
@@ -25,12 +26,15 @@ class WorkerController {
 
     private final WorkerRegistry registry;
     private final OrderService orders;
+    private final OutcomeService outcomes;
     private final Clock clock;
     private final Duration offlineAfter;
 
-    WorkerController(WorkerRegistry registry, OrderService orders, Clock clock, BossProperties properties) {
+    WorkerController(WorkerRegistry registry, OrderService orders, OutcomeService outcomes, Clock clock,
+            BossProperties properties) {
         this.registry = registry;
         this.orders = orders;
+        this.outcomes = outcomes;
         this.clock = clock;
         this.offlineAfter = properties.workers().offlineAfter();
     }
@@ -45,13 +49,15 @@ class WorkerController {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record WorkerView(String name, String state, Instant lastSeenAt, List<String> labels, Object slots,
-            String host, Object gpus, Object scripts, List<String> currentOrders, List<String> currentJobs) {}
+            String host, Object gpus, Object scripts, List<String> currentOrders, List<String> currentJobs,
+            long jobsDone, long jobsFailed) {}
 
     /** Every known node: offline when not heard from for {@code boss.workers.offline-after}, else busy or idle. */
     @GetMapping("/workers")
     List<WorkerView> list() {
         Instant now = clock.instant();
         Map<String, List<Order>> held = orders.heldByNode();
+        Map<String, long[]> finished = outcomes.jobsByNode();
         return registry.all().stream().map(worker -> {
             String name = worker.getString("_id");
             Instant seen = registry.lastSeen(worker);
@@ -62,7 +68,8 @@ class WorkerController {
             return new WorkerView(name, state, seen, worker.getList("labels", String.class, List.of()),
                     plain.get("slots"), worker.getString("host"), plain.get("gpus"), plain.get("scripts"),
                     current.stream().map(o -> o.id().toHexString()).toList(),
-                    current.stream().map(Order::jobId).toList());
+                    current.stream().map(Order::jobId).toList(),
+                    finished.getOrDefault(name, new long[2])[0], finished.getOrDefault(name, new long[2])[1]);
         }).sorted(Comparator.comparing(WorkerView::name)).toList();
     }
 }

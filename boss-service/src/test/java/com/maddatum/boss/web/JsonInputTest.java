@@ -17,7 +17,7 @@ class JsonInputTest {
             new BossProperties.Lease(java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(5), 3),
             new BossProperties.Claim(java.time.Duration.ofSeconds(30)),
             new BossProperties.Store("./data", java.time.Duration.ofSeconds(3)),
-            new BossProperties.Limits(1 << 20, 4, 20, 1000, 100),
+            new BossProperties.Limits(1 << 20, 4, 20, 1000, 100, 262144),
             new BossProperties.Workers(java.time.Duration.ofSeconds(90)),
             new BossProperties.Security(java.util.List.of(), java.util.List.of(), false, java.util.List.of())));
 

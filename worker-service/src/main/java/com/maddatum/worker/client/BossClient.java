@@ -106,6 +106,17 @@ public class BossClient {
         }
     }
 
+    /** Ships a batch of script output; false when the Boss no longer wants it from us (not our order). */
+    public boolean logs(String orderId, String node, int attempt, String text) {
+        try {
+            HttpResponse<String> response = send(post("/orders/" + orderId + "/logs",
+                    Map.of("node", node, "attempt", attempt, "text", text), timeout));
+            return response.statusCode() != 409 && response.statusCode() != 404;
+        } catch (BossUnavailableException e) {
+            return true; // best effort: the tail also travels with the outcome
+        }
+    }
+
     public Delivery callback(Map<String, Object> outcome) {
         return deliver(URI.create(base + "/callback"), outcome);
     }

@@ -10,6 +10,7 @@ import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.StopReason;
 import com.maddatum.worker.spool.OutcomeSpool;
+import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
@@ -41,11 +42,12 @@ final class JobExecution {
     private final OutcomeSpool spool;
     private final JsonMapper json;
     private final Clock clock;
+    private final Timer scriptTime;
     private final AtomicReference<StopReason> stop = new AtomicReference<>();
     private volatile ProcessRunner.Running running;
 
     JobExecution(Order order, int slot, Integer gpu, WorkerSettings settings, BossClient boss, ScriptLauncher launcher,
-            OutcomeSpool spool, JsonMapper json, Clock clock) {
+            OutcomeSpool spool, JsonMapper json, Clock clock, Timer scriptTime) {
         this.order = order;
         this.slot = slot;
         this.gpu = gpu;
@@ -55,6 +57,7 @@ final class JobExecution {
         this.spool = spool;
         this.json = json;
         this.clock = clock;
+        this.scriptTime = scriptTime;
     }
 
     Order order() {
@@ -87,8 +90,9 @@ final class JobExecution {
         job.put("callbackAddress", settings.bossUrl());
         Map<String, Object> outcome;
         try {
+            LogShipper shipper = new LogShipper(boss, order.id(), settings.nodeName(), order.attempt());
             running = launcher.launch(job, order.id() + "-a" + order.attempt(), gpu,
-                    Map.of("BOSS_ORDER_ID", order.id(), "BOSS_ATTEMPT", Integer.toString(order.attempt())));
+                    Map.of("BOSS_ORDER_ID", order.id(), "BOSS_ATTEMPT", Integer.toString(order.attempt())), shipper);
             if (stop.get() != null) {
                 running.kill(stop.get().name().toLowerCase());
             }
@@ -96,12 +100,16 @@ final class JobExecution {
                     order.attempt(), slot, running.pid(), job.get("scriptName"));
             ScheduledFuture<?> beats = heartbeats.scheduleAtFixedRate(this::heartbeat, 0,
                     settings.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
+            ScheduledFuture<?> logs = heartbeats.scheduleWithFixedDelay(shipper::flush, 1, 1, TimeUnit.SECONDS);
             ProcessResult result;
             try {
                 result = running.await();
             } finally {
                 beats.cancel(false);
+                logs.cancel(false);
             }
+            shipper.flush(); // the last lines, before the outcome ends the order
+            scriptTime.record(result.duration());
             if (result.timedOut()) {
                 stop.compareAndSet(null, StopReason.TIMEOUT);
             }

@@ -10,6 +10,9 @@ import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.StopReason;
 import com.maddatum.worker.spool.OutcomeSpool;
 import jakarta.annotation.PreDestroy;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -65,8 +68,10 @@ class JobPoller {
         }
     }
 
+    private final Timer scriptTime;
+
     JobPoller(WorkerSettings settings, BossClient boss, Registrar registrar, ScriptLauncher launcher, OutcomeSpool spool,
-            JsonMapper json, Clock clock) {
+            JsonMapper json, Clock clock, MeterRegistry meters) {
         this.settings = settings;
         this.boss = boss;
         this.registrar = registrar;
@@ -82,6 +87,10 @@ class JobPoller {
         }
         this.slotThreads = Executors.newFixedThreadPool(slots.length, named("slot"));
         this.heartbeats = Executors.newScheduledThreadPool(1, named("heartbeat"));
+        Gauge.builder("worker.slots.busy", running, Map::size).description("slots running a script").register(meters);
+        Gauge.builder("worker.slots", () -> slots.length).register(meters);
+        this.scriptTime = Timer.builder("worker.script.duration").description("script run time")
+                .publishPercentiles(0.5, 0.95).register(meters);
     }
 
     @Scheduled(fixedDelayString = "${worker.poll-interval:1s}")
@@ -139,7 +148,7 @@ class JobPoller {
 
     private void execute(Slot slot, Order order) throws InterruptedException {
         JobExecution execution = new JobExecution(order, slot.index, slot.gpu, settings, boss, launcher, spool, json,
-                clock);
+                clock, scriptTime);
         running.put(slot.index, execution);
         try {
             execution.run(heartbeats);

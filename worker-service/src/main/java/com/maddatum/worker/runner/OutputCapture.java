@@ -19,12 +19,14 @@ final class OutputCapture implements Runnable {
     private final Path file;
     private final long maxFileBytes;
     private final byte[] ring;
+    private final ProcessSpec.OutputListener listener;
     private long total;
     private int next;
     private boolean wrapped;
 
-    OutputCapture(InputStream in, Path file, long maxFileBytes, int tailBytes) {
+    OutputCapture(InputStream in, Path file, long maxFileBytes, int tailBytes, ProcessSpec.OutputListener listener) {
         this.in = in;
+        this.listener = listener;
         this.file = file;
         this.maxFileBytes = maxFileBytes;
         this.ring = new byte[tailBytes];
@@ -48,6 +50,9 @@ final class OutputCapture implements Runnable {
                     marked = true;
                 }
                 remember(buffer, n);
+                if (listener != null) {
+                    listener.onOutput(buffer, n);
+                }
             }
         } catch (IOException e) {
             // The process was killed or the pipe closed: what was captured so far stands.

@@ -64,9 +64,9 @@ public class ProcessRunner {
                 return;
             }
             this.stdout = new OutputCapture(process.getInputStream(), spec.stdoutFile(), spec.maxLogBytes(),
-                    spec.tailBytes());
+                    spec.tailBytes(), spec.listener());
             this.stderr = new OutputCapture(process.getErrorStream(), spec.stderrFile(), spec.maxLogBytes(),
-                    spec.tailBytes());
+                    spec.tailBytes(), spec.listener());
             this.pumps = new Thread[] {daemon(stdout, "stdout"), daemon(stderr, "stderr"), daemon(this::feedStdin, "stdin")};
         }
 

@@ -18,7 +18,19 @@ public record ProcessSpec(
         Duration timeout,
         long maxLogBytes,
         int tailBytes,
-        Duration killGrace) {
+        Duration killGrace,
+        OutputListener listener) {
+
+    /** Sees every chunk of stdout and stderr as it is read (e.g. to ship logs while the script runs). */
+    @FunctionalInterface
+    public interface OutputListener {
+        void onOutput(byte[] bytes, int length);
+    }
+
+    public ProcessSpec(List<String> command, Path workDir, Map<String, String> environment, byte[] stdin,
+            Duration timeout, long maxLogBytes, int tailBytes, Duration killGrace) {
+        this(command, workDir, environment, stdin, timeout, maxLogBytes, tailBytes, killGrace, null);
+    }
 
     public ProcessSpec {
         command = List.copyOf(command);

@@ -62,6 +62,11 @@ public class ScriptLauncher {
      */
     public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
             Map<String, String> extraEnv) throws Refused, IOException {
+        return launch(job, runName, gpu, extraEnv, null);
+    }
+
+    public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
+            Map<String, String> extraEnv, ProcessSpec.OutputListener listener) throws Refused, IOException {
         Path script = resolveScript(job.get("scriptName"));
         Path workDir = Files.createDirectories(settings.workDir().resolve(runName));
         String jobJson = json.writeValueAsString(job);
@@ -82,7 +87,7 @@ public class ScriptLauncher {
             env.put("CUDA_VISIBLE_DEVICES", gpu.toString());
         }
         return runner.start(new ProcessSpec(command, workDir, env, jobBytes, timeout(job), settings.maxLogBytes(),
-                settings.logTailBytes(), settings.killGrace()));
+                settings.logTailBytes(), settings.killGrace(), listener));
     }
 
     /** The job's own {@code timeoutSeconds}, else {@code worker.job-timeout}. */

@@ -3,6 +3,9 @@ package com.maddatum.worker.spool;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.client.BossClient.Delivery;
 import com.maddatum.worker.config.WorkerSettings;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -44,11 +47,17 @@ public class OutcomeSpool {
     private int failures;
     private Instant nextAttempt = Instant.MIN;
 
-    public OutcomeSpool(WorkerSettings settings, BossClient boss, JsonMapper json, Clock clock) {
+    private final Counter retries;
+
+    public OutcomeSpool(WorkerSettings settings, BossClient boss, JsonMapper json, Clock clock, MeterRegistry meters) {
         this.dir = settings.spoolDir();
         this.boss = boss;
         this.json = json;
         this.clock = clock;
+        this.retries = Counter.builder("worker.callback.retries").description("outcome deliveries to retry")
+                .register(meters);
+        Gauge.builder("worker.spool.size", this, OutcomeSpool::size).description("outcomes not yet delivered")
+                .register(meters);
     }
 
     /** Keeps the outcome on disk, then tries to deliver everything pending at once. */
@@ -77,6 +86,7 @@ public class OutcomeSpool {
         for (Path file : pending()) {
             Delivery delivery = deliver(file);
             if (delivery == Delivery.RETRY) {
+                retries.increment();
                 failures++;
                 long millis = Math.min(MAX_BACKOFF.toMillis(), FIRST_BACKOFF.toMillis() << Math.min(failures - 1, 16));
                 nextAttempt = clock.instant().plusMillis(millis);

@@ -28,6 +28,8 @@ class OutcomeSpoolTest {
     private MockWebServer server;
     private WorkerSettings settings;
     private final MutableClock clock = new MutableClock();
+    private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
     @BeforeEach
     void start() throws Exception {
@@ -42,7 +44,8 @@ class OutcomeSpoolTest {
     }
 
     private OutcomeSpool spool() {
-        return new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON), TestSettings.JSON, clock);
+        return new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON), TestSettings.JSON, clock,
+                meters);
     }
 
     private static Map<String, Object> outcome(String orderId) {
@@ -103,6 +106,8 @@ class OutcomeSpoolTest {
         clock.advance(Duration.ofMillis(600));
         spool.flush();                                 // failure 3
         assertThat(server.getRequestCount()).isEqualTo(3);
+        assertThat(meters.counter("worker.callback.retries").count()).isEqualTo(3);
+        assertThat(meters.get("worker.spool.size").gauge().value()).isEqualTo(1);
     }
 
     @Test
