@@ -8,7 +8,9 @@ cd "$(dirname "$0")"
 # Python packages for the training scripts: Debian's builds, visible to /usr/bin/python3 only
 # (PyPI is not reachable). Without recommends the install is a fraction of the 1.4 GB it would be.
 # docker-compose (v1) only validates docker-compose.yml offline; no engine is installed or needed.
-packages=(python3 python3-torch python3-sklearn python3-pandas python3-numpy python3-pytest docker-compose)
+# chromium and chromium-driver run the dashboard's browser test headless.
+packages=(python3 python3-torch python3-sklearn python3-pandas python3-numpy python3-pytest docker-compose
+  chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

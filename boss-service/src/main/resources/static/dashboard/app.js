@@ -222,6 +222,7 @@ async function refreshLeaderboard() {
   const points = history.map((e) => [e.finishedAt, e.loss]);
   const bestLine = history.map((e) => { best = Math.min(best, e.loss); return [e.finishedAt, best]; });
   chart('loss-chart').setOption({
+    animation: false,
     title: { text: 'loss of each finished job', textStyle: { fontSize: 13 } },
     tooltip: { trigger: 'item' },
     legend: { bottom: 0 },
@@ -240,6 +241,7 @@ async function refreshLeaderboard() {
   if (params.includes(chosen)) select.value = chosen;
   const param = select.value;
   chart('param-chart').setOption({
+    animation: false,
     title: { text: param ? `${param} against loss` : 'no numeric parameters', textStyle: { fontSize: 13 } },
     tooltip: { trigger: 'item' },
     xAxis: { type: 'value', scale: true, name: param },

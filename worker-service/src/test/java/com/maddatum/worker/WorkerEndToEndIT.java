@@ -38,7 +38,9 @@ class WorkerEndToEndIT {
     }
 
     private void startBoss() throws Exception {
-        bossProcess = JarProcess.start(JarProcess.jar("boss.jar"), dir.resolve("boss.log"),
+        java.nio.file.Files.createDirectories(java.nio.file.Path.of("target/it-logs"));
+        bossProcess = JarProcess.start(JarProcess.jar("boss.jar"),
+                java.nio.file.Path.of("target/it-logs/boss-" + System.nanoTime() + ".log"),
                 Map.of("BOSS_STORE_DATA_DIR", dir.resolve("boss-data").toString()));
         boss = new HttpJson(bossProcess.url());
     }
@@ -85,6 +87,8 @@ class WorkerEndToEndIT {
             }
             previousDone = done;
         }
+        // The script's output reached the Boss while it ran (noop.py logs its start to stderr).
+        assertThat(boss.get("/jobs/" + jobs.get(0) + "/logs").json().get("text").asString()).contains("noop started");
         JsonNode workers = boss.get("/workers").json();
         assertThat(workers.get(0).get("name").asString()).isEqualTo("e2e-node");
         assertThat(workers.get(0).get("labels").toString()).contains("cpu");
