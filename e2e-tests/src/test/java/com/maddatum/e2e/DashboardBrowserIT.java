@@ -45,13 +45,14 @@ class DashboardBrowserIT {
 
     private WebDriver chromium() throws Exception {
         ChromeOptions options = new ChromeOptions();
-        options.setBinary("/usr/bin/chromium");
+        // Debian's packages by default; CI elsewhere may point CHROME_BIN and CHROMEDRIVER_BIN at its own.
+        options.setBinary(System.getenv().getOrDefault("CHROME_BIN", "/usr/bin/chromium"));
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1400,1000",
                 "--user-data-dir=" + Files.createDirectories(dir.resolve("chromium-profile")));
         ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(Path.of("/usr/bin/chromedriver").toFile()).usingAnyFreePort().build();
+                .usingDriverExecutable(Path.of(System.getenv().getOrDefault("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")).toFile()).usingAnyFreePort().build();
         return new ChromeDriver(service, options);
     }
 

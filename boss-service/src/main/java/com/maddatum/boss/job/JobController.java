@@ -1,5 +1,11 @@
 package com.maddatum.boss.job;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.maddatum.boss.config.BossProperties;
@@ -28,7 +34,16 @@ import tools.jackson.databind.JsonNode;
 
 /** Submitting jobs (the seed's {@code /job/create}) and the human-facing job reads and actions. */
 @RestController
+@Tag(name = "jobs", description = "Submitting jobs and following them (people and the dashboard)")
 class JobController {
+
+    static final String SEED_JOB = """
+            {"hiddenLayers": [{"activation": "relu", "widthModifier": 4, "dropout": 0.2},
+                              {"activation": "relu", "widthModifier": 2.3, "dropout": 0.2}],
+             "dataFileName": "wine_data.csv", "scriptName": "nn.py", "projectName": "wine_data",
+             "depedentVariable": "proline", "crossValidateOnly": true, "epochs": 300, "batchSize": 100000,
+             "optimizer": "rmsprop", "learningRate": 0.05, "lastLayerActivator": "", "priority": 0,
+             "maxAttempts": 3, "requiredLabels": []}""";
 
     private final JobService service;
     private final JobStore jobs;
@@ -49,6 +64,13 @@ class JobController {
 
     record CreatedView(@JsonProperty("_id") String id, String jobId, String orderId, String status) {}
 
+    @Operation(summary = "Submit a job (the seed's route)", description = "Stores the job exactly as sent and "
+            + "queues its order. scriptName is required; priority, maxAttempts, requiredLabels, timeoutSeconds "
+            + "and projectName are read by the Boss; everything else is the script's.")
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(mediaType = "application/json",
+            schema = @Schema(type = "object"), examples = @ExampleObject(name = "the seed's job", value = SEED_JOB)))
+    @ApiResponse(responseCode = "201", description = "stored and queued", content = @Content(examples = @ExampleObject(
+            value = "{\"_id\":\"6b09...7a\",\"jobId\":\"6b09...7a\",\"orderId\":\"6b09...7b\",\"status\":\"unassigned\"}")))
     @PostMapping("/job/create")
     ResponseEntity<CreatedView> create(@RequestBody JsonNode body) {
         JobService.Created created = service.create(json.toDocument(body, "A job"));
@@ -59,11 +81,13 @@ class JobController {
     }
 
     /** The seed's job fetch: the job exactly as submitted, plus {@code _id}. */
+    @Operation(summary = "The job exactly as submitted, plus _id (the seed's route)")
     @GetMapping("/retrieve/job/{id}")
     Map<String, Object> retrieve(@PathVariable String id) {
         return BsonView.plain(job(id));
     }
 
+    @Operation(summary = "The job's outcome")
     @GetMapping("/retrieve/outcome/{jobId}")
     Map<String, Object> outcome(@PathVariable String jobId) {
         Ids.parse(jobId, "job");
@@ -74,6 +98,7 @@ class JobController {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record JobDetail(Map<String, Object> job, OrderView order, Map<String, Object> outcome) {}
 
+    @Operation(summary = "A job with its order (and the order's history) and its outcome")
     @GetMapping("/jobs/{id}")
     JobDetail detail(@PathVariable String id) {
         Document job = job(id);
@@ -86,6 +111,7 @@ class JobController {
 
     record JobPage(int page, int size, long total, List<JobSummary> items) {}
 
+    @Operation(summary = "Jobs, newest first, filtered by project and status")
     @GetMapping("/jobs")
     JobPage list(@RequestParam(required = false) String project, @RequestParam(required = false) String status,
             @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
@@ -102,11 +128,13 @@ class JobController {
     }
 
     /** Project names seen in the orders, for the dashboard's pickers. */
+    @Operation(summary = "Project names")
     @GetMapping("/projects")
     List<String> projects() {
         return orders.projects();
     }
 
+    @Operation(summary = "Cancel a job; a worker running it hears so on its next heartbeat")
     @PostMapping("/jobs/{id}/cancel")
     OrderView cancel(@PathVariable String id) {
         job(id);

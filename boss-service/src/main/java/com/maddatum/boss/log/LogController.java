@@ -1,5 +1,9 @@
 package com.maddatum.boss.log;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderService;
 import com.maddatum.boss.web.ApiProblem;
@@ -26,6 +30,7 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 
 /** Script output while it runs: workers post batches; people read it, or follow it live over SSE. */
 @RestController
+@Tag(name = "logs")
 class LogController {
 
     private final LogStore logs;
@@ -41,6 +46,9 @@ class LogController {
     record LogBatch(@NotBlank @Size(max = 128) String node, @NotNull @Min(1) Integer attempt,
             @NotNull @Size(max = 65536) String text) {}
 
+    @Operation(summary = "Append a batch of script output (the worker holding the order)")
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(examples = @ExampleObject(
+            value = "{\"node\":\"gpu-1\",\"attempt\":1,\"text\":\"fold 1/5 loss=3012.4\\n\"}")))
     @PostMapping("/orders/{id}/logs")
     Map<String, Object> append(@PathVariable String id, @Valid @RequestBody LogBatch batch) {
         ObjectId orderId = Ids.parse(id, "order");
@@ -55,6 +63,7 @@ class LogController {
     }
 
     /** The job's log so far; with {@code follow=true} an SSE stream of it, then of each new batch. */
+    @Operation(summary = "The job's log; with follow=true a text/event-stream of log events, then end")
     @GetMapping("/jobs/{id}/logs")
     Object read(@PathVariable String id, @RequestParam(defaultValue = "false") boolean follow) throws IOException {
         Ids.parse(id, "job");

@@ -1,5 +1,10 @@
 package com.maddatum.boss.order;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.Ids;
@@ -31,6 +36,7 @@ import tools.jackson.databind.JsonNode;
 
 /** The worker-facing order routes: the seed's {@code /bored} and {@code /retrieve/order}, plus heartbeats. */
 @RestController
+@Tag(name = "worker protocol", description = "What workers call: claim, heartbeat (and the seed's order listing)")
 class OrderController {
 
     private final OrderService orders;
@@ -52,6 +58,12 @@ class OrderController {
      * The seed's "I am bored": 200 with the claimed order, or 204 when there is no work. With
      * {@code waitSeconds} the request is held (up to {@code boss.claim.max-wait}) until work arrives.
      */
+    @Operation(summary = "Claim the best order this node can run (the seed's route)", description = "200 with the "
+            + "order, now assigned and leased; 204 when there is none. waitSeconds long-polls.")
+    @ApiResponse(responseCode = "200", content = @Content(examples = @ExampleObject(value = "{\"_id\":\"6b09...7b\","
+            + "\"jobId\":\"6b09...7a\",\"createdDate\":\"2026-11-27T08:00:00Z\",\"status\":\"assigned\",\"attempt\":1,"
+            + "\"assignedTo\":\"gpu-1\",\"leaseExpiresAt\":\"2026-11-27T08:05:00Z\"}")))
+    @ApiResponse(responseCode = "204", description = "no work for this node")
     @PostMapping("/bored/{nodeName}")
     DeferredResult<ResponseEntity<Object>> bored(@PathVariable String nodeName,
             @RequestParam(defaultValue = "0") int waitSeconds) {
@@ -81,6 +93,10 @@ class OrderController {
     record HeartbeatResponse(String orderId, String status, int attempt, Instant leaseExpiresAt,
             boolean cancelRequested) {}
 
+    @Operation(summary = "Extend the lease; learn whether the job was cancelled", description = "409 when the "
+            + "attempt is stale (the lease was lost); the worker must then stop the script.")
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(examples = @ExampleObject(
+            value = "{\"node\":\"gpu-1\",\"attempt\":1,\"progress\":{\"epoch\":12,\"loss\":0.31}}")))
     @PostMapping("/orders/{id}/heartbeat")
     HeartbeatResponse heartbeat(@PathVariable String id, @Valid @RequestBody HeartbeatRequest request) {
         var orderId = Ids.parse(id, "order");
@@ -95,12 +111,14 @@ class OrderController {
     }
 
     /** Orders by status, for the dashboard's live queue panel. */
+    @Operation(summary = "Orders by status")
     @GetMapping("/stats")
     Map<String, Object> stats() {
         return Map.of("queue", orders.queueCounts());
     }
 
     /** The seed's order listing, newest first, paged; the total is in {@code X-Total-Count}. */
+    @Operation(summary = "Orders, newest first, paged (the seed's route)")
     @GetMapping("/retrieve/order")
     ResponseEntity<List<OrderView>> list(@RequestParam(defaultValue = "0") int page,
             @RequestParam(defaultValue = "100") int size,

@@ -1,5 +1,7 @@
 package com.maddatum.boss.outcome;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.maddatum.boss.job.JobStore;
 import com.maddatum.boss.web.ApiProblem;
@@ -17,6 +19,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 /** Which configuration is winning: a project's successful outcomes, lowest loss first, with their jobs. */
 @RestController
+@Tag(name = "projects")
 class LeaderboardController {
 
     private final OutcomeService outcomes;
@@ -31,6 +34,7 @@ class LeaderboardController {
     record Entry(int rank, String jobId, Double loss, Double metric, String metricName, String node,
             Instant finishedAt, Map<String, Object> job) {}
 
+    @Operation(summary = "A project's successful outcomes, lowest loss first, with their jobs")
     @GetMapping("/projects/{name}/leaderboard")
     List<Entry> leaderboard(@PathVariable String name, @RequestParam(defaultValue = "20") int limit) {
         if (limit < 1 || limit > 1000) {
@@ -40,6 +44,7 @@ class LeaderboardController {
     }
 
     /** Every successful outcome of a project, oldest first, for the loss-over-time and parameter plots. */
+    @Operation(summary = "A project's successful outcomes, oldest first")
     @GetMapping("/projects/{name}/outcomes")
     List<Entry> outcomes(@PathVariable String name, @RequestParam(defaultValue = "2000") int limit) {
         if (limit < 1 || limit > 10_000) {

@@ -1,5 +1,9 @@
 package com.maddatum.boss.worker;
 
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.ExampleObject;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.order.Order;
@@ -22,6 +26,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 /** The seed's {@code /worker-node/create}, and the fleet view for people. */
 @RestController
+@Tag(name = "workers")
 class WorkerController {
 
     private final WorkerRegistry registry;
@@ -39,6 +44,10 @@ class WorkerController {
         this.offlineAfter = properties.workers().offlineAfter();
     }
 
+    @Operation(summary = "Register or update a worker node (the seed's route)")
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(examples = @ExampleObject(value =
+            "{\"name\":\"gpu-1\",\"labels\":[\"gpu\",\"cuda\"],\"slots\":2,\"host\":\"gpu-1.lab\",\"gpus\":"
+            + "[{\"index\":0,\"model\":\"NVIDIA H100\",\"memoryMb\":81559}],\"scripts\":[\"nn.py\",\"sk.py\"]}")))
     @PostMapping("/worker-node/create")
     Map<String, Object> create(@Valid @RequestBody WorkerRegistration registration) {
         if (registration.effectiveName() == null) {
@@ -53,6 +62,7 @@ class WorkerController {
             long jobsDone, long jobsFailed) {}
 
     /** Every known node: offline when not heard from for {@code boss.workers.offline-after}, else busy or idle. */
+    @Operation(summary = "Every node: idle, busy or offline, with its current jobs and counts")
     @GetMapping("/workers")
     List<WorkerView> list() {
         Instant now = clock.instant();
