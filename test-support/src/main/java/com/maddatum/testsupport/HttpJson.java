@@ -81,9 +81,13 @@ public final class HttpJson {
         return answer;
     }
 
-    /** Waits for the job's order to reach {@code status}; returns {@code GET /jobs/{id}}. */
+    /**
+     * Waits for the job's order to reach {@code status}, and for its outcome when the order names one
+     * (the Boss finishes the order a moment before it writes the outcome); returns {@code GET /jobs/{id}}.
+     */
     public JsonNode awaitJobStatus(String jobId, String status, Duration timeout) throws InterruptedException {
-        return await("/jobs/" + jobId, detail -> status.equals(detail.path("order").path("status").asString()), timeout);
+        return await("/jobs/" + jobId, detail -> status.equals(detail.path("order").path("status").asString())
+                && (!detail.path("order").has("outcomeId") || detail.has("outcome")), timeout);
     }
 
     private HttpRequest.Builder builder(String path) {

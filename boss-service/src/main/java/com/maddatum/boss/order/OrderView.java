@@ -27,6 +27,7 @@ public record OrderView(
         Instant startedAt,
         Instant finishedAt,
         String reason,
+        String outcomeId,
         Map<String, Object> progress,
         List<HistoryView> history) {
 
@@ -36,7 +37,8 @@ public record OrderView(
     public static OrderView of(Order o) {
         return new OrderView(o.id().toHexString(), o.jobId(), o.createdDate(), o.status().wire(), o.attempt(),
                 o.maxAttempts(), o.assignedTo(), o.leaseExpiresAt(), o.priority(), o.requiredLabels(),
-                o.projectName(), o.scriptName(), o.startedAt(), o.finishedAt(), o.reason(), o.progress(),
+                o.projectName(), o.scriptName(), o.startedAt(), o.finishedAt(), o.reason(),
+                o.outcomeId() == null ? null : o.outcomeId().toHexString(), o.progress(),
                 o.history().stream()
                         .map(h -> new HistoryView(h.status().wire(), h.at(), h.node(), h.attempt(), h.reason()))
                         .toList());

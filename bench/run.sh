@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Benchmarks the packaged Boss and Worker and writes bench/RESULTS.md and bench/results.json.
+#   bench/run.sh           full sizes (about half an hour on 2 cores)
+#   bench/run.sh --smoke   tiny sizes, results in bench/target/bench/ (CI runs this through mvn verify)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mvn -B -q -ntp -pl test-support install -DskipTests
+mvn -B -q -ntp -pl boss-service,worker-service package -DskipTests
+mvn -B -q -ntp -pl bench compile exec:java -Dexec.mainClass=com.maddatum.bench.BenchMain \
+  -Dexec.args="$*" -Drepo.dir="$PWD"

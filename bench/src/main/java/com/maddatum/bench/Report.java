@@ -1,0 +1,59 @@
+package com.maddatum.bench;
+
+import java.util.Map;
+
+/** RESULTS.md from the results map: a summary table, then each measure's numbers. */
+final class Report {
+
+    private Report() {}
+
+    @SuppressWarnings("unchecked")
+    static String markdown(Map<String, Object> results) {
+        StringBuilder md = new StringBuilder("# Benchmark results\n\n");
+        md.append("Written by `bench/run.sh` (mode: ").append(results.get("mode"))
+                .append("). The JSON copy is `results.json` beside this file.\n\n");
+        Map<String, Object> machine = (Map<String, Object>) results.get("machine");
+        md.append("| machine | |\n|---|---|\n");
+        machine.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
+        Map<String, Object> measures = (Map<String, Object>) results.get("measures");
+        md.append("\n| # | measure | result | goal | met |\n|---|---|---|---|---|\n");
+        int n = 1;
+        for (Map.Entry<String, Object> entry : measures.entrySet()) {
+            Map<String, Object> m = (Map<String, Object>) entry.getValue();
+            md.append("| ").append(n++).append(" | ").append(entry.getKey()).append(" | ").append(headline(entry.getKey(), m))
+                    .append(" | ").append(m.getOrDefault("goal", "")).append(" | ")
+                    .append(m.containsKey("error") ? "error" : Boolean.TRUE.equals(m.get("met")) ? "yes" : "**no**")
+                    .append(" |\n");
+        }
+        md.append("\n## Details\n");
+        for (Map.Entry<String, Object> entry : measures.entrySet()) {
+            md.append("\n### ").append(entry.getKey()).append("\n\n```\n")
+                    .append(com.maddatum.testsupport.HttpJson.MAPPER.writerWithDefaultPrettyPrinter()
+                            .writeValueAsString(entry.getValue()))
+                    .append("\n```\n");
+        }
+        return md.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String headline(String name, Map<String, Object> m) {
+        if (m.containsKey("error")) {
+            return String.valueOf(m.get("error"));
+        }
+        return switch (name) {
+            case "dispatchLatency" -> {
+                Map<String, Object> l = (Map<String, Object>) m.get("latencyMs");
+                yield "p50 " + l.get("p50") + " ms, p95 " + l.get("p95") + " ms, p99 " + l.get("p99") + " ms";
+            }
+            case "perJobOverhead" -> "ratio " + m.get("ratio") + " (" + m.get("overheadPerJobMs") + " ms a job over bare Python)";
+            case "claimThroughput" -> {
+                Map<String, Object> r = (Map<String, Object>) m.get("claimsPerSecond");
+                yield r.get("p50") + " claims/s (min " + r.get("min") + ", max " + r.get("max") + "), "
+                        + m.get("duplicates") + " duplicates";
+            }
+            case "growth" -> "t(largest)/t(smallest) = " + m.get("ratioLargestToSmallest") + "; footprint " + m.get("footprint");
+            case "modelQuality" -> "median ratio " + m.get("medianRatio");
+            default -> "";
+        };
+    }
+}
