@@ -1,5 +1,6 @@
 package com.maddatum.boss.support;
 
+import com.maddatum.testsupport.MutableClock;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.testsupport.HttpJson;

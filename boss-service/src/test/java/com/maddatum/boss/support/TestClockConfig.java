@@ -1,5 +1,6 @@
 package com.maddatum.boss.support;
 
+import com.maddatum.testsupport.MutableClock;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
@@ -11,6 +12,6 @@ public class TestClockConfig {
     @Bean
     @Primary
     MutableClock mutableClock() {
-        return new MutableClock();
+        return MutableClock.ticking();
     }
 }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
-import com.maddatum.worker.support.MutableClock;
+import com.maddatum.testsupport.MutableClock;
 import com.maddatum.worker.support.TestSettings;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +29,7 @@ class RegistrarTest {
             server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
             WorkerSettings settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(),
                     root, null);
-            MutableClock clock = new MutableClock();
+            MutableClock clock = MutableClock.stopped();
             Registrar registrar = new Registrar(new BossClient(settings, TestSettings.JSON), settings, clock);
 
             assertThat(registrar.ensureRegistered()).isFalse();       // fails: wait 1 s

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
-import com.maddatum.worker.support.MutableClock;
+import com.maddatum.testsupport.MutableClock;
 import com.maddatum.worker.support.TestSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +27,7 @@ class OutcomeSpoolTest {
 
     private MockWebServer server;
     private WorkerSettings settings;
-    private final MutableClock clock = new MutableClock();
+    private final MutableClock clock = MutableClock.stopped();
     private final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
             new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
 
