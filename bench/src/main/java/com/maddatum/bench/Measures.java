@@ -152,6 +152,9 @@ final class Measures {
             }
         });
         profile.put("bossRoutes", bossMsPerJob);
+        if (worker == null) {
+            return profile;
+        }
         double sum = 0;
         double count = 0;
         for (String row : worker.get("/actuator/prometheus").body().split("\n")) {
@@ -170,6 +173,7 @@ final class Measures {
         int orders = config.size(5000, 200);
         List<Double> rates = new ArrayList<>();
         long duplicates = 0;
+        Map<String, Object> throughputProfile = null;
         for (int round = 0; round < config.size(3, 1); round++) {
             try (JarProcess boss = boss(config, config.work().resolve("throughput-" + round), Map.of())) {
                 HttpJson api = new HttpJson(boss.url());
@@ -211,6 +215,9 @@ final class Measures {
                         throw new IllegalStateException("claimed " + new HashSet<>(claimed).size() + " of " + orders);
                     }
                     rates.add(orders / seconds);
+                    if (round == 0) {
+                        throughputProfile = profile(api, null, orders);
+                    }
                 } finally {
                     pool.shutdownNow();
                 }
@@ -226,6 +233,7 @@ final class Measures {
         result.put("met", stats.median() >= 1000 && duplicates == 0);
         result.put("anchors", "db-scheduler 2k-10k executions/s; Slurm 500 jobs/s");
         result.put("realMongoDb", "not measured: no MongoDB server runs on this machine");
+        result.put("profile", throughputProfile);
         return result;
     }
 

@@ -33,9 +33,12 @@ class OutcomeStore {
         // findByJobId: GET /retrieve/outcome/{jobId}, GET /jobs/{id}. Unique: one outcome per job,
         // and the embedded server only uses unique indexes for lookups.
         ops.createIndex(new Index().on("jobId", Sort.Direction.ASC).unique().named("byJobId_unique"));
-        // leaderboard(project): GET /projects/{name}/leaderboard.
-        ops.createIndex(new Index().on("projectName", Sort.Direction.ASC).on("status", Sort.Direction.ASC)
-                .on("loss", Sort.Direction.ASC).named("leaderboard_projectName_status_loss"));
+        // leaderboard(project): GET /projects/{name}/leaderboard. Real MongoDB only: the embedded server
+        // ignores non-unique indexes and would rebuild it on every start (see OrderStore).
+        if (!durability.isEmbedded()) {
+            ops.createIndex(new Index().on("projectName", Sort.Direction.ASC).on("status", Sort.Direction.ASC)
+                    .on("loss", Sort.Direction.ASC).named("leaderboard_projectName_status_loss"));
+        }
     }
 
     /**
