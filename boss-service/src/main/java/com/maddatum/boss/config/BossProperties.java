@@ -35,12 +35,15 @@ public record BossProperties(
     public record Claim(@NotNull @DefaultValue("30s") Duration maxWait) {}
 
     /**
-     * The embedded store's directory (used only when {@code spring.mongodb.uri} is unset), and how
-     * often a Boss sharing a real MongoDB with other replicas re-reads the ready and in-flight orders.
+     * The embedded store's directory (used only when {@code spring.mongodb.uri} is unset); whether it
+     * commits every write before acknowledging it ({@code sync-writes}: turning it off trades up to a
+     * second of acknowledged writes on {@code kill -9} for throughput); and how often a Boss sharing a
+     * real MongoDB with other replicas re-reads the ready and in-flight orders.
      */
     public record Store(
             @NotBlank @DefaultValue("./data") String dataDir,
-            @NotNull @DefaultValue("3s") Duration resyncInterval) {}
+            @NotNull @DefaultValue("3s") Duration resyncInterval,
+            @DefaultValue("true") boolean syncWrites) {}
 
     /** Input limits; each is documented in the README and enforced before anything is stored. */
     public record Limits(

@@ -1,6 +1,8 @@
 package com.maddatum.boss.store;
 
+import com.maddatum.boss.config.BossProperties;
 import java.util.Optional;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.stereotype.Component;
 
@@ -13,13 +15,26 @@ import org.springframework.stereotype.Component;
 public class StoreDurability {
 
     private final Optional<EmbeddedMongo> embedded;
+    private final boolean syncWrites;
 
     public StoreDurability(ObjectProvider<EmbeddedMongo> embedded) {
+        this(embedded, true);
+    }
+
+    @Autowired
+    public StoreDurability(ObjectProvider<EmbeddedMongo> embedded, BossProperties properties) {
+        this(embedded, properties.store().syncWrites());
+    }
+
+    private StoreDurability(ObjectProvider<EmbeddedMongo> embedded, boolean syncWrites) {
         this.embedded = Optional.ofNullable(embedded.getIfAvailable());
+        this.syncWrites = syncWrites;
     }
 
     public void sync() {
-        embedded.ifPresent(EmbeddedMongo::commit);
+        if (syncWrites) {
+            embedded.ifPresent(EmbeddedMongo::commit);
+        }
     }
 
     /** True when this process owns the store, so no other Boss can change it behind our back. */

@@ -16,7 +16,7 @@ class JsonInputTest {
     private final JsonInput input = new JsonInput(new BossProperties(
             new BossProperties.Lease(java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(5), 3),
             new BossProperties.Claim(java.time.Duration.ofSeconds(30)),
-            new BossProperties.Store("./data", java.time.Duration.ofSeconds(3)),
+            new BossProperties.Store("./data", java.time.Duration.ofSeconds(3), true),
             new BossProperties.Limits(1 << 20, 4, 20, 1000, 100, 262144),
             new BossProperties.Workers(java.time.Duration.ofSeconds(90)),
             new BossProperties.Security(java.util.List.of(), java.util.List.of(), false, java.util.List.of())));
