@@ -11,7 +11,8 @@ final class Report {
     static String markdown(Map<String, Object> results) {
         StringBuilder md = new StringBuilder("# Benchmark results\n\n");
         md.append("Written by `bench/run.sh` (mode: ").append(results.get("mode"))
-                .append("). The JSON copy is `results.json` beside this file.\n\n");
+                .append("). The JSON copy is `results.json` beside this file. Why the goals that were missed")
+                .append(" were missed, from profiles: [ANALYSIS.md](ANALYSIS.md).\n\n");
         Map<String, Object> machine = (Map<String, Object>) results.get("machine");
         md.append("| machine | |\n|---|---|\n");
         machine.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
