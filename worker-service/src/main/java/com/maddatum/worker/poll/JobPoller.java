@@ -3,7 +3,6 @@ package com.maddatum.worker.poll;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.client.BossUnavailableException;
 import com.maddatum.worker.client.Order;
-import com.maddatum.worker.config.Gpu;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.OutcomeBuilder;
 import com.maddatum.worker.runner.ScriptLauncher;
