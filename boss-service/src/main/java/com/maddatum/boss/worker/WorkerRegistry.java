@@ -1,6 +1,9 @@
 package com.maddatum.boss.worker;
 
+import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.store.StoreDurability;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import com.maddatum.boss.web.ApiProblem;
 import java.time.Clock;
 import java.time.Duration;
@@ -37,10 +40,15 @@ public class WorkerRegistry {
     private final Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
     private final Map<String, Instant> lastSeenWritten = new ConcurrentHashMap<>();
 
-    WorkerRegistry(MongoTemplate mongo, StoreDurability durability, Clock clock) {
+    WorkerRegistry(MongoTemplate mongo, StoreDurability durability, Clock clock, BossProperties properties,
+            MeterRegistry meters) {
         this.mongo = mongo;
         this.durability = durability;
         this.clock = clock;
+        Duration offlineAfter = properties.workers().offlineAfter();
+        Gauge.builder("boss.workers.online", lastSeen, seen -> seen.values().stream()
+                        .filter(at -> Duration.between(at, clock.instant()).compareTo(offlineAfter) <= 0).count())
+                .description("workers heard from within boss.workers.offline-after").register(meters);
     }
 
     /** Node names appear in URLs, logs and the store; keep them to a safe alphabet. */

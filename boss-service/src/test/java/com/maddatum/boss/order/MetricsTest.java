@@ -43,5 +43,6 @@ class MetricsTest extends BossApiTestBase {
         assertThat(p99).isGreaterThan(0).isLessThan(5);
         assertThat(metric(after, "boss_dispatch_latency_seconds_count")).isGreaterThanOrEqualTo(1);
         assertThat(boss.get("/stats").json().get("queue").get("running").asInt()).isEqualTo(1);
+        assertThat(metric(after, "boss_workers_online")).isGreaterThanOrEqualTo(1);
     }
 }
