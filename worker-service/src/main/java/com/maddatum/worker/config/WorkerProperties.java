@@ -36,4 +36,5 @@ public record WorkerProperties(
         @NotBlank @DefaultValue("./spool") String spoolDir,
         @Min(1024) @DefaultValue("67108864") long maxLogBytes,
         @Min(1024) @Max(4194304) @DefaultValue("65536") int logTailBytes,
-        @NotNull @DefaultValue("10s") Duration httpTimeout) {}
+        @NotNull @DefaultValue("10s") Duration httpTimeout,
+        @Min(1) @DefaultValue("200") int keepRuns) {}

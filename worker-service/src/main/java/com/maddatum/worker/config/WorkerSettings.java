@@ -153,4 +153,5 @@ public class WorkerSettings {
     public Duration httpTimeout() { return properties.httpTimeout(); }
     public long maxLogBytes() { return properties.maxLogBytes(); }
     public int logTailBytes() { return properties.logTailBytes(); }
+    public int keepRuns() { return properties.keepRuns(); }
 }

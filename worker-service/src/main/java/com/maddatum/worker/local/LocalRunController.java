@@ -48,7 +48,15 @@ class LocalRunController {
     private final JsonMapper json;
     private final Clock clock;
     private final ExecutorService runs = Executors.newFixedThreadPool(2);
-    private final Map<String, Map<String, Object>> results = new ConcurrentHashMap<>();
+    /** The last {@link #KEEP_RESULTS} local runs, oldest dropped first. */
+    private final Map<String, Map<String, Object>> results = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Map<String, Object>> eldest) {
+                    return size() > KEEP_RESULTS;
+                }
+            });
+    private static final int KEEP_RESULTS = 100;
 
     LocalRunController(ScriptLauncher launcher, BossClient boss, WorkerSettings settings, JsonMapper json, Clock clock) {
         this.launcher = launcher;

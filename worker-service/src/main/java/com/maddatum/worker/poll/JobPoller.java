@@ -7,6 +7,7 @@ import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.OutcomeBuilder;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.StopReason;
+import com.maddatum.worker.runner.WorkDirJanitor;
 import com.maddatum.worker.spool.OutcomeSpool;
 import jakarta.annotation.PreDestroy;
 import io.micrometer.core.instrument.Gauge;
@@ -68,9 +69,10 @@ class JobPoller {
     }
 
     private final Timer scriptTime;
+    private final WorkDirJanitor janitor;
 
     JobPoller(WorkerSettings settings, BossClient boss, Registrar registrar, ScriptLauncher launcher, OutcomeSpool spool,
-            JsonMapper json, Clock clock, MeterRegistry meters) {
+            JsonMapper json, Clock clock, MeterRegistry meters, WorkDirJanitor janitor) {
         this.settings = settings;
         this.boss = boss;
         this.registrar = registrar;
@@ -78,6 +80,7 @@ class JobPoller {
         this.spool = spool;
         this.json = json;
         this.clock = clock;
+        this.janitor = janitor;
         this.slots = new Slot[settings.slots()];
         for (int i = 0; i < slots.length; i++) {
             // One GPU per slot when there are GPUs: the script sees only its own as CUDA_VISIBLE_DEVICES.
@@ -153,6 +156,7 @@ class JobPoller {
             execution.run(heartbeats);
         } finally {
             running.remove(slot.index);
+            janitor.prune();
         }
     }
 

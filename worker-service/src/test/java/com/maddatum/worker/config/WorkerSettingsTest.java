@@ -22,7 +22,7 @@ class WorkerSettingsTest {
         return new WorkerSettings(new WorkerProperties(bossUrl, nodeName, scripts.toString(), null,
                 root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
                 Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
-                Duration.ofSeconds(5), null, root.resolve("spool").toString(), 1 << 20, 65536, Duration.ofSeconds(10)),
+                Duration.ofSeconds(5), null, root.resolve("spool").toString(), 1 << 20, 65536, Duration.ofSeconds(10), 200),
                 new ProcessRunner(Clock.systemUTC()), TestSettings.JSON);
     }
 

@@ -30,7 +30,7 @@ public final class TestSettings {
                 root.resolve("data").toString(), root.resolve("work").toString(), python(), 1, List.of("test"),
                 Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(500),
                 Duration.ofSeconds(5), Duration.ofSeconds(2), token, root.resolve("spool").toString(), 1 << 20,
-                64 * 1024, Duration.ofSeconds(3));
+                64 * 1024, Duration.ofSeconds(3), 50);
         return new WorkerSettings(properties, new ProcessRunner(Clock.systemUTC()), JSON);
     }
 }
