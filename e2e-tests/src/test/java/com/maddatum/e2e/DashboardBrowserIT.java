@@ -13,9 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -81,7 +81,10 @@ class DashboardBrowserIT {
                     "requiredLabels", List.of("tpu"))).json().get("jobId").asString();
 
             browser = chromium();
+            // The page re-renders its tables every 2 s, so an element found a moment ago may be gone:
+            // every wait retries across that, and clicks find and click in one step.
             WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+            wait.ignoring(StaleElementReferenceException.class);
             browser.get(system.bossProcess.url() + "/");
 
             // The first API call is refused: the page asks for the token once.
@@ -94,31 +97,40 @@ class DashboardBrowserIT {
             assertThat(browser.findElement(By.cssSelector("#queue [data-status=done] b")).getText()).isEqualTo("3");
 
             // The job page follows the running script's log live.
-            browser.findElement(By.cssSelector("#jobs-table tr[data-job-id='" + longJob + "']")).click();
+            click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + longJob + "']"));
             wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-log"), "noop started"));
             assertThat(browser.findElement(By.id("job-timeline")).getText()).contains("running");
             screenshot("dashboard-job");
 
             // Cancel the job nobody can run, from the page.
-            WebElement row = browser.findElement(By.cssSelector("#jobs-table tr[data-job-id='" + queued + "']"));
-            row.findElement(By.cssSelector("button.cancel-job")).click();
+            click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + queued + "'] button.cancel-job"));
             JsonStatus.await(api, queued, "cancelled");
 
             browser.findElement(By.id("workers-tab")).click();
             wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#workers-table tr[data-node='w1']")));
-            assertThat(browser.findElement(By.cssSelector("#workers-table tr[data-node='w1']")).getText()).contains("cpu");
+            wait.until(d -> d.findElement(By.cssSelector("#workers-table tr[data-node='w1']")).getText().contains("cpu"));
             screenshot("dashboard-workers");
 
             browser.findElement(By.id("leaderboard-tab")).click();
             wait.until(d -> new Select(d.findElement(By.id("board-project"))).getOptions().stream()
                     .anyMatch(o -> o.getAttribute("value").equals("dash")));
-            new Select(browser.findElement(By.id("board-project"))).selectByValue("dash");
+            wait.until(d -> {
+                new Select(d.findElement(By.id("board-project"))).selectByValue("dash");
+                return true;
+            });
             wait.until(d -> d.findElements(By.cssSelector("#top-table tbody tr")).size() == 3);
             wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#loss-chart canvas")));
-            assertThat(browser.findElements(By.cssSelector("#top-table td.diff"))).isNotEmpty();
-            assertThat(browser.findElement(By.cssSelector("#param-chart canvas")).isDisplayed()).isTrue();
+            wait.until(d -> !d.findElements(By.cssSelector("#top-table td.diff")).isEmpty());
+            wait.until(d -> d.findElement(By.cssSelector("#param-chart canvas")).isDisplayed());
             screenshot("dashboard-leaderboard");
         }
+    }
+
+    private static void click(WebDriverWait wait, By target) {
+        wait.until(d -> {
+            d.findElement(target).click();
+            return true;
+        });
     }
 
     /** Waits (bounded) for the API to show a job in a state, for actions taken in the browser. */

@@ -121,8 +121,11 @@ class SystemIT {
 
             system.bossProcess.kill9();
             // Both running jobs end while the Boss is down: their outcomes wait in the workers' spools.
-            Thread.sleep(5_000);
-            assertThat(spooled(system, "w1") + spooled(system, "w2")).isGreaterThanOrEqualTo(1);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (spooled(system, "w1") + spooled(system, "w2") < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(spooled(system, "w1") + spooled(system, "w2")).isEqualTo(2);
             system.bossProcess.restart(); // same port, same data directory
 
             for (String jobId : jobs) {
@@ -136,7 +139,7 @@ class SystemIT {
             }
             assertThat(system.boss.get("/jobs?status=done&size=100").json().get("total").asInt()).isEqualTo(jobs.size());
             // The Boss records before it answers; the worker deletes its spool file once it has the answer.
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (spooled(system, "w1") + spooled(system, "w2") > 0 && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
