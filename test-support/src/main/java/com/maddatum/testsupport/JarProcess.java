@@ -74,10 +74,6 @@ public final class JarProcess implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
-    public int port() {
-        return port;
-    }
-
     public long pid() {
         return process.pid();
     }

@@ -43,8 +43,4 @@ class LeaseTracker {
         return inFlight.values().stream()
                 .collect(java.util.stream.Collectors.groupingBy(Order::status, java.util.stream.Collectors.counting()));
     }
-
-    int size() {
-        return inFlight.size();
-    }
 }

@@ -4,7 +4,7 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.maddatum.boss.job.JobStore;
-import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Paging;
 import com.maddatum.boss.web.BsonView;
 import java.time.Instant;
 import java.util.Date;
@@ -37,20 +37,14 @@ class LeaderboardController {
     @Operation(summary = "A project's successful outcomes, lowest loss first, with their jobs")
     @GetMapping("/projects/{name}/leaderboard")
     List<Entry> leaderboard(@PathVariable String name, @RequestParam(defaultValue = "20") int limit) {
-        if (limit < 1 || limit > 1000) {
-            throw ApiProblem.invalidField("limit", "limit must be between 1 and 1000.");
-        }
-        return entries(outcomes.leaderboard(name, limit));
+        return entries(outcomes.leaderboard(name, Paging.checkRange("limit", limit, 1, 1000)));
     }
 
     /** Every successful outcome of a project, oldest first, for the loss-over-time and parameter plots. */
     @Operation(summary = "A project's successful outcomes, oldest first")
     @GetMapping("/projects/{name}/outcomes")
     List<Entry> outcomes(@PathVariable String name, @RequestParam(defaultValue = "2000") int limit) {
-        if (limit < 1 || limit > 10_000) {
-            throw ApiProblem.invalidField("limit", "limit must be between 1 and 10000.");
-        }
-        return entries(outcomes.history(name, limit));
+        return entries(outcomes.history(name, Paging.checkRange("limit", limit, 1, 10_000)));
     }
 
     private List<Entry> entries(List<Document> found) {

@@ -10,9 +10,14 @@ public final class Paging {
         if (page < 0) {
             throw ApiProblem.invalidField("page", "page must be 0 or more.");
         }
-        if (size < 1 || size > maxSize) {
-            throw ApiProblem.invalidField("size", "size must be between 1 and " + maxSize + ".");
+        return checkRange("size", size, 1, maxSize);
+    }
+
+    /** Returns {@code value}, or names the parameter when it lies outside {@code min..max}. */
+    public static int checkRange(String name, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw ApiProblem.invalidField(name, name + " must be between " + min + " and " + max + ".");
         }
-        return size;
+        return value;
     }
 }

@@ -171,10 +171,6 @@ class JobPoller {
         spool.submit(outcome);
     }
 
-    int busySlots() {
-        return running.size();
-    }
-
     /**
      * SIGTERM: take no new work, give running scripts {@code worker.shutdown-grace} to finish, then
      * kill what is left and report it as a worker shutdown, which the Boss re-queues.

@@ -40,10 +40,6 @@ class Registrar {
         this.clock = clock;
     }
 
-    boolean isRegistered() {
-        return registered;
-    }
-
     /** Registers unless done already or backing off; true once registered. */
     synchronized boolean ensureRegistered() {
         if (registered || clock.instant().isBefore(nextAttempt)) {
@@ -63,11 +59,6 @@ class Registrar {
                     wait.toSeconds());
         }
         return registered;
-    }
-
-    /** Forgets the registration, e.g. after the Boss lost its data; the next tick registers again. */
-    void reset() {
-        registered = false;
     }
 
     Registration registration() {
