@@ -25,11 +25,17 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Workers workers,
         @Valid @NotNull @DefaultValue Security security) {
 
-    /** How long an assignment is held without a heartbeat, and how often expired ones are reaped. */
+    /**
+     * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
+     * {@code seedTimeout} is the lease of a claim by a worker that does not heartbeat (the seed's own
+     * worker, which claims without {@code heartbeats=true}) for a job that sets no
+     * {@code timeoutSeconds}; with {@code timeoutSeconds} such a claim holds that long plus {@code timeout}.
+     */
     public record Lease(
             @NotNull @DefaultValue("5m") Duration timeout,
             @NotNull @DefaultValue("5s") Duration reapInterval,
-            @Min(1) @Max(100) @DefaultValue("3") int defaultMaxAttempts) {}
+            @Min(1) @Max(100) @DefaultValue("3") int defaultMaxAttempts,
+            @NotNull @DefaultValue("6h") Duration seedTimeout) {}
 
     /** Long-poll cap for {@code POST /bored/{node}?waitSeconds=N}. */
     public record Claim(@NotNull @DefaultValue("30s") Duration maxWait) {}
@@ -38,11 +44,13 @@ public record BossProperties(
      * The embedded store's directory (used only when {@code spring.mongodb.uri} is unset); whether it
      * commits every write before acknowledging it ({@code sync-writes}: turning it off trades up to a
      * second of acknowledged writes on {@code kill -9} for throughput); and how often a Boss sharing a
-     * real MongoDB with other replicas re-reads the ready and in-flight orders.
+     * real MongoDB with other replicas reads what the others wrote, going back {@code resyncOverlap}
+     * before its last look (more than the clocks of two replicas may differ).
      */
     public record Store(
             @NotBlank @DefaultValue("./data") String dataDir,
             @NotNull @DefaultValue("3s") Duration resyncInterval,
+            @NotNull @DefaultValue("10s") Duration resyncOverlap,
             @DefaultValue("true") boolean syncWrites) {}
 
     /** Input limits; each is documented in the README and enforced before anything is stored. */
@@ -69,6 +77,13 @@ public record BossProperties(
         }
     }
 
-    /** A worker not heard from for this long is shown as offline. */
-    public record Workers(@NotNull @DefaultValue("90s") Duration offlineAfter) {}
+    /**
+     * A worker not heard from for {@code offlineAfter} is shown as offline; one not heard from for
+     * {@code forgetAfter} is removed from the fleet. At most {@code maxKnown} nodes are kept: node
+     * names come from requests, and each would otherwise be kept forever.
+     */
+    public record Workers(
+            @NotNull @DefaultValue("90s") Duration offlineAfter,
+            @NotNull @DefaultValue("7d") Duration forgetAfter,
+            @Min(1) @DefaultValue("10000") int maxKnown) {}
 }

@@ -52,13 +52,16 @@ class JobRules {
             throw ApiProblem.invalidField("dataFileName", "dataFileName must be a plain file name, with no path.");
         }
         String project = optionalString(job, "projectName");
-        if (project != null && (project.isBlank() || project.length() > 128)) {
-            throw ApiProblem.invalidField("projectName", "projectName must be 1-128 characters.");
+        if (project != null && (project.isBlank() || project.length() > 128
+                || project.chars().anyMatch(Character::isISOControl))) {
+            // Control characters would let a project name forge lines in logs and break the dashboard.
+            throw ApiProblem.invalidField("projectName", "projectName must be 1-128 characters, none of them control "
+                    + "characters such as line breaks.");
         }
         int priority = optionalInt(job, "priority", 0, -1_000_000, 1_000_000);
         int maxAttempts = optionalInt(job, "maxAttempts", defaultMaxAttempts, 1, 100);
-        optionalPositiveNumber(job, "timeoutSeconds");
-        return new NewOrder(null, priority, labels(job), project, script, maxAttempts);
+        Double timeoutSeconds = optionalPositiveNumber(job, "timeoutSeconds");
+        return new NewOrder(null, priority, labels(job), project, script, maxAttempts, timeoutSeconds);
     }
 
     private static String requiredString(Document job, String field) {
@@ -91,11 +94,15 @@ class JobRules {
         return i;
     }
 
-    private static void optionalPositiveNumber(Document job, String field) {
+    private static Double optionalPositiveNumber(Document job, String field) {
         Object value = job.get(field);
-        if (value != null && (!(value instanceof Number n) || n.doubleValue() <= 0)) {
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof Number n) || n.doubleValue() <= 0) {
             throw ApiProblem.invalidField(field, field + " must be a positive number.");
         }
+        return n.doubleValue();
     }
 
     private static List<String> labels(Document job) {

@@ -5,7 +5,9 @@ import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import com.maddatum.boss.order.Order;
+import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.security.NodeAccess;
 import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.Ids;
 import com.maddatum.boss.worker.WorkerRegistry;
@@ -35,12 +37,14 @@ class LogController {
 
     private final LogStore logs;
     private final LogHub hub;
-    private final OrderService orders;
+    private final OrderQueries orders;
+    private final NodeAccess nodes;
 
-    LogController(LogStore logs, LogHub hub, OrderService orders) {
+    LogController(LogStore logs, LogHub hub, OrderQueries orders, NodeAccess nodes) {
         this.logs = logs;
         this.hub = hub;
         this.orders = orders;
+        this.nodes = nodes;
     }
 
     record LogBatch(@NotBlank @Size(max = 128) String node, @NotNull @Min(1) Integer attempt,
@@ -53,6 +57,7 @@ class LogController {
     Map<String, Object> append(@PathVariable String id, @Valid @RequestBody LogBatch batch) {
         ObjectId orderId = Ids.parse(id, "order");
         WorkerRegistry.checkNodeName(batch.node(), "node");
+        nodes.require(batch.node());
         Order order = orders.findById(orderId).orElseThrow(() -> ApiProblem.notFound("order", id));
         if (order.attempt() != batch.attempt() || !batch.node().equals(order.assignedTo()) || !order.isInFlight()) {
             throw ApiProblem.staleAttempt(OrderService.describe(order, batch.node(), batch.attempt()));

@@ -1,6 +1,6 @@
 package com.maddatum.boss.log;
 
-import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.order.OrderQueries;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +20,9 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 class LogHub {
 
     private final Map<ObjectId, List<SseEmitter>> followers = new ConcurrentHashMap<>();
-    private final OrderService orders;
+    private final OrderQueries orders;
 
-    LogHub(OrderService orders) {
+    LogHub(OrderQueries orders) {
         this.orders = orders;
     }
 

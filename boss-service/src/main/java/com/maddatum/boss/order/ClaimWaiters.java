@@ -30,8 +30,8 @@ class ClaimWaiters implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ClaimWaiters.class);
 
-    private record Waiter(String node, Set<String> labels, DeferredResult<ResponseEntity<Object>> result,
-            AtomicBoolean answered) {}
+    private record Waiter(String node, Set<String> labels, boolean heartbeats,
+            DeferredResult<ResponseEntity<Object>> result, AtomicBoolean answered) {}
 
     private final OrderService orders;
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
@@ -46,10 +46,10 @@ class ClaimWaiters implements SmartLifecycle {
         ready.onOffer(this::signal);
     }
 
-    DeferredResult<ResponseEntity<Object>> await(String node, Set<String> labels, Duration wait) {
+    DeferredResult<ResponseEntity<Object>> await(String node, Set<String> labels, boolean heartbeats, Duration wait) {
         // The container's own timeout is only a backstop; our timer answers first.
         DeferredResult<ResponseEntity<Object>> result = new DeferredResult<>(wait.toMillis() + 10_000);
-        Waiter waiter = new Waiter(node, labels, result, new AtomicBoolean());
+        Waiter waiter = new Waiter(node, labels, heartbeats, result, new AtomicBoolean());
         result.onTimeout(() -> answerEmpty(waiter));
         result.onError(error -> waiter.answered().set(true));
         waiters.add(waiter);
@@ -83,7 +83,7 @@ class ClaimWaiters implements SmartLifecycle {
             }
             Optional<Order> claimed;
             try {
-                claimed = orders.claim(waiter.node(), waiter.labels());
+                claimed = orders.claim(waiter.node(), waiter.labels(), waiter.heartbeats());
             } catch (RuntimeException e) {
                 log.warn("long-poll claim failed node={} error={}", waiter.node(), e.toString());
                 continue;

@@ -10,7 +10,8 @@ import org.springframework.stereotype.Component;
 /**
  * The orders held by workers, with their lease, so that the reaper looks at a handful of in-flight
  * orders instead of querying a collection that grows with every finished job. Like
- * {@link ReadyIndex} it is a hint: the reaper's write is conditional on the stored lease.
+ * {@link ReadyIndex} it is a hint: the reaper's write is conditional on the stored lease. Only
+ * {@link OrderMirror} changes it.
  */
 @Component
 class LeaseTracker {
@@ -24,6 +25,10 @@ class LeaseTracker {
         } else {
             inFlight.remove(order.id());
         }
+    }
+
+    void forget(ObjectId id) {
+        inFlight.remove(id);
     }
 
     List<Order> expiredBy(Instant now) {

@@ -32,7 +32,11 @@ public record Order(
         String reason,
         Document progress,
         List<HistoryEntry> history,
-        String rev) {
+        String rev,
+        boolean seedClaim,
+        List<String> seedNodes,
+        Double timeoutSeconds,
+        Double loss) {
 
     static final String ID = "_id";
     static final String JOB_ID = "jobId";
@@ -53,6 +57,18 @@ public record Order(
     static final String REASON = "reason";
     static final String PROGRESS = "progress";
     static final String HISTORY = "history";
+    /** Set on every write; the incremental resync of other replicas reads what changed since it last looked. */
+    static final String MODIFIED_AT = "modifiedAt";
+    /**
+     * True while the current attempt was claimed by a worker that does not heartbeat (the seed's own
+     * worker): such a claim gets the long seed lease, and only it may be completed by a bare callback.
+     */
+    static final String SEED_CLAIM = "seedClaim";
+    /** Every node that ever held this order under a seed claim: a bare callback names no node. */
+    static final String SEED_NODES = "seedNodes";
+    static final String TIMEOUT_SECONDS = "timeoutSeconds";
+    /** The outcome's loss, copied onto a done order so that leaderboards are kept from orders alone. */
+    static final String LOSS = "loss";
     /**
      * The revision, {@code <_id>:<n>}, replaced on every write and unique across the collection, so
      * that a compare-and-set on it is a single-key lookup the embedded server serves from an index.
@@ -64,7 +80,29 @@ public record Order(
     }
 
     String nextRev() {
-        return revision(id, Long.parseLong(rev.substring(rev.indexOf(':') + 1)) + 1);
+        return revision(id, revision() + 1);
+    }
+
+    /** The {@code n} of {@code rev}: memory applies a state only when it is not older than the one it holds. */
+    public long revision() {
+        return revisionOf(rev);
+    }
+
+    static long revisionOf(String rev) {
+        if (rev == null) {
+            throw new IllegalStateException("order stored without rev");
+        }
+        return Long.parseLong(rev.substring(rev.indexOf(':') + 1));
+    }
+
+    /** A bare callback (no attempt, no node) can only belong to a seed claim that never heartbeated. */
+    public boolean acceptsBareCallback() {
+        return status == OrderStatus.ASSIGNED && seedClaim;
+    }
+
+    /** The node a bare callback came from: the holder, unless several seed workers held this order. */
+    public String bareCallbackNode() {
+        return seedNodes.size() <= 1 ? assignedTo : null;
     }
 
     /** One line of an order's history: what it became, when, on which node, at which attempt, and why. */
@@ -101,8 +139,10 @@ public record Order(
                 .append(SCRIPT_NAME, spec.scriptName())
                 .append(ATTEMPT, 0)
                 .append(MAX_ATTEMPTS, spec.maxAttempts())
+                .append(TIMEOUT_SECONDS, spec.timeoutSeconds())
                 .append(HISTORY, List.of(created.toDocument()))
-                .append(REV, revision(id, 0));
+                .append(REV, revision(id, 0))
+                .append(MODIFIED_AT, Date.from(now));
     }
 
     @SuppressWarnings("unchecked")
@@ -130,7 +170,15 @@ public record Order(
                 d.getString(REASON),
                 d.get(PROGRESS, Document.class),
                 List.copyOf(history),
-                d.getString(REV));
+                d.getString(REV),
+                d.getBoolean(SEED_CLAIM, false),
+                List.copyOf(d.getList(SEED_NODES, String.class, List.of())),
+                number(d, TIMEOUT_SECONDS),
+                number(d, LOSS));
+    }
+
+    private static Double number(Document d, String field) {
+        return d.get(field) instanceof Number n ? n.doubleValue() : null;
     }
 
     private static Instant instant(Document d, String field) {

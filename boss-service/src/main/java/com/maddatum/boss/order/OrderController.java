@@ -6,10 +6,10 @@ import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.security.NodeAccess;
 import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.Ids;
 import com.maddatum.boss.web.JsonInput;
-import com.maddatum.boss.web.Paging;
 import com.maddatum.boss.worker.WorkerRegistry;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
@@ -18,14 +18,10 @@ import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Size;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.bson.Document;
-import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
-import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -34,22 +30,24 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.context.request.async.DeferredResult;
 import tools.jackson.databind.JsonNode;
 
-/** The worker-facing order routes: the seed's {@code /bored} and {@code /retrieve/order}, plus heartbeats. */
+/** The worker-facing order routes: the seed's {@code /bored}, and heartbeats. */
 @RestController
-@Tag(name = "worker protocol", description = "What workers call: claim, heartbeat (and the seed's order listing)")
+@Tag(name = "worker protocol", description = "What workers call: claim, heartbeat, callback, logs")
 class OrderController {
 
     private final OrderService orders;
     private final ClaimWaiters waiters;
     private final WorkerRegistry workers;
+    private final NodeAccess nodes;
     private final JsonInput json;
     private final BossProperties properties;
 
-    OrderController(OrderService orders, ClaimWaiters waiters, WorkerRegistry workers, JsonInput json,
-            BossProperties properties) {
+    OrderController(OrderService orders, ClaimWaiters waiters, WorkerRegistry workers, NodeAccess nodes,
+            JsonInput json, BossProperties properties) {
         this.orders = orders;
         this.waiters = waiters;
         this.workers = workers;
+        this.nodes = nodes;
         this.json = json;
         this.properties = properties;
     }
@@ -57,23 +55,28 @@ class OrderController {
     /**
      * The seed's "I am bored": 200 with the claimed order, or 204 when there is no work. With
      * {@code waitSeconds} the request is held (up to {@code boss.claim.max-wait}) until work arrives.
+     * A worker that heartbeats says so with {@code heartbeats=true} and gets {@code boss.lease.timeout};
+     * one that does not (the seed's worker) gets a lease as long as the job's own time limit, and only
+     * such a claim can be completed by the seed's bare callback.
      */
     @Operation(summary = "Claim the best order this node can run (the seed's route)", description = "200 with the "
-            + "order, now assigned and leased; 204 when there is none. waitSeconds long-polls.")
+            + "order, now assigned and leased; 204 when there is none. waitSeconds long-polls; heartbeats=true "
+            + "takes the short lease that heartbeats keep alive.")
     @ApiResponse(responseCode = "200", content = @Content(examples = @ExampleObject(value = "{\"_id\":\"6b09...7b\","
             + "\"jobId\":\"6b09...7a\",\"createdDate\":\"2026-11-27T08:00:00Z\",\"status\":\"assigned\",\"attempt\":1,"
             + "\"assignedTo\":\"gpu-1\",\"leaseExpiresAt\":\"2026-11-27T08:05:00Z\"}")))
     @ApiResponse(responseCode = "204", description = "no work for this node")
     @PostMapping("/bored/{nodeName}")
     DeferredResult<ResponseEntity<Object>> bored(@PathVariable String nodeName,
-            @RequestParam(defaultValue = "0") int waitSeconds) {
+            @RequestParam(defaultValue = "0") int waitSeconds, @RequestParam(defaultValue = "false") boolean heartbeats) {
         String node = WorkerRegistry.checkNodeName(nodeName, "nodeName");
         if (waitSeconds < 0) {
             throw ApiProblem.invalidField("waitSeconds", "waitSeconds must be 0 or more.");
         }
+        nodes.require(node);
         workers.seen(node);
         Set<String> labels = workers.labelsOf(node);
-        Optional<Order> claimed = orders.claim(node, labels);
+        Optional<Order> claimed = orders.claim(node, labels, heartbeats);
         if (claimed.isPresent() || waitSeconds == 0) {
             DeferredResult<ResponseEntity<Object>> now = new DeferredResult<>();
             now.setResult(claimed.<ResponseEntity<Object>>map(o -> ResponseEntity.ok(OrderView.of(o)))
@@ -82,7 +85,7 @@ class OrderController {
         }
         Duration cap = properties.claim().maxWait();
         Duration wait = Duration.ofSeconds(waitSeconds).compareTo(cap) > 0 ? cap : Duration.ofSeconds(waitSeconds);
-        return waiters.await(node, labels, wait);
+        return waiters.await(node, labels, heartbeats, wait);
     }
 
     record HeartbeatRequest(
@@ -101,6 +104,7 @@ class OrderController {
     HeartbeatResponse heartbeat(@PathVariable String id, @Valid @RequestBody HeartbeatRequest request) {
         var orderId = Ids.parse(id, "order");
         String node = WorkerRegistry.checkNodeName(request.node(), "node");
+        nodes.require(node);
         Document progress = request.progress() == null || request.progress().isNull()
                 ? null : json.toDocument(request.progress(), "progress");
         OrderService.Heartbeat beat = orders.heartbeat(orderId, node, request.attempt(), progress);
@@ -108,26 +112,5 @@ class OrderController {
         Order order = beat.order();
         return new HeartbeatResponse(id, order.status().wire(), order.attempt(), order.leaseExpiresAt(),
                 beat.cancelRequested());
-    }
-
-    /** Orders by status, for the dashboard's live queue panel. */
-    @Operation(summary = "Orders by status")
-    @GetMapping("/stats")
-    Map<String, Object> stats() {
-        return Map.of("queue", orders.queueCounts());
-    }
-
-    /** The seed's order listing, newest first, paged; the total is in {@code X-Total-Count}. */
-    @Operation(summary = "Orders, newest first, paged (the seed's route)")
-    @GetMapping("/retrieve/order")
-    ResponseEntity<List<OrderView>> list(@RequestParam(defaultValue = "0") int page,
-            @RequestParam(defaultValue = "100") int size,
-            @RequestParam(required = false) String status) {
-        int pageSize = Paging.checkPage(page, size, properties.limits().maxPageSize());
-        OrderStatus wanted = OrderStatus.fromQuery(status);
-        List<OrderView> views = orders.page(null, wanted, page, pageSize).stream().map(OrderView::of).toList();
-        HttpHeaders headers = new HttpHeaders();
-        headers.add("X-Total-Count", Long.toString(orders.count(null, wanted)));
-        return ResponseEntity.ok().headers(headers).body(views);
     }
 }

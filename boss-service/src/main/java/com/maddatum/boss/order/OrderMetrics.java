@@ -4,57 +4,55 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.EnumMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * The order metrics ({@code /actuator/prometheus}): queue depth by status and by required label,
- * claims and their latency, dispatch latency (created to started), job duration, lease expiries and
- * re-queues. Live states are counted from the in-memory indexes; finished ones from the store,
- * at most every {@link #TERMINAL_COUNT_EVERY}, so a scrape never scans the collection each time.
+ * The order metrics ({@code /actuator/prometheus}): orders by status and claimable orders by required
+ * label, claims and their latency, dispatch latency (created to started), job duration, lease expiries
+ * and re-queues. Every gauge reads memory ({@link OrderCatalog}, {@link ReadyIndex}), so a scrape costs
+ * the same however many orders the store holds. Label gauges are capped at {@link #MAX_LABEL_GAUGES}:
+ * labels come from submitted jobs, and each one would otherwise be a time series forever.
  */
 @Component
 class OrderMetrics {
 
-    static final Duration TERMINAL_COUNT_EVERY = Duration.ofSeconds(10);
+    private static final Logger log = LoggerFactory.getLogger(OrderMetrics.class);
+    static final int MAX_LABEL_GAUGES = 100;
 
     private final MeterRegistry registry;
-    private final OrderStore store;
     private final ReadyIndex ready;
-    private final LeaseTracker leases;
-    private final Clock clock;
     private final Timer claimLatency;
     private final Counter claimsFound;
     private final Counter claimsEmpty;
+    private final Counter claimsSkipped;
     private final Timer dispatchLatency;
     private final Timer jobDuration;
     private final Counter leaseExpiries;
     private final Map<String, Counter> requeues = new ConcurrentHashMap<>();
-    private final java.util.Set<String> labelGauges = ConcurrentHashMap.newKeySet();
-    private final AtomicReference<Cached> terminal = new AtomicReference<>();
+    private final Set<String> labelGauges = ConcurrentHashMap.newKeySet();
 
-    private record Cached(Instant at, Map<OrderStatus, Long> counts) {}
-
-    OrderMetrics(MeterRegistry registry, OrderStore store, ReadyIndex ready, LeaseTracker leases, Clock clock) {
+    OrderMetrics(MeterRegistry registry, OrderCatalog catalog, ReadyIndex ready) {
         this.registry = registry;
-        this.store = store;
         this.ready = ready;
-        this.leases = leases;
-        this.clock = clock;
         for (OrderStatus status : OrderStatus.values()) {
-            Gauge.builder("boss.queue.depth", () -> counts().get(status)).tag("status", status.wire())
-                    .description("orders by status").register(registry);
+            Gauge.builder("boss.queue.depth", catalog, c -> c.count(new OrderCatalog.Filter(null, status)))
+                    .tag("status", status.wire()).description("orders by status").register(registry);
         }
+        ready.onNewLabel(this::labelSeen);
         this.claimLatency = Timer.builder("boss.claim.latency").description("time to answer a claim that found work")
                 .publishPercentiles(0.5, 0.95, 0.99).register(registry);
         this.claimsFound = Counter.builder("boss.claims").tag("result", "claimed").register(registry);
         this.claimsEmpty = Counter.builder("boss.claims").tag("result", "empty").register(registry);
+        this.claimsSkipped = Counter.builder("boss.claims.skipped")
+                .description("orders taken out of the queue because claiming them failed in a way that repeats")
+                .register(registry);
         this.dispatchLatency = Timer.builder("boss.dispatch.latency").description("order created to script started")
                 .publishPercentiles(0.5, 0.95, 0.99).register(registry);
         this.jobDuration = Timer.builder("boss.job.duration").description("script started to outcome")
@@ -62,39 +60,25 @@ class OrderMetrics {
         this.leaseExpiries = Counter.builder("boss.lease.expiries").register(registry);
     }
 
-    /** Orders by status: live ones exact from memory, finished ones from the store (cached). */
-    Map<OrderStatus, Long> counts() {
-        Map<OrderStatus, Long> counts = new EnumMap<>(OrderStatus.class);
-        counts.put(OrderStatus.UNASSIGNED, (long) ready.size());
-        Map<OrderStatus, Long> held = leases.countByStatus();
-        counts.put(OrderStatus.ASSIGNED, held.getOrDefault(OrderStatus.ASSIGNED, 0L));
-        counts.put(OrderStatus.RUNNING, held.getOrDefault(OrderStatus.RUNNING, 0L));
-        counts.putAll(terminalCounts());
-        return counts;
+    /** Registers boss.queue.ready{label=...} (claimable orders needing a label) the first time a label is seen. */
+    private void labelSeen(String label) {
+        if (labelGauges.contains(label)) {
+            return;
+        }
+        if (labelGauges.size() >= MAX_LABEL_GAUGES) {
+            if (labelGauges.add("+capped")) {
+                log.warn("label gauges capped max={} label={}", MAX_LABEL_GAUGES, label);
+            }
+            return;
+        }
+        if (labelGauges.add(label)) {
+            Gauge.builder("boss.queue.ready", ready, r -> r.labelCount(label))
+                    .tag("label", label).description("claimable orders needing a label").register(registry);
+        }
     }
 
-    private Map<OrderStatus, Long> terminalCounts() {
-        Cached cached = terminal.get();
-        Instant now = clock.instant();
-        if (cached == null || Duration.between(cached.at(), now).compareTo(TERMINAL_COUNT_EVERY) > 0) {
-            Map<OrderStatus, Long> counts = new EnumMap<>(OrderStatus.class);
-            for (OrderStatus status : new OrderStatus[] {OrderStatus.DONE, OrderStatus.FAILED, OrderStatus.CANCELLED}) {
-                counts.put(status, store.count(null, status));
-            }
-            cached = new Cached(now, counts);
-            terminal.set(cached);
-        }
-        return cached.counts();
-    }
-
-    /** Registers boss.queue.ready{label=...} (claimable orders needing a label) for labels not seen before. */
-    void seenLabels(java.util.Collection<String> labels) {
-        for (String label : labels.isEmpty() ? java.util.List.of("none") : labels) {
-            if (labelGauges.add(label)) {
-                Gauge.builder("boss.queue.ready", ready, r -> r.labelCounts().getOrDefault(label, 0L))
-                        .tag("label", label).description("claimable orders needing a label").register(registry);
-            }
-        }
+    int labelGauges() {
+        return (int) labelGauges.stream().filter(l -> !l.equals("+capped")).count();
     }
 
     void claim(Duration took, boolean found) {
@@ -104,6 +88,10 @@ class OrderMetrics {
         } else {
             claimsEmpty.increment();
         }
+    }
+
+    void claimSkipped() {
+        claimsSkipped.increment();
     }
 
     void started(Order order) {

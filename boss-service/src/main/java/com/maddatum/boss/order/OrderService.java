@@ -2,22 +2,27 @@ package com.maddatum.boss.order;
 
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.web.ApiProblem;
+import com.mongodb.MongoSocketException;
+import com.mongodb.MongoTimeoutException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.stereotype.Service;
 
 /**
  * The order verbs other packages use. Every change is one conditional write through
- * {@link OrderStore#apply}; its result is then mirrored into the in-memory {@link ReadyIndex} and
- * {@link LeaseTracker}, which only ever serve as hints for the next conditional write.
+ * {@link OrderStore#apply}, and whatever the store holds afterwards (changed by us, or found changed
+ * by someone else) goes through {@link OrderMirror#apply} into memory. When a write fails in a way
+ * that leaves its effect unknown (the store applied it, then the commit or the answer failed), the
+ * order is read again by id and that state is mirrored before the failure is passed on, so memory
+ * never misses a write that landed.
  */
 @Service
 public class OrderService {
@@ -28,83 +33,149 @@ public class OrderService {
     public enum Verdict { DONE, FAILED, RETRY }
 
     private final OrderStore store;
+    private final OrderMirror mirror;
     private final ReadyIndex ready;
     private final LeaseTracker leases;
     private final Clock clock;
-    private final Duration lease;
+    private final BossProperties.Lease lease;
     private final OrderMetrics metrics;
 
-    OrderService(OrderStore store, ReadyIndex ready, LeaseTracker leases, Clock clock, BossProperties properties,
-            OrderMetrics metrics) {
+    OrderService(OrderStore store, OrderMirror mirror, ReadyIndex ready, LeaseTracker leases, Clock clock,
+            BossProperties properties, OrderMetrics metrics) {
         this.store = store;
+        this.mirror = mirror;
         this.ready = ready;
         this.leases = leases;
         this.clock = clock;
-        this.lease = properties.lease().timeout();
+        this.lease = properties.lease();
         this.metrics = metrics;
     }
 
     public Order create(NewOrder spec) {
-        Order order = store.insert(spec, clock.instant());
-        metrics.seenLabels(order.requiredLabels());
-        ready.offer(order);
-        return order;
+        ObjectId id = new ObjectId();
+        try {
+            Order order = store.insert(id, spec, clock.instant());
+            mirror.apply(order);
+            return order;
+        } catch (RuntimeException e) {
+            refresh(id, e);
+            throw e;
+        }
     }
 
     /**
      * Claims the best order this node can run: candidates come from the ready index in claim order,
-     * and each is taken with a write conditional on {@code _id}, status and attempt. Losing that
-     * write (another Boss replica claimed it, or it was cancelled) just moves on to the next one.
+     * and each is taken with a write conditional on its revision. Losing that write (another Boss
+     * replica claimed it, or it was cancelled) just moves on to the next one.
+     *
+     * @param heartbeats whether the claimer will heartbeat; one that will not (the seed's worker) gets
+     *     the job's own time limit plus the lease, or {@code boss.lease.seed-timeout}, as its lease
      */
-    public Optional<Order> claim(String node, Set<String> nodeLabels) {
+    public Optional<Order> claim(String node, Set<String> nodeLabels, boolean heartbeats) {
         long started = System.nanoTime();
-        Optional<Order> claimed = claimFirst(node, nodeLabels);
+        Optional<Order> claimed = claimFirst(node, nodeLabels, heartbeats);
         metrics.claim(Duration.ofNanos(System.nanoTime() - started), claimed.isPresent());
         return claimed;
     }
 
-    private Optional<Order> claimFirst(String node, Set<String> nodeLabels) {
+    private Optional<Order> claimFirst(String node, Set<String> nodeLabels, boolean heartbeats) {
         ReadyIndex.Candidate candidate;
         while ((candidate = ready.take(nodeLabels)) != null) {
-            Optional<Order> claimed;
+            OrderStore.Result result;
             try {
-                claimed = store.apply(candidate.id(),
-                        OrderTransition.claim(node, candidate.attempt(), clock.instant(), lease));
+                result = store.apply(candidate.id(), OrderTransition.claim(node, candidate.attempt(),
+                        clock.instant(), leaseFor(candidate, heartbeats), !heartbeats));
             } catch (RuntimeException e) {
-                ready.restore(candidate);
-                throw e;
+                if (unreachable(e)) {
+                    ready.restore(candidate);
+                    throw e;
+                }
+                if (changedSince(candidate, e)) {
+                    throw e; // our write may have landed: it is mirrored now, and reaped if nobody runs it
+                }
+                skip(candidate, e);
+                continue;
             }
-            if (claimed.isPresent()) {
-                Order order = claimed.get();
-                leases.update(order);
-                log.info("order claimed order={} job={} node={} attempt={}", order.id(), order.jobId(), node,
-                        order.attempt());
-                return claimed;
+            reflect(candidate.id(), result.current());
+            if (result.applied()) {
+                Order order = result.current();
+                log.info("order claimed order={} job={} node={} attempt={} heartbeats={}", order.id(), order.jobId(),
+                        node, order.attempt(), heartbeats);
+                return Optional.of(order);
             }
             log.debug("stale ready candidate dropped order={}", candidate.id());
         }
         return Optional.empty();
     }
 
+    private Duration leaseFor(ReadyIndex.Candidate candidate, boolean heartbeats) {
+        if (heartbeats) {
+            return lease.timeout();
+        }
+        Double seconds = candidate.entry().timeoutSeconds();
+        return seconds == null ? lease.seedTimeout()
+                : Duration.ofMillis((long) Math.min(seconds * 1000, Long.MAX_VALUE / 4)).plus(lease.timeout());
+    }
+
+    /** Re-reads the candidate after its claim threw: true when the order is no longer as it was taken. */
+    private boolean changedSince(ReadyIndex.Candidate candidate, RuntimeException failure) {
+        try {
+            Optional<Order> now = store.findById(candidate.id());
+            now.ifPresentOrElse(mirror::apply, () -> mirror.forget(candidate.id()));
+            return now.isEmpty() || now.get().revision() != candidate.revision();
+        } catch (RuntimeException unreadable) {
+            failure.addSuppressed(unreadable);
+            return false;
+        }
+    }
+
+    /**
+     * A claim that failed for a reason that would fail it again (a document this Boss cannot read
+     * or write) must not make every {@code /bored} answer 500: the order leaves the queue until it
+     * changes, and that is logged once and counted.
+     */
+    private void skip(ReadyIndex.Candidate candidate, RuntimeException e) {
+        ready.skip(candidate);
+        metrics.claimSkipped();
+        log.error("order skipped: claiming it failed and would fail again order={} revision={} error={}",
+                candidate.id(), candidate.revision(), e.toString());
+    }
+
+    private static boolean unreachable(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof DataAccessResourceFailureException || cause instanceof MongoSocketException
+                    || cause instanceof MongoTimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A claimed order that never reached its worker goes back to the queue at once. */
     void release(Order order, String reason) {
-        store.apply(order.id(), OrderTransition.requeue(order.assignedTo(), order.attempt(), clock.instant(), reason))
-                .ifPresent(this::mirror);
+        write(order.id(), current -> OrderTransition.requeue(order.assignedTo(), order.attempt(), clock.instant(),
+                reason));
     }
 
     /** Extends the lease (moving assigned to running on the first beat), or says why it cannot. */
     public Heartbeat heartbeat(ObjectId id, String node, int attempt, Document progress) {
         var now = clock.instant();
-        Optional<Order> beat = store.apply(id, OrderTransition.heartbeat(node, attempt, now, lease, progress));
-        if (beat.isEmpty()) {
-            beat = store.apply(id, OrderTransition.start(node, attempt, now, lease, progress));
-            beat.ifPresent(metrics::started);
+        boolean[] starting = {false};
+        OrderStore.Result beat = write(id, current -> {
+            starting[0] = current.status() == OrderStatus.ASSIGNED;
+            return starting[0] ? OrderTransition.start(node, attempt, now, lease.timeout(), progress)
+                    : OrderTransition.heartbeat(node, attempt, now, lease.timeout(), progress);
+        });
+        Order current = beat.current();
+        if (current == null) {
+            throw ApiProblem.notFound("order", id.toHexString());
         }
-        if (beat.isPresent()) {
-            mirror(beat.get());
-            return new Heartbeat(beat.get(), false);
+        if (beat.applied()) {
+            if (starting[0]) {
+                metrics.started(current);
+            }
+            return new Heartbeat(current, false);
         }
-        Order current = store.findById(id).orElseThrow(() -> ApiProblem.notFound("order", id.toHexString()));
         if (current.status() == OrderStatus.CANCELLED && current.attempt() == attempt) {
             return new Heartbeat(current, true);
         }
@@ -114,26 +185,31 @@ public class OrderService {
     /** The result of a heartbeat; {@code cancelRequested} tells the worker to stop the script. */
     public record Heartbeat(Order order, boolean cancelRequested) {}
 
+    /** How an attempt ended, as a callback reports it. */
+    public record Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss) {}
+
     /**
      * Ends the attempt: done, failed (no retry: a script that reported an error would report it
-     * again), or back to the queue for an infrastructure failure while attempts remain.
+     * again), or back to the queue for an infrastructure failure while attempts remain. With
+     * {@code bare} the attempt must be one a bare callback may end (see {@link Order#acceptsBareCallback}).
      * Empty when the order is not held by this attempt any more; the caller decides what that means.
      */
-    public Optional<Order> finish(ObjectId id, String node, int attempt, Verdict verdict, ObjectId outcomeId,
-            String reason) {
+    public Optional<Order> finish(ObjectId id, String node, int attempt, Ending ending, boolean bare) {
         var now = clock.instant();
-        OrderTransition transition = switch (verdict) {
-            case DONE -> OrderTransition.complete(node, attempt, outcomeId, now);
-            case FAILED -> OrderTransition.fail(node, attempt, outcomeId, now, reason);
-            case RETRY -> store.findById(id).filter(o -> o.attempt() >= o.maxAttempts()).isPresent()
-                    ? OrderTransition.fail(node, attempt, null, now, reason + "; no attempts left")
-                    : OrderTransition.requeue(node, attempt, now, reason);
-        };
-        Optional<Order> finished = store.apply(id, transition);
+        OrderStore.Result result = write(id, current -> {
+            OrderTransition transition = switch (ending.verdict()) {
+                case DONE -> OrderTransition.complete(node, attempt, ending.outcomeId(), now, ending.loss());
+                case FAILED -> OrderTransition.fail(node, attempt, ending.outcomeId(), now, ending.reason());
+                case RETRY -> current.attempt() >= current.maxAttempts()
+                        ? OrderTransition.fail(node, attempt, null, now, ending.reason() + "; no attempts left")
+                        : OrderTransition.requeue(node, attempt, now, ending.reason());
+            };
+            return bare ? transition.onlyForBareCallback() : transition;
+        });
+        Optional<Order> finished = result.changed();
         finished.ifPresent(order -> {
-            mirror(order);
             if (order.status() == OrderStatus.UNASSIGNED) {
-                metrics.requeued(reason);
+                metrics.requeued(ending.reason());
             } else {
                 metrics.finished(order);
             }
@@ -146,15 +222,13 @@ public class OrderService {
     /** Cancels the job's order wherever it is; a worker holding it hears so on its next heartbeat. */
     public Order cancel(String jobId, String reason) {
         Order order = store.findByJobId(jobId).orElseThrow(() -> ApiProblem.notFound("job", jobId));
-        Optional<Order> cancelled = store.apply(order.id(), OrderTransition.cancel(clock.instant(), reason));
-        if (cancelled.isEmpty()) {
-            Order current = store.findById(order.id()).orElse(order);
-            throw ApiProblem.conflict("The job's order is already " + current.status().wire() + ".");
+        OrderStore.Result result = write(order.id(), current -> OrderTransition.cancel(clock.instant(), reason));
+        if (!result.applied()) {
+            String state = result.current() == null ? "gone" : result.current().status().wire();
+            throw ApiProblem.conflict("The job's order is already " + state + ".");
         }
-        ready.remove(order.id());
-        mirror(cancelled.get());
         log.info("order cancelled order={} job={}", order.id(), jobId);
-        return cancelled.get();
+        return result.current();
     }
 
     /** Re-queues or fails every order whose lease ran out; returns how many it moved. */
@@ -162,65 +236,49 @@ public class OrderService {
         var now = clock.instant();
         int moved = 0;
         for (Order expired : leases.expiredBy(now)) {
-            Optional<Order> result = store.apply(expired.id(), OrderTransition.expire(expired, now));
-            if (result.isPresent()) {
+            OrderStore.Result result = write(expired.id(), current -> OrderTransition.expire(current, now));
+            if (result.applied()) {
                 moved++;
                 metrics.leaseExpired();
-                if (result.get().status() == OrderStatus.UNASSIGNED) {
-                    metrics.requeued(result.get().reason());
+                if (result.current().status() == OrderStatus.UNASSIGNED) {
+                    metrics.requeued(result.current().reason());
                 }
                 log.warn("lease expired order={} job={} node={} attempt={} now={}", expired.id(), expired.jobId(),
-                        expired.assignedTo(), expired.attempt(), result.get().status().wire());
-                mirror(result.get());
-            } else {
-                // Extended by a heartbeat on another replica, or finished: refresh our copy.
-                store.findById(expired.id()).ifPresent(this::mirror);
+                        expired.assignedTo(), expired.attempt(), result.current().status().wire());
             }
         }
         return moved;
     }
 
-    /** Mirrors the stored state into the in-memory indexes. */
-    void mirror(Order order) {
-        leases.update(order);
-        if (order.status() == OrderStatus.UNASSIGNED) {
-            metrics.seenLabels(order.requiredLabels());
-            ready.offer(order);
+    /** One conditional write, mirrored whatever its outcome; re-read and mirrored when it threw. */
+    private OrderStore.Result write(ObjectId id, Function<Order, OrderTransition> choose) {
+        OrderStore.Result result;
+        try {
+            result = store.apply(id, choose);
+        } catch (RuntimeException e) {
+            refresh(id, e);
+            throw e;
+        }
+        reflect(id, result.current());
+        return result;
+    }
+
+    private void reflect(ObjectId id, Order current) {
+        if (current == null) {
+            mirror.forget(id);
         } else {
-            ready.remove(order.id());
+            mirror.apply(current);
         }
     }
 
-    public Optional<Order> findByJobId(String jobId) {
-        return store.findByJobId(jobId);
-    }
-
-    public Optional<Order> findById(ObjectId id) {
-        return store.findById(id);
-    }
-
-    public List<Order> page(String project, OrderStatus status, int page, int size) {
-        return store.page(project, status, page, size);
-    }
-
-    public long count(String project, OrderStatus status) {
-        return store.count(project, status);
-    }
-
-    public List<String> projects() {
-        return store.projects();
-    }
-
-    /** Orders by status (wire names), for the dashboard's queue panel. */
-    public Map<String, Long> queueCounts() {
-        Map<String, Long> counts = new java.util.LinkedHashMap<>();
-        metrics.counts().forEach((status, n) -> counts.put(status.wire(), n));
-        return counts;
-    }
-
-    /** node name -> the orders it holds right now. */
-    public Map<String, List<Order>> heldByNode() {
-        return leases.byNode();
+    /** After a failed write: whatever the store now holds is what memory must hold. */
+    private void refresh(ObjectId id, RuntimeException failure) {
+        try {
+            reflect(id, store.findById(id).orElse(null));
+        } catch (RuntimeException unreadable) {
+            failure.addSuppressed(unreadable);
+            log.warn("order not re-read after a failed write order={} error={}", id, unreadable.toString());
+        }
     }
 
     public static String describe(Order current, String node, int attempt) {

@@ -1,6 +1,5 @@
 package com.maddatum.boss.order;
 
-import com.maddatum.boss.web.ApiProblem;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.Locale;
@@ -48,19 +47,6 @@ public enum OrderStatus {
 
     public String wire() {
         return name().toLowerCase(Locale.ROOT);
-    }
-
-    /** A status named in a query parameter; blank means "any". */
-    public static OrderStatus fromQuery(String value) {
-        if (value == null || value.isBlank()) {
-            return null;
-        }
-        try {
-            return fromWire(value);
-        } catch (IllegalArgumentException e) {
-            throw ApiProblem.invalidField("status", "Unknown status '" + value + "'; use one of "
-                    + Arrays.stream(values()).map(OrderStatus::wire).toList() + ".");
-        }
     }
 
     public static OrderStatus fromWire(String value) {

@@ -2,13 +2,21 @@ package com.maddatum.boss.order;
 
 import static com.maddatum.boss.order.Order.*;
 
+import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.store.StoreDurability;
 import java.time.Instant;
-import java.util.Collection;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.bson.Document;
 import org.bson.types.ObjectId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.data.domain.Sort;
 import org.springframework.data.mongodb.core.FindAndModifyOptions;
 import org.springframework.data.mongodb.core.MongoTemplate;
@@ -20,19 +28,37 @@ import org.springframework.data.mongodb.core.query.Query;
 import org.springframework.data.mongodb.core.query.Update;
 import org.springframework.stereotype.Component;
 
-/** The {@code orders} collection. Every state change goes through {@link #apply}. */
+/**
+ * The {@code orders} collection. Every state change goes through {@link #apply}; every read a person
+ * or a poller makes is served from memory ({@link OrderMirror}), so the queries here are lookups by
+ * {@code _id} or {@code jobId}, start-up scans, and the resync of replicas sharing a real MongoDB.
+ */
 @Component
 public class OrderStore {
 
+    private static final Logger log = LoggerFactory.getLogger(OrderStore.class);
+
     static final String COLLECTION = "orders";
     private static final int MAX_ROUNDS = 8;
+    /** What memory keeps of an order: everything but its history and progress, which only detail views show. */
+    private static final String[] NOT_MIRRORED = {HISTORY, PROGRESS};
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
 
-    OrderStore(MongoTemplate mongo, StoreDurability durability) {
+    @org.springframework.beans.factory.annotation.Autowired
+    OrderStore(MongoTemplate mongo, StoreDurability durability, java.time.Clock clock, BossProperties properties) {
+        this(mongo, durability, clock.instant(), properties.lease().seedTimeout());
+    }
+
+    /**
+     * Adopts orders written without a revision before it creates the unique index on {@code rev}: on a
+     * database the seed's Boss wrote, that index could not be built while many orders lack the field.
+     */
+    OrderStore(MongoTemplate mongo, StoreDurability durability, Instant now, java.time.Duration seedLease) {
         this.mongo = mongo;
         this.durability = durability;
+        adoptForeignOrders(now, seedLease);
         createIndexes();
     }
 
@@ -46,57 +72,66 @@ public class OrderStore {
         // an index lookup on both stores (the embedded one uses an index only when the query's keys
         // are exactly the index's keys; a filter like {_id, status, attempt} would scan).
         ops.createIndex(new Index().on(REV, Sort.Direction.ASC).unique().named("stateChange_rev_unique"));
-        // findByJobId: bare seed callbacks, GET /jobs/{id}, cancel. Unique: a job has exactly one
-        // order, and unique indexes are the only ones the embedded server uses for lookups.
+        // findByJobId: bare seed callbacks, GET /jobs/{id}, GET /retrieve/outcome/{jobId}, cancel.
+        // Unique: a job has exactly one order, and unique indexes are the only ones the embedded server
+        // uses for lookups.
         ops.createIndex(new Index().on(JOB_ID, Sort.Direction.ASC).unique().named("byJobId_unique"));
         if (durability.isEmbedded()) {
             // The embedded server ignores non-unique indexes, yet rebuilds every one it has stored each
             // time it opens its file: about 5 s per index with 100k orders. Only real MongoDB gets them.
             return;
         }
-        // findByStatus(UNASSIGNED) in StoreSync: rebuilds the ready index in claim order.
-        ops.createIndex(new Index().on(STATUS, Sort.Direction.ASC).on(PRIORITY, Sort.Direction.DESC)
-                .on(CREATED_DATE, Sort.Direction.ASC).named("readySync_status_priority_createdDate"));
-        // findByStatus(ASSIGNED, RUNNING) in StoreSync: reloads leases for the reaper.
-        ops.createIndex(new Index().on(STATUS, Sort.Direction.ASC).on(LEASE_EXPIRES_AT, Sort.Direction.ASC)
-                .named("leaseSync_status_leaseExpiresAt"));
-        // page(project, status): GET /jobs?project=&status=.
-        ops.createIndex(new Index().on(PROJECT_NAME, Sort.Direction.ASC).on(STATUS, Sort.Direction.ASC)
-                .on(CREATED_DATE, Sort.Direction.DESC).named("jobsList_projectName_status_createdDate"));
-        // page(null, status) and page(null, null): GET /jobs?status=, GET /retrieve/order.
-        ops.createIndex(new Index().on(STATUS, Sort.Direction.ASC).on(CREATED_DATE, Sort.Direction.DESC)
-                .named("jobsList_status_createdDate"));
-        ops.createIndex(new Index().on(CREATED_DATE, Sort.Direction.DESC).named("ordersList_createdDate"));
+        // findModifiedSince(): the incremental resync of replicas, {modifiedAt: {$gte: t}}.
+        ops.createIndex(new Index().on(MODIFIED_AT, Sort.Direction.ASC).named("resyncFeed_modifiedAt"));
+        // findLive(): the reconcile of live orders, {status: {$in: [unassigned, assigned, running]}}.
+        ops.createIndex(new Index().on(STATUS, Sort.Direction.ASC).named("resyncLive_status"));
     }
 
-    Order insert(NewOrder spec, Instant now) {
-        Document document = Order.newDocument(new ObjectId(), spec, now);
+    Order insert(ObjectId id, NewOrder spec, Instant now) {
+        Document document = Order.newDocument(id, spec, now);
         mongo.insert(document, COLLECTION);
         durability.sync();
         return Order.fromDocument(document);
     }
 
     /**
-     * Applies the transition if the order is as it expects; empty when it is not (a normal miss).
-     * The write is conditional on the revision that was checked, so nothing can slip in between;
-     * if another writer did change the order first, the check is made again on the new revision.
+     * What {@link #apply} found: the order as stored after it ran (null when there is no such order),
+     * and whether this transition is what put it there.
      */
-    Optional<Order> apply(ObjectId id, OrderTransition transition) {
+    record Result(Order current, boolean applied) {
+        Optional<Order> changed() {
+            return applied ? Optional.of(current) : Optional.empty();
+        }
+    }
+
+    Result apply(ObjectId id, OrderTransition transition) {
+        return apply(id, current -> transition);
+    }
+
+    /**
+     * Applies the transition chosen for the order as it is now, if that order is as the transition
+     * expects; a miss is a normal outcome. The write is conditional on the revision that was checked,
+     * so nothing can slip in between; if another writer changed the order first, the choice and the
+     * check are made again on the new revision.
+     */
+    Result apply(ObjectId id, Function<Order, OrderTransition> choose) {
+        Order current = null;
         for (int round = 0; round < MAX_ROUNDS; round++) {
-            Optional<Order> current = findById(id);
-            if (current.isEmpty() || !transition.allows(current.get())) {
-                return Optional.empty();
+            current = findById(id).orElse(null);
+            OrderTransition transition = current == null ? null : choose.apply(current);
+            if (transition == null || !transition.allows(current)) {
+                return new Result(current, false);
             }
-            Update update = transition.update().set(REV, current.get().nextRev());
-            Document updated = mongo.findAndModify(new BasicQuery(new Document(REV, current.get().rev())), update,
+            Update update = transition.update().set(REV, current.nextRev());
+            Document updated = mongo.findAndModify(new BasicQuery(new Document(REV, current.rev())), update,
                     FindAndModifyOptions.options().returnNew(true), Document.class, COLLECTION);
             if (updated != null) {
                 durability.sync();
-                return Optional.of(Order.fromDocument(updated));
+                return new Result(Order.fromDocument(updated), true);
             }
         }
         // Lost the compare-and-set every round: others keep changing this order, so ours is stale.
-        return Optional.empty();
+        return new Result(current, false);
     }
 
     public Optional<Order> findById(ObjectId id) {
@@ -108,35 +143,96 @@ public class OrderStore {
         return Optional.ofNullable(found).map(Order::fromDocument);
     }
 
-    List<Order> findByStatus(Collection<OrderStatus> statuses) {
-        Query query = Query.query(Criteria.where(STATUS).in(statuses.stream().map(OrderStatus::wire).toList()));
-        return mongo.find(query, Document.class, COLLECTION).stream().map(Order::fromDocument).toList();
-    }
-
-    /** Newest first; {@code project} and {@code status} filter when given. */
-    public List<Order> page(String project, OrderStatus status, int page, int size) {
-        Query query = listing(project, status).with(Sort.by(Sort.Direction.DESC, CREATED_DATE))
-                .skip((long) page * size).limit(size);
-        return mongo.find(query, Document.class, COLLECTION).stream().map(Order::fromDocument).toList();
-    }
-
-    List<String> projects() {
-        return mongo.findDistinct(new Query(), PROJECT_NAME, COLLECTION, String.class).stream()
-                .filter(java.util.Objects::nonNull).sorted().toList();
-    }
-
-    public long count(String project, OrderStatus status) {
-        return mongo.count(listing(project, status), COLLECTION);
-    }
-
-    private static Query listing(String project, OrderStatus status) {
-        Criteria criteria = new Criteria();
-        if (project != null) {
-            criteria.and(PROJECT_NAME).is(project);
+    /** The orders with these ids, in the order given; ids with no order are left out. */
+    List<Order> findAll(List<ObjectId> ids) {
+        Map<ObjectId, Order> found = new LinkedHashMap<>();
+        ids.forEach(id -> found.put(id, null));
+        for (Document d : mongo.find(Query.query(Criteria.where(ID).in(ids)), Document.class, COLLECTION)) {
+            found.put(d.getObjectId(ID), Order.fromDocument(d));
         }
-        if (status != null) {
-            criteria.and(STATUS).is(status.wire());
+        return found.values().stream().filter(java.util.Objects::nonNull).toList();
+    }
+
+    /**
+     * Streams every order, without history and progress, to rebuild memory at start-up. A document
+     * that cannot be read as an order is logged and skipped, never fatal.
+     */
+    int forEach(Consumer<Order> sink) {
+        return stream(new Query(), sink);
+    }
+
+    /** Orders written at or after {@code since}, for the incremental resync of a replica. */
+    int forEachModifiedSince(Instant since, Consumer<Order> sink) {
+        return stream(Query.query(Criteria.where(MODIFIED_AT).gte(Date.from(since))), sink);
+    }
+
+    /** The live orders' ids and revisions, for the reconcile that finds what other replicas finished. */
+    Map<ObjectId, Long> findLiveRevisions() {
+        Query query = Query.query(Criteria.where(STATUS).in(
+                OrderStatus.UNASSIGNED.wire(), OrderStatus.ASSIGNED.wire(), OrderStatus.RUNNING.wire()));
+        query.fields().include(ID).include(REV);
+        Map<ObjectId, Long> live = new LinkedHashMap<>();
+        for (Document d : mongo.find(query, Document.class, COLLECTION)) {
+            if (d.getString(REV) != null) {
+                live.put(d.getObjectId(ID), Order.revisionOf(d.getString(REV)));
+            }
         }
-        return Query.query(criteria);
+        return live;
+    }
+
+    private int stream(Query query, Consumer<Order> sink) {
+        query.fields().exclude(NOT_MIRRORED);
+        int[] count = {0};
+        try (var documents = mongo.stream(query, Document.class, COLLECTION)) {
+            documents.forEach(d -> {
+                Order order;
+                try {
+                    order = Order.fromDocument(d);
+                    order.revision();
+                } catch (RuntimeException e) {
+                    log.error("unreadable order skipped order={} error={}", d.get(ID), e.toString());
+                    return;
+                }
+                sink.accept(order);
+                count[0]++;
+            });
+        }
+        return count[0];
+    }
+
+    /**
+     * Makes orders written by the seed's Boss (or by hand) usable: each gets a revision, attempt 1 when
+     * it is held, and a seed lease when it is held without one, so that the reaper can hand it on if
+     * its worker is gone. Returns how many it changed.
+     */
+    int adoptForeignOrders(Instant now, java.time.Duration seedLease) {
+        Query query = Query.query(Criteria.where(REV).exists(false));
+        query.fields().include(ID).include(STATUS).include(ATTEMPT).include(LEASE_EXPIRES_AT).include(REV)
+                .include(CREATED_DATE);
+        List<Document> foreign = new ArrayList<>(mongo.find(query, Document.class, COLLECTION));
+        for (Document d : foreign) {
+            ObjectId id = d.getObjectId(ID);
+            Update update = new Update().set(MODIFIED_AT, Date.from(now));
+            if (d.getString(REV) == null) {
+                update.set(REV, revision(id, 0));
+            }
+            if (d.get(CREATED_DATE) == null) {
+                update.set(CREATED_DATE, Date.from(id.getDate().toInstant()));
+            }
+            boolean held = OrderStatus.ASSIGNED.wire().equals(d.getString(STATUS))
+                    || OrderStatus.RUNNING.wire().equals(d.getString(STATUS));
+            if (held && d.getInteger(ATTEMPT, 0) == 0) {
+                update.set(ATTEMPT, 1);
+            }
+            if (held && d.get(LEASE_EXPIRES_AT) == null) {
+                update.set(LEASE_EXPIRES_AT, Date.from(now.plus(seedLease))).set(SEED_CLAIM, true);
+            }
+            mongo.updateFirst(Query.query(Criteria.where(ID).is(id)), update, COLLECTION);
+        }
+        if (!foreign.isEmpty()) {
+            durability.sync();
+            log.warn("adopted orders written without a revision count={}", foreign.size());
+        }
+        return foreign.size();
     }
 }

@@ -26,9 +26,10 @@ public final class OrderTransition {
     private final OrderStatus to;
     private final Predicate<Order> guard;
     private final Update update;
+    private final Instant at;
 
     private OrderTransition(Set<OrderStatus> from, OrderStatus to, Predicate<Order> guard, Update update,
-            HistoryEntry entry) {
+            HistoryEntry entry, Instant at) {
         for (OrderStatus source : from) {
             if (source != to && !source.canTransitionTo(to)) {
                 throw new IllegalStateException("illegal transition " + source + " -> " + to);
@@ -37,21 +38,30 @@ public final class OrderTransition {
         this.from = Set.copyOf(from);
         this.to = to;
         this.guard = guard;
-        this.update = update.set(STATUS, to.wire());
+        this.at = at;
+        this.update = update.set(STATUS, to.wire()).set(MODIFIED_AT, Date.from(at));
         if (entry != null) {
             this.update.push(HISTORY, entry.toDocument());
         }
     }
 
-    /** unassigned -> assigned. {@code attemptBefore} is the attempt the claimer saw; it becomes +1. */
-    static OrderTransition claim(String node, int attemptBefore, Instant now, Duration lease) {
+    /**
+     * unassigned -> assigned. {@code attemptBefore} is the attempt the claimer saw; it becomes +1.
+     * {@code seed} marks a claimer that will not heartbeat (the seed's worker): its lease is the long
+     * one it was given, and only such a claim may later be completed by a bare callback.
+     */
+    static OrderTransition claim(String node, int attemptBefore, Instant now, Duration lease, boolean seed) {
         int attempt = attemptBefore + 1;
+        Update update = new Update().set(ATTEMPT, attempt).set(ASSIGNED_TO, node)
+                .set(LEASE_EXPIRES_AT, Date.from(now.plus(lease))).set(SEED_CLAIM, seed)
+                .unset(STARTED_AT).unset(LAST_HEARTBEAT_AT).unset(PROGRESS);
+        if (seed) {
+            update.addToSet(SEED_NODES, node);
+        }
         return new OrderTransition(EnumSet.of(OrderStatus.UNASSIGNED), OrderStatus.ASSIGNED,
-                o -> o.attempt() == attemptBefore,
-                new Update().set(ATTEMPT, attempt).set(ASSIGNED_TO, node)
-                        .set(LEASE_EXPIRES_AT, Date.from(now.plus(lease)))
-                        .unset(STARTED_AT).unset(LAST_HEARTBEAT_AT).unset(PROGRESS),
-                new HistoryEntry(OrderStatus.ASSIGNED, now, node, attempt, "claimed"));
+                o -> o.attempt() == attemptBefore, update,
+                new HistoryEntry(OrderStatus.ASSIGNED, now, node, attempt, seed ? "claimed (no heartbeats)" : "claimed"),
+                now);
     }
 
     /** assigned -> running, on the first heartbeat of this attempt. */
@@ -59,18 +69,23 @@ public final class OrderTransition {
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED), OrderStatus.RUNNING,
                 held(node, attempt),
                 heartbeatUpdate(now, lease, progress).set(STARTED_AT, Date.from(now)),
-                new HistoryEntry(OrderStatus.RUNNING, now, node, attempt, "started"));
+                new HistoryEntry(OrderStatus.RUNNING, now, node, attempt, "started"), now);
     }
 
     /** running -> running: extends the lease. Not a change of state, so no history line. */
     static OrderTransition heartbeat(String node, int attempt, Instant now, Duration lease, Document progress) {
         return new OrderTransition(EnumSet.of(OrderStatus.RUNNING), OrderStatus.RUNNING,
-                held(node, attempt), heartbeatUpdate(now, lease, progress), null);
+                held(node, attempt), heartbeatUpdate(now, lease, progress), null, now);
     }
 
-    /** assigned|running -> done, pointing at the outcome that is written next. */
-    static OrderTransition complete(String node, int attempt, ObjectId outcomeId, Instant now) {
-        return finish(OrderStatus.DONE, node, attempt, outcomeId, now, "outcome reported");
+    /**
+     * assigned|running -> done, pointing at the outcome already written; the outcome's {@code loss}
+     * is copied onto the order so that leaderboards are kept in memory from orders alone.
+     */
+    static OrderTransition complete(String node, int attempt, ObjectId outcomeId, Instant now, Double loss) {
+        OrderTransition done = finish(OrderStatus.DONE, node, attempt, outcomeId, now, "outcome reported");
+        done.update.set(LOSS, loss);
+        return done;
     }
 
     /** assigned|running -> failed: the script ran and reported an error, which a retry would repeat. */
@@ -84,9 +99,12 @@ public final class OrderTransition {
      */
     static OrderTransition requeue(String node, int attempt, Instant now, String reason) {
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.UNASSIGNED,
-                held(node, attempt),
-                new Update().unset(ASSIGNED_TO).unset(LEASE_EXPIRES_AT).set(REASON, reason),
-                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason));
+                held(node, attempt), backToQueue(reason),
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason), now);
+    }
+
+    private static Update backToQueue(String reason) {
+        return new Update().unset(ASSIGNED_TO).unset(LEASE_EXPIRES_AT).set(SEED_CLAIM, false).set(REASON, reason);
     }
 
     /** assigned|running -> unassigned|failed when the lease ran out: the worker was lost. */
@@ -100,18 +118,27 @@ public final class OrderTransition {
         if (exhausted) {
             return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.FAILED,
                     guard, new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason).unset(LEASE_EXPIRES_AT),
-                    new HistoryEntry(OrderStatus.FAILED, now, node, order.attempt(), reason));
+                    new HistoryEntry(OrderStatus.FAILED, now, node, order.attempt(), reason), now);
         }
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.UNASSIGNED,
-                guard, new Update().unset(ASSIGNED_TO).unset(LEASE_EXPIRES_AT).set(REASON, reason),
-                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, order.attempt(), reason));
+                guard, backToQueue(reason),
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, order.attempt(), reason), now);
     }
 
     /** Any live state -> cancelled. A worker holding it learns so from its next heartbeat. */
     static OrderTransition cancel(Instant now, String reason) {
         return new OrderTransition(OrderStatus.sourcesOf(OrderStatus.CANCELLED), OrderStatus.CANCELLED,
-                o -> true, new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason),
-                new HistoryEntry(OrderStatus.CANCELLED, now, null, 0, reason));
+                o -> true, new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason).unset(LEASE_EXPIRES_AT),
+                new HistoryEntry(OrderStatus.CANCELLED, now, null, 0, reason), now);
+    }
+
+    /**
+     * The same verb, allowed only where a bare callback may act: the current attempt is a seed claim
+     * that never heartbeated ({@link Order#acceptsBareCallback}). A heartbeating worker's attempt, or
+     * one that has started, can only be ended by a callback that names its attempt.
+     */
+    OrderTransition onlyForBareCallback() {
+        return new OrderTransition(from, to, guard.and(Order::acceptsBareCallback), update, null, at);
     }
 
     private static OrderTransition finish(OrderStatus to, String node, int attempt, ObjectId outcomeId,
@@ -121,7 +148,7 @@ public final class OrderTransition {
             update.set(OUTCOME_ID, outcomeId);
         }
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), to,
-                held(node, attempt), update, new HistoryEntry(to, now, node, attempt, reason));
+                held(node, attempt), update, new HistoryEntry(to, now, node, attempt, reason), now);
     }
 
     /** The fencing guard: only the holder of this attempt (and, when named, on this node) may act. */
@@ -145,6 +172,10 @@ public final class OrderTransition {
 
     Update update() {
         return update;
+    }
+
+    Instant at() {
+        return at;
     }
 
     public OrderStatus to() {

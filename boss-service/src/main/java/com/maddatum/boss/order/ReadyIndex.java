@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import org.bson.types.ObjectId;
 import org.springframework.stereotype.Component;
 
@@ -15,41 +16,68 @@ import org.springframework.stereotype.Component;
  * that choosing what to claim never scans the collection: its cost does not grow with the number
  * of finished orders. The database stays the truth: a candidate is only a hint, claimed with a
  * conditional write on its {@code _id}, and a candidate that turns out stale is simply dropped.
- * Rebuilt from the store at start-up and, with a shared MongoDB, re-synced by {@link StoreSync}.
+ *
+ * <p>Only {@link OrderMirror} offers and removes; claimers {@link #take}. The queue holds what never
+ * changes about an order (its place in the claim order and its labels), so an order re-offered at a
+ * new attempt replaces nothing in the queue: its current attempt lives in {@code byId} alone, and a
+ * queue entry whose {@code byId} entry is gone is dropped when a claimer meets it.
  */
 @Component
 class ReadyIndex {
 
-    record Candidate(ObjectId id, int priority, Instant createdDate, int attempt, Set<String> labels) {
-
-        static Candidate of(Order order) {
-            return new Candidate(order.id(), order.priority(), order.createdDate(), order.attempt(),
-                    Set.copyOf(order.requiredLabels()));
-        }
+    /** What never changes about an order while it waits: its place in the claim order and its needs. */
+    record Entry(ObjectId id, int priority, Instant createdDate, Set<String> labels, Double timeoutSeconds) {
 
         boolean runnableOn(Set<String> nodeLabels) {
             return nodeLabels.containsAll(labels);
         }
     }
 
-    static final Comparator<Candidate> CLAIM_ORDER = Comparator
-            .comparingInt(Candidate::priority).reversed()
-            .thenComparing(Candidate::createdDate)
-            .thenComparing(Candidate::id);
+    /** A claimable order at the attempt and revision memory last saw. */
+    record Candidate(Entry entry, int attempt, long revision) {
 
-    private final ConcurrentSkipListSet<Candidate> queue = new ConcurrentSkipListSet<>(CLAIM_ORDER);
+        static Candidate of(Order order) {
+            return new Candidate(new Entry(order.id(), order.priority(), order.createdDate(),
+                    Set.copyOf(order.requiredLabels()), order.timeoutSeconds()), order.attempt(), order.revision());
+        }
+
+        ObjectId id() {
+            return entry.id();
+        }
+    }
+
+    static final Comparator<Entry> CLAIM_ORDER = Comparator
+            .comparingInt(Entry::priority).reversed()
+            .thenComparing(Entry::createdDate)
+            .thenComparing(Entry::id);
+
+    private final ConcurrentSkipListSet<Entry> queue = new ConcurrentSkipListSet<>(CLAIM_ORDER);
     private final ConcurrentHashMap<ObjectId, Candidate> byId = new ConcurrentHashMap<>();
-    private final CopyOnWriteArrayList<Runnable> listeners = new CopyOnWriteArrayList<>();
+    /** Orders whose claim failed in a way that would repeat, by the revision that failed. */
+    private final ConcurrentHashMap<ObjectId, Long> skipped = new ConcurrentHashMap<>();
+    /** label -> claimable orders needing it; a label leaves the map when no waiting order needs it. */
+    private final ConcurrentHashMap<String, Long> labelCounts = new ConcurrentHashMap<>();
+    private final CopyOnWriteArrayList<Runnable> offerListeners = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<Consumer<String>> labelListeners = new CopyOnWriteArrayList<>();
 
     /** Adds (or refreshes) an unassigned order and wakes whoever waits for work. */
     void offer(Order order) {
-        Candidate candidate = Candidate.of(order);
-        Candidate previous = byId.put(candidate.id(), candidate);
-        if (previous != null) {
-            queue.remove(previous);
+        Long failed = skipped.get(order.id());
+        if (failed != null) {
+            if (failed == order.revision()) {
+                return; // the same revision would fail the same way; a changed order gets another try
+            }
+            skipped.remove(order.id(), failed);
         }
-        queue.add(candidate);
-        listeners.forEach(Runnable::run);
+        Candidate candidate = Candidate.of(order);
+        byId.compute(order.id(), (id, previous) -> {
+            if (previous == null) {
+                count(candidate.entry(), 1);
+            }
+            return candidate;
+        });
+        queue.add(candidate.entry());
+        offerListeners.forEach(Runnable::run);
     }
 
     /**
@@ -57,46 +85,91 @@ class ReadyIndex {
      * claim: two threads of this Boss never race for the same order in the database.
      */
     Candidate take(Set<String> nodeLabels) {
-        for (Candidate candidate : queue) {
-            if (candidate.runnableOn(nodeLabels) && queue.remove(candidate)) {
-                byId.remove(candidate.id(), candidate);
-                return candidate;
+        for (Entry entry : queue) {
+            if (entry.runnableOn(nodeLabels) && queue.remove(entry)) {
+                Candidate candidate = drop(entry.id());
+                if (candidate != null) {
+                    return candidate;
+                }
             }
         }
         return null;
     }
 
-    /** Puts back a candidate whose claim failed for a reason other than losing the race. */
+    /** Puts back a candidate whose claim could not be tried (the store was unreachable). */
     void restore(Candidate candidate) {
         if (byId.putIfAbsent(candidate.id(), candidate) == null) {
-            queue.add(candidate);
+            count(candidate.entry(), 1);
+            queue.add(candidate.entry());
         }
     }
 
+    /** Keeps a candidate whose claim failed in a way that would repeat out of the queue until it changes. */
+    void skip(Candidate candidate) {
+        skipped.put(candidate.id(), candidate.revision());
+        remove(candidate.id());
+    }
+
     void remove(ObjectId id) {
-        Candidate candidate = byId.remove(id);
+        Candidate candidate = drop(id);
         if (candidate != null) {
-            queue.remove(candidate);
+            queue.remove(candidate.entry());
         }
+    }
+
+    private Candidate drop(ObjectId id) {
+        Candidate[] dropped = {null};
+        byId.computeIfPresent(id, (key, candidate) -> {
+            count(candidate.entry(), -1);
+            dropped[0] = candidate;
+            return null;
+        });
+        return dropped[0];
+    }
+
+    private void count(Entry entry, int delta) {
+        for (String label : entry.labels().isEmpty() ? Set.of("none") : entry.labels()) {
+            labelCounts.compute(label, (l, count) -> {
+                if (count == null) {
+                    labelListeners.forEach(listener -> listener.accept(l));
+                }
+                long now = (count == null ? 0 : count) + delta;
+                return now == 0 ? null : now;
+            });
+        }
+    }
+
+    boolean contains(ObjectId id) {
+        return byId.containsKey(id);
+    }
+
+    Candidate candidate(ObjectId id) {
+        return byId.get(id);
     }
 
     int size() {
         return byId.size();
     }
 
-    /** label -> claimable orders that require it; orders requiring none count under "none". */
-    Map<String, Long> labelCounts() {
-        Map<String, Long> counts = new java.util.HashMap<>();
-        for (Candidate candidate : byId.values()) {
-            if (candidate.labels().isEmpty()) {
-                counts.merge("none", 1L, Long::sum);
-            }
-            candidate.labels().forEach(label -> counts.merge(label, 1L, Long::sum));
-        }
-        return counts;
+    /** Claimable orders that require this label ("none": orders that require no label). */
+    long labelCount(String label) {
+        return labelCounts.getOrDefault(label, 0L);
+    }
+
+    int skippedCount() {
+        return skipped.size();
     }
 
     void onOffer(Runnable listener) {
-        listeners.add(listener);
+        offerListeners.add(listener);
+    }
+
+    /** Told of a label whenever an order needing it is offered while no other waiting order needs it. */
+    void onNewLabel(Consumer<String> listener) {
+        labelListeners.add(listener);
+    }
+
+    Map<ObjectId, Candidate> snapshot() {
+        return Map.copyOf(byId);
     }
 }

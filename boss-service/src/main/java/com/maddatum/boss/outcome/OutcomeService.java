@@ -1,26 +1,32 @@
 package com.maddatum.boss.outcome;
 
 import com.maddatum.boss.order.Order;
+import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.order.OrderService.Ending;
 import com.maddatum.boss.order.OrderService.Verdict;
 import com.maddatum.boss.order.OrderStatus;
+import com.maddatum.boss.security.NodeAccess;
 import com.maddatum.boss.web.ApiProblem;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
 /**
- * Records what a worker reports. The order's transition comes first and carries the new outcome's
- * id; the outcome is written after it under that id. Without transactions that order matters: if
- * the Boss dies in between, the worker (which never got its 200) calls back again, finds the order
- * already finished by its own attempt, and the outcome is written then, once.
+ * Records what a worker reports. The outcome is written first, keyed by (order, attempt), and only
+ * then is the order moved, pointing at it: so an order is never done without a readable outcome, and
+ * a repeat of the callback (the worker did not hear our answer, or we died in between) finds the
+ * outcome already there and finishes the move. An outcome whose attempt lost the order meanwhile stays
+ * in the store unreferenced; the job's outcome is always the one its order points at.
+ *
+ * <p>The seed's bare callback ({@code status, jobId, loss, metric}, no attempt) can only end an attempt
+ * claimed by a worker that does not heartbeat and has not started it ({@link Order#acceptsBareCallback});
+ * it is recorded under that attempt's node only when that node is the only one that ever held the
+ * order that way.
  */
 @Service
 public class OutcomeService {
@@ -29,12 +35,17 @@ public class OutcomeService {
 
     private final OutcomeStore outcomes;
     private final OrderService orders;
+    private final OrderQueries orderReads;
+    private final NodeAccess nodes;
     private final Clock clock;
     private final MeterRegistry meters;
 
-    OutcomeService(OutcomeStore outcomes, OrderService orders, Clock clock, MeterRegistry meters) {
+    OutcomeService(OutcomeStore outcomes, OrderService orders, OrderQueries orderReads, NodeAccess nodes, Clock clock,
+            MeterRegistry meters) {
         this.outcomes = outcomes;
         this.orders = orders;
+        this.orderReads = orderReads;
+        this.nodes = nodes;
         this.clock = clock;
         this.meters = meters;
     }
@@ -44,34 +55,51 @@ public class OutcomeService {
 
     Recorded record(OutcomeReport report) {
         Order order = resolve(report);
-        int attempt = report.attempt() != null ? report.attempt() : order.attempt();
-        Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
-        ObjectId outcomeId = verdict == Verdict.RETRY ? null : new ObjectId();
-        // The seed's bare form names no node: then the order's current holder is the one reporting.
-        String node = report.node() != null ? report.node() : order.assignedTo();
-        Optional<Order> finished = orders.finish(order.id(), node, attempt, verdict, outcomeId, report.reason());
-        if (finished.isPresent()) {
-            Order done = finished.get();
-            meters.counter("boss.outcomes", "status", Integer.toString(report.status())).increment();
-            if (outcomeId != null) {
-                outcomes.putIfAbsent(report.toDocument(outcomeId, done.id(), done.jobId(), attempt, node,
-                        done.projectName(), clock.instant()));
-            }
-            return new Recorded(done.id().toHexString(), done.status().wire(),
-                    outcomeId == null ? null : outcomeId.toHexString(), false);
+        boolean bare = report.attempt() == null;
+        int attempt = bare ? order.attempt() : report.attempt();
+        String node = bare ? order.bareCallbackNode() : report.node();
+        nodes.require(bare || node == null ? order.assignedTo() : node);
+        if (!heldBy(order, attempt, node, bare)) {
+            return repeated(report, attempt, order.id(), bare);
         }
-        return repeated(report, attempt, order.id());
+        Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
+        ObjectId outcomeId = verdict == Verdict.RETRY ? null : outcomes.save(report.toDocument(new ObjectId(),
+                order.id(), order.jobId(), attempt, node, order.projectName(), clock.instant()));
+        Optional<Order> finished = orders.finish(order.id(), node, attempt,
+                new Ending(verdict, outcomeId, report.reason(), report.loss()), bare);
+        if (finished.isEmpty()) {
+            return repeated(report, attempt, order.id(), bare);
+        }
+        Order done = finished.get();
+        meters.counter("boss.outcomes", "status", Integer.toString(report.status())).increment();
+        return new Recorded(done.id().toHexString(), done.status().wire(),
+                outcomeId == null ? null : outcomeId.toHexString(), false);
     }
 
-    /** The transition missed: a repeat of a callback already applied is fine; anything else is stale. */
-    private Recorded repeated(OutcomeReport report, int attempt, ObjectId orderId) {
-        Order current = orders.findById(orderId).orElseThrow(() -> ApiProblem.notFound("order", orderId.toHexString()));
+    private static boolean heldBy(Order order, int attempt, String node, boolean bare) {
+        return order.isInFlight() && order.attempt() == attempt
+                && (node == null || node.equals(order.assignedTo()))
+                && (!bare || order.acceptsBareCallback());
+    }
+
+    /** The order is not held by this attempt: a repeat of a callback already applied is fine; anything else is stale. */
+    private Recorded repeated(OutcomeReport report, int attempt, ObjectId orderId, boolean bare) {
+        Order current = orderReads.findById(orderId)
+                .orElseThrow(() -> ApiProblem.notFound("order", orderId.toHexString()));
+        if (bare) {
+            if (current.status() == OrderStatus.CANCELLED) {
+                return new Recorded(current.id().toHexString(), current.status().wire(), null, true);
+            }
+            log.warn("bare callback refused order={} status={} attempt={}", orderId, current.status().wire(),
+                    current.attempt());
+            throw ApiProblem.staleAttempt("A callback without attempt can only complete an order claimed by a worker "
+                    + "that does not heartbeat, before it starts; " + OrderService.describe(current, null, attempt)
+                    + " Send orderId, attempt and node.");
+        }
         boolean sameAttempt = current.attempt() == attempt
-                && (report.node() == null || report.node().equals(lastNode(current)));
+                && (report.node() == null || report.node().equals(current.assignedTo()));
         if (sameAttempt && current.outcomeId() != null) {
-            // Our earlier answer was lost, or we died before writing the outcome: write it now, once.
-            outcomes.putIfAbsent(report.toDocument(current.outcomeId(), current.id(), current.jobId(), attempt,
-                    lastNode(current), current.projectName(), clock.instant()));
+            // Our earlier answer was lost: the outcome was written before the order moved, so it is there.
             return new Recorded(current.id().toHexString(), current.status().wire(),
                     current.outcomeId().toHexString(), true);
         }
@@ -86,52 +114,15 @@ public class OutcomeService {
         throw ApiProblem.staleAttempt(OrderService.describe(current, report.node(), attempt));
     }
 
-    /** The node that held the order's latest attempt, from its history. */
-    private static String lastNode(Order order) {
-        List<Order.HistoryEntry> history = order.history();
-        for (int i = history.size() - 1; i >= 0; i--) {
-            if (history.get(i).node() != null && history.get(i).attempt() == order.attempt()) {
-                return history.get(i).node();
-            }
-        }
-        return null;
-    }
-
     private Order resolve(OutcomeReport report) {
         if (report.orderId() != null) {
-            Order order = orders.findById(report.orderId())
+            Order order = orderReads.findById(report.orderId())
                     .orElseThrow(() -> ApiProblem.notFound("order", report.orderId().toHexString()));
             if (report.jobId() != null && !report.jobId().equals(order.jobId())) {
                 throw ApiProblem.invalidField("jobId", "jobId does not match the order's job " + order.jobId() + ".");
             }
             return order;
         }
-        return orders.findByJobId(report.jobId()).orElseThrow(() -> ApiProblem.notFound("job", report.jobId()));
-    }
-
-    public Optional<Document> findByJobId(String jobId) {
-        return outcomes.findByJobId(jobId);
-    }
-
-    List<Document> history(String project, int limit) {
-        return outcomes.history(project, limit);
-    }
-
-    /** node -> [succeeded, failed] jobs, recounted at most every ten seconds. */
-    public Map<String, long[]> jobsByNode() {
-        Cached cached = byNode;
-        if (cached == null || cached.at().isBefore(clock.instant().minusSeconds(10))) {
-            cached = new Cached(clock.instant(), outcomes.countsByNode());
-            byNode = cached;
-        }
-        return cached.counts();
-    }
-
-    private record Cached(java.time.Instant at, Map<String, long[]> counts) {}
-
-    private volatile Cached byNode;
-
-    List<Document> leaderboard(String project, int limit) {
-        return outcomes.leaderboard(project, limit);
+        return orderReads.findByJobId(report.jobId()).orElseThrow(() -> ApiProblem.notFound("job", report.jobId()));
     }
 }

@@ -1,12 +1,15 @@
 package com.maddatum.boss.outcome;
 
 import com.maddatum.boss.store.StoreDurability;
-import java.util.HashMap;
-import java.util.List;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.bson.Document;
 import org.bson.types.ObjectId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DuplicateKeyException;
 import org.springframework.data.domain.Sort;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.index.Index;
@@ -14,14 +17,20 @@ import org.springframework.data.mongodb.core.index.IndexOperations;
 import org.springframework.data.mongodb.core.query.BasicQuery;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
-import org.springframework.data.mongodb.core.query.Update;
 import org.springframework.stereotype.Component;
 
-/** The {@code outcomes} collection: at most one outcome per order, and so per job. */
+/**
+ * The {@code outcomes} collection: at most one outcome per attempt of an order. The job's outcome is
+ * the one its order points at ({@code outcomeId}); an outcome a stale attempt sent is kept but never
+ * shown as the job's.
+ */
 @Component
-class OutcomeStore {
+public class OutcomeStore {
 
+    private static final Logger log = LoggerFactory.getLogger(OutcomeStore.class);
     static final String COLLECTION = "outcomes";
+    /** Before outcomes were written ahead of their order, a job had at most one: that index must go. */
+    private static final String OLD_ONE_PER_JOB_INDEX = "byJobId_unique";
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
@@ -30,73 +39,49 @@ class OutcomeStore {
         this.mongo = mongo;
         this.durability = durability;
         IndexOperations ops = mongo.indexOps(COLLECTION);
-        // findByJobId: GET /retrieve/outcome/{jobId}, GET /jobs/{id}. Unique: one outcome per job,
-        // and the embedded server only uses unique indexes for lookups.
-        ops.createIndex(new Index().on("jobId", Sort.Direction.ASC).unique().named("byJobId_unique"));
-        // leaderboard(project): GET /projects/{name}/leaderboard. Real MongoDB only: the embedded server
-        // ignores non-unique indexes and would rebuild it on every start (see OrderStore).
-        if (!durability.isEmbedded()) {
-            ops.createIndex(new Index().on("projectName", Sort.Direction.ASC).on("status", Sort.Direction.ASC)
-                    .on("loss", Sort.Direction.ASC).named("leaderboard_projectName_status_loss"));
+        if (ops.getIndexInfo().stream().anyMatch(index -> index.getName().equals(OLD_ONE_PER_JOB_INDEX))) {
+            ops.dropIndex(OLD_ONE_PER_JOB_INDEX);
+            log.info("dropped the old one-outcome-per-job index index={}", OLD_ONE_PER_JOB_INDEX);
         }
+        // save(): a repeated callback for the same attempt finds the outcome already written. Unique,
+        // and the lookup after a duplicate uses exactly its keys, so the embedded server uses it too.
+        ops.createIndex(new Index().on("orderId", Sort.Direction.ASC).on("attempt", Sort.Direction.ASC).unique()
+                .named("byOrderAttempt_unique"));
     }
 
     /**
-     * Writes the outcome under the id its order already points at. Insert-if-absent, so a
-     * repeated callback (the worker did not hear our 200) stores nothing twice.
+     * Writes the outcome of one attempt, durably, and returns its id; when that attempt's outcome is
+     * already stored (the worker did not hear our answer and called back again), returns that one's id.
      */
-    void putIfAbsent(Document outcome) {
-        Update update = new Update();
-        outcome.forEach((key, value) -> {
-            if (!key.equals("_id")) {
-                update.setOnInsert(key, value);
+    ObjectId save(Document outcome) {
+        ObjectId id = outcome.getObjectId("_id");
+        try {
+            mongo.insert(outcome, COLLECTION);
+        } catch (DuplicateKeyException repeated) {
+            Document existing = mongo.findOne(new BasicQuery(new Document("orderId", outcome.get("orderId"))
+                    .append("attempt", outcome.get("attempt"))), Document.class, COLLECTION);
+            if (existing == null) {
+                throw repeated;
             }
-        });
-        mongo.upsert(Query.query(Criteria.where("_id").is(outcome.getObjectId("_id"))), update, COLLECTION);
+            id = existing.getObjectId("_id");
+        }
+        // Also after a duplicate: the first writer may have died between its insert and its commit.
         durability.sync();
+        return id;
     }
 
-    Optional<Document> findById(ObjectId id) {
+    public Optional<Document> findById(ObjectId id) {
         return Optional.ofNullable(mongo.findById(id, Document.class, COLLECTION));
     }
 
-    Optional<Document> findByJobId(String jobId) {
-        return Optional.ofNullable(mongo.findOne(new BasicQuery(new Document("jobId", jobId)), Document.class,
-                COLLECTION));
-    }
-
-    /** A project's successful outcomes in the order they arrived (oldest first), at most {@code limit}. */
-    List<Document> history(String project, int limit) {
-        Query query = Query.query(Criteria.where("projectName").is(project).and("status").is(200))
-                .with(Sort.by(Sort.Direction.ASC, "receivedAt")).limit(limit);
-        return mongo.find(query, Document.class, COLLECTION);
-    }
-
-    /** node -> [succeeded, failed] outcome counts. */
-    Map<String, long[]> countsByNode() {
-        Map<String, long[]> counts = new HashMap<>();
-        for (Document outcome : mongo.find(queryNodeAndStatus(),
-                Document.class, COLLECTION)) {
-            String node = outcome.getString("node");
-            if (node != null) {
-                long[] pair = counts.computeIfAbsent(node, n -> new long[2]);
-                pair[Integer.valueOf(200).equals(outcome.get("status")) ? 0 : 1]++;
-            }
+    /** id -> outcome for the ids that exist. */
+    public Map<ObjectId, Document> findAll(Collection<ObjectId> ids) {
+        Map<ObjectId, Document> found = new LinkedHashMap<>();
+        if (ids.isEmpty()) {
+            return found;
         }
-        return counts;
-    }
-
-    private static Query queryNodeAndStatus() {
-        Query query = new Query();
-        query.fields().include("node").include("status");
-        return query;
-    }
-
-    /** Successful outcomes of a project with a loss, best (lowest) first. */
-    List<Document> leaderboard(String project, int limit) {
-        Query query = Query.query(Criteria.where("projectName").is(project).and("status").is(200)
-                        .and("loss").ne(null))
-                .with(Sort.by(Sort.Direction.ASC, "loss")).limit(limit);
-        return mongo.find(query, Document.class, COLLECTION);
+        mongo.find(Query.query(Criteria.where("_id").in(ids)), Document.class, COLLECTION)
+                .forEach(outcome -> found.put(outcome.getObjectId("_id"), outcome));
+        return found;
     }
 }

@@ -20,7 +20,8 @@ public class LoopbackDefault implements EnvironmentPostProcessor, Ordered {
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
-        if (environment.containsProperty("server.address")) {
+        // An empty SERVER_ADDRESS= is no address at all (every interface), not an explicit choice.
+        if (!environment.getProperty("server.address", "").isBlank()) {
             return;
         }
         Binder binder = Binder.get(environment);
@@ -28,7 +29,8 @@ public class LoopbackDefault implements EnvironmentPostProcessor, Ordered {
                 .orElse(List.of()).isEmpty()
                 || !binder.bind("boss.security.worker-tokens", Bindable.listOf(String.class)).orElse(List.of()).isEmpty();
         if (!tokens) {
-            environment.getPropertySources().addLast(
+            // First, not last: a blank value from any source must not win over the default.
+            environment.getPropertySources().addFirst(
                     new MapPropertySource("bossLoopbackDefault", Map.of("server.address", "127.0.0.1")));
         }
     }

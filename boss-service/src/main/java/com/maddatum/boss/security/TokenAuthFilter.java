@@ -7,8 +7,7 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.util.Collections;
-import java.util.Set;
+import java.util.Optional;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
@@ -16,8 +15,9 @@ import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Checks the bearer token against {@link AccessRules} before anything else reads the request:
- * 401 for no token or an unknown one, 403 for a token whose role may not use the route. Neither
- * answer says which part was wrong. With no tokens configured every request passes (see
+ * 401 for no token or an unknown one, 403 for a token whose role may not use the route (and for every
+ * route the table does not list). Neither answer says which part was wrong. The caller is left on the
+ * request for {@link NodeAccess}. With no tokens configured every request passes (see
  * {@link SecurityStartupCheck} for where that is allowed).
  */
 @Component
@@ -35,24 +35,35 @@ class TokenAuthFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        // OPTIONS is a CORS preflight: it carries no token by design and returns no data.
         if (!tokens.enabled() || "OPTIONS".equals(request.getMethod())) {
             chain.doFilter(request, response);
             return;
         }
-        Set<Role> allowed = AccessRules.allowed(request.getMethod(), request.getRequestURI());
-        if (allowed.isEmpty()) {
+        AccessRules.Access access = AccessRules.access(request.getMethod(), pathInsideApplication(request));
+        if (access == AccessRules.Access.OPEN) {
             chain.doFilter(request, response);
             return;
         }
-        Set<Role> held = tokens.rolesOf(bearer(request.getHeader("Authorization")));
-        if (held.isEmpty()) {
+        Optional<Caller> caller = tokens.callerOf(bearer(request.getHeader("Authorization")));
+        if (caller.isEmpty()) {
             response.setHeader("WWW-Authenticate", "Bearer");
             problems.write(response, ApiProblem.unauthorized());
-        } else if (Collections.disjoint(held, allowed)) {
+        } else if (!access.admits(caller.get().role())) {
             problems.write(response, ApiProblem.forbidden());
         } else {
+            request.setAttribute(Caller.ATTRIBUTE, caller.get());
             chain.doFilter(request, response);
         }
+    }
+
+    /** The raw path after the context path: what Spring MVC matches handlers against. */
+    static String pathInsideApplication(HttpServletRequest request) {
+        String uri = request.getRequestURI();
+        String context = request.getContextPath();
+        String path = context != null && !context.isEmpty() && uri.startsWith(context)
+                ? uri.substring(context.length()) : uri;
+        return path.isEmpty() ? "/" : path;
     }
 
     private static String bearer(String header) {

@@ -5,48 +5,89 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.EnumSet;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
+import java.util.Optional;
 import org.springframework.stereotype.Component;
 
 /**
- * Maps a presented bearer token to its roles. Tokens are kept only as SHA-256 digests and compared
- * with {@link MessageDigest#isEqual} against every configured digest, so neither the time taken nor
- * an early exit says how close a guess was. Tokens are never logged.
+ * Maps a presented bearer token to its {@link Caller}. Tokens are kept only as SHA-256 digests and
+ * compared with {@link MessageDigest#isEqual} against every configured digest, so neither the time
+ * taken nor an early exit says how close a guess was. Tokens are never logged.
+ *
+ * <p>A worker token may be bound to node names: {@code TOKEN:node-a|node-b|gpu-*} may only act as
+ * those nodes (claim, heartbeat, log, report, register), so that one leaked worker token cannot act
+ * for the whole fleet. A token without {@code :} acts as any node.
  */
 @Component
 class TokenVerifier {
 
-    private record Entry(byte[] digest, Role role) {}
+    private record Entry(byte[] digest, Caller caller) {}
 
     private final List<Entry> entries = new ArrayList<>();
     private final boolean enabled;
 
     TokenVerifier(BossProperties properties) {
         BossProperties.Security security = properties.security();
-        security.submitterTokens().forEach(token -> entries.add(new Entry(digest(token), Role.SUBMITTER)));
-        security.workerTokens().forEach(token -> entries.add(new Entry(digest(token), Role.WORKER)));
+        TokenPolicy.check("boss.security.submitter-tokens", security.submitterTokens());
+        TokenPolicy.check("boss.security.worker-tokens",
+                security.workerTokens().stream().map(TokenVerifier::secretOf).toList());
+        security.submitterTokens().forEach(token -> entries.add(new Entry(digest(token), new Caller(Role.SUBMITTER,
+                List.of()))));
+        security.workerTokens().forEach(token -> entries.add(new Entry(digest(secretOf(token)),
+                new Caller(Role.WORKER, nodesOf(token)))));
+        for (int i = 0; i < entries.size(); i++) {
+            for (int j = i + 1; j < entries.size(); j++) {
+                if (MessageDigest.isEqual(entries.get(i).digest(), entries.get(j).digest())) {
+                    throw new IllegalStateException("the same token is configured twice in boss.security.*-tokens; "
+                            + "give each role and each worker its own");
+                }
+            }
+        }
         this.enabled = security.enabled();
+    }
+
+    private static String secretOf(String configured) {
+        int colon = configured.indexOf(':');
+        return colon < 0 ? configured : configured.substring(0, colon);
+    }
+
+    private static List<String> nodesOf(String configured) {
+        int colon = configured.indexOf(':');
+        if (colon < 0) {
+            return List.of();
+        }
+        List<String> nodes = Arrays.stream(configured.substring(colon + 1).split("\\|")).map(String::trim)
+                .filter(n -> !n.isEmpty()).toList();
+        for (String node : nodes) {
+            if (!node.matches("[A-Za-z0-9_.:@*-]{1,128}")) {
+                throw new IllegalStateException("boss.security.worker-tokens: '" + node + "' is not a node name or "
+                        + "pattern (letters, digits, _ . : @ - and * for any run of characters)");
+            }
+        }
+        if (nodes.isEmpty()) {
+            throw new IllegalStateException("boss.security.worker-tokens: a token bound with ':' must name its nodes");
+        }
+        return nodes;
     }
 
     boolean enabled() {
         return enabled;
     }
 
-    /** The roles this token carries; empty for a missing or unknown token. */
-    Set<Role> rolesOf(String presented) {
-        Set<Role> roles = EnumSet.noneOf(Role.class);
+    /** Who this token belongs to; empty for a missing or unknown token. */
+    Optional<Caller> callerOf(String presented) {
         if (presented == null) {
-            return roles;
+            return Optional.empty();
         }
         byte[] digest = digest(presented);
+        Caller found = null;
         for (Entry entry : entries) {
             if (MessageDigest.isEqual(entry.digest(), digest)) {
-                roles.add(entry.role());
+                found = entry.caller(); // no early exit: every digest is compared
             }
         }
-        return roles;
+        return Optional.ofNullable(found);
     }
 
     private static byte[] digest(String token) {

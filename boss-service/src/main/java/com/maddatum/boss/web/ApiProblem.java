@@ -61,6 +61,12 @@ public final class ApiProblem extends RuntimeException {
                 "This token may not use this route.", null);
     }
 
+    public static ApiProblem forbiddenNode(String node) {
+        return new ApiProblem(HttpStatus.FORBIDDEN, "forbidden-node", "Not allowed for this node",
+                node == null ? "This token is bound to node names and the order is held by no node."
+                        : "This token may not act as node '" + node + "'.", "node");
+    }
+
     public HttpStatus status() {
         return status;
     }

@@ -2,52 +2,69 @@ package com.maddatum.boss.worker;
 
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.store.StoreDurability;
+import com.maddatum.boss.web.ApiProblem;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import com.maddatum.boss.web.ApiProblem;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import com.mongodb.client.model.Filters;
+import com.mongodb.client.model.UpdateOptions;
 import org.bson.Document;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.data.domain.Sort;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
 import org.springframework.data.mongodb.core.query.Update;
+import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
 /**
  * The {@code workers} collection, keyed by node name, with the labels a node offers cached in
  * memory because every claim needs them. "Last seen" is kept in memory and written through at
  * most every {@link #SEEN_WRITE_EVERY}, so polling workers do not cost a write per poll.
+ *
+ * <p>Node names come from requests, so what is kept of them is bounded: memory holds at most
+ * {@code boss.workers.max-known} nodes (the least recently seen are dropped first, and read again from
+ * the store if they come back), and the store forgets nodes not seen for {@code boss.workers.forget-after}
+ * and, beyond {@code max-known}, the least recently seen.
  */
 @Component
 public class WorkerRegistry {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkerRegistry.class);
 
     public static final String NODE_NAME = "[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}";
     static final String COLLECTION = "workers";
     static final Duration SEEN_WRITE_EVERY = Duration.ofSeconds(10);
 
+    /** What memory keeps of a node. */
+    private record Node(Set<String> labels, Instant lastSeen, Instant lastSeenWritten) {}
+
     private final MongoTemplate mongo;
     private final StoreDurability durability;
     private final Clock clock;
-    private final Map<String, Set<String>> labels = new ConcurrentHashMap<>();
-    private final Map<String, Instant> lastSeen = new ConcurrentHashMap<>();
-    private final Map<String, Instant> lastSeenWritten = new ConcurrentHashMap<>();
+    private final BossProperties.Workers settings;
+    private final Map<String, Node> nodes = new ConcurrentHashMap<>();
 
     WorkerRegistry(MongoTemplate mongo, StoreDurability durability, Clock clock, BossProperties properties,
             MeterRegistry meters) {
         this.mongo = mongo;
         this.durability = durability;
         this.clock = clock;
-        Duration offlineAfter = properties.workers().offlineAfter();
-        Gauge.builder("boss.workers.online", lastSeen, seen -> seen.values().stream()
-                        .filter(at -> Duration.between(at, clock.instant()).compareTo(offlineAfter) <= 0).count())
+        this.settings = properties.workers();
+        Gauge.builder("boss.workers.online", nodes, known -> known.values().stream()
+                        .filter(n -> Duration.between(n.lastSeen(), clock.instant()).compareTo(settings.offlineAfter()) <= 0)
+                        .count())
                 .description("workers heard from within boss.workers.offline-after").register(meters);
     }
 
@@ -75,48 +92,95 @@ public class WorkerRegistry {
                 .set("scripts", registration.scripts() == null ? List.of() : registration.scripts())
                 .set("lastSeenAt", Date.from(now))
                 .setOnInsert("registeredAt", Date.from(now));
-        mongo.upsert(Query.query(Criteria.where("_id").is(name)),
-                update, COLLECTION);
+        upsert(name, update);
         durability.sync();
-        labels.put(name, Set.copyOf(nodeLabels));
-        lastSeen.put(name, now);
-        lastSeenWritten.put(name, now);
-        return mongo.findById(name, Document.class, COLLECTION);
+        remember(name, new Node(Set.copyOf(nodeLabels), now, now));
+        return find(name);
     }
 
     /** The labels a node registered; a node that never registered (the seed's worker) has none. */
     public Set<String> labelsOf(String node) {
-        return labels.computeIfAbsent(node, n -> Optional
-                .ofNullable(mongo.findById(n, Document.class, COLLECTION))
-                .map(d -> Set.copyOf(d.getList("labels", String.class, List.of())))
-                .orElse(Set.of()));
+        Node known = nodes.get(node);
+        if (known != null) {
+            return known.labels();
+        }
+        Set<String> labels = Optional.ofNullable(find(node))
+                .map(d -> Set.copyOf(d.getList("labels", String.class, List.of()))).orElse(Set.of());
+        remember(node, new Node(labels, Instant.EPOCH, Instant.EPOCH));
+        return labels;
     }
 
     public void seen(String node) {
         Instant now = clock.instant();
-        lastSeen.put(node, now);
-        Instant written = lastSeenWritten.get(node);
-        if (written == null || Duration.between(written, now).compareTo(SEEN_WRITE_EVERY) >= 0) {
-            lastSeenWritten.put(node, now);
-            mongo.upsert(Query.query(Criteria.where("_id").is(node)),
-                    new Update().set("lastSeenAt", Date.from(now)).setOnInsert("registeredAt", Date.from(now))
-                            .setOnInsert("labels", List.of()),
-                    COLLECTION);
+        Set<String> labels = labelsOf(node);
+        Node before = nodes.get(node);
+        Instant written = before == null ? Instant.EPOCH : before.lastSeenWritten();
+        boolean write = Duration.between(written, now).compareTo(SEEN_WRITE_EVERY) >= 0;
+        remember(node, new Node(labels, now, write ? now : written));
+        if (write) {
+            upsert(node, new Update().set("lastSeenAt", Date.from(now)).setOnInsert("registeredAt", Date.from(now))
+                    .setOnInsert("labels", List.of()));
         }
     }
 
-    List<Document> all() {
-        return mongo.findAll(Document.class, COLLECTION);
+    /*
+     * Node names are kept as string ids through the driver's own collection: Spring Data would turn a
+     * name that happens to be 24 hex digits into an ObjectId, and that node would then break the fleet view.
+     */
+    private void upsert(String node, Update update) {
+        mongo.getCollection(COLLECTION).updateOne(Filters.eq("_id", node), update.getUpdateObject(),
+                new UpdateOptions().upsert(true));
+    }
+
+    private Document find(String node) {
+        return mongo.getCollection(COLLECTION).find(Filters.eq("_id", node)).first();
+    }
+
+    private void remember(String name, Node node) {
+        nodes.put(name, node);
+        if (nodes.size() > settings.maxKnown()) {
+            // Over the cap: drop the least recently seen tenth (they are read again if they come back).
+            nodes.entrySet().stream().sorted(Comparator.comparing(e -> e.getValue().lastSeen()))
+                    .limit(Math.max(1, settings.maxKnown() / 10)).map(Map.Entry::getKey).toList()
+                    .forEach(nodes::remove);
+        }
+    }
+
+    /** Every known node, at most {@code max-known}: the fleet view reads this. */
+    public List<Document> all() {
+        Query query = new Query().with(Sort.by(Sort.Direction.DESC, "lastSeenAt")).limit(settings.maxKnown());
+        return mongo.find(query, Document.class, COLLECTION);
     }
 
     /** The freshest "last seen": memory beats the store, which is written through lazily. */
-    Instant lastSeen(Document worker) {
-        Instant inMemory = lastSeen.get(worker.getString("_id"));
+    public Instant lastSeen(Document worker) {
+        Node inMemory = nodes.get(String.valueOf(worker.get("_id")));
         Date stored = worker.getDate("lastSeenAt");
         Instant fromStore = stored == null ? null : stored.toInstant();
-        if (inMemory == null) {
+        if (inMemory == null || inMemory.lastSeen().equals(Instant.EPOCH)) {
             return fromStore;
         }
-        return fromStore == null || inMemory.isAfter(fromStore) ? inMemory : fromStore;
+        return fromStore == null || inMemory.lastSeen().isAfter(fromStore) ? inMemory.lastSeen() : fromStore;
+    }
+
+    /** Removes nodes not seen for {@code forget-after}, then the least recently seen beyond {@code max-known}. */
+    @Scheduled(fixedDelayString = "PT1H", initialDelayString = "PT1M")
+    int forgetStale() {
+        Instant cutoff = clock.instant().minus(settings.forgetAfter());
+        long removed = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))), COLLECTION)
+                .getDeletedCount();
+        List<Document> beyond = mongo.find(new Query().with(Sort.by(Sort.Direction.DESC, "lastSeenAt"))
+                .skip(settings.maxKnown()), Document.class, COLLECTION);
+        for (Document worker : beyond) {
+            mongo.getCollection(COLLECTION).deleteOne(Filters.eq("_id", worker.get("_id")));
+        }
+        nodes.entrySet().removeIf(e -> e.getValue().lastSeen().isAfter(Instant.EPOCH)
+                && e.getValue().lastSeen().isBefore(cutoff));
+        long forgotten = removed + beyond.size();
+        if (forgotten > 0) {
+            durability.sync();
+            log.info("workers forgotten count={} notSeenSince={}", forgotten, cutoff);
+        }
+        return (int) forgotten;
     }
 }

@@ -73,7 +73,7 @@ class JobApiTest extends BossApiTestBase {
     void jobDetailShowsOrderHistoryAndOutcome() {
         JsonNode created = submit(job("projectName", "detail"));
         String jobId = created.get("jobId").asString();
-        JsonNode order = claim("detail-node");
+        JsonNode order = seedClaim("detail-node");
         boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 1.25, "metric", 3.5));
 
         JsonNode detail = boss.get("/jobs/" + jobId).json();

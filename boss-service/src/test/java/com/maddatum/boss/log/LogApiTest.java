@@ -48,7 +48,8 @@ class LogApiTest extends BossApiTestBase {
         lines.add(reader.readLine());
         lines.add(reader.readLine());
         boss.post("/orders/" + orderId + "/logs", Map.of("node", "streamer", "attempt", 1, "text", "during"));
-        boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 1.0));
+        boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId", orderId, "attempt", 1, "node",
+                "streamer", "loss", 1.0));
         String line;
         while ((line = reader.readLine()) != null) {
             lines.add(line);

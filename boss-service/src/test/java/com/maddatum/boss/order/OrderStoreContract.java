@@ -6,12 +6,14 @@ import com.maddatum.boss.store.EmbeddedMongo;
 import com.maddatum.boss.store.StoreDurability;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,8 +21,9 @@ import org.springframework.beans.factory.support.StaticListableBeanFactory;
 import org.springframework.data.mongodb.core.MongoTemplate;
 
 /**
- * What every store backend must do for orders: conditional writes that miss instead of clobbering.
- * Runs against the embedded server here and against a real MongoDB wherever Docker is available.
+ * What every store backend must do for orders: conditional writes that miss instead of clobbering,
+ * and the reads that keep replicas' memory in step. Runs against the embedded server here and against
+ * a real MongoDB wherever Docker is available.
  */
 abstract class OrderStoreContract {
 
@@ -34,39 +37,50 @@ abstract class OrderStoreContract {
     @BeforeEach
     void freshCollection() {
         mongo().dropCollection(OrderStore.COLLECTION);
-        store = new OrderStore(mongo(), new StoreDurability(
-                new StaticListableBeanFactory().getBeanProvider(EmbeddedMongo.class)));
+        store = newStore();
+    }
+
+    private OrderStore newStore() {
+        return new OrderStore(mongo(), new StoreDurability(
+                new StaticListableBeanFactory().getBeanProvider(EmbeddedMongo.class)), NOW, Duration.ofHours(6));
+    }
+
+    private Order insert(String jobId, Instant at) {
+        return store.insert(new ObjectId(), spec(jobId), at);
     }
 
     @Test
     void claimSucceedsOnceAndRecordsHistory() {
-        Order order = store.insert(spec("j1"), NOW);
-        Optional<Order> first = store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE));
-        Optional<Order> second = store.apply(order.id(), OrderTransition.claim("n2", 0, NOW, LEASE));
-        assertThat(first).get().satisfies(o -> {
+        Order order = insert("j1", NOW);
+        OrderStore.Result first = store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false));
+        OrderStore.Result second = store.apply(order.id(), OrderTransition.claim("n2", 0, NOW, LEASE, false));
+        assertThat(first.changed()).get().satisfies(o -> {
             assertThat(o.status()).isEqualTo(OrderStatus.ASSIGNED);
             assertThat(o.attempt()).isEqualTo(1);
             assertThat(o.assignedTo()).isEqualTo("n1");
             assertThat(o.leaseExpiresAt()).isEqualTo(NOW.plus(LEASE));
+            assertThat(o.revision()).isEqualTo(1);
             assertThat(o.history()).extracting(Order.HistoryEntry::status)
                     .containsExactly(OrderStatus.UNASSIGNED, OrderStatus.ASSIGNED);
         });
-        assertThat(second).isEmpty();
+        // A miss still says what the store holds, so the caller can mirror it without reading again.
+        assertThat(second.applied()).isFalse();
+        assertThat(second.current().assignedTo()).isEqualTo("n1");
     }
 
     @Test
     void concurrentClaimsOfOneOrderHaveExactlyOneWinner() throws Exception {
-        Order order = store.insert(spec("j2"), NOW);
+        Order order = insert("j2", NOW);
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
-            List<Callable<Optional<Order>>> claims = new java.util.ArrayList<>();
+            List<Callable<OrderStore.Result>> claims = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 String node = "n" + i;
-                claims.add(() -> store.apply(order.id(), OrderTransition.claim(node, 0, NOW, LEASE)));
+                claims.add(() -> store.apply(order.id(), OrderTransition.claim(node, 0, NOW, LEASE, false)));
             }
             long winners = 0;
-            for (Future<Optional<Order>> result : pool.invokeAll(claims)) {
-                winners += result.get().isPresent() ? 1 : 0;
+            for (Future<OrderStore.Result> result : pool.invokeAll(claims)) {
+                winners += result.get().applied() ? 1 : 0;
             }
             assertThat(winners).isEqualTo(1);
         } finally {
@@ -76,21 +90,21 @@ abstract class OrderStoreContract {
 
     @Test
     void staleAttemptOrWrongNodeMissesAndChangesNothing() {
-        Order order = store.insert(spec("j3"), NOW);
-        store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE)).orElseThrow();
-        assertThat(store.apply(order.id(), OrderTransition.complete("n1", 2, new ObjectId(), NOW))).isEmpty();
-        assertThat(store.apply(order.id(), OrderTransition.heartbeat("n2", 1, NOW, LEASE, null))).isEmpty();
-        assertThat(store.apply(order.id(), OrderTransition.start("n2", 1, NOW, LEASE, null))).isEmpty();
+        Order order = insert("j3", NOW);
+        store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false));
+        assertThat(store.apply(order.id(), OrderTransition.complete("n1", 2, new ObjectId(), NOW, null)).applied()).isFalse();
+        assertThat(store.apply(order.id(), OrderTransition.heartbeat("n2", 1, NOW, LEASE, null)).applied()).isFalse();
+        assertThat(store.apply(order.id(), OrderTransition.start("n2", 1, NOW, LEASE, null)).applied()).isFalse();
         assertThat(store.findById(order.id())).get().extracting(Order::status).isEqualTo(OrderStatus.ASSIGNED);
     }
 
     @Test
     void expiryOnlyFiresOnceTheStoredLeaseHasPassed() {
-        Order order = store.insert(spec("j4"), NOW);
-        Order held = store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE)).orElseThrow();
-        assertThat(store.apply(order.id(), OrderTransition.expire(held, NOW.plusSeconds(10)))).isEmpty();
-        Optional<Order> expired = store.apply(order.id(), OrderTransition.expire(held, NOW.plus(LEASE).plusSeconds(1)));
-        assertThat(expired).get().satisfies(o -> {
+        Order order = insert("j4", NOW);
+        Order held = store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false)).current();
+        assertThat(store.apply(order.id(), OrderTransition.expire(held, NOW.plusSeconds(10))).applied()).isFalse();
+        OrderStore.Result expired = store.apply(order.id(), OrderTransition.expire(held, NOW.plus(LEASE).plusSeconds(1)));
+        assertThat(expired.changed()).get().satisfies(o -> {
             assertThat(o.status()).isEqualTo(OrderStatus.UNASSIGNED);
             assertThat(o.assignedTo()).isNull();
             assertThat(o.attempt()).isEqualTo(1);
@@ -99,25 +113,71 @@ abstract class OrderStoreContract {
 
     @Test
     void terminalOrdersCannotBeCancelledOrReclaimed() {
-        Order order = store.insert(spec("j5"), NOW);
-        store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE)).orElseThrow();
-        store.apply(order.id(), OrderTransition.complete("n1", 1, new ObjectId(), NOW)).orElseThrow();
-        assertThat(store.apply(order.id(), OrderTransition.cancel(NOW, "late"))).isEmpty();
-        assertThat(store.apply(order.id(), OrderTransition.claim("n1", 1, NOW, LEASE))).isEmpty();
-        assertThat(store.apply(order.id(), OrderTransition.requeue("n1", 1, NOW, "late"))).isEmpty();
+        Order order = insert("j5", NOW);
+        store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false));
+        assertThat(store.apply(order.id(), OrderTransition.complete("n1", 1, new ObjectId(), NOW, 1.0)).applied()).isTrue();
+        assertThat(store.apply(order.id(), OrderTransition.cancel(NOW, "late")).applied()).isFalse();
+        assertThat(store.apply(order.id(), OrderTransition.claim("n1", 1, NOW, LEASE, false)).applied()).isFalse();
+        assertThat(store.apply(order.id(), OrderTransition.requeue("n1", 1, NOW, "late")).applied()).isFalse();
+        assertThat(store.findById(order.id())).get().extracting(Order::loss).isEqualTo(1.0);
     }
 
     @Test
-    void findsByJobIdAndListsNewestFirst() {
-        Order a = store.insert(spec("ja"), NOW);
-        Order b = store.insert(spec("jb"), NOW.plusSeconds(1));
+    void findsByJobIdAndByIdsInTheOrderAsked() {
+        Order a = insert("ja", NOW);
+        Order b = insert("jb", NOW.plusSeconds(1));
         assertThat(store.findByJobId("jb")).get().extracting(Order::id).isEqualTo(b.id());
-        assertThat(store.page("p", null, 0, 10)).extracting(Order::id).containsExactly(b.id(), a.id());
-        assertThat(store.count("p", OrderStatus.UNASSIGNED)).isEqualTo(2);
-        assertThat(store.findByStatus(List.of(OrderStatus.UNASSIGNED))).hasSize(2);
+        assertThat(store.findAll(List.of(b.id(), new ObjectId(), a.id()))).extracting(Order::id)
+                .containsExactly(b.id(), a.id());
+    }
+
+    @Test
+    void theFeedReturnsWhatWasWrittenSinceAGivenTime() {
+        Order old = insert("old", NOW);
+        Order fresh = insert("fresh", NOW.plusSeconds(60));
+        store.apply(old.id(), OrderTransition.claim("n1", 0, NOW.plusSeconds(120), LEASE, false));
+        List<ObjectId> since = new ArrayList<>();
+        store.forEachModifiedSince(NOW.plusSeconds(30), o -> since.add(o.id()));
+        assertThat(since).containsExactlyInAnyOrder(old.id(), fresh.id());
+        since.clear();
+        store.forEachModifiedSince(NOW.plusSeconds(90), o -> since.add(o.id()));
+        assertThat(since).containsExactly(old.id());
+    }
+
+    @Test
+    void liveRevisionsListOnlyOrdersThatAreNotFinished() {
+        Order waiting = insert("w", NOW);
+        Order held = insert("h", NOW);
+        Order done = insert("d", NOW);
+        store.apply(held.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false));
+        store.apply(done.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false));
+        store.apply(done.id(), OrderTransition.complete("n1", 1, new ObjectId(), NOW, null));
+        assertThat(store.findLiveRevisions()).isEqualTo(Map.of(waiting.id(), 0L, held.id(), 1L));
+    }
+
+    @Test
+    void ordersWrittenWithoutARevisionAreAdoptedAtStartAndThenReadable() {
+        mongo().dropCollection(OrderStore.COLLECTION); // a database the seed's Boss wrote: none of our indexes
+        ObjectId unassigned = new ObjectId();
+        ObjectId assigned = new ObjectId();
+        // The seed's Boss wrote {_id, jobId, createdDate, status} and nothing else.
+        mongo().insert(new Document("_id", unassigned).append("jobId", "s1").append("createdDate", new java.util.Date())
+                .append("status", "unassigned"), OrderStore.COLLECTION);
+        mongo().insert(new Document("_id", assigned).append("jobId", "s2").append("status", "assigned"),
+                OrderStore.COLLECTION);
+        store = newStore();
+        List<Order> all = new ArrayList<>();
+        store.forEach(all::add);
+        assertThat(all).extracting(Order::id).containsExactlyInAnyOrder(unassigned, assigned);
+        Order held = store.findById(assigned).orElseThrow();
+        assertThat(held.attempt()).isEqualTo(1);
+        assertThat(held.leaseExpiresAt()).isEqualTo(NOW.plus(Duration.ofHours(6)));
+        assertThat(held.acceptsBareCallback()).isTrue();
+        assertThat(held.createdDate()).isNotNull();
+        assertThat(store.adoptForeignOrders(NOW, Duration.ofHours(6))).isZero();
     }
 
     private static NewOrder spec(String jobId) {
-        return new NewOrder(jobId, 0, List.of(), "p", "a.py", 3);
+        return new NewOrder(jobId, 0, List.of(), "p", "a.py", 3, null);
     }
 }

@@ -16,12 +16,35 @@ class OrderTransitionTest {
 
     @Test
     void claimExpectsUnassignedAtTheSeenAttemptAndBumpsIt() {
-        OrderTransition claim = OrderTransition.claim("n1", 2, NOW, Duration.ofMinutes(5));
+        OrderTransition claim = OrderTransition.claim("n1", 2, NOW, Duration.ofMinutes(5), false);
         assertThat(claim.allows(order(OrderStatus.UNASSIGNED, 2, 3, null, null))).isTrue();
         assertThat(claim.allows(order(OrderStatus.UNASSIGNED, 1, 3, null, null))).isFalse();
         assertThat(claim.allows(order(OrderStatus.ASSIGNED, 2, 3, "n2", NOW))).isFalse();
         Document set = claim.update().getUpdateObject().get("$set", Document.class);
-        assertThat(set).containsEntry("attempt", 3).containsEntry("assignedTo", "n1").containsEntry("status", "assigned");
+        assertThat(set).containsEntry("attempt", 3).containsEntry("assignedTo", "n1").containsEntry("status", "assigned")
+                .containsEntry("seedClaim", false).containsKey("modifiedAt");
+    }
+
+    @Test
+    void aSeedClaimRemembersItsNodeAndOnlyItCanBeEndedByABareCallback() {
+        OrderTransition claim = OrderTransition.claim("seed-1", 0, NOW, Duration.ofHours(6), true);
+        assertThat(claim.update().getUpdateObject().get("$addToSet", Document.class)).containsEntry("seedNodes", "seed-1");
+        OrderTransition bare = OrderTransition.complete("seed-1", 1, new ObjectId(), NOW, null).onlyForBareCallback();
+        Order seedClaimed = OrderFixture.order().id(id).status(OrderStatus.ASSIGNED).attempt(1)
+                .heldBy("seed-1", NOW).seedClaim("seed-1").build();
+        assertThat(bare.allows(seedClaimed)).isTrue();
+        // A heartbeating worker's claim, or a seed claim that has started, is not the bare callback's to end.
+        assertThat(bare.allows(OrderFixture.order().id(id).status(OrderStatus.ASSIGNED).attempt(1)
+                .heldBy("seed-1", NOW).build())).isFalse();
+        assertThat(bare.allows(OrderFixture.order().id(id).status(OrderStatus.RUNNING).attempt(1)
+                .heldBy("seed-1", NOW).seedClaim("seed-1").build())).isFalse();
+    }
+
+    @Test
+    void completionCopiesTheLossOntoTheOrder() {
+        Document set = OrderTransition.complete("n", 1, new ObjectId(), NOW, 2.5).update().getUpdateObject()
+                .get("$set", Document.class);
+        assertThat(set).containsEntry("loss", 2.5).containsEntry("status", "done");
     }
 
     @Test
@@ -31,7 +54,7 @@ class OrderTransitionTest {
         assertThat(beat.allows(order(OrderStatus.RUNNING, 3, 5, "n2", NOW))).isFalse();
         assertThat(beat.allows(order(OrderStatus.RUNNING, 4, 5, "n1", NOW))).isFalse();
         assertThat(beat.allows(order(OrderStatus.ASSIGNED, 4, 5, "n2", NOW))).isFalse();
-        OrderTransition done = OrderTransition.complete(null, 4, new ObjectId(), NOW);
+        OrderTransition done = OrderTransition.complete(null, 4, new ObjectId(), NOW, 1.5);
         assertThat(done.allows(order(OrderStatus.ASSIGNED, 4, 5, "anyone", NOW))).isTrue();
         assertThat(done.allows(order(OrderStatus.CANCELLED, 4, 5, "anyone", NOW))).isFalse();
     }
@@ -60,7 +83,7 @@ class OrderTransitionTest {
     }
 
     private Order order(OrderStatus status, int attempt, int maxAttempts, String node, Instant lease) {
-        return new Order(id, "job", NOW, status, 0, List.of(), null, "a.py", attempt, maxAttempts, node,
-                lease, null, null, null, null, null, List.of(), Order.revision(id, 0));
+        return OrderFixture.order().id(id).status(status).attempt(attempt).maxAttempts(maxAttempts)
+                .heldBy(node, lease).build();
     }
 }

@@ -57,7 +57,6 @@ class ReadyIndexTest {
     }
 
     private Order order(int priority, Instant created, List<String> labels) {
-        return new Order(new ObjectId(), "job", created, OrderStatus.UNASSIGNED, priority, labels, null, "a.py", 0, 3,
-                null, null, null, null, null, null, null, List.of(), null);
+        return OrderFixture.order().priority(priority).created(created).labels(labels.toArray(String[]::new)).build();
     }
 }

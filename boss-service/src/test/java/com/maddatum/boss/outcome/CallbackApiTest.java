@@ -14,7 +14,7 @@ class CallbackApiTest extends BossApiTestBase {
     @Test
     void acceptsTheSeedsBareOutcomeForTheJobsAssignedOrder() {
         String jobId = submit(job("projectName", "bare")).get("jobId").asString();
-        claim("seed-worker");
+        seedClaim("seed-worker");
         HttpJson.Reply reply = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 15109.168650257,
                 "metric", 14281.4453526111));
         assertThat(reply.status()).isEqualTo(200);
@@ -58,7 +58,7 @@ class CallbackApiTest extends BossApiTestBase {
     @Test
     void cutsAnOversizedLogTailToItsLastCharacters() {
         String jobId = submit(job()).get("jobId").asString();
-        claim("chatty");
+        seedClaim("chatty");
         String log = "x".repeat(100_000) + "THE END";
         boss.post("/callback", Map.of("status", 500, "jobId", jobId, "logTail", log));
         JsonNode outcome = boss.get("/retrieve/outcome/" + jobId).json();
@@ -72,11 +72,11 @@ class CallbackApiTest extends BossApiTestBase {
         double[] losses = {3.0, 1.0, 2.0};
         for (double loss : losses) {
             String jobId = submit(job("projectName", project, "learningRate", loss / 10)).get("jobId").asString();
-            claim("ranker");
+            seedClaim("ranker");
             boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", loss, "metric", loss));
         }
         String failed = submit(job("projectName", project)).get("jobId").asString();
-        claim("ranker");
+        seedClaim("ranker");
         boss.post("/callback", Map.of("status", 500, "jobId", failed, "loss", 0.1));
 
         JsonNode board = boss.get("/projects/" + project + "/leaderboard").json();

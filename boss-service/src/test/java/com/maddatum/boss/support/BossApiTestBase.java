@@ -81,7 +81,15 @@ public abstract class BossApiTestBase {
         return reply.json();
     }
 
+    /** Claims as this project's Worker does: it heartbeats, so it gets the short lease. */
     protected JsonNode claim(String node) {
+        HttpJson.Reply reply = boss.post("/bored/" + node + "?heartbeats=true", "");
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        return reply.json();
+    }
+
+    /** Claims as the seed's worker does: no heartbeats, so a seed lease, and a bare callback may end it. */
+    protected JsonNode seedClaim(String node) {
         HttpJson.Reply reply = boss.post("/bored/" + node, "");
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
         return reply.json();

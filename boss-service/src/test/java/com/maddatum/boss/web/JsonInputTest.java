@@ -14,11 +14,12 @@ class JsonInputTest {
 
     private final JsonMapper mapper = JsonMapper.builder().build();
     private final JsonInput input = new JsonInput(new BossProperties(
-            new BossProperties.Lease(java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(5), 3),
+            new BossProperties.Lease(java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(5), 3,
+                    java.time.Duration.ofHours(6)),
             new BossProperties.Claim(java.time.Duration.ofSeconds(30)),
-            new BossProperties.Store("./data", java.time.Duration.ofSeconds(3), true),
+            new BossProperties.Store("./data", java.time.Duration.ofSeconds(3), java.time.Duration.ofSeconds(10), true),
             new BossProperties.Limits(1 << 20, 4, 20, 1000, 100, 262144),
-            new BossProperties.Workers(java.time.Duration.ofSeconds(90)),
+            new BossProperties.Workers(java.time.Duration.ofSeconds(90), java.time.Duration.ofDays(7), 10000),
             new BossProperties.Security(java.util.List.of(), java.util.List.of(), false, java.util.List.of())));
 
     @Test

@@ -51,7 +51,7 @@ class RandomInputTest extends BossApiTestBase {
         cancelLiveOrders();
         assertThat(boss.get("/actuator/health").json().get("status").asString()).isEqualTo("UP");
         String jobId = submit(job("projectName", "after-fuzz")).get("jobId").asString();
-        JsonNode order = claim("after-fuzz-node");
+        JsonNode order = seedClaim("after-fuzz-node");
         assertThat(order.get("jobId").asString()).isEqualTo(jobId);
         assertThat(boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 1.0)).status()).isEqualTo(200);
         assertThat(boss.get("/jobs/" + jobId).json().get("order").get("status").asString()).isEqualTo("done");

@@ -1,0 +1,74 @@
+package com.maddatum.boss.order;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.bson.types.ObjectId;
+import org.springframework.stereotype.Service;
+
+/**
+ * The order reads other packages use. Listings, counts and rankings come from memory
+ * ({@link OrderCatalog}, {@link ProjectBoards}, {@link LeaseTracker}); the orders themselves are then
+ * fetched by {@code _id}, so no read here sorts, counts or scans the store.
+ */
+@Service
+public class OrderQueries {
+
+    private final OrderStore store;
+    private final OrderCatalog catalog;
+    private final ProjectBoards boards;
+    private final LeaseTracker leases;
+
+    OrderQueries(OrderStore store, OrderCatalog catalog, ProjectBoards boards, LeaseTracker leases) {
+        this.store = store;
+        this.catalog = catalog;
+        this.boards = boards;
+        this.leases = leases;
+    }
+
+    public Optional<Order> findById(ObjectId id) {
+        return store.findById(id);
+    }
+
+    public Optional<Order> findByJobId(String jobId) {
+        return store.findByJobId(jobId);
+    }
+
+    /** Newest first; {@code project} and {@code status} filter when not null. */
+    public List<Order> page(String project, OrderStatus status, int page, int size) {
+        return store.findAll(catalog.page(new OrderCatalog.Filter(project, status), page, size));
+    }
+
+    public long count(String project, OrderStatus status) {
+        return catalog.count(new OrderCatalog.Filter(project, status));
+    }
+
+    public Map<OrderStatus, Long> countByStatus() {
+        return catalog.countByStatus();
+    }
+
+    /** Project names that have orders, sorted. */
+    public List<String> projects() {
+        return catalog.projects();
+    }
+
+    /** node -> how many orders it finished, by terminal status (done, failed, cancelled). */
+    public Map<String, Map<OrderStatus, Long>> finishedByNode() {
+        return catalog.finishedByNode();
+    }
+
+    /** node name -> the orders it holds right now. */
+    public Map<String, List<Order>> heldByNode() {
+        return leases.byNode();
+    }
+
+    /** The project's done orders with the lowest loss, best first. */
+    public List<Order> best(String project, int limit) {
+        return store.findAll(boards.best(project, limit));
+    }
+
+    /** The project's {@code limit} latest done orders, in the order they finished. */
+    public List<Order> latest(String project, int limit) {
+        return store.findAll(boards.latest(project, limit));
+    }
+}

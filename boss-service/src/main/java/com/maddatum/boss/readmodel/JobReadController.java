@@ -1,0 +1,137 @@
+package com.maddatum.boss.readmodel;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.job.JobStore;
+import com.maddatum.boss.order.Order;
+import com.maddatum.boss.order.OrderQueries;
+import com.maddatum.boss.order.OrderStatus;
+import com.maddatum.boss.order.OrderView;
+import com.maddatum.boss.outcome.OutcomeStore;
+import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.BsonView;
+import com.maddatum.boss.web.Ids;
+import com.maddatum.boss.web.Paging;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.bson.Document;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Jobs as people follow them: a job with its order and outcome, the newest jobs by project and
+ * status, the seed's order listing, and the counts the dashboard polls. All of these are cheap to
+ * poll: listings and counts come from memory, documents are fetched by id.
+ */
+@RestController
+@Tag(name = "jobs", description = "Submitting jobs and following them (people and the dashboard)")
+class JobReadController {
+
+    private final JobStore jobs;
+    private final OrderQueries orders;
+    private final OutcomeStore outcomes;
+    private final int maxPageSize;
+
+    JobReadController(JobStore jobs, OrderQueries orders, OutcomeStore outcomes, BossProperties properties) {
+        this.jobs = jobs;
+        this.orders = orders;
+        this.outcomes = outcomes;
+        this.maxPageSize = properties.limits().maxPageSize();
+    }
+
+    @Operation(summary = "The job's outcome (the seed's route)", description = "404 until the job has one. The "
+            + "outcome is written before the order is marked done, so a job shown as done always has it.")
+    @GetMapping("/retrieve/outcome/{jobId}")
+    Map<String, Object> outcome(@PathVariable String jobId) {
+        Ids.parse(jobId, "job");
+        return orders.findByJobId(jobId).flatMap(this::outcomeOf).map(BsonView::plain)
+                .orElseThrow(() -> ApiProblem.notFound("outcome for job", jobId));
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record JobDetail(Map<String, Object> job, OrderView order, Map<String, Object> outcome) {}
+
+    @Operation(summary = "A job with its order (and the order's history) and its outcome")
+    @GetMapping("/jobs/{id}")
+    JobDetail detail(@PathVariable String id) {
+        Document job = jobs.findById(Ids.parse(id, "job")).orElseThrow(() -> ApiProblem.notFound("job", id));
+        Optional<Order> order = orders.findByJobId(id);
+        return new JobDetail(BsonView.plain(job), order.map(OrderView::of).orElse(null),
+                order.flatMap(this::outcomeOf).map(BsonView::plain).orElse(null));
+    }
+
+    private Optional<Document> outcomeOf(Order order) {
+        return order.outcomeId() == null ? Optional.empty() : outcomes.findById(order.outcomeId());
+    }
+
+    record JobSummary(OrderView order, Map<String, Object> job) {}
+
+    record JobPage(int page, int size, long total, List<JobSummary> items) {}
+
+    @Operation(summary = "Jobs, newest first, filtered by project and status")
+    @GetMapping("/jobs")
+    JobPage list(@RequestParam(required = false) String project, @RequestParam(required = false) String status,
+            @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
+        Paging.checkPage(page, size, maxPageSize);
+        OrderStatus wanted = statusParam(status);
+        String projectName = project == null || project.isBlank() ? null : project;
+        List<Order> found = orders.page(projectName, wanted, page, size);
+        Map<String, Document> byId = jobs.findAll(found.stream().map(Order::jobId).toList());
+        List<JobSummary> items = found.stream()
+                .map(o -> new JobSummary(OrderView.of(o),
+                        byId.containsKey(o.jobId()) ? BsonView.plain(byId.get(o.jobId())) : null))
+                .toList();
+        return new JobPage(page, size, orders.count(projectName, wanted), items);
+    }
+
+    /** The seed's order listing, newest first, paged; the total is in {@code X-Total-Count}. */
+    @Operation(summary = "Orders, newest first, paged (the seed's route)")
+    @GetMapping("/retrieve/order")
+    ResponseEntity<List<OrderView>> orders(@RequestParam(defaultValue = "0") int page,
+            @RequestParam(defaultValue = "100") int size, @RequestParam(required = false) String status) {
+        int pageSize = Paging.checkPage(page, size, maxPageSize);
+        OrderStatus wanted = statusParam(status);
+        List<OrderView> views = orders.page(null, wanted, page, pageSize).stream().map(OrderView::of).toList();
+        HttpHeaders headers = new HttpHeaders();
+        headers.add("X-Total-Count", Long.toString(orders.count(null, wanted)));
+        return ResponseEntity.ok().headers(headers).body(views);
+    }
+
+    /** Project names seen in the orders, for the dashboard's pickers. */
+    @Operation(summary = "Project names")
+    @GetMapping("/projects")
+    List<String> projects() {
+        return orders.projects();
+    }
+
+    /** Orders by status, for the dashboard's live queue panel. */
+    @Operation(summary = "Orders by status")
+    @GetMapping("/stats")
+    Map<String, Object> stats() {
+        Map<String, Long> queue = new LinkedHashMap<>();
+        orders.countByStatus().forEach((status, n) -> queue.put(status.wire(), n));
+        return Map.of("queue", queue);
+    }
+
+    /** A status named in a query parameter; blank means "any". */
+    static OrderStatus statusParam(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return OrderStatus.fromWire(value);
+        } catch (IllegalArgumentException e) {
+            throw ApiProblem.invalidField("status", "Unknown status '" + value + "'; use one of "
+                    + Arrays.stream(OrderStatus.values()).map(OrderStatus::wire).toList() + ".");
+        }
+    }
+}
