@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,8 +16,9 @@ import org.springframework.stereotype.Component;
  * The order metrics ({@code /actuator/prometheus}): orders by status and claimable orders by required
  * label, claims and their latency, dispatch latency (created to started), job duration, lease expiries
  * and re-queues. Every gauge reads memory ({@link OrderCatalog}, {@link ReadyIndex}), so a scrape costs
- * the same however many orders the store holds. Label gauges are capped at {@link #MAX_LABEL_GAUGES}:
- * labels come from submitted jobs, and each one would otherwise be a time series forever.
+ * the same however many orders the store holds. A label has a gauge only while some waiting order
+ * needs it, and at most {@link #MAX_LABEL_GAUGES} labels have one at a time: labels come from
+ * submitted jobs, and each would otherwise be a time series forever.
  */
 @Component
 class OrderMetrics {
@@ -36,7 +36,7 @@ class OrderMetrics {
     private final Timer jobDuration;
     private final Counter leaseExpiries;
     private final Map<String, Counter> requeues = new ConcurrentHashMap<>();
-    private final Set<String> labelGauges = ConcurrentHashMap.newKeySet();
+    private final Map<String, Gauge> labelGauges = new ConcurrentHashMap<>();
 
     OrderMetrics(MeterRegistry registry, OrderCatalog catalog, ReadyIndex ready) {
         this.registry = registry;
@@ -45,7 +45,20 @@ class OrderMetrics {
             Gauge.builder("boss.queue.depth", catalog, c -> c.count(new OrderCatalog.Filter(null, status)))
                     .tag("status", status.wire()).description("orders by status").register(registry);
         }
-        ready.onNewLabel(this::labelSeen);
+        ready.onLabel(new ReadyIndex.LabelListener() {
+            @Override
+            public void needed(String label) {
+                labelNeeded(label);
+            }
+
+            @Override
+            public void notNeeded(String label) {
+                Gauge gauge = labelGauges.remove(label);
+                if (gauge != null) {
+                    registry.remove(gauge);
+                }
+            }
+        });
         this.claimLatency = Timer.builder("boss.claim.latency").description("time to answer a claim that found work")
                 .publishPercentiles(0.5, 0.95, 0.99).register(registry);
         this.claimsFound = Counter.builder("boss.claims").tag("result", "claimed").register(registry);
@@ -60,25 +73,17 @@ class OrderMetrics {
         this.leaseExpiries = Counter.builder("boss.lease.expiries").register(registry);
     }
 
-    /** Registers boss.queue.ready{label=...} (claimable orders needing a label) the first time a label is seen. */
-    private void labelSeen(String label) {
-        if (labelGauges.contains(label)) {
+    /** Registers boss.queue.ready{label=...} (claimable orders needing a label) while there is room. */
+    private synchronized void labelNeeded(String label) {
+        if (labelGauges.containsKey(label)) {
             return;
         }
         if (labelGauges.size() >= MAX_LABEL_GAUGES) {
-            if (labelGauges.add("+capped")) {
-                log.warn("label gauges capped max={} label={}", MAX_LABEL_GAUGES, label);
-            }
+            log.warn("label gauge not registered: too many labels waiting max={} label={}", MAX_LABEL_GAUGES, label);
             return;
         }
-        if (labelGauges.add(label)) {
-            Gauge.builder("boss.queue.ready", ready, r -> r.labelCount(label))
-                    .tag("label", label).description("claimable orders needing a label").register(registry);
-        }
-    }
-
-    int labelGauges() {
-        return (int) labelGauges.stream().filter(l -> !l.equals("+capped")).count();
+        labelGauges.put(label, Gauge.builder("boss.queue.ready", ready, r -> r.labelCount(label))
+                .tag("label", label).description("claimable orders needing a label").register(registry));
     }
 
     void claim(Duration took, boolean found) {

@@ -7,7 +7,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
 import org.bson.types.ObjectId;
 import org.springframework.stereotype.Component;
 
@@ -58,7 +57,14 @@ class ReadyIndex {
     /** label -> claimable orders needing it; a label leaves the map when no waiting order needs it. */
     private final ConcurrentHashMap<String, Long> labelCounts = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<Runnable> offerListeners = new CopyOnWriteArrayList<>();
-    private final CopyOnWriteArrayList<Consumer<String>> labelListeners = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<LabelListener> labelListeners = new CopyOnWriteArrayList<>();
+
+    /** Told when a label starts and stops being needed by some waiting order. */
+    interface LabelListener {
+        void needed(String label);
+
+        void notNeeded(String label);
+    }
 
     /** Adds (or refreshes) an unassigned order and wakes whoever waits for work. */
     void offer(Order order) {
@@ -130,10 +136,12 @@ class ReadyIndex {
     private void count(Entry entry, int delta) {
         for (String label : entry.labels().isEmpty() ? Set.of("none") : entry.labels()) {
             labelCounts.compute(label, (l, count) -> {
-                if (count == null) {
-                    labelListeners.forEach(listener -> listener.accept(l));
-                }
                 long now = (count == null ? 0 : count) + delta;
+                if (count == null && now > 0) {
+                    labelListeners.forEach(listener -> listener.needed(l));
+                } else if (count != null && now == 0) {
+                    labelListeners.forEach(listener -> listener.notNeeded(l));
+                }
                 return now == 0 ? null : now;
             });
         }
@@ -164,8 +172,7 @@ class ReadyIndex {
         offerListeners.add(listener);
     }
 
-    /** Told of a label whenever an order needing it is offered while no other waiting order needs it. */
-    void onNewLabel(Consumer<String> listener) {
+    void onLabel(LabelListener listener) {
         labelListeners.add(listener);
     }
 

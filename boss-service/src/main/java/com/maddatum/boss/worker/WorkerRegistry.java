@@ -146,6 +146,10 @@ public class WorkerRegistry {
         }
     }
 
+    int knownInMemory() {
+        return nodes.size();
+    }
+
     /** Every known node, at most {@code max-known}: the fleet view reads this. */
     public List<Document> all() {
         Query query = new Query().with(Sort.by(Sort.Direction.DESC, "lastSeenAt")).limit(settings.maxKnown());

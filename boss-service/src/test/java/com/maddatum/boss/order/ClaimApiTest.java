@@ -146,4 +146,33 @@ class ClaimApiTest extends BossApiTestBase {
         }
         assertThat(waiters.waiting()).isEqualTo(count);
     }
+
+    @Test
+    void anOrderThatCannotBeClaimedIsSkippedOnceInsteadOfFailingEveryClaim() {
+        String broken = submit(job("priority", 9)).get("orderId").asString();
+        String healthy = submit(job()).get("orderId").asString();
+        // A document this Boss cannot read (written by hand, or by another tool): attempt is not a number.
+        mongo.getCollection("orders").updateOne(new org.bson.Document("_id", new org.bson.types.ObjectId(broken)),
+                new org.bson.Document("$set", new org.bson.Document("attempt", "x")));
+        double skippedBefore = skippedClaims();
+        HttpJson.Reply first = boss.post("/bored/careful?heartbeats=true", "");
+        assertThat(first.status()).isEqualTo(200);
+        assertThat(first.json().get("_id").asString()).isEqualTo(healthy);
+        for (int i = 0; i < 3; i++) {
+            assertThat(boss.post("/bored/careful?heartbeats=true", "").status()).isEqualTo(204);
+        }
+        assertThat(skippedClaims() - skippedBefore).isEqualTo(1);
+        // Repaired by hand, it can be cancelled like any other (the next test's clean-up does).
+        mongo.getCollection("orders").updateOne(new org.bson.Document("_id", new org.bson.types.ObjectId(broken)),
+                new org.bson.Document("$set", new org.bson.Document("attempt", 0)));
+    }
+
+    private double skippedClaims() {
+        for (String line : boss.get("/actuator/prometheus").body().split("\n")) {
+            if (line.startsWith("boss_claims_skipped_total ")) {
+                return Double.parseDouble(line.substring(line.indexOf(' ') + 1));
+            }
+        }
+        return 0;
+    }
 }

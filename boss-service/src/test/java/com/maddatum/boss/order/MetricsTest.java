@@ -45,4 +45,23 @@ class MetricsTest extends BossApiTestBase {
         assertThat(boss.get("/stats").json().get("queue").get("running").asInt()).isEqualTo(1);
         assertThat(metric(after, "boss_workers_online")).isGreaterThanOrEqualTo(1);
     }
+
+    @Test
+    void labelGaugesAreCappedAndGoWhenNoWaitingOrderNeedsTheirLabel() {
+        for (int i = 0; i < OrderMetrics.MAX_LABEL_GAUGES + 30; i++) {
+            submit(job("requiredLabels", java.util.List.of("many-" + i)));
+        }
+        assertThat(labelSeries()).isEqualTo(OrderMetrics.MAX_LABEL_GAUGES);
+        assertThat(boss.get("/stats").json().get("queue").get("unassigned").asInt())
+                .isGreaterThanOrEqualTo(OrderMetrics.MAX_LABEL_GAUGES + 30);
+        cancelLiveOrders();
+        assertThat(labelSeries()).isZero();
+        submit(job("requiredLabels", java.util.List.of("gpu")));
+        assertThat(metric(boss.get("/actuator/prometheus").body(), "boss_queue_ready{label=\"gpu\"}")).isEqualTo(1);
+    }
+
+    private long labelSeries() {
+        return java.util.Arrays.stream(boss.get("/actuator/prometheus").body().split("\n"))
+                .filter(line -> line.startsWith("boss_queue_ready{")).count();
+    }
 }

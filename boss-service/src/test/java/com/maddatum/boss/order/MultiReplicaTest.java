@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.bson.types.ObjectId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -105,5 +106,31 @@ class MultiReplicaTest {
         pool.shutdownNow();
         assertThat(claimed).hasSize(created.size()).doesNotHaveDuplicates();
         assertThat(new HashSet<>(claimed)).isEqualTo(created);
+    }
+
+    @Test
+    void anApiOnlyReplicaDropsWhatTheOtherFinishedFromItsQueueAndItsCounts() {
+        String jobId = client(a).post("/job/create", Map.of("scriptName", "noop.py", "projectName", "api-only")).json()
+                .get("jobId").asString();
+        resyncBoth();
+        ObjectId orderId = b.getBean(OrderQueries.class).findByJobId(jobId).orElseThrow().id();
+        assertThat(b.getBean(ReadyIndex.class).contains(orderId)).isTrue();
+
+        // Only A serves workers: it claims and finishes the job; B never sees a verb for it.
+        HttpJson.Reply claimed;
+        String claimedId;
+        do {
+            claimed = client(a).post("/bored/a-worker?heartbeats=true", "");
+            claimedId = claimed.json().get("_id").asString();
+            client(a).post("/callback", Map.of("status", 200, "orderId", claimedId, "attempt",
+                    claimed.json().get("attempt").asInt(), "node", "a-worker", "loss", 1.0));
+        } while (!claimedId.equals(orderId.toHexString()));
+        b.getBean(StoreSync.class).resync();
+
+        assertThat(b.getBean(ReadyIndex.class).contains(orderId)).isFalse();
+        assertThat(client(b).get("/stats").json()).isEqualTo(client(a).get("/stats").json());
+        assertThat(client(b).get("/jobs?project=api-only&status=done").json().get("total").asLong()).isEqualTo(1);
+        assertThat(client(b).get("/projects/api-only/leaderboard").json().get(0).get("jobId").asString())
+                .isEqualTo(jobId);
     }
 }

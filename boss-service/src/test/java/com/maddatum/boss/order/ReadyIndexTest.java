@@ -49,6 +49,44 @@ class ReadyIndexTest {
     }
 
     @Test
+    void anOldCandidateCannotRemoveOrShadowTheOrdersNewerAttempt() {
+        Order first = OrderFixture.order().created(t0).attempt(0).revision(0).build();
+        index.offer(first);
+        ReadyIndex.Candidate taken = index.take(Set.of());
+        // Meanwhile the order was claimed elsewhere, lost its lease and came back at attempt 1.
+        Order again = OrderFixture.order().id(first.id()).created(t0).attempt(1).revision(3).build();
+        index.offer(again);
+        index.restore(taken);
+        assertThat(index.size()).isEqualTo(1);
+        ReadyIndex.Candidate next = index.take(Set.of());
+        assertThat(next.attempt()).isEqualTo(1);
+        assertThat(next.revision()).isEqualTo(3);
+        assertThat(index.take(Set.of())).isNull();
+    }
+
+    @Test
+    void aSkippedOrderStaysOutUntilItChanges() {
+        Order broken = OrderFixture.order().created(t0).revision(2).build();
+        index.offer(broken);
+        index.skip(index.take(Set.of()));
+        index.offer(broken);
+        assertThat(index.contains(broken.id())).isFalse();
+        index.offer(OrderFixture.order().id(broken.id()).created(t0).revision(3).build());
+        assertThat(index.contains(broken.id())).isTrue();
+    }
+
+    @Test
+    void labelCountsFollowOffersAndRemovals() {
+        Order gpu = order(0, t0, List.of("gpu"));
+        index.offer(gpu);
+        index.offer(order(0, t0, List.of()));
+        assertThat(index.labelCount("gpu")).isEqualTo(1);
+        assertThat(index.labelCount("none")).isEqualTo(1);
+        index.remove(gpu.id());
+        assertThat(index.labelCount("gpu")).isZero();
+    }
+
+    @Test
     void notifiesListenersOnOffer() {
         int[] calls = {0};
         index.onOffer(() -> calls[0]++);

@@ -84,4 +84,72 @@ class CallbackApiTest extends BossApiTestBase {
         assertThat(board.get(0).get("rank").asInt()).isEqualTo(1);
         assertThat(board.get(0).get("job").get("learningRate").asDouble()).isEqualTo(0.1);
     }
+
+    @Test
+    void aBareCallbackCannotCompleteAnotherWorkersAttempt() {
+        // The seed's worker A takes a job longer than its lease; the order goes to worker B as attempt 2.
+        String jobId = submit(job()).get("jobId").asString();
+        seedClaim("seed-a");
+        clock.advance(java.time.Duration.ofHours(7));
+        assertThat(reapExpired()).isEqualTo(1);
+        JsonNode second = claim("worker-b");
+        assertThat(second.get("attempt").asInt()).isEqualTo(2);
+
+        HttpJson.Reply bare = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 9.0, "metric", 9.0));
+        assertThat(bare.status()).isEqualTo(409);
+        JsonNode order = boss.get("/jobs/" + jobId).json().get("order");
+        assertThat(order.get("status").asString()).isEqualTo("assigned");
+        assertThat(order.get("assignedTo").asString()).isEqualTo("worker-b");
+
+        assertThat(boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId",
+                second.get("_id").asString(), "attempt", 2, "node", "worker-b", "loss", 1.0)).status()).isEqualTo(200);
+        JsonNode outcome = boss.get("/retrieve/outcome/" + jobId).json();
+        assertThat(outcome.get("node").asString()).isEqualTo("worker-b");
+        assertThat(outcome.get("loss").asDouble()).isEqualTo(1.0);
+    }
+
+    @Test
+    void aBareCallbackIsRefusedOnceTheSeedClaimHasHeartbeated() {
+        String jobId = submit(job()).get("jobId").asString();
+        String orderId = seedClaim("half-seed").get("_id").asString();
+        boss.post("/orders/" + orderId + "/heartbeat", Map.of("node", "half-seed", "attempt", 1));
+        assertThat(boss.post("/callback", Map.of("status", 200, "jobId", jobId)).status()).isEqualTo(409);
+    }
+
+    @Test
+    void whenTwoSeedWorkersHeldTheOrderABareCallbackNamesNeither() {
+        String jobId = submit(job()).get("jobId").asString();
+        seedClaim("seed-1");
+        clock.advance(java.time.Duration.ofHours(7));
+        reapExpired();
+        seedClaim("seed-2");
+        HttpJson.Reply reply = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 4.0));
+        assertThat(reply.status()).isEqualTo(200);
+        JsonNode detail = boss.get("/jobs/" + jobId).json();
+        assertThat(detail.get("order").get("status").asString()).isEqualTo("done");
+        assertThat(detail.get("outcome").has("node")).isFalse();
+        JsonNode last = detail.get("order").get("history").get(detail.get("order").get("history").size() - 1);
+        assertThat(last.has("node")).isFalse();
+    }
+
+    @Test
+    void aSeedClaimHoldsTheJobsTimeLimitPlusTheLeaseOrTheSeedTimeout() {
+        submit(job("timeoutSeconds", 60));
+        JsonNode limited = seedClaim("seed-limited");
+        java.time.Duration held = java.time.Duration.between(clock.instant(),
+                java.time.Instant.parse(limited.get("leaseExpiresAt").asString()));
+        assertThat(held).isBetween(java.time.Duration.ofSeconds(355), java.time.Duration.ofSeconds(361));
+
+        submit(job());
+        JsonNode open = seedClaim("seed-open");
+        assertThat(java.time.Duration.between(clock.instant(),
+                java.time.Instant.parse(open.get("leaseExpiresAt").asString())))
+                .isBetween(java.time.Duration.ofHours(6).minusSeconds(5), java.time.Duration.ofHours(6));
+
+        submit(job("timeoutSeconds", 60));
+        JsonNode beating = claim("beating");
+        assertThat(java.time.Duration.between(clock.instant(),
+                java.time.Instant.parse(beating.get("leaseExpiresAt").asString())))
+                .isBetween(java.time.Duration.ofMinutes(5).minusSeconds(5), java.time.Duration.ofMinutes(5));
+    }
 }

@@ -46,6 +46,9 @@ public abstract class BossApiTestBase {
 
     protected HttpJson boss;
 
+    @Autowired
+    private com.maddatum.boss.order.OrderService orderService;
+
     @BeforeEach
     void connectAndClearQueue() {
         boss = new HttpJson("http://127.0.0.1:" + port);
@@ -56,11 +59,13 @@ public abstract class BossApiTestBase {
     protected void cancelLiveOrders() {
         for (String status : new String[] {"unassigned", "assigned", "running"}) {
             JsonNode page;
+            int rounds = 0;
             do {
                 page = boss.get("/jobs?size=100&status=" + status).json();
                 for (JsonNode item : page.get("items")) {
                     boss.post("/jobs/" + item.get("order").get("jobId").asString() + "/cancel", "");
                 }
+                assertThat(++rounds).as("live %s orders that cannot be cancelled: %s", status, page).isLessThan(1000);
             } while (page.get("total").asLong() > 0);
         }
     }
@@ -93,6 +98,11 @@ public abstract class BossApiTestBase {
         HttpJson.Reply reply = boss.post("/bored/" + node, "");
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
         return reply.json();
+    }
+
+    /** Runs the lease reaper now; returns how many orders it moved. */
+    protected int reapExpired() {
+        return com.maddatum.boss.order.Reaping.reapNow(orderService);
     }
 
     protected long count(String collection) {

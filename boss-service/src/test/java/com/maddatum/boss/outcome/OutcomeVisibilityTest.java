@@ -1,0 +1,103 @@
+package com.maddatum.boss.outcome;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.boss.support.BossApiTestBase;
+import com.maddatum.testsupport.HttpJson;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.bson.Document;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * "Done" means the outcome can be read: a client polling as fast as it can never sees a job done
+ * without its outcome, and an outcome a stale attempt sent is never shown as the job's.
+ */
+class OutcomeVisibilityTest extends BossApiTestBase {
+
+    @Test
+    void aClientPollingAsFastAsItCanNeverSeesDoneWithoutAnOutcome() throws Exception {
+        int jobs = 200;
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < jobs; i++) {
+            ids.add(submit(job("projectName", "visible", "i", i)).get("jobId").asString());
+        }
+        AtomicBoolean working = new AtomicBoolean(true);
+        CompletableFuture<Integer> worker = CompletableFuture.supplyAsync(() -> {
+            HttpJson client = boss;
+            int reported = 0;
+            HttpJson.Reply claim;
+            while ((claim = client.post("/bored/fast?heartbeats=true", "")).status() == 200) {
+                JsonNode order = claim.json();
+                client.post("/callback", Map.of("status", 200, "jobId", order.get("jobId").asString(), "orderId",
+                        order.get("_id").asString(), "attempt", order.get("attempt").asInt(), "node", "fast",
+                        "loss", 1.0));
+                reported++;
+            }
+            working.set(false);
+            return reported;
+        });
+        List<String> doneWithout = new ArrayList<>();
+        int polls = 0;
+        for (String jobId : ids) {
+            while (true) {
+                polls++;
+                JsonNode detail = boss.get("/jobs/" + jobId).json();
+                if (detail.get("order").get("status").asString().equals("done")) {
+                    if (!detail.has("outcome")) {
+                        doneWithout.add(jobId + " (detail)");
+                    }
+                    if (boss.get("/retrieve/outcome/" + jobId).status() != 200) {
+                        doneWithout.add(jobId + " (retrieve)");
+                    }
+                    break;
+                }
+                assertThat(working.get() || detail.get("order").get("status").asString().equals("done"))
+                        .as("job %s never finished", jobId).isTrue();
+            }
+        }
+        assertThat(worker.get(2, TimeUnit.MINUTES)).isEqualTo(jobs);
+        assertThat(polls).isGreaterThanOrEqualTo(jobs);
+        assertThat(doneWithout).isEmpty();
+    }
+
+    @Test
+    void aStaleAttemptsOutcomeIsNeverTheJobsOutcome() {
+        String jobId = submit(job()).get("jobId").asString();
+        String orderId = claim("slow").get("_id").asString();
+        clock.advance(java.time.Duration.ofMinutes(6));
+        reapExpired();
+        claim("quick");
+        assertThat(boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId", orderId, "attempt", 2,
+                "node", "quick", "loss", 2.0)).status()).isEqualTo(200);
+        HttpJson.Reply late = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId", orderId,
+                "attempt", 1, "node", "slow", "loss", 0.1));
+        assertThat(late.status()).isEqualTo(409);
+        JsonNode outcome = boss.get("/retrieve/outcome/" + jobId).json();
+        assertThat(outcome.get("attempt").asInt()).isEqualTo(2);
+        assertThat(outcome.get("loss").asDouble()).isEqualTo(2.0);
+        assertThat(mongo.getCollection("outcomes").countDocuments(new Document("jobId", jobId))).isEqualTo(1);
+    }
+
+    @Test
+    void anOutcomeWrittenJustBeforeACrashIsTheOneTheRepeatedCallbackUses() {
+        String jobId = submit(job()).get("jobId").asString();
+        JsonNode order = claim("crashy");
+        org.bson.types.ObjectId earlier = new org.bson.types.ObjectId();
+        // What a Boss that died between writing the outcome and moving the order left behind.
+        mongo.insert(new Document("_id", earlier).append("status", 200).append("jobId", jobId)
+                .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
+                .append("loss", 3.0), "outcomes");
+        HttpJson.Reply retried = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId",
+                order.get("_id").asString(), "attempt", 1, "node", "crashy", "loss", 3.0));
+        assertThat(retried.json().get("outcomeId").asString()).isEqualTo(earlier.toHexString());
+        assertThat(boss.get("/jobs/" + jobId).json().get("order").get("outcomeId").asString())
+                .isEqualTo(earlier.toHexString());
+        assertThat(mongo.getCollection("outcomes").countDocuments(new Document("jobId", jobId))).isEqualTo(1);
+    }
+}

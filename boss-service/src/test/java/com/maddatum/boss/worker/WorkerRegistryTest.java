@@ -1,0 +1,76 @@
+package com.maddatum.boss.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.boss.store.EmbeddedMongo;
+import com.maddatum.boss.store.StoreDurability;
+import com.maddatum.boss.support.TestProperties;
+import com.maddatum.testsupport.MutableClock;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.support.StaticListableBeanFactory;
+import org.springframework.data.mongodb.core.MongoTemplate;
+
+/** Node names come from requests: what the registry keeps of them is bounded, in memory and in the store. */
+class WorkerRegistryTest {
+
+    private MongoServer server;
+    private MongoClient client;
+    private final MutableClock clock = MutableClock.stopped();
+    private WorkerRegistry registry;
+
+    @BeforeEach
+    void start() {
+        server = new MongoServer(new MemoryBackend());
+        client = MongoClients.create(server.bindAndGetConnectionString());
+        MongoTemplate mongo = new MongoTemplate(client, "boss");
+        registry = new WorkerRegistry(mongo, new StoreDurability(new StaticListableBeanFactory()
+                .getBeanProvider(EmbeddedMongo.class)), clock,
+                TestProperties.with(Map.of("boss.workers.max-known", "5", "boss.workers.forget-after", "1d")),
+                new SimpleMeterRegistry());
+    }
+
+    @AfterEach
+    void stop() {
+        client.close();
+        server.shutdownNow();
+    }
+
+    @Test
+    void keepsAtMostMaxKnownNodesAndForgetsTheLeastRecentlySeen() {
+        for (int i = 0; i < 40; i++) {
+            clock.advance(Duration.ofSeconds(11));
+            registry.seen("node-" + i);
+        }
+        assertThat(registry.knownInMemory()).isLessThanOrEqualTo(5);
+        assertThat(registry.forgetStale()).isEqualTo(35);
+        assertThat(registry.all()).extracting(d -> d.get("_id"))
+                .containsExactlyInAnyOrder("node-35", "node-36", "node-37", "node-38", "node-39");
+    }
+
+    @Test
+    void nodesNotSeenForForgetAfterAreRemoved() {
+        registry.seen("old");
+        clock.advance(Duration.ofDays(2));
+        registry.seen("new");
+        assertThat(registry.forgetStale()).isEqualTo(1);
+        assertThat(registry.all()).extracting(d -> d.get("_id")).containsExactly("new");
+    }
+
+    @Test
+    void aNodeNamedLikeAnObjectIdStaysAString() {
+        String name = "0123456789abcdef01234567";
+        registry.register(new WorkerRegistration(name, null, List.of("gpu"), 1, null, null, null));
+        assertThat(registry.all().get(0).get("_id")).isEqualTo(name);
+        assertThat(registry.labelsOf(name)).containsExactly("gpu");
+    }
+}
