@@ -52,7 +52,7 @@ class WorkerEndToEndIT {
     private void startWorker(String shutdownGrace) {
         // A 30 s poll interval: if the Worker waited for its tick between jobs, the gaps would show it.
         worker = new SpringApplicationBuilder(WorkerApplication.class).run(
-                "--server.port=0", "--worker.boss-url=" + bossProcess.url(), "--worker.node-name=e2e-node",
+                "--server.port=0", "--management.server.port=0", "--worker.boss-url=" + bossProcess.url(), "--worker.node-name=e2e-node",
                 "--worker.scripts-dir=" + System.getProperty("scripts.dir", "../python-scripts"),
                 "--worker.work-dir=" + dir.resolve("work"), "--worker.spool-dir=" + dir.resolve("spool"),
                 "--worker.slots=1", "--worker.poll-interval=30s", "--worker.long-poll=20s",
