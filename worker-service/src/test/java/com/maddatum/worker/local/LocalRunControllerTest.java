@@ -130,9 +130,13 @@ class LocalRunControllerTest {
         assertThat(post("[1,2]", "local-secret").statusCode()).isEqualTo(400);
     }
 
+    @Value("${management.server.address}")
+    String managementAddress;
+
     @Test
-    void actuatorHasAPortOfItsOwnAndScriptsRunIsNotOnIt() throws Exception {
+    void actuatorHasAPortOfItsOwnOnLoopbackAndScriptsRunIsNotOnIt() throws Exception {
         assertThat(managementPort).isNotEqualTo(port);
+        assertThat(managementAddress).isEqualTo("127.0.0.1");
         assertThat(get(managementPort, "/actuator/health").statusCode()).isEqualTo(200);
         assertThat(get(managementPort, "/actuator/prometheus").statusCode()).isEqualTo(200);
         assertThat(get(port, "/actuator/health").statusCode()).isEqualTo(404);
