@@ -92,9 +92,7 @@ public class ProcessRunner {
         } catch (IOException e) {
             return new Running(spec, null, started, e.getMessage(), null);
         }
-        if (SETSID != null) {
-            processes.sessionLeader(process.pid());
-        }
+        processes.started(process.pid(), SETSID != null);
         return new Running(spec, process, started, null, processes);
     }
 

@@ -21,8 +21,10 @@ import java.util.concurrent.TimeUnit;
  * the script's session (the runner starts scripts with {@code setsid}, so children stay in it unless
  * they call {@code setsid} themselves), or if its environment carries the run's marker, which every
  * descendant inherits unless it is exec'd with a hand-made environment. Only processes started after
- * the run began are considered, which keeps the scan to a few {@code stat} reads and rules out an
- * unrelated process that happens to reuse a number. Zombies are dead already and are skipped.
+ * the run began are considered, which rules out an unrelated process that happens to reuse a number,
+ * and keeps the scan cheap: Linux hands out pids in increasing order until they wrap around, so only
+ * pids above the script's are read ({@code /proc/sys/kernel/ns_last_pid} tells when they wrapped,
+ * and then every process is looked at). Zombies are dead already and are skipped.
  *
  * <p>Not caught: a descendant that both leaves the session and drops the marker from its environment,
  * or that changes its user. A cgroup would catch those too, but unprivileged workers (and our
@@ -37,9 +39,12 @@ final class RunProcesses {
     private static final long TICKS_PER_SECOND = 100;
     private static final long POLL_MILLIS = 20;
 
+    private static final Path LAST_PID = PROC.resolve("sys/kernel/ns_last_pid");
+
     private final long self = ProcessHandle.current().pid();
     private final byte[] marker;
     private final long sinceTicks;
+    private volatile long mainPid = Long.MAX_VALUE;
     private volatile long session = -1;
 
     /** {@code markerEntry} is the {@code NAME=value} the run's processes carry in their environment. */
@@ -62,9 +67,10 @@ final class RunProcesses {
         }
     }
 
-    /** The script's own pid, which is its session id when it was started with {@code setsid}. */
-    void sessionLeader(long pid) {
-        this.session = pid;
+    /** The script's own pid, which is also its session id when it was started with {@code setsid}. */
+    void started(long pid, boolean ownSession) {
+        this.mainPid = pid;
+        this.session = ownSession ? pid : -1;
     }
 
     /**
@@ -77,10 +83,11 @@ final class RunProcesses {
             return main != null && main.isAlive() ? main.descendants().toList() : List.of();
         }
         List<ProcessHandle> found = new ArrayList<>();
+        long floor = pidsWrapped() ? 0 : mainPid;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC)) {
             for (Path entry : entries) {
                 long pid = pid(entry.getFileName().toString());
-                if (pid <= 0 || pid == self || pid == session || (main != null && pid == main.pid())) {
+                if (pid <= floor || pid == self || pid == session || (main != null && pid == main.pid())) {
                     continue;
                 }
                 if (isMember(pid)) {
@@ -91,6 +98,15 @@ final class RunProcesses {
             // /proc vanished under us: nothing more can be found
         }
         return found;
+    }
+
+    /** Whether pids may have wrapped around since the script started (or we cannot tell). */
+    private boolean pidsWrapped() {
+        try {
+            return Long.parseLong(Files.readString(LAST_PID).trim()) < mainPid;
+        } catch (IOException | RuntimeException cannotTell) {
+            return true;
+        }
     }
 
     private boolean isMember(long pid) {
