@@ -90,7 +90,12 @@ class LocalRuns {
             while (true) {
                 Request request = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (request != null) {
-                    run(request);
+                    try {
+                        run(request);
+                    } catch (RuntimeException e) { // the slot must outlive any one run
+                        log.error("local run failed in the worker run={}", request.id(), e);
+                        results.put(request.id(), Map.of("runId", request.id(), "status", "failed", "error", e.toString()));
+                    }
                 } else if (closed) {
                     return;
                 }

@@ -72,12 +72,14 @@ public class Runs {
      * has passed. Idempotent: a second caller waits for the first one's drain.
      */
     public void drain() throws InterruptedException {
+        boolean first;
         synchronized (entry) {
-            if (closed) {
-                drained.await();
-                return;
-            }
+            first = !closed;
             closed = true;
+        }
+        if (!first) {
+            drained.await();
+            return;
         }
         try {
             closeHooks.forEach(Runnable::run);

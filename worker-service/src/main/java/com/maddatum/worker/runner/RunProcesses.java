@@ -22,9 +22,11 @@ import java.util.concurrent.TimeUnit;
  * they call {@code setsid} themselves), or if its environment carries the run's marker, which every
  * descendant inherits unless it is exec'd with a hand-made environment. Only processes started after
  * the run began are considered, which rules out an unrelated process that happens to reuse a number,
- * and keeps the scan cheap: Linux hands out pids in increasing order until they wrap around, so only
- * pids above the script's are read ({@code /proc/sys/kernel/ns_last_pid} tells when they wrapped,
- * and then every process is looked at). Zombies are dead already and are skipped.
+ * and keeps the scan cheap for short runs, where a millisecond per job counts: Linux hands out pids in
+ * increasing order until they wrap around, so for a run younger than {@link #SHORT_RUN} only pids
+ * above the script's are read, unless {@code /proc/sys/kernel/ns_last_pid} shows they have wrapped
+ * (climbing back past the script's pid within that time would take thousands of forks a second). A
+ * longer run reads them all. Zombies are dead already and are skipped.
  *
  * <p>Not caught: a descendant that both leaves the session and drops the marker from its environment,
  * or that changes its user. A cgroup would catch those too, but unprivileged workers (and our
@@ -40,11 +42,13 @@ final class RunProcesses {
     private static final long POLL_MILLIS = 20;
 
     private static final Path LAST_PID = PROC.resolve("sys/kernel/ns_last_pid");
+    static final long SHORT_RUN = TimeUnit.SECONDS.toNanos(10);
 
     private final long self = ProcessHandle.current().pid();
     private final byte[] marker;
     private final long sinceTicks;
     private volatile long mainPid = Long.MAX_VALUE;
+    private volatile long startedNanos;
     private volatile long session = -1;
 
     /** {@code markerEntry} is the {@code NAME=value} the run's processes carry in their environment. */
@@ -69,6 +73,7 @@ final class RunProcesses {
 
     /** The script's own pid, which is also its session id when it was started with {@code setsid}. */
     void started(long pid, boolean ownSession) {
+        this.startedNanos = System.nanoTime();
         this.mainPid = pid;
         this.session = ownSession ? pid : -1;
     }
@@ -83,7 +88,8 @@ final class RunProcesses {
             return main != null && main.isAlive() ? main.descendants().toList() : List.of();
         }
         List<ProcessHandle> found = new ArrayList<>();
-        long floor = pidsWrapped() ? 0 : mainPid;
+        boolean young = mainPid != Long.MAX_VALUE && System.nanoTime() - startedNanos < SHORT_RUN;
+        long floor = young && !pidsWrapped() ? mainPid : 0;
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC)) {
             for (Path entry : entries) {
                 long pid = pid(entry.getFileName().toString());
