@@ -23,10 +23,11 @@ import java.util.concurrent.TimeUnit;
  * descendant inherits unless it is exec'd with a hand-made environment. Only processes started after
  * the run began are considered, which rules out an unrelated process that happens to reuse a number,
  * and keeps the scan cheap for short runs, where a millisecond per job counts: Linux hands out pids in
- * increasing order until they wrap around, so for a run younger than {@link #SHORT_RUN} only pids
- * above the script's are read, unless {@code /proc/sys/kernel/ns_last_pid} shows they have wrapped
- * (climbing back past the script's pid within that time would take thousands of forks a second). A
- * longer run reads them all. Zombies are dead already and are skipped.
+ * increasing order, wrapping at {@code pid_max} (32768 on many machines), so for a run younger than
+ * {@link #SHORT_RUN} the pids handed out before the script started are not read: those up to the
+ * script's, or after a wrap ({@code /proc/sys/kernel/ns_last_pid} below the script's pid) those between
+ * the last one handed out and the script's. Wrapping twice within that time would take thousands of
+ * forks a second. A longer run reads them all. Zombies are dead already and are skipped.
  *
  * <p>Not caught: a descendant that both leaves the session and drops the marker from its environment,
  * or that changes its user. A cgroup would catch those too, but unprivileged workers (and our
@@ -87,31 +88,39 @@ final class RunProcesses {
         if (!HAVE_PROC) {
             return main != null && main.isAlive() ? main.descendants().toList() : List.of();
         }
-        List<ProcessHandle> found = new ArrayList<>();
-        boolean young = mainPid != Long.MAX_VALUE && System.nanoTime() - startedNanos < SHORT_RUN;
-        long floor = young && !pidsWrapped() ? mainPid : 0;
+        List<Long> pids = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC)) {
             for (Path entry : entries) {
                 long pid = pid(entry.getFileName().toString());
-                if (pid <= floor || pid == self || pid == session || (main != null && pid == main.pid())) {
-                    continue;
-                }
-                if (isMember(pid)) {
-                    ProcessHandle.of(pid).ifPresent(found::add);
+                if (pid > 0 && pid != self && pid != session && (main == null || pid != main.pid())) {
+                    pids.add(pid);
                 }
             }
         } catch (IOException e) {
             // /proc vanished under us: nothing more can be found
         }
+        // Read after the listing: every pid listed was handed out by then.
+        long[] older = handedOutBefore();
+        List<ProcessHandle> found = new ArrayList<>();
+        for (long pid : pids) {
+            if (!(pid > older[0] && pid <= older[1]) && isMember(pid)) {
+                ProcessHandle.of(pid).ifPresent(found::add);
+            }
+        }
         return found;
     }
 
-    /** Whether pids may have wrapped around since the script started (or we cannot tell). */
-    private boolean pidsWrapped() {
+    /** The pids {@code (from, to]} that were handed out before the script started and not since; empty if unsure. */
+    private long[] handedOutBefore() {
+        long script = mainPid;
+        if (script == Long.MAX_VALUE || System.nanoTime() - startedNanos >= SHORT_RUN) {
+            return new long[] {0, 0};
+        }
         try {
-            return Long.parseLong(Files.readString(LAST_PID).trim()) < mainPid;
+            long last = Long.parseLong(Files.readString(LAST_PID).trim());
+            return last >= script ? new long[] {0, script} : new long[] {last, script};
         } catch (IOException | RuntimeException cannotTell) {
-            return true;
+            return new long[] {0, 0};
         }
     }
 
