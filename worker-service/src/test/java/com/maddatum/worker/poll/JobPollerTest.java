@@ -48,6 +48,24 @@ class JobPollerTest {
     }
 
     @Test
+    void theOutcomeIsOnDiskBeforeTheLastLogLinesAreShipped() throws Exception {
+        try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(100))) {
+            Path spooled = worker.settings.spoolDir().resolve(orderId(1) + "-1.json");
+            List<Boolean> spooledWhenTheOutcomeLineWasShipped = new java.util.concurrent.CopyOnWriteArrayList<>();
+            worker.boss.onLogs = (order, text) -> {
+                if (text.contains("\"loss\"")) { // the batch with the script's last line, the Outcome
+                    spooledWhenTheOutcomeLineWasShipped.add(java.nio.file.Files.exists(spooled));
+                }
+            };
+            worker.boss.order(1, nap(0, false));
+            worker.start();
+            assertThat(worker.boss.callback(A_WHILE).get("status").asInt()).isEqualTo(200);
+            // A crash while the last logs go out must not lose the Outcome: it was kept first.
+            assertThat(spooledWhenTheOutcomeLineWasShipped).containsExactly(true);
+        }
+    }
+
+    @Test
     void anUnreadableJobHandsTheOrderBackAndTheSlotCarriesOn() throws Exception {
         try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(100))) {
             worker.boss.jobAnswer = html();
@@ -95,11 +113,11 @@ class JobPollerTest {
     @Test
     void aKillOnOneSlotDoesNotHoldUpTheHeartbeatsOfAnother() throws Exception {
         try (WorkerHarness worker = new WorkerHarness(root, 2, Duration.ofMillis(100), Duration.ofSeconds(1),
-                Duration.ofSeconds(2), new com.maddatum.worker.runner.ProcessRunner(java.time.Clock.systemUTC()))) {
+                Duration.ofMillis(1500), new com.maddatum.worker.runner.ProcessRunner(java.time.Clock.systemUTC()))) {
             worker.boss.heartbeat = (order, n) -> order.equals(orderId(1)) && n >= 3
                     ? json("{\"cancelRequested\":true}") : json("{\"cancelRequested\":false}");
-            worker.boss.order(1, nap(60, true)); // ignores SIGTERM: its kill takes the whole 2 s grace
-            worker.boss.order(2, nap(4, false));
+            worker.boss.order(1, nap(60, true)); // ignores SIGTERM: its kill takes the whole 1.5 s grace
+            worker.boss.order(2, nap(3, false));
             worker.start();
 
             List<JsonNode> outcomes = new ArrayList<>(List.of(worker.boss.callback(A_WHILE), worker.boss.callback(A_WHILE)));

@@ -35,6 +35,8 @@ final class ScriptedBoss extends Dispatcher {
     /** (orderId, how many heartbeats that order has sent before this one) -> the answer. */
     volatile BiFunction<String, Integer, MockResponse> heartbeat = (order, n) -> json("{\"cancelRequested\":false}");
     volatile MockResponse jobAnswer;
+    /** Called with each log batch's order id and text as it arrives. */
+    volatile java.util.function.BiConsumer<String, String> onLogs = (order, text) -> { };
 
     static String orderId(int n) {
         return String.format("%024x", n);
@@ -69,6 +71,9 @@ final class ScriptedBoss extends Dispatcher {
             int before = (int) beats.stream().filter(b -> b.orderId().equals(order)).count();
             beats.add(new Beat(order, System.nanoTime()));
             return heartbeat.apply(order, before);
+        }
+        if (path.endsWith("/logs")) {
+            onLogs.accept(path.split("/")[2], JSON.readTree(request.getBody().utf8()).path("text").asString());
         }
         if (path.equals("/callback")) {
             callbacks.add(JSON.readTree(request.getBody().utf8()));
