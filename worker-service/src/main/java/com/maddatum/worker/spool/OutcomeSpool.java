@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,8 @@ public class OutcomeSpool {
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
     static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
     static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
+    /** How {@link #keep(Map)} names a Boss order's outcome: its order id and attempt. */
+    private static final Pattern BOSS_FILE = Pattern.compile("[0-9a-f]{24}-\\d+\\.json");
     /** No write takes this long: a .partial file older than that was left by a crash. */
     static final Duration STALE_PARTIAL = Duration.ofMinutes(1);
 
@@ -132,11 +135,21 @@ public class OutcomeSpool {
     @Scheduled(fixedDelayString = "${worker.spool-interval:1s}")
     public synchronized void flush() {
         Set<URI> failing = new HashSet<>();
-        for (Entry entry : pending()) {
-            Backoff backoff = backoffs.computeIfAbsent(entry.callback(), c -> new Backoff(FIRST_BACKOFF, MAX_BACKOFF));
-            if (failing.contains(entry.callback()) || !backoff.ready(clock.instant())) {
+        List<Entry> pending = new ArrayList<>(unwritten); // held in memory: the ones at risk go first
+        for (Path file : files()) {
+            // A Boss order's file is not even read while the Boss backs off: it may be large, and many.
+            if (!(BOSS_FILE.matcher(file.getFileName().toString()).matches() && !ready(bossCallback, failing))) {
+                Entry entry = read(file);
+                if (entry != null) {
+                    pending.add(entry);
+                }
+            }
+        }
+        for (Entry entry : pending) {
+            if (!ready(entry.callback(), failing)) {
                 continue;
             }
+            Backoff backoff = backoff(entry.callback());
             Answer answer = boss.deliver(entry.callback(), entry.outcome());
             log.info("outcome delivery order={} attempt={} status={} result={}", entry.outcome().get("orderId"),
                     entry.outcome().get("attempt"), entry.outcome().get("status"), answer.delivery());
@@ -234,16 +247,13 @@ public class OutcomeSpool {
         }
     }
 
-    /** What waits: outcomes held in memory first (they are the ones at risk), then the files, oldest first. */
-    private List<Entry> pending() {
-        List<Entry> all = new ArrayList<>(unwritten);
-        for (Path file : files()) {
-            Entry entry = read(file);
-            if (entry != null) {
-                all.add(entry);
-            }
-        }
-        return all;
+    private Backoff backoff(URI callback) {
+        return backoffs.computeIfAbsent(callback, c -> new Backoff(FIRST_BACKOFF, MAX_BACKOFF));
+    }
+
+    /** Whether the callback may be tried now: not failed in this round, and its back-off over. */
+    private boolean ready(URI callback, Set<URI> failing) {
+        return !failing.contains(callback) && backoff(callback).ready(clock.instant());
     }
 
     @SuppressWarnings("unchecked")
