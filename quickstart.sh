@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 
 BOSS_PORT="${BOSS_PORT:-8080}"
 WORKER_PORT="${WORKER_PORT:-8081}"
+WORKER_MANAGEMENT_PORT="${WORKER_MANAGEMENT_PORT:-8082}"   # the Worker's health and metrics
 PYTHON="${WORKER_PYTHON:-/usr/bin/python3}"
 STATE="${QUICKSTART_DIR:-./quickstart}"
 JOB="${1:-examples/wine_seed_job.json}"
@@ -67,11 +68,11 @@ wait_for "http://localhost:$BOSS_PORT/actuator/health" Boss "${pids[0]}" "$STATE
 
 # 4. One local Worker.
 say "starting a Worker (logs: $STATE/worker.log)"
-SERVER_PORT="$WORKER_PORT" WORKER_BOSS_URL="http://localhost:$BOSS_PORT" WORKER_PYTHON="$PYTHON" \
-  WORKER_WORK_DIR="$STATE/work" WORKER_SPOOL_DIR="$STATE/spool" \
+SERVER_PORT="$WORKER_PORT" MANAGEMENT_SERVER_PORT="$WORKER_MANAGEMENT_PORT" \
+  WORKER_BOSS_URL="http://localhost:$BOSS_PORT" WORKER_PYTHON="$PYTHON" WORKER_WORK_DIR="$STATE/work" WORKER_SPOOL_DIR="$STATE/spool" \
   java -jar worker-service/target/worker-service.jar >"$STATE/worker.log" 2>&1 &
 pids+=($!)
-wait_for "http://localhost:$WORKER_PORT/actuator/health" Worker "${pids[1]}" "$STATE/worker.log"
+wait_for "http://localhost:$WORKER_MANAGEMENT_PORT/actuator/health" Worker "${pids[1]}" "$STATE/worker.log"
 
 # 5. Submit the sample Job and wait for its Outcome.
 say "submitting $JOB"
@@ -94,7 +95,7 @@ echo
 say "running until Ctrl-C"
 cat <<INFO
   Boss:    http://localhost:$BOSS_PORT      (jobs: /jobs, workers: /workers, health: /actuator/health)
-  Worker:  http://localhost:$WORKER_PORT    (local runs: POST /scripts/run)
+  Worker:  http://localhost:$WORKER_PORT    (local runs: POST /scripts/run; health and metrics on :$WORKER_MANAGEMENT_PORT)
   Submit:  curl -XPOST localhost:$BOSS_PORT/job/create -H 'Content-Type: application/json' -d @examples/diabetes_good_job.json
 INFO
 wait

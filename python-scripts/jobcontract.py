@@ -5,6 +5,8 @@ Input
     stdin, tried in that order. The Worker sends all three; argv is skipped for Jobs over 128 KiB.
 Data
     Data files are looked up in $DATA_DIR, then in python-scripts/data/. Names are plain file names.
+    CSV files are UTF-8 (a byte-order mark is fine), with unique column names and no row longer than
+    the header; anything else is answered with a 422 Outcome that says what to fix and where.
 Artifacts
     Written to $OUTPUT_DIR when it is set.
 Output
@@ -101,46 +103,95 @@ def output_dir() -> Optional[Path]:
     return path
 
 
+# "utf-8-sig" reads UTF-8 with or without the byte-order mark Excel writes; without it the mark
+# would become part of the first column's name ("\ufeffalcohol"), which no Job names.
+CSV_ENCODING = "utf-8-sig"
+
+
+def open_csv(path: Path):
+    return path.open(newline="", encoding=CSV_ENCODING)
+
+
+def not_utf8(path: Path, error: UnicodeDecodeError) -> JobError:
+    """A 422 naming the first byte that is not UTF-8, its line, and what to do about it."""
+    with path.open("rb") as f:
+        data = f.read(64 << 20)
+    where = "past its first 64 MiB"
+    try:
+        data.decode(CSV_ENCODING)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        where = f"byte 0x{data[e.start]:02x} on line {line}"
+    return JobError(f"data file {path.name} is not UTF-8 text ({where}; Latin-1 or Windows-1252, perhaps); "
+                    "save the file as UTF-8 and submit the Job again", "BadEncoding", 422)
+
+
+def bad_row(path: Path, line: int, fields: int, expected: int) -> JobError:
+    return JobError(f"line {line} of {path.name} has {fields} fields but the header has {expected}; "
+                    "a value with a comma in it must be quoted", "BadRow", 422)
+
+
 def read_header(path: Path) -> List[str]:
-    with path.open(newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f), None)
+    try:
+        with open_csv(path) as f:
+            header = next(csv.reader(f), None)
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from e
     if not header:
         raise JobError(f"data file {path.name} is empty", "BadData", 422)
+    seen: Dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    repeated = [name for name, count in seen.items() if count > 1]
+    if repeated:
+        raise JobError(f"data file {path.name} has more than one column named " + ", ".join(repr(n) for n in repeated)
+                       + "; give every column its own name", "DuplicateColumn", 422)
     return header
+
+
+def rows(path: Path, limit: Optional[int] = None):
+    """The data rows as dicts, raising a 422 for text that is not UTF-8 or a row longer than the header."""
+    try:
+        with open_csv(path) as f:
+            reader = csv.DictReader(f)
+            for i, row in enumerate(reader):
+                if limit is not None and i >= limit:
+                    return
+                if None in row:  # DictReader keeps the fields beyond the header under None
+                    width = len(reader.fieldnames or [])
+                    raise bad_row(path, reader.line_num, width + len(row[None]), width)
+                yield row
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from e
 
 
 def scan_values(path: Path, columns: List[str], limit: int = 2000) -> Dict[str, str]:
     """Checks the first `limit` rows of `columns` are numbers; returns column -> 'nan' or 'text'."""
     problems: Dict[str, str] = {}
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        for i, row in enumerate(reader):
-            if i >= limit:
-                break
-            for column in columns:
-                value = (row.get(column) or "").strip()
-                if value.lower() in MISSING:
+    for row in rows(path, limit):
+        for column in columns:
+            value = (row.get(column) or "").strip()
+            if value.lower() in MISSING:
+                problems.setdefault(column, "nan")
+                continue
+            try:
+                if not math.isfinite(float(value)):
                     problems.setdefault(column, "nan")
-                    continue
-                try:
-                    if not math.isfinite(float(value)):
-                        problems.setdefault(column, "nan")
-                except ValueError:
-                    problems[column] = "text"
+            except ValueError:
+                problems[column] = "text"
     return problems
 
 
 def count_in_range(path: Path, column: str, low: Optional[float], high: Optional[float]) -> int:
     """Counts rows whose `column` is a number within [low, high] (either bound may be None)."""
     kept = 0
-    with path.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            try:
-                value = float(row.get(column) or "nan")
-            except ValueError:
-                continue
-            if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
-                kept += 1
+    for row in rows(path):
+        try:
+            value = float(row.get(column) or "nan")
+        except ValueError:
+            continue
+        if math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high):
+            kept += 1
     return kept
 
 
@@ -192,15 +243,25 @@ def run(main: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
 
 # --- small typed readers for Job fields, each naming the field in its error -----------------------
 
-def get_str(job: Dict[str, Any], key: str, default: Optional[str] = None, choices: Optional[List[str]] = None) -> Optional[str]:
+def get_str(job: Dict[str, Any], key: str, default: Optional[str] = None, choices: Optional[List[str]] = None,
+            aliases: Optional[Dict[str, str]] = None) -> Optional[str]:
+    """A string field; with `choices`, one of them, matched regardless of case (Keras' "Adam" is
+    "adam") or through `aliases` (lower-case spelling -> choice), and returned as the choice."""
     value = job.get(key, default)
     if value is None:
         return None
     if not isinstance(value, str):
         raise JobError(f"{key} must be a string, got {value!r}")
-    if choices is not None and value not in choices:
-        raise JobError(f"unknown {key} {value!r}; use one of {', '.join(choices)}")
-    return value
+    if choices is None or value in choices:
+        return value
+    folded = value.strip().lower()
+    for choice in choices:
+        if choice.lower() == folded:
+            return choice
+    if aliases and folded in aliases:
+        return aliases[folded]
+    known = ", ".join(choices) + (f" (or {', '.join(sorted(aliases))})" if aliases else "")
+    raise JobError(f"unknown {key} {value!r}; use one of {known}")
 
 
 def get_number(job: Dict[str, Any], key: str, default: Optional[float] = None, low: Optional[float] = None,

@@ -12,7 +12,8 @@ The network's fields:
                         The network learns a scaled target: standardised when the output is linear,
                         min-max scaled to [0, 1] otherwise; predictions are scaled back before scoring.
     optimizer           rmsprop (default), adam, adamw, sgd (momentum 0.9), adagrad, adadelta,
-                        adamax, nadam; with learningRate (default 0.001).
+                        adamax, nadam, in any capitalisation (Keras' Adam, RMSprop, SGD...); with
+                        learningRate (default 0.001).
     l1, l2              penalties added to the loss: l1 * sum|w| + l2 * sum w^2 over the weights
                         (not the biases), as Keras' regularizers do. Default 0.
     loss                mse | mae | huber (delta 1 on the scaled target).

@@ -20,9 +20,10 @@ Fields (all optional but the target):
     crossValidationCrossingType
                           a scikit-learn regression scorer name, default neg_mean_squared_error;
                           it is the Outcome's `metric` (mean over folds) and `metricName`
-    loss                  mse (default) | mae | huber: the training loss, and the Outcome's `loss`
-                          (mean over held-out folds, in the target's units; huber uses
-                          delta = one standard deviation of the training target)
+    loss                  mse (default) | mae | huber, in any capitalisation, or Keras'
+                          mean_squared_error, mean_absolute_error, huber_loss: the training loss,
+                          and the Outcome's `loss` (mean over held-out folds, in the target's
+                          units; huber uses delta = one standard deviation of the training target)
     seed                  default 0; the same seed gives the same result
 Preprocessing runs in the order scaler -> ExtraTrees selection -> PCA, fitted inside each fold.
 """
@@ -38,6 +39,9 @@ import jobcontract as jc
 SCALERS = ["standard", "minmax", "robust", "none"]
 NAN_POLICIES = ["error", "drop", "mean"]
 LOSSES = ["mse", "mae", "huber"]
+# The Keras names people paste from older Jobs (matched regardless of case).
+LOSS_ALIASES = {"mean_squared_error": "mse", "meansquarederror": "mse", "mean_absolute_error": "mae",
+                "meanabsoluteerror": "mae", "huber_loss": "huber"}
 SCORERS = ["neg_mean_squared_error", "neg_root_mean_squared_error", "neg_mean_absolute_error",
            "neg_median_absolute_error", "r2", "explained_variance", "max_error",
            "neg_mean_absolute_percentage_error", "neg_mean_squared_log_error"]
@@ -83,7 +87,7 @@ class TabularSpec:
             folds=jc.get_number(job, "cvFolds", 5, 2, 100, integer=True),
             test_fraction=jc.get_number(job, "testFraction", 0.2, 0.05, 0.5),
             scorer=jc.get_str(job, "crossValidationCrossingType", "neg_mean_squared_error", SCORERS),
-            loss=jc.get_str(job, "loss", "mse", LOSSES),
+            loss=jc.get_str(job, "loss", "mse", LOSSES, LOSS_ALIASES),
             seed=jc.get_number(job, "seed", 0, 0, 2**32 - 1, integer=True),
         )
         if spec.pca_components != -1 and not (0 < spec.pca_components < 1 or
@@ -128,7 +132,13 @@ def load(spec: TabularSpec):
     import numpy as np
     import pandas as pd
 
-    frame = pd.read_csv(spec.data_file)
+    try:
+        frame = pd.read_csv(spec.data_file, encoding=jc.CSV_ENCODING)
+    except UnicodeDecodeError as e:  # past the rows check_data looked at
+        raise jc.not_utf8(spec.data_file, e) from e
+    except pd.errors.ParserError as e:
+        raise jc.JobError(f"{spec.data_file.name} is not a regular CSV table: {e}; a value with a comma in it "
+                          "must be quoted", "BadRow", 422) from e
     non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if non_numeric:
         raise jc.JobError("non-numeric values in column(s) " + ", ".join(non_numeric), "NonNumericColumn", 422)

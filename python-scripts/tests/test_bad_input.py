@@ -93,3 +93,61 @@ def test_a_diverging_run_is_reported_not_hidden():
     assert run.code == 2
     assert run.outcome["status"] == 422
     assert run.outcome["error"]["type"] == "Diverged"
+
+
+def write_bytes(tmp_path: Path, data: bytes) -> str:
+    (tmp_path / "bad.csv").write_bytes(data)
+    return str(tmp_path)
+
+
+LINES = [f"{i},{i * 2},{i * 3 + 1}\n" for i in range(40)]
+ROWS = "".join(LINES)
+
+BAD_DATA = [
+    # name, file bytes, error type, words in the message
+    ("Latin-1 text in the header", "température,z,y\n".encode("latin-1") + ROWS.encode(), "BadEncoding",
+     ["UTF-8", "byte 0xe9", "line 1"]),
+    ("Windows-1252 text in a row", ("x,z,y\n" + "".join(LINES[:6]) + "1,2,3 \u20ac\n").encode("cp1252"), "BadEncoding",
+     ["UTF-8", "0x80", "line 8"]),
+    ("a row with an extra field", ("x,z,y\n" + "".join(LINES[:10]) + "1,2,3,4\n" + "".join(LINES[10:])).encode(), "BadRow",
+     ["line 12", "4 fields", "header has 3", "quoted"]),
+    ("duplicate column names", ("x,x,y\n" + ROWS).encode(), "DuplicateColumn", ["'x'", "own name"]),
+]
+
+
+@pytest.mark.parametrize("name, data, error_type, words", BAD_DATA, ids=[c[0] for c in BAD_DATA])
+def test_bad_data_is_a_4xx_a_person_can_act_on(tmp_path, heavy_imports_poisoned, name, data, error_type, words):
+    env = dict(heavy_imports_poisoned, DATA_DIR=write_bytes(tmp_path, data))
+    for script in ("nn.py", "sk.py"):
+        run = run_script(script, {"_id": "bad", "dataFileName": "bad.csv", "depedentVariable": "y"}, env=env)
+        assert run.outcome["status"] == 422, run.outcome
+        assert run.outcome["error"]["type"] == error_type
+        for word in words:
+            assert word in run.outcome["error"]["message"]
+        assert run.code == 2
+        assert run.seconds < 1.0, f"took {run.seconds:.2f}s"
+
+
+def test_a_bad_row_past_the_rows_checked_first_is_still_a_4xx(tmp_path):
+    rows = "".join(f"{i},{i * 2},{i * 3 + 1}\n" for i in range(3000))
+    env = {"DATA_DIR": write_bytes(tmp_path, ("x,z,y\n" + rows + "1,2,3,4\n").encode())}
+    run = run_script("sk.py", {"_id": "late", "dataFileName": "bad.csv", "depedentVariable": "y"}, env=env)
+    assert run.outcome["status"] == 422
+    assert run.outcome["error"]["type"] == "BadRow"
+    assert "line 3002" in run.outcome["error"]["message"]
+
+
+def test_a_latin1_byte_past_the_rows_checked_first_is_still_a_4xx(tmp_path):
+    rows = "".join(f"{i},{i * 2},{i * 3 + 1}\n" for i in range(3000))
+    data = ("x,z,y\n" + rows).encode() + "1,2,3\n# caf\u00e9\n".encode("latin-1")
+    run = run_script("sk.py", {"_id": "late", "dataFileName": "bad.csv", "depedentVariable": "y"},
+                     env={"DATA_DIR": write_bytes(tmp_path, data)})
+    assert run.outcome["status"] == 422
+    assert run.outcome["error"]["type"] in ("BadEncoding", "BadRow")
+
+
+def test_a_utf8_byte_order_mark_is_read_as_utf8_not_taken_for_part_of_a_name(tmp_path):
+    env = {"DATA_DIR": write_bytes(tmp_path, b"\xef\xbb\xbf" + ("x,z,y\n" + ROWS).encode())}
+    run = run_script("sk.py", {"_id": "bom", "dataFileName": "bad.csv", "depedentVariable": "x", "cvFolds": 2}, env=env)
+    assert run.outcome["status"] == 200, run.outcome
+    assert run.outcome["rows"] == 40

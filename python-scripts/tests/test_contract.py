@@ -57,3 +57,29 @@ def test_errors_are_outcomes_with_a_non_zero_exit():
     assert run.code == 2
     assert run.outcome == {"status": 400, "jobId": None, "error": run.outcome["error"]}
     assert run.outcome["error"]["type"] == "InvalidJob"
+
+
+def test_noop_can_report_keys_the_boss_cannot_store_and_a_long_log():
+    run = run_script("noop.py", {"_id": "k", "outcomeKeys": ["val.loss", "$where"], "stderrBytes": 10_000})
+    assert run.code == 0, run.stderr
+    assert run.outcome["val.loss"] == 1 and run.outcome["$where"] == 1
+    assert len(run.stderr) >= 9_000
+
+
+def test_noop_can_ignore_sigterm_while_it_sleeps():
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import SCRIPTS
+
+    process = subprocess.Popen([sys.executable, str(SCRIPTS / "noop.py"), json.dumps({"_id": "t", "sleepSeconds": 30,
+                                                                                      "ignoreTerm": True})],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process.stderr.readline()  # noop started
+    assert process.stderr.readline().startswith(b"noop ignores SIGTERM")
+    process.send_signal(signal.SIGTERM)
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(timeout=0.5)
+    process.kill()
+    process.wait()

@@ -77,4 +77,58 @@ class ComposeFileTest {
             assertThat(example).contains(variable + "=");
         }
     }
+
+    /** The worker services as Compose resolves them, and the Worker's own defaults from its application.yml. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void workersRunUnderAnInitHandEveryOrderBackBeforeComposeKillsThemAndKeepTheirSpool() throws Exception {
+        Result resolved = run(concat(compose(), "--profile", "gpu", "config"),
+                Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
+        assertThat(resolved.exit()).as(resolved.output()).isZero();
+        Map<String, Object> file = new org.yaml.snakeyaml.Yaml().load(resolved.output());
+        Map<String, Object> worker = (Map<String, Object>) ((Map<String, Object>) new org.yaml.snakeyaml.Yaml()
+                .load(Files.readString(REPO.resolve("worker-service/src/main/resources/application.yml")))).get("worker");
+        java.time.Duration grace = goDuration((String) worker.get("shutdown-grace"));
+        java.time.Duration kill = goDuration((String) worker.get("kill-grace"));
+        Map<String, Object> services = (Map<String, Object>) file.get("services");
+        for (String name : List.of("worker", "worker-gpu")) {
+            Map<String, Object> service = (Map<String, Object>) services.get(name);
+            assertThat(service.get("init")).as(name + " init").isEqualTo(true);
+            // SIGTERM, the grace, one kill grace for all runs at once and as long again for a stuck one,
+            // and ten seconds to hand the orders back; Docker's default is 10 s in all.
+            java.time.Duration stop = goDuration(String.valueOf(service.get("stop_grace_period")));
+            assertThat(stop).as(name + " stop_grace_period").isGreaterThanOrEqualTo(
+                    grace.plus(kill.multipliedBy(2)).plusSeconds(10));
+            assertThat((List<String>) service.get("volumes")).as(name + " volumes")
+                    .anySatisfy(v -> assertThat(v).startsWith("worker-spool:/app/spool"));
+        }
+        assertThat((Map<String, Object>) file.get("volumes")).containsKey("worker-spool");
+    }
+
+    private static List<String> concat(List<String> head, String... tail) {
+        List<String> all = new ArrayList<>(head);
+        all.addAll(List.of(tail));
+        return all;
+    }
+
+    /** "90s", "1m30s", "2h", as Compose writes durations. */
+    static java.time.Duration goDuration(String text) {
+        java.util.regex.Matcher part = java.util.regex.Pattern.compile("(\\d+)(h|ms|m|s)").matcher(text);
+        java.time.Duration total = java.time.Duration.ZERO;
+        int end = 0;
+        while (part.find()) {
+            long n = Long.parseLong(part.group(1));
+            total = total.plus(switch (part.group(2)) {
+                case "h" -> java.time.Duration.ofHours(n);
+                case "m" -> java.time.Duration.ofMinutes(n);
+                case "ms" -> java.time.Duration.ofMillis(n);
+                default -> java.time.Duration.ofSeconds(n);
+            });
+            end = part.end();
+        }
+        if (end != text.length() || text.isEmpty()) {
+            throw new IllegalArgumentException("not a duration: " + text);
+        }
+        return total;
+    }
 }

@@ -169,6 +169,38 @@ class SystemIT {
         }
     }
 
+    @Test
+    void aWorkerStoppedUnderComposesTimingHandsBackEveryRunningJobBeforeItWouldBeKilled() throws Exception {
+        // docker-compose.yml's rule, scaled down: stop_grace_period covers the shutdown grace, one kill
+        // grace for every run at once and as long again for a stuck one, and some seconds to report.
+        Duration grace = Duration.ofSeconds(1);
+        Duration kill = Duration.ofSeconds(3);
+        Duration stopGracePeriod = grace.plus(kill.multipliedBy(2)).plusSeconds(5);
+        try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(Map.of())) {
+            JarProcess leaving = system.startWorker("leaving", Map.of("WORKER_SLOTS", "4",
+                    "WORKER_SHUTDOWN_GRACE", grace.toSeconds() + "s", "WORKER_KILL_GRACE", kill.toSeconds() + "s"));
+            List<String> jobs = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                // Each ignores SIGTERM, so only SIGKILL after the whole kill grace ends it.
+                jobs.add(system.submit(noop("sleepSeconds", 120, "ignoreTerm", true, "i", i)));
+            }
+            for (String jobId : jobs) {
+                JsonNode log = system.boss.await("/jobs/" + jobId + "/logs",
+                        l -> l.path("text").asString().contains("noop ignores SIGTERM"), A_WHILE);
+                assertThat(log.path("text").asString()).as(jobId).contains("noop ignores SIGTERM");
+            }
+
+            // sigterm() fails if the JVM is still up when the period ends: Docker would SIGKILL it there.
+            assertThat(leaving.sigterm(stopGracePeriod)).isIn(0, 143);
+            for (String jobId : jobs) {
+                JsonNode order = system.boss.get("/jobs/" + jobId).json().get("order");
+                assertThat(order.get("status").asString()).as(jobId).isEqualTo("unassigned");
+                assertThat(order.get("reason").asString()).as(jobId).contains("WorkerShutdown");
+                assertThat(order.get("attempt").asInt()).isEqualTo(1);
+            }
+        }
+    }
+
     private static long spooled(SystemUnderTest system, String worker) throws Exception {
         Path spool = system.spool(worker);
         if (!Files.isDirectory(spool)) {

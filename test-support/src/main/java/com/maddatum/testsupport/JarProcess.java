@@ -66,6 +66,11 @@ public final class JarProcess implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         builder.environment().putAll(env);
         builder.environment().put("SERVER_PORT", Integer.toString(port));
+        if (!env.containsKey("MANAGEMENT_SERVER_PORT")) {
+            // A service with a management port of its own (the Worker's) serves health and metrics on
+            // the one port tests know, unless the caller asks for it apart.
+            builder.environment().put("MANAGEMENT_SERVER_PORT", Integer.toString(port));
+        }
         process = builder.start();
         awaitHealthy(Duration.ofSeconds(120));
     }

@@ -38,10 +38,15 @@ class WorkerEndToEndIT {
     }
 
     private void startBoss() throws Exception {
+        startBoss(Map.of());
+    }
+
+    private void startBoss(Map<String, String> extra) throws Exception {
         java.nio.file.Files.createDirectories(java.nio.file.Path.of("target/it-logs"));
+        Map<String, String> env = new java.util.HashMap<>(extra);
+        env.put("BOSS_STORE_DATA_DIR", dir.resolve("boss-data").toString());
         bossProcess = JarProcess.start(JarProcess.jar("boss.jar"),
-                java.nio.file.Path.of("target/it-logs/boss-" + System.nanoTime() + ".log"),
-                Map.of("BOSS_STORE_DATA_DIR", dir.resolve("boss-data").toString()));
+                java.nio.file.Path.of("target/it-logs/boss-" + System.nanoTime() + ".log"), env);
         boss = new HttpJson(bossProcess.url());
     }
 
@@ -52,7 +57,7 @@ class WorkerEndToEndIT {
     private void startWorker(String shutdownGrace) {
         // A 30 s poll interval: if the Worker waited for its tick between jobs, the gaps would show it.
         worker = new SpringApplicationBuilder(WorkerApplication.class).run(
-                "--server.port=0", "--worker.boss-url=" + bossProcess.url(), "--worker.node-name=e2e-node",
+                "--server.port=0", "--management.server.port=0", "--worker.boss-url=" + bossProcess.url(), "--worker.node-name=e2e-node",
                 "--worker.scripts-dir=" + System.getProperty("scripts.dir", "../python-scripts"),
                 "--worker.work-dir=" + dir.resolve("work"), "--worker.spool-dir=" + dir.resolve("spool"),
                 "--worker.slots=1", "--worker.poll-interval=30s", "--worker.long-poll=20s",
@@ -144,5 +149,40 @@ class WorkerEndToEndIT {
         worker.close();
         worker = null;
         assertThat(boss.get("/jobs/" + jobId).json().get("order").get("status").asString()).isEqualTo("done");
+    }
+
+    @Test
+    void anOutcomeWithDottedAndDollarKeysEndsTheJobDoneWithItsKeysEncoded() throws Exception {
+        startBoss();
+        startWorker();
+        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py",
+                "outcomeKeys", List.of("val.loss", "$where", "plain"))).json().get("jobId").asString();
+        JsonNode detail = boss.awaitJobStatus(jobId, "done", Duration.ofSeconds(60));
+        assertThat(detail.get("order").get("status").asString()).isEqualTo("done");
+        JsonNode details = detail.get("outcome").get("details");
+        assertThat(details.get("val%2Eloss").asInt()).isEqualTo(1);
+        assertThat(details.get("%24where").asInt()).isEqualTo(1);
+        assertThat(details.get("plain").asInt()).isEqualTo(1);
+        assertThat(details.get("workerFixes").get(0).asString()).contains("val.loss", "$where");
+        assertThat(detail.get("order").get("attempt").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void anOutcomeTheBossRefusesIsReplacedAndTheJobFailsSayingWhyInsteadOfRunningAgain() throws Exception {
+        // A Boss whose body limit is smaller than the outcome's log tail: it answers 413 to the outcome
+        // and to the replacement that carries the tail, and takes the one without it.
+        startBoss(Map.of("BOSS_LIMITS_MAX_BODY_BYTES", "8192"));
+        startWorker();
+        String jobId = boss.post("/job/create", Map.of("scriptName", "noop.py", "stderrBytes", 20_000))
+                .json().get("jobId").asString();
+        JsonNode detail = boss.awaitJobStatus(jobId, "failed", Duration.ofSeconds(60));
+        JsonNode order = detail.get("order");
+        assertThat(order.get("status").asString()).isEqualTo("failed");
+        assertThat(order.get("attempt").asInt()).isEqualTo(1);
+        JsonNode outcome = detail.get("outcome");
+        assertThat(outcome.get("status").asInt()).isEqualTo(500);
+        assertThat(outcome.get("error").get("type").asString()).isEqualTo("OutcomeRejected");
+        assertThat(outcome.get("error").get("message").asString()).contains("status 200", "HTTP 413");
+        assertThat(outcome.get("node").asString()).isEqualTo("e2e-node");
     }
 }

@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -20,13 +22,18 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The Boss's HTTP API as the Worker uses it. Every answer is mapped to what the Worker should do:
- * "no work", "the lease is gone", "retry later" ({@link BossUnavailableException}), never a raw status.
+ * "no work", "the lease is gone", "retry later" ({@link BossUnavailableException}), never a raw status,
+ * and never an exception of another kind: an answer that cannot be read (an HTML page from a proxy
+ * during a redeploy, a body of {@code null}, cut-off JSON) is a Boss that is not answering properly.
  */
 @Component
 public class BossClient {
 
     private static final Logger log = LoggerFactory.getLogger(BossClient.class);
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
+    /** Ids the Worker puts into paths: the Boss's ObjectIds. Anything else is not sent on. */
+    private static final Pattern ORDER_ID = Pattern.compile("[0-9a-f]{24}");
+    private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
     /** What became of a callback. */
     public enum Delivery {
@@ -40,8 +47,19 @@ public class BossClient {
         RETRY
     }
 
+    /** A callback's {@link Delivery}, and for a refusal the Boss's reason in words. */
+    public record Answer(Delivery delivery, String reason) {}
+
     /** The Boss's word on a heartbeat. */
-    public enum Beat { OK, CANCEL, LEASE_LOST, UNREACHABLE }
+    public enum Beat {
+        OK,
+        CANCEL,
+        /** 409: another attempt holds the order now. */
+        LEASE_LOST,
+        /** 404: the Boss does not know the order (a replica that has not caught up, a proxy's slip...). */
+        NOT_FOUND,
+        UNREACHABLE
+    }
 
     private final String base;
     private final Optional<String> token;
@@ -70,20 +88,33 @@ public class BossClient {
         String path = "/bored/" + URLEncoder.encode(node, StandardCharsets.UTF_8) + "?waitSeconds=" + wait.toSeconds();
         HttpResponse<String> response = send(post(path, null, timeout.plus(wait)));
         return switch (response.statusCode()) {
-            case 200 -> Optional.of(json.readValue(response.body(), Order.class));
+            case 200 -> Optional.of(order(response.body()));
             case 204 -> Optional.empty();
             default -> throw new BossUnavailableException("/bored answered " + response.statusCode() + ": "
                     + abbreviate(response.body()), null);
         };
     }
 
+    private Order order(String body) throws BossUnavailableException {
+        Order order = read("/bored", body, () -> json.readValue(body, Order.class));
+        if (order.id() == null || !ORDER_ID.matcher(order.id()).matches() || order.jobId() == null
+                || !JOB_ID.matcher(order.jobId()).matches() || order.attempt() < 1) {
+            throw new BossUnavailableException("/bored answered an order the Worker cannot use (ids must be "
+                    + ORDER_ID.pattern() + " and " + JOB_ID.pattern() + ", attempt at least 1): " + abbreviate(body), null);
+        }
+        return order;
+    }
+
     /** The job exactly as submitted, with its {@code _id}, in the order its fields were sent. */
     public LinkedHashMap<String, Object> job(String jobId) throws BossUnavailableException {
+        if (!JOB_ID.matcher(jobId).matches()) {
+            throw new BossUnavailableException("not a job id: " + abbreviate(jobId), null);
+        }
         HttpResponse<String> response = send(request("/retrieve/job/" + jobId, timeout).GET().build());
         if (response.statusCode() != 200) {
             throw new BossUnavailableException("/retrieve/job answered " + response.statusCode(), null);
         }
-        return json.readValue(response.body(), MAP);
+        return read("/retrieve/job", response.body(), () -> json.readValue(response.body(), MAP));
     }
 
     public Beat heartbeat(String orderId, String node, int attempt, Map<String, Object> progress) {
@@ -96,12 +127,15 @@ public class BossClient {
         try {
             HttpResponse<String> response = send(post("/orders/" + orderId + "/heartbeat", body, timeout));
             return switch (response.statusCode()) {
-                case 200 -> Boolean.TRUE.equals(json.readValue(response.body(), MAP).get("cancelRequested"))
+                case 200 -> Boolean.TRUE.equals(read("heartbeat", response.body(),
+                        () -> json.readValue(response.body(), MAP)).get("cancelRequested"))
                         ? Beat.CANCEL : Beat.OK;
-                case 404, 409 -> Beat.LEASE_LOST;
+                case 409 -> Beat.LEASE_LOST;
+                case 404 -> Beat.NOT_FOUND;
                 default -> Beat.UNREACHABLE;
             };
         } catch (BossUnavailableException e) {
+            log.debug("heartbeat not answered order={} error={}", orderId, e.getMessage());
             return Beat.UNREACHABLE;
         }
     }
@@ -117,41 +151,72 @@ public class BossClient {
         }
     }
 
-    public Delivery callback(Map<String, Object> outcome) {
+    public Answer callback(Map<String, Object> outcome) {
         return deliver(URI.create(base + "/callback"), outcome);
     }
 
     /** Posts an outcome to any Boss-compatible callback address (the local run's {@code callbackAddress}). */
-    public Delivery deliver(URI callback, Map<String, Object> outcome) {
+    public Answer deliver(URI callback, Map<String, Object> outcome) {
         try {
-            HttpRequest request = authorize(HttpRequest.newBuilder(callback).timeout(timeout))
+            HttpResponse<String> response = send(authorize(HttpRequest.newBuilder(callback).timeout(timeout))
                     .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(outcome))).build();
-            HttpResponse<String> response = send(request);
+                    .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(outcome))).build());
             int status = response.statusCode();
             if (status / 100 == 2) {
-                return Delivery.DELIVERED;
+                return new Answer(Delivery.DELIVERED, null);
             }
+            String reason = reason(status, response.body());
             if (status == 404 || status == 409) {
-                log.warn("outcome not wanted any more order={} status={} answer={}", outcome.get("orderId"), status,
-                        abbreviate(response.body()));
-                return Delivery.STALE;
+                log.warn("outcome not wanted any more order={} status={} answer={}", outcome.get("orderId"), status, reason);
+                return new Answer(Delivery.STALE, reason);
             }
             if (status / 100 == 4 && status != 401 && status != 403 && status != 429) {
-                log.error("outcome rejected order={} status={} answer={}", outcome.get("orderId"), status,
-                        abbreviate(response.body()));
-                return Delivery.REJECTED;
+                log.error("outcome rejected order={} status={} answer={}", outcome.get("orderId"), status, reason);
+                return new Answer(Delivery.REJECTED, reason);
             }
-            return Delivery.RETRY;
-        } catch (BossUnavailableException e) {
-            return Delivery.RETRY;
+            return new Answer(Delivery.RETRY, reason);
+        } catch (BossUnavailableException | RuntimeException e) {
+            return new Answer(Delivery.RETRY, e.getMessage());
         }
     }
 
-    private HttpRequest post(String path, Object body, Duration requestTimeout) {
-        HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
-                : HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body));
-        return request(path, requestTimeout).header("Content-Type", "application/json").POST(publisher).build();
+    /** The Boss's problem detail in words ({@code detail}, and the {@code field} at fault), else the body. */
+    private String reason(int status, String body) {
+        try {
+            Map<String, Object> problem = json.readValue(body, MAP);
+            if (problem != null && problem.get("detail") instanceof String detail) {
+                return "HTTP " + status + ": " + detail
+                        + (problem.get("field") instanceof String field ? " (field " + field + ")" : "");
+            }
+        } catch (RuntimeException notAProblem) { // JacksonException included
+            // fall through to the raw answer
+        }
+        return "HTTP " + status + (body == null || body.isBlank() ? "" : ": " + abbreviate(body));
+    }
+
+    /** Reads a JSON answer; anything that is not the expected JSON object means the Boss did not answer properly. */
+    private static <T> T read(String what, String body, Supplier<T> parse) throws BossUnavailableException {
+        T value;
+        try {
+            value = parse.get();
+        } catch (RuntimeException e) { // JacksonException, and whatever else a hostile body provokes
+            throw new BossUnavailableException(what + " answered something that is not the expected JSON: "
+                    + abbreviate(body), e);
+        }
+        if (value == null) {
+            throw new BossUnavailableException(what + " answered null", null);
+        }
+        return value;
+    }
+
+    private HttpRequest post(String path, Object body, Duration requestTimeout) throws BossUnavailableException {
+        try {
+            HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(json.writeValueAsString(body));
+            return request(path, requestTimeout).header("Content-Type", "application/json").POST(publisher).build();
+        } catch (RuntimeException e) {
+            throw new BossUnavailableException("cannot build the request to " + path + ": " + e.getMessage(), e);
+        }
     }
 
     private HttpRequest.Builder request(String path, Duration requestTimeout) {
@@ -170,7 +235,7 @@ public class BossClient {
                 throw new BossUnavailableException(request.uri().getPath() + " answered " + response.statusCode(), null);
             }
             return response;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             throw new BossUnavailableException("cannot reach the Boss at " + base + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -37,4 +37,12 @@ public record WorkerProperties(
         @Min(1024) @DefaultValue("67108864") long maxLogBytes,
         @Min(1024) @Max(4194304) @DefaultValue("65536") int logTailBytes,
         @NotNull @DefaultValue("10s") Duration httpTimeout,
-        @Min(1) @DefaultValue("200") int keepRuns) {}
+        @Min(1) @DefaultValue("200") int keepRuns,
+        @NotNull @DefaultValue({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ", "TMPDIR",
+                "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "CUDA_*", "NVIDIA_*",
+                "NCCL_*", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TORCH_HOME", "HF_HOME",
+                "XDG_CACHE_HOME", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                "no_proxy"}) List<String> scriptEnvironment,
+        @Min(1) @Max(1000) @DefaultValue("8") int localQueue,
+        @Min(1024) @DefaultValue("1048576") int localMaxBodyBytes,
+        @DefaultValue("false") boolean localAllowRemote) {}

@@ -28,6 +28,8 @@ public class WorkerSettings {
 
     private static final Logger log = LoggerFactory.getLogger(WorkerSettings.class);
     static final String SEED_CONFIG = "worker-node-configure.json";
+    /** A node name, as the Boss accepts it (it puts the name in URLs). */
+    public static final java.util.regex.Pattern NODE_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}");
 
     private final WorkerProperties properties;
     private final String bossUrl;
@@ -49,7 +51,7 @@ public class WorkerSettings {
         this.bossUrl = stripSlash(firstOf(properties.bossUrl(), (String) seed.get("bossAddress"), "http://localhost:8080"));
         URI.create(bossUrl); // fail at start-up, not at the first poll, on a malformed URL
         this.nodeName = firstOf(properties.nodeName(), (String) seed.get("nodeName"), hostName());
-        if (!nodeName.matches("[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")) {
+        if (!NODE_NAME.matcher(nodeName).matches()) {
             throw new IllegalArgumentException("worker.node-name '" + nodeName
                     + "' must be 1-128 letters, digits or _ . : @ - (the Boss uses it in URLs)");
         }
@@ -154,4 +156,8 @@ public class WorkerSettings {
     public long maxLogBytes() { return properties.maxLogBytes(); }
     public int logTailBytes() { return properties.logTailBytes(); }
     public int keepRuns() { return properties.keepRuns(); }
+    public List<String> scriptEnvironment() { return properties.scriptEnvironment(); }
+    public int localQueue() { return properties.localQueue(); }
+    public int localMaxBodyBytes() { return properties.localMaxBodyBytes(); }
+    public boolean localAllowRemote() { return properties.localAllowRemote(); }
 }

@@ -1,22 +1,17 @@
 package com.maddatum.worker.local;
 
-import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
-import com.maddatum.worker.runner.OutcomeBuilder;
-import com.maddatum.worker.runner.ProcessResult;
-import com.maddatum.worker.runner.ProcessRunner;
-import com.maddatum.worker.runner.ScriptLauncher;
-import jakarta.annotation.PreDestroy;
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
@@ -25,102 +20,153 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
-import org.springframework.web.bind.annotation.RequestBody;
-import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The seed's local interface: {@code POST /scripts/run} runs a Job JSON on this machine outside the
- * queue and answers 202 with a run id; the Outcome goes to the job's {@code callbackAddress} when it
- * has one, and can be read at {@code GET /scripts/run/{id}}. It listens on loopback unless configured
- * otherwise, and asks for the worker token when one is set.
+ * queue ({@link LocalRuns}) and answers 202 with a run id; the Outcome goes to the job's
+ * {@code callbackAddress} when it has one, and can be read at {@code GET /scripts/run/{id}}.
+ *
+ * <p>It is for this machine only, whatever address the server listens on: a caller that is not on
+ * loopback is refused, and so is a request whose {@code Host} is not a loopback name (a web page
+ * that rebinds its own DNS name to 127.0.0.1 reaches loopback, but cannot send such a Host), unless
+ * {@code worker.local-allow-remote} is set. It asks for the worker token when one is set, caps the
+ * body at {@code worker.local-max-body-bytes}, and answers 429 when the queue is full.
  */
 @RestController
 class LocalRunController {
 
     private static final Logger log = LoggerFactory.getLogger(LocalRunController.class);
+    private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "localhost.", "ip6-localhost", "ip6-loopback");
 
-    private final ScriptLauncher launcher;
-    private final BossClient boss;
+    private final LocalRuns runs;
     private final WorkerSettings settings;
     private final JsonMapper json;
-    private final Clock clock;
-    private final ExecutorService runs = Executors.newFixedThreadPool(2);
-    /** The last {@link #KEEP_RESULTS} local runs, oldest dropped first. */
-    private final Map<String, Map<String, Object>> results = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>() {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Map<String, Object>> eldest) {
-                    return size() > KEEP_RESULTS;
-                }
-            });
-    private static final int KEEP_RESULTS = 100;
 
-    LocalRunController(ScriptLauncher launcher, BossClient boss, WorkerSettings settings, JsonMapper json, Clock clock) {
-        this.launcher = launcher;
-        this.boss = boss;
+    LocalRunController(LocalRuns runs, WorkerSettings settings, JsonMapper json) {
+        this.runs = runs;
         this.settings = settings;
         this.json = json;
-        this.clock = clock;
     }
 
     @PostMapping("/scripts/run")
-    ResponseEntity<Object> run(@RequestHeader(value = "Authorization", required = false) String authorization,
-            @RequestBody JsonNode body) {
-        if (!authorized(authorization)) {
-            return problem(HttpStatus.UNAUTHORIZED, "A valid bearer token is required.");
+    ResponseEntity<Object> run(HttpServletRequest request) throws IOException {
+        ResponseEntity<Object> refused = refuse(request);
+        if (refused != null) {
+            return refused;
         }
-        if (body == null || !body.isObject()) {
+        byte[] body = request.getContentLengthLong() > settings.localMaxBodyBytes() ? null
+                : readAtMost(request.getInputStream(), settings.localMaxBodyBytes());
+        if (body == null) {
+            return problem(HttpStatus.CONTENT_TOO_LARGE, "The body is over " + settings.localMaxBodyBytes() + " bytes.");
+        }
+        JsonNode node;
+        try {
+            node = json.readTree(body);
+        } catch (JacksonException e) {
+            node = null;
+        }
+        if (node == null || !node.isObject()) {
             return problem(HttpStatus.BAD_REQUEST, "The body must be a Job JSON object.");
         }
         @SuppressWarnings("unchecked")
-        Map<String, Object> job = json.convertValue(body, LinkedHashMap.class);
-        String runId = UUID.randomUUID().toString();
-        results.put(runId, Map.of("runId", runId, "status", "running"));
-        runs.execute(() -> execute(runId, job));
-        return ResponseEntity.accepted().body(Map.of("runId", runId, "status", "started",
+        Map<String, Object> job = json.convertValue(node, LinkedHashMap.class);
+        URI callback = null;
+        if (job.get("callbackAddress") != null) {
+            callback = callback(job.get("callbackAddress"));
+            if (callback == null) {
+                return problem(HttpStatus.BAD_REQUEST, "callbackAddress must be an http(s) URL such as http://localhost:8080.");
+            }
+        }
+        LocalRuns.Queued queued = runs.submit(job, callback);
+        if (queued.refusal() == LocalRuns.Refusal.QUEUE_FULL) {
+            return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", "5")
+                    .body(ProblemDetail.forStatusAndDetail(HttpStatus.TOO_MANY_REQUESTS,
+                            "The local run queue is full (" + settings.localQueue() + "); try again later."));
+        }
+        if (queued.refusal() == LocalRuns.Refusal.SHUTTING_DOWN) {
+            return problem(HttpStatus.SERVICE_UNAVAILABLE, "The worker is shutting down.");
+        }
+        return ResponseEntity.accepted().body(Map.of("runId", queued.runId(), "status", "started",
                 "message", "job started, the outcome goes to its callbackAddress when it has one"));
     }
 
     @GetMapping("/scripts/run/{runId}")
-    ResponseEntity<Object> result(@RequestHeader(value = "Authorization", required = false) String authorization,
-            @PathVariable String runId) {
-        if (!authorized(authorization)) {
-            return problem(HttpStatus.UNAUTHORIZED, "A valid bearer token is required.");
+    ResponseEntity<Object> result(HttpServletRequest request, @PathVariable String runId) {
+        ResponseEntity<Object> refused = refuse(request);
+        if (refused != null) {
+            return refused;
         }
-        Map<String, Object> result = results.get(runId);
-        return result == null ? problem(HttpStatus.NOT_FOUND, "No run " + runId + ".") : ResponseEntity.ok(result);
+        return runs.result(runId).<ResponseEntity<Object>>map(ResponseEntity::ok)
+                .orElseGet(() -> problem(HttpStatus.NOT_FOUND, "No run " + runId + "."));
     }
 
-    private void execute(String runId, Map<String, Object> job) {
-        Map<String, Object> outcome;
-        try {
-            ProcessRunner.Running running = launcher.launch(job, "local-" + runId, null, Map.of("LOCAL_RUN_ID", runId));
-            ProcessResult result = running.await();
-            outcome = OutcomeBuilder.fromResult(result, null, job.get("_id"), json);
-        } catch (ScriptLauncher.Refused e) {
-            outcome = OutcomeBuilder.refused(job.get("_id"), e.status(), e.type(), e.getMessage());
-        } catch (Exception e) {
-            outcome = OutcomeBuilder.refused(job.get("_id"), 500, "WorkerFailure", e.toString());
-        }
-        outcome.put("node", settings.nodeName());
-        outcome.putIfAbsent("finishedAt", clock.instant().toString());
-        Map<String, Object> record = new ConcurrentHashMap<>();
-        record.put("runId", runId);
-        record.put("status", "finished");
-        record.put("outcome", outcome);
-        results.put(runId, record); // finished before the callback goes out: whoever hears it may ask
-        if (job.get("callbackAddress") instanceof String address && !address.isBlank()) {
-            record.put("delivery", "pending");
-            try {
-                record.put("delivery", boss.deliver(URI.create(address.replaceAll("/+$", "") + "/callback"), outcome));
-            } catch (IllegalArgumentException e) {
-                record.put("delivery", "bad callbackAddress: " + e.getMessage());
+    /** Why this request may not use local runs, or null when it may. */
+    private ResponseEntity<Object> refuse(HttpServletRequest request) {
+        if (!settings.localAllowRemote()) {
+            if (!isLoopback(request.getRemoteAddr())) {
+                log.warn("local run refused: caller not on loopback remote={}", request.getRemoteAddr());
+                return problem(HttpStatus.FORBIDDEN, "Local runs are for callers on this machine only.");
+            }
+            if (!isLoopbackHost(request.getHeader("Host"))) {
+                log.warn("local run refused: Host is not a loopback name host={}", request.getHeader("Host"));
+                return problem(HttpStatus.FORBIDDEN, "Local runs need a Host of localhost or a loopback address.");
             }
         }
-        log.info("local run finished run={} status={} delivery={}", runId, outcome.get("status"), record.get("delivery"));
+        if (!authorized(request.getHeader("Authorization"))) {
+            return problem(HttpStatus.UNAUTHORIZED, "A valid bearer token is required.");
+        }
+        return null;
+    }
+
+    static boolean isLoopback(String address) {
+        if (address == null || address.isBlank() || !address.matches("[0-9a-fA-F:.%\\[\\]]+")) {
+            return false; // only literals: never look a name up here
+        }
+        try {
+            return InetAddress.getByName(address).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** {@code localhost}, or a loopback address literal, with or without a port. */
+    static boolean isLoopbackHost(String host) {
+        if (host == null || host.isBlank()) {
+            return false;
+        }
+        String name = host.trim().toLowerCase();
+        if (name.startsWith("[")) {
+            int end = name.indexOf(']');
+            return end > 0 && isLoopback(name.substring(1, end));
+        }
+        int colon = name.lastIndexOf(':');
+        if (colon >= 0 && name.indexOf(':') == colon) {
+            name = name.substring(0, colon);
+        }
+        return LOOPBACK_NAMES.contains(name) || isLoopback(name);
+    }
+
+    private static URI callback(Object address) {
+        if (!(address instanceof String text) || text.isBlank()) {
+            return null;
+        }
+        try {
+            URI uri = URI.create(text.replaceAll("/+$", "") + "/callback");
+            return ("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null
+                    ? uri : null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** The body, or null when it is longer than {@code max}. */
+    private static byte[] readAtMost(InputStream in, int max) throws IOException {
+        byte[] bytes = in.readNBytes(max + 1);
+        return bytes.length > max ? null : bytes;
     }
 
     private boolean authorized(String authorization) {
@@ -131,10 +177,5 @@ class LocalRunController {
 
     private static ResponseEntity<Object> problem(HttpStatus status, String detail) {
         return ResponseEntity.status(status).body(ProblemDetail.forStatusAndDetail(status, detail));
-    }
-
-    @PreDestroy
-    void stop() {
-        runs.shutdownNow();
     }
 }

@@ -1,26 +1,24 @@
 package com.maddatum.worker.poll;
 
+import com.maddatum.worker.client.Backoff;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.client.BossUnavailableException;
 import com.maddatum.worker.client.Registration;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.runner.Scripts;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
  * Registers this node with the Boss ({@code POST /worker-node/create}): name, labels, slots, host,
- * GPUs and the scripts it can run. A Boss that is down at start-up is not fatal: the Worker says so
- * plainly and tries again with back-off (1 s doubling to a minute) instead of crash-looping.
+ * GPUs and the scripts a job can name (not the libraries they import). A Boss that is down at
+ * start-up is not fatal: the Worker says so plainly and tries again with back-off (1 s doubling to a
+ * minute) instead of crash-looping.
  */
 @Component
 class Registrar {
@@ -30,9 +28,8 @@ class Registrar {
     private final BossClient boss;
     private final WorkerSettings settings;
     private final Clock clock;
+    private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(1));
     private volatile boolean registered;
-    private int failures;
-    private Instant nextAttempt = Instant.MIN;
 
     Registrar(BossClient boss, WorkerSettings settings, Clock clock) {
         this.boss = boss;
@@ -42,37 +39,26 @@ class Registrar {
 
     /** Registers unless done already or backing off; true once registered. */
     synchronized boolean ensureRegistered() {
-        if (registered || clock.instant().isBefore(nextAttempt)) {
+        if (registered || !backoff.ready(clock.instant())) {
             return registered;
         }
         try {
             boss.register(registration());
             registered = true;
-            failures = 0;
+            backoff.succeeded();
             log.info("registered with the Boss boss={} node={} labels={} slots={}", settings.bossUrl(),
                     settings.nodeName(), settings.labels(), settings.slots());
         } catch (BossUnavailableException e) {
-            failures++;
-            Duration wait = Duration.ofSeconds(Math.min(60, 1L << Math.min(failures - 1, 6)));
-            nextAttempt = clock.instant().plus(wait);
-            log.warn("the Boss at {} is not reachable ({}); retrying in {}s", settings.bossUrl(), e.getMessage(),
-                    wait.toSeconds());
+            Duration wait = backoff.failed(clock.instant());
+            log.warn("the Boss is not reachable boss={} retryIn={}s error={}", settings.bossUrl(), wait.toSeconds(),
+                    e.getMessage());
         }
         return registered;
     }
 
     Registration registration() {
         return new Registration(settings.nodeName(), settings.labels(), settings.slots(), host(), settings.gpus(),
-                scripts(settings.scriptsDir()));
-    }
-
-    private static List<String> scripts(Path dir) {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.map(f -> f.getFileName().toString())
-                    .filter(name -> name.matches("[A-Za-z0-9][A-Za-z0-9_.-]*\\.py")).sorted().toList();
-        } catch (IOException e) {
-            return List.of();
-        }
+                Scripts.advertised(settings.scriptsDir()));
     }
 
     private static String host() {

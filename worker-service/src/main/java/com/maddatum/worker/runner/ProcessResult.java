@@ -5,13 +5,19 @@ import java.time.Instant;
 
 /**
  * How a process ended. {@code startError} is set when it never started (no such interpreter, no
- * permission); {@code killedBecause} when the Worker stopped it (timeout, cancellation, shutdown).
+ * permission); {@code killedBecause} only when the Worker's kill reached a process that was still
+ * running (a stop asked for after the script had ended changes nothing). {@code stuck}: some process
+ * of the run was still alive after SIGKILL and the bounded wait that follows it (a process stuck in
+ * the kernel); {@code exitCode} is then null. {@code leftovers}: processes the script left running
+ * when it ended by itself, which the runner then killed.
  */
 public record ProcessResult(
         Integer exitCode,
         String startError,
         String killedBecause,
         boolean timedOut,
+        boolean stuck,
+        int leftovers,
         String lastStdoutLine,
         String stdoutTail,
         String stderrTail,

@@ -2,61 +2,118 @@ package com.maddatum.worker.runner;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
  * The one class that runs an external process: command list, work directory, environment, stdin,
- * stdout and stderr drained to capped files with a bounded tail in memory, a timeout, and a kill
- * of the whole process tree (SIGTERM, then SIGKILL after a grace period).
+ * stdout and stderr drained to capped files with a bounded tail in memory, a timeout, and a kill of
+ * every process of the run (SIGTERM, then SIGKILL after a grace period), whether the run ends by
+ * itself, by a stop or by its timeout (see {@link RunProcesses} for how they are found).
+ *
+ * <p>Each process starts in its own session through {@code setsid} (util-linux), which execs the
+ * command in place (it forks only when the caller leads a process group, and a JVM's child does not),
+ * so that it costs one extra {@code exec} and the pid stays the script's. Each also carries
+ * {@code WORKER_RUN_ID} in its environment, which its children inherit.
  */
 @Component
 public class ProcessRunner {
 
     private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
+    /** The variable that marks every process of a run, inherited by its children. */
+    public static final String RUN_MARKER = "WORKER_RUN_ID";
+    /** A script that has ended by itself is done: what it left running gets this long to stop. */
+    static final Duration LEFTOVER_GRACE = Duration.ofMillis(500);
+    /** Once the run's processes are gone its pipes are closed; the pumps need only drain what is buffered. */
+    static final Duration DRAIN = Duration.ofSeconds(1);
+    private static final String SETSID = firstExecutable("/usr/bin/setsid", "/bin/setsid");
+
+    /** Starts a configured {@link ProcessBuilder}; tests stand in a process that will not die. */
+    @FunctionalInterface
+    interface Launcher {
+        Process start(ProcessBuilder builder) throws IOException;
+    }
 
     private final Clock clock;
+    private final Launcher launcher;
 
+    @Autowired
     public ProcessRunner(Clock clock) {
+        this(clock, ProcessBuilder::start);
+    }
+
+    ProcessRunner(Clock clock, Launcher launcher) {
         this.clock = clock;
+        this.launcher = launcher;
     }
 
     /** Starts the process; a process that cannot start still yields a handle whose result says why. */
     public Running start(ProcessSpec spec) {
         Instant started = clock.instant();
-        ProcessBuilder builder = new ProcessBuilder(spec.command()).directory(spec.workDir().toFile());
-        builder.environment().putAll(spec.environment());
+        List<String> command = new ArrayList<>(spec.command());
+        if (SETSID != null) {
+            // setsid would start and then fail to exec a missing program: find it first, as exec would
+            // on the Worker's PATH, and say so the way ProcessBuilder would have.
+            String program = resolve(command.get(0));
+            if (program == null) {
+                return new Running(spec, null, started, "Cannot run program \"" + command.get(0)
+                        + "\": not found or not executable", null);
+            }
+            command.set(0, program);
+            command.add(0, SETSID);
+        }
+        ProcessBuilder builder = new ProcessBuilder(command).directory(spec.workDir().toFile());
+        Map<String, String> environment = builder.environment();
+        if (!spec.inheritEnvironment()) {
+            environment.clear();
+        }
+        environment.putAll(spec.environment());
+        String runId = spec.workDir().getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        environment.put(RUN_MARKER, runId);
+        RunProcesses processes = new RunProcesses(RUN_MARKER + "=" + runId, RunProcesses.ticksBefore());
         Process process;
         try {
-            process = builder.start();
+            process = launcher.start(builder);
         } catch (IOException e) {
-            return new Running(spec, null, started, e.getMessage());
+            return new Running(spec, null, started, e.getMessage(), null);
         }
-        return new Running(spec, process, started, null);
+        processes.started(process.pid(), SETSID != null);
+        return new Running(spec, process, started, null, processes);
     }
 
-    /** A started process. {@link #await} blocks until it ends; {@link #kill} may be called from any thread. */
+    /** A started process. {@link #await} blocks until it ends; {@link #stop} may be called from any thread. */
     public final class Running {
         private final ProcessSpec spec;
         private final Process process;
         private final Instant startedAt;
         private final String startError;
+        private final RunProcesses processes;
         private final OutputCapture stdout;
         private final OutputCapture stderr;
         private final Thread[] pumps;
-        private final AtomicReference<String> killedBecause = new AtomicReference<>();
+        private final CompletableFuture<String> stopRequest = new CompletableFuture<>();
 
-        private Running(ProcessSpec spec, Process process, Instant startedAt, String startError) {
+        private Running(ProcessSpec spec, Process process, Instant startedAt, String startError, RunProcesses processes) {
             this.spec = spec;
             this.process = process;
             this.startedAt = startedAt;
             this.startError = startError;
+            this.processes = processes;
             if (process == null) {
                 this.stdout = null;
                 this.stderr = null;
@@ -74,50 +131,79 @@ public class ProcessRunner {
             return process == null ? -1 : process.pid();
         }
 
+        /**
+         * Asks for the run to be stopped. It returns at once: the kill itself happens on the thread in
+         * {@link #await}, so that a caller such as a heartbeat never waits out a kill grace. The first
+         * reason given wins; a process that has already ended is not killed and keeps its own result.
+         */
+        public void stop(String reason) {
+            stopRequest.complete(reason);
+        }
+
+        /**
+         * Waits until the process ends by itself, its timeout passes, or a stop is asked for; kills every
+         * process of the run that is still alive; and waits, boundedly, for the output to drain.
+         */
         public ProcessResult await() throws InterruptedException {
             if (process == null) {
                 Instant now = clock.instant();
-                return new ProcessResult(null, startError, null, false, null, "", "", 0, 0, false, startedAt, now);
+                return new ProcessResult(null, startError, null, false, false, 0, null, "", "", 0, 0, false,
+                        startedAt, now);
             }
+            String reason = waitForEndOrStop();
             boolean timedOut = false;
-            if (!process.waitFor(spec.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                timedOut = true;
-                kill("timeout after " + spec.timeout());
-                process.waitFor();
+            String killedBecause = null;
+            boolean gone = true;
+            if (reason != null && process.isAlive()) {
+                timedOut = reason.equals(TIMED_OUT);
+                killedBecause = timedOut ? "timeout after " + spec.timeout() : reason;
+                log.info("killing run pid={} reason={}", process.pid(), killedBecause);
+                gone = processes.kill(process, spec.killGrace(), spec.killGrace());
             }
-            for (Thread pump : pumps) {
-                // A grandchild that escaped the kill could hold the pipes open: do not wait forever.
-                pump.join(spec.killGrace().toMillis() + 1000);
+            int leftovers = 0;
+            if (gone) {
+                List<ProcessHandle> left = processes.members(null);
+                leftovers = left.size();
+                if (leftovers > 0) {
+                    log.warn("script left processes running; killing them pid={} count={} pids={}", process.pid(),
+                            leftovers, left.stream().map(ProcessHandle::pid).toList());
+                    gone = processes.kill(null, LEFTOVER_GRACE, spec.killGrace());
+                }
             }
-            return new ProcessResult(process.exitValue(), null, killedBecause.get(), timedOut,
+            if (!gone) {
+                log.error("a process of the run outlived SIGKILL pid={} alive={}", process.pid(), process.isAlive());
+            }
+            drain();
+            Integer exitCode = process.isAlive() ? null : process.exitValue();
+            return new ProcessResult(exitCode, null, killedBecause, timedOut, !gone, leftovers,
                     stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(), stdout.total(), stderr.total(),
                     stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
         }
 
-        /** Stops the process and every descendant: SIGTERM first, SIGKILL to whatever is left after the grace. */
-        public void kill(String reason) {
-            if (process == null || !killedBecause.compareAndSet(null, reason)) {
-                return;
-            }
-            List<ProcessHandle> tree = process.descendants().toList();
-            log.info("killing process tree pid={} descendants={} reason={}", process.pid(), tree.size(), reason);
-            tree.forEach(ProcessHandle::destroy);
-            process.destroy();
-            long deadline = System.nanoTime() + spec.killGrace().toNanos();
-            for (ProcessHandle handle : concat(tree)) {
-                long left = deadline - System.nanoTime();
-                try {
-                    handle.onExit().get(Math.max(0, left), TimeUnit.NANOSECONDS);
-                } catch (Exception stillAlive) {
-                    handle.destroyForcibly();
-                }
+        private static final String TIMED_OUT = "\0timeout";
+
+        /** Null when the process ended by itself; else the stop reason, or {@link #TIMED_OUT}. */
+        private String waitForEndOrStop() throws InterruptedException {
+            try {
+                Object first = CompletableFuture.anyOf(process.onExit(), stopRequest)
+                        .get(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                return first instanceof String reason ? reason : null;
+            } catch (TimeoutException e) {
+                return TIMED_OUT;
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("waiting for the process failed", e);
             }
         }
 
-        private List<ProcessHandle> concat(List<ProcessHandle> tree) {
-            List<ProcessHandle> all = new java.util.ArrayList<>(tree);
-            all.add(process.toHandle());
-            return all;
+        /** Joins the pumps within one {@link #DRAIN}: a holder of the pipes that escaped every kill must not hold the slot. */
+        private void drain() throws InterruptedException {
+            long deadline = System.nanoTime() + DRAIN.toNanos();
+            for (Thread pump : pumps) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left > 0) {
+                    pump.join(left);
+                }
+            }
         }
 
         private void feedStdin() {
@@ -134,5 +220,29 @@ public class ProcessRunner {
             thread.start();
             return thread;
         }
+    }
+
+    private static String firstExecutable(String... candidates) {
+        for (String candidate : candidates) {
+            if (Files.isExecutable(Path.of(candidate))) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /** The executable {@code program} names, directly or on the Worker's PATH as exec would find it; else null. */
+    private static String resolve(String program) {
+        if (program.contains("/")) {
+            return Files.isExecutable(Path.of(program)) ? program : null;
+        }
+        String path = System.getenv("PATH");
+        for (String dir : (path == null ? "/usr/bin:/bin" : path).split(":")) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir, program);
+            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+                return candidate.toString();
+            }
+        }
+        return null;
     }
 }

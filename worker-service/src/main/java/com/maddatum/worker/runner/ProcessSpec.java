@@ -6,14 +6,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What to run: the command list, its directory and extra environment, the bytes for its stdin, and
- * the limits: a timeout, a cap on each log file, the in-memory tail kept of each stream, and how
- * long a killed process tree gets between SIGTERM and SIGKILL.
+ * What to run: the command list, its directory and environment, the bytes for its stdin, and the
+ * limits: a timeout, a cap on each log file, the in-memory tail kept of each stream, and how long a
+ * killed process tree gets between SIGTERM and SIGKILL. With {@code inheritEnvironment} false the
+ * process sees only {@code environment} (plus the runner's own run marker), not the Worker's.
  */
 public record ProcessSpec(
         List<String> command,
         Path workDir,
         Map<String, String> environment,
+        boolean inheritEnvironment,
         byte[] stdin,
         Duration timeout,
         long maxLogBytes,
@@ -27,9 +29,10 @@ public record ProcessSpec(
         void onOutput(byte[] bytes, int length);
     }
 
+    /** A process that inherits the Worker's environment plus {@code environment}, with no output listener. */
     public ProcessSpec(List<String> command, Path workDir, Map<String, String> environment, byte[] stdin,
             Duration timeout, long maxLogBytes, int tailBytes, Duration killGrace) {
-        this(command, workDir, environment, stdin, timeout, maxLogBytes, tailBytes, killGrace, null);
+        this(command, workDir, environment, true, stdin, timeout, maxLogBytes, tailBytes, killGrace, null);
     }
 
     public ProcessSpec {

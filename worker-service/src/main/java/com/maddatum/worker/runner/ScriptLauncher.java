@@ -10,30 +10,33 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
+import java.util.TreeMap;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Turns a Job into a process: {@code [python, -u, <scriptsDir>/<scriptName>, <job JSON>]} (the
  * seed's contract), with the same JSON on stdin and in {@code $JOB_FILE}, in a fresh work directory
- * that is also {@code $OUTPUT_DIR}. A script outside the scripts directory is never run.
+ * that is also {@code $OUTPUT_DIR}. A script outside the scripts directory is never run. The script
+ * sees only the variables named in {@code worker.script-environment} from the Worker's own
+ * environment (so never {@code WORKER_TOKEN}), plus the ones the contract gives it.
  */
 @Component
 public class ScriptLauncher {
 
     /** Linux refuses a single argument of 128 KiB or more (MAX_ARG_STRLEN, counting its NUL). */
     static final int MAX_ARGUMENT_BYTES = 128 * 1024 - 1;
-    static final Pattern SCRIPT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\\.py");
 
     private final WorkerSettings settings;
     private final ProcessRunner runner;
     private final JsonMapper json;
+    private final Map<String, String> passedEnvironment;
 
     public ScriptLauncher(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
         this.settings = settings;
         this.runner = runner;
         this.json = json;
+        this.passedEnvironment = passed(System.getenv(), settings.scriptEnvironment());
     }
 
     /** A script the Worker will not run: the Job is at fault, so this becomes a 4xx Outcome. */
@@ -78,7 +81,8 @@ public class ScriptLauncher {
         if (jobBytes.length <= MAX_ARGUMENT_BYTES) {
             command.add(jobJson);
         }
-        Map<String, String> env = new LinkedHashMap<>(extraEnv);
+        Map<String, String> env = new LinkedHashMap<>(passedEnvironment);
+        env.putAll(extraEnv);
         env.put("JOB_FILE", jobFile.toString());
         env.put("DATA_DIR", settings.dataDir().toString());
         env.put("OUTPUT_DIR", workDir.toString());
@@ -86,8 +90,26 @@ public class ScriptLauncher {
         if (gpu != null) {
             env.put("CUDA_VISIBLE_DEVICES", gpu.toString());
         }
-        return runner.start(new ProcessSpec(command, workDir, env, jobBytes, timeout(job), settings.maxLogBytes(),
-                settings.logTailBytes(), settings.killGrace(), listener));
+        return runner.start(new ProcessSpec(command, workDir, env, false, jobBytes, timeout(job),
+                settings.maxLogBytes(), settings.logTailBytes(), settings.killGrace(), listener));
+    }
+
+    /**
+     * The variables of {@code environment} that {@code names} lets through: an exact name, or a prefix
+     * ending in {@code *} ({@code LC_*}).
+     */
+    static Map<String, String> passed(Map<String, String> environment, List<String> names) {
+        Map<String, String> passed = new TreeMap<>();
+        environment.forEach((name, value) -> {
+            for (String allowed : names) {
+                boolean prefix = allowed.endsWith("*");
+                if (prefix ? name.startsWith(allowed.substring(0, allowed.length() - 1)) : name.equals(allowed)) {
+                    passed.put(name, value);
+                    return;
+                }
+            }
+        });
+        return passed;
     }
 
     /** The job's own {@code timeoutSeconds}, else {@code worker.job-timeout}. */
@@ -100,22 +122,6 @@ public class ScriptLauncher {
 
     /** The script's real path, which must lie inside the scripts directory (no "..", no symlink out). */
     Path resolveScript(Object scriptName) throws Refused {
-        if (!(scriptName instanceof String name) || !SCRIPT_NAME.matcher(name).matches()) {
-            throw new Refused(400, "UnsafeScript", "scriptName must be a .py file name in the scripts directory, got "
-                    + scriptName);
-        }
-        Path candidate = settings.scriptsDir().resolve(name);
-        if (!Files.isRegularFile(candidate)) {
-            throw new Refused(404, "ScriptNotFound", "no script " + name + " in " + settings.scriptsDir());
-        }
-        try {
-            Path real = candidate.toRealPath();
-            if (!real.startsWith(settings.scriptsDir()) || !real.getParent().equals(settings.scriptsDir())) {
-                throw new Refused(400, "UnsafeScript", name + " resolves outside the scripts directory");
-            }
-            return real;
-        } catch (IOException e) {
-            throw new Refused(404, "ScriptNotFound", "cannot read " + name + ": " + e.getMessage());
-        }
+        return Scripts.resolve(settings.scriptsDir(), scriptName);
     }
 }

@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,6 +18,9 @@ import org.springframework.stereotype.Component;
  * Keeps only the newest {@code worker.keep-runs} run directories under {@code worker.work-dir}: each
  * holds a run's logs (up to {@code worker.max-log-bytes} per stream) and its artifacts, so without
  * pruning a busy worker would fill its disk. The Outcome and the Boss's log copy outlive them.
+ *
+ * <p>A directory in use by a running job is never pruned, however old: a long job's directory keeps
+ * its start time, so by age alone the short jobs of other slots would push it out while it runs.
  */
 @Component
 public class WorkDirJanitor {
@@ -24,6 +29,7 @@ public class WorkDirJanitor {
 
     private final Path workDir;
     private final int keep;
+    private final Set<String> inUse = new HashSet<>();
 
     @Autowired
     public WorkDirJanitor(WorkerSettings settings) {
@@ -35,17 +41,30 @@ public class WorkDirJanitor {
         this.keep = keep;
     }
 
-    /** Deletes the oldest run directories beyond the newest {@code keep}; returns how many it removed. */
+    /** Marks a run directory as in use, before the run creates it, until {@link #release}. */
+    public synchronized void use(String runName) {
+        inUse.add(runName);
+    }
+
+    public synchronized void release(String runName) {
+        inUse.remove(runName);
+    }
+
+    /**
+     * Deletes the oldest run directories beyond the newest {@code keep}, sparing those in use (which
+     * count towards {@code keep}); returns how many it removed.
+     */
     public synchronized int prune() {
         List<Path> runs;
         try (Stream<Path> children = Files.list(workDir)) {
-            runs = children.filter(Files::isDirectory)
+            runs = children.filter(Files::isDirectory).filter(dir -> !inUse.contains(dir.getFileName().toString()))
                     .sorted(Comparator.comparingLong(WorkDirJanitor::modified).reversed()).toList();
         } catch (IOException e) {
             return 0;
         }
         int removed = 0;
-        for (Path old : runs.subList(Math.min(keep, runs.size()), runs.size())) {
+        int room = Math.max(0, keep - inUse.size());
+        for (Path old : runs.subList(Math.min(room, runs.size()), runs.size())) {
             if (delete(old)) {
                 removed++;
             }

@@ -1,23 +1,38 @@
 package com.maddatum.worker.spool;
 
+import com.maddatum.worker.client.Backoff;
 import com.maddatum.worker.client.BossClient;
+import com.maddatum.worker.client.BossClient.Answer;
 import com.maddatum.worker.client.BossClient.Delivery;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.outcome.OutcomeBuilder;
+import com.maddatum.worker.outcome.OutcomeContract;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,10 +42,17 @@ import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Every Outcome is written to the spool directory before it is sent, and deleted only once the
- * Boss has it (or has said it will never want it). An Outcome that could not be delivered survives a
- * Worker restart and is sent afterwards; the Boss makes repeats harmless. While the Boss is
- * unreachable, attempts back off exponentially from 1 s to a minute.
+ * Every Outcome is conformed to what the Boss accepts ({@link OutcomeContract}) and written to the
+ * spool directory before it is sent, and deleted only once its callback has it (or has said it will
+ * never want it). A file is written whole or not at all: to a {@code .partial} file, fsync'd, renamed,
+ * and the directory fsync'd, so an Outcome the Worker has kept survives a crash or a power cut; on
+ * restart it is sent. When the disk refuses the write (full, read-only) the Outcome is held in memory
+ * and sent at once instead. An Outcome the Boss refuses as malformed is replaced by a Worker-built
+ * one for the same order and attempt ({@link OutcomeBuilder#replacement}), never just dropped.
+ *
+ * <p>Outcomes of local runs go to their job's {@code callbackAddress}; each address backs off on its
+ * own (1 s doubling to a minute), so a dead one holds up nothing else. The Boss makes repeats harmless,
+ * so several Workers may share one spool directory.
  */
 @Component
 public class OutcomeSpool {
@@ -39,89 +61,247 @@ public class OutcomeSpool {
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
     static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
     static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
+    /** How {@link #keep(Map)} names a Boss order's outcome: its order id and attempt. */
+    private static final Pattern BOSS_FILE = Pattern.compile("[0-9a-f]{24}-\\d+\\.json");
+    /** No write takes this long: a .partial file older than that was left by a crash. */
+    static final Duration STALE_PARTIAL = Duration.ofMinutes(1);
 
     private final Path dir;
+    private final URI bossCallback;
     private final BossClient boss;
+    private final OutcomeContract contract;
     private final JsonMapper json;
     private final Clock clock;
-    private int failures;
-    private Instant nextAttempt = Instant.MIN;
-
     private final Counter retries;
+    private final Map<URI, Backoff> backoffs = new HashMap<>();
+    /** Outcomes the disk would not take, oldest first. */
+    private final List<Entry> unwritten = new CopyOnWriteArrayList<>();
 
-    public OutcomeSpool(WorkerSettings settings, BossClient boss, JsonMapper json, Clock clock, MeterRegistry meters) {
+    /** An outcome waiting for its callback; {@code file} is null for one held in memory only. */
+    private record Entry(String name, URI callback, Map<String, Object> outcome, Path file) {}
+
+    public OutcomeSpool(WorkerSettings settings, BossClient boss, OutcomeContract contract, JsonMapper json, Clock clock,
+            MeterRegistry meters) {
         this.dir = settings.spoolDir();
+        this.bossCallback = URI.create(settings.bossUrl() + "/callback");
         this.boss = boss;
+        this.contract = contract;
         this.json = json;
         this.clock = clock;
         this.retries = Counter.builder("worker.callback.retries").description("outcome deliveries to retry")
                 .register(meters);
         Gauge.builder("worker.spool.size", this, OutcomeSpool::size).description("outcomes not yet delivered")
                 .register(meters);
+        removeStalePartials();
     }
 
-    /** Keeps the outcome on disk, then tries to deliver everything pending at once. */
+    /** Keeps a Boss order's outcome and tries to deliver everything pending at once. */
     public void submit(Map<String, Object> outcome) {
-        String name = outcome.get("orderId") + "-" + outcome.get("attempt") + ".json";
-        Path file = dir.resolve(name);
-        Path partial = dir.resolve(name + ".partial");
+        keep(outcome);
+        flushNow();
+    }
+
+    /** Keeps a Boss order's outcome (named after its order and attempt) without sending it yet. */
+    public void keep(Map<String, Object> outcome) {
+        keep(outcome.get("orderId") + "-" + outcome.get("attempt"), null, outcome);
+    }
+
+    /** Keeps an outcome for {@code callback} (null: the Boss) under {@code name}, without sending it yet. */
+    public void keep(String name, URI callback, Map<String, Object> outcome) {
+        store(name, callback == null ? bossCallback : callback, contract.conform(outcome));
+    }
+
+    private Entry store(String name, URI callback, Map<String, Object> outcome) {
+        Entry entry = new Entry(name, callback, outcome, dir.resolve(name + ".json"));
         try {
-            Files.writeString(partial, json.writeValueAsString(outcome));
-            Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot spool the outcome of order " + outcome.get("orderId"), e);
+            write(entry);
+            return entry;
+        } catch (IOException | RuntimeException e) {
+            log.error("cannot spool the outcome, it will be sent from memory order={} file={} error={}",
+                    outcome.get("orderId"), entry.file(), e.toString());
+            Entry held = new Entry(name, callback, outcome, null);
+            unwritten.add(held);
+            return held;
         }
-        synchronized (this) {
-            nextAttempt = Instant.MIN; // a fresh outcome is worth a try now, whatever the back-off
-        }
+    }
+
+    /** Delivers what is pending now, whatever the back-off (something new is worth a try). */
+    public synchronized void flushNow() {
+        backoffs.values().forEach(Backoff::tryNow);
         flush();
     }
 
-    /** Delivers pending outcomes, oldest first, unless the back-off says to wait. */
+    /** Delivers pending outcomes, oldest first, to each callback whose back-off allows it. */
     @Scheduled(fixedDelayString = "${worker.spool-interval:1s}")
     public synchronized void flush() {
-        if (clock.instant().isBefore(nextAttempt)) {
-            return;
-        }
-        for (Path file : pending()) {
-            Delivery delivery = deliver(file);
-            if (delivery == Delivery.RETRY) {
-                retries.increment();
-                failures++;
-                long millis = Math.min(MAX_BACKOFF.toMillis(), FIRST_BACKOFF.toMillis() << Math.min(failures - 1, 16));
-                nextAttempt = clock.instant().plusMillis(millis);
-                log.warn("outcome not delivered, Boss unreachable pending={} retryIn={}ms", pending().size(), millis);
-                return;
+        Set<URI> failing = new HashSet<>();
+        List<Entry> pending = new ArrayList<>(unwritten); // held in memory: the ones at risk go first
+        for (Path file : files()) {
+            // A Boss order's file is not even read while the Boss backs off: it may be large, and many.
+            if (!(BOSS_FILE.matcher(file.getFileName().toString()).matches() && !ready(bossCallback, failing))) {
+                Entry entry = read(file);
+                if (entry != null) {
+                    pending.add(entry);
+                }
             }
-            failures = 0;
-            delete(file);
+        }
+        for (Entry entry : pending) {
+            if (!ready(entry.callback(), failing)) {
+                continue;
+            }
+            Backoff backoff = backoff(entry.callback());
+            Answer answer = boss.deliver(entry.callback(), entry.outcome());
+            log.info("outcome delivery order={} attempt={} status={} result={}", entry.outcome().get("orderId"),
+                    entry.outcome().get("attempt"), entry.outcome().get("status"), answer.delivery());
+            if (answer.delivery() == Delivery.RETRY) {
+                retries.increment();
+                failing.add(entry.callback());
+                Duration wait = backoff.failed(clock.instant());
+                log.warn("outcome not delivered, callback unreachable callback={} retryIn={}ms reason={}",
+                        entry.callback(), wait.toMillis(), answer.reason());
+                continue;
+            }
+            backoff.succeeded();
+            if (answer.delivery() == Delivery.REJECTED) {
+                replace(entry, answer.reason());
+            } else {
+                remove(entry);
+            }
         }
     }
 
     public int size() {
-        return pending().size();
+        return unwritten.size() + files().size();
     }
 
-    private Delivery deliver(Path file) {
-        Map<String, Object> outcome;
-        try {
-            outcome = json.readValue(Files.readString(file), MAP);
-        } catch (IOException | RuntimeException e) {
-            log.error("dropping unreadable spool file={} error={}", file, e.toString());
-            return Delivery.REJECTED;
+    /** A refused outcome gives way to the Worker's own for the same order and attempt, sent at once. */
+    private void replace(Entry refused, String reason) {
+        Map<String, Object> instead = OutcomeBuilder.replacement(refused.outcome(), reason);
+        if (instead == null) {
+            log.error("the Boss refused even the smallest replacement outcome, dropping it order={} attempt={} reason={}",
+                    refused.outcome().get("orderId"), refused.outcome().get("attempt"), reason);
+            remove(refused);
+            return;
         }
-        Delivery delivery = boss.callback(outcome);
-        log.info("outcome delivery order={} attempt={} status={} result={}", outcome.get("orderId"),
-                outcome.get("attempt"), outcome.get("status"), delivery);
-        return delivery;
+        // Written over the refused one's file, so that a crash leaves one or the other, never neither.
+        Entry replacement = store(refused.name(), refused.callback(), contract.conform(instead));
+        if (refused.file() == null || replacement.file() == null) {
+            remove(refused);
+        }
+        log.warn("replaced a refused outcome order={} attempt={} reason={}", refused.outcome().get("orderId"),
+                refused.outcome().get("attempt"), reason);
+        Answer answer = boss.deliver(replacement.callback(), replacement.outcome());
+        if (answer.delivery() == Delivery.REJECTED) {
+            replace(replacement, answer.reason());
+        } else if (answer.delivery() != Delivery.RETRY) {
+            remove(replacement);
+        }
     }
 
-    private List<Path> pending() {
+    private void write(Entry entry) throws IOException {
+        byte[] bytes = envelope(entry);
+        // Unique per write: another Worker may share the directory, and a name may be rewritten.
+        Path partial = dir.resolve(entry.file().getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
+                + ".partial");
+        try {
+            try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(bytes);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(true);
+            }
+            Files.move(partial, entry.file(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(partial);
+            throw e;
+        }
+        syncDirectory();
+    }
+
+    /** The Boss's outcomes are stored bare, as they are sent; others with their callback address. */
+    private byte[] envelope(Entry entry) {
+        Object stored = entry.callback().equals(bossCallback) ? entry.outcome()
+                : Map.of("callback", entry.callback().toString(), "outcome", entry.outcome());
+        return json.writeValueAsString(stored).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Makes the rename itself durable. Some file systems cannot sync a directory; the rename then stands as it is. */
+    private void syncDirectory() {
+        try (FileChannel directory = FileChannel.open(dir, StandardOpenOption.READ)) {
+            directory.force(true);
+        } catch (IOException e) {
+            log.debug("cannot fsync the spool directory dir={} error={}", dir, e.toString());
+        }
+    }
+
+    private void remove(Entry entry) {
+        if (entry.file() == null) {
+            unwritten.remove(entry);
+            return;
+        }
+        try {
+            Files.deleteIfExists(entry.file());
+        } catch (IOException e) {
+            log.warn("cannot delete delivered spool file={}", entry.file());
+        }
+    }
+
+    private Backoff backoff(URI callback) {
+        return backoffs.computeIfAbsent(callback, c -> new Backoff(FIRST_BACKOFF, MAX_BACKOFF));
+    }
+
+    /** Whether the callback may be tried now: not failed in this round, and its back-off over. */
+    private boolean ready(URI callback, Set<URI> failing) {
+        return !failing.contains(callback) && backoff(callback).ready(clock.instant());
+    }
+
+    @SuppressWarnings("unchecked")
+    private Entry read(Path file) {
+        String name = file.getFileName().toString();
+        name = name.substring(0, name.length() - ".json".length());
+        try {
+            Map<String, Object> stored = json.readValue(Files.readString(file), MAP);
+            if (stored.get("callback") instanceof String callback && stored.get("outcome") instanceof Map<?, ?> outcome
+                    && !stored.containsKey("status")) {
+                return new Entry(name, URI.create(callback), (Map<String, Object>) outcome, file);
+            }
+            return new Entry(name, bossCallback, stored, file);
+        } catch (NoSuchFileException delivered) {
+            return null; // another Worker sharing the directory delivered it meanwhile
+        } catch (IOException | RuntimeException e) {
+            Path aside = file.resolveSibling(file.getFileName() + ".unreadable");
+            log.error("moving an unreadable spool file aside file={} to={} error={}", file, aside, e.toString());
+            try {
+                Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException ignored) {
+                // it stays where it is and is tried again
+            }
+            return null;
+        }
+    }
+
+    private List<Path> files() {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(f -> f.getFileName().toString().endsWith(".json"))
                     .sorted(Comparator.comparing(OutcomeSpool::modified)).toList();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            log.warn("cannot list the spool dir={} error={}", dir, e.toString());
+            return List.of();
+        }
+    }
+
+    private void removeStalePartials() {
+        long cutoff = System.currentTimeMillis() - STALE_PARTIAL.toMillis(); // file times are wall-clock times
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path partial : files.filter(f -> f.getFileName().toString().endsWith(".partial")).toList()) {
+                if (modified(partial) < cutoff) {
+                    Files.deleteIfExists(partial);
+                    log.info("removed a partial spool file left by a crash file={}", partial);
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot clean the spool dir={} error={}", dir, e.toString());
         }
     }
 
@@ -130,14 +310,6 @@ public class OutcomeSpool {
             return Files.getLastModifiedTime(file).toMillis();
         } catch (IOException e) {
             return Long.MAX_VALUE;
-        }
-    }
-
-    private static void delete(Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            log.warn("cannot delete delivered spool file={}", file);
         }
     }
 }

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The Worker's HTTP client against a scripted Boss. */
 class BossClientTest {
 
+    private static final String ORDER = "65a1b2c3d4e5f60718293a4b";
+
     @TempDir
     Path root;
 
@@ -45,9 +47,9 @@ class BossClientTest {
 
     @Test
     void boredLongPollsWithTheTokenAndParsesTheOrder() throws Exception {
-        server.enqueue(answer(200, "{\"_id\":\"o1\",\"jobId\":\"j1\",\"attempt\":2,\"status\":\"assigned\",\"createdDate\":\"x\"}"));
+        server.enqueue(answer(200, "{\"_id\":\"" + ORDER + "\",\"jobId\":\"j1\",\"attempt\":2,\"status\":\"assigned\",\"createdDate\":\"x\"}"));
         Order order = client.bored("node-1", Duration.ofSeconds(7)).orElseThrow();
-        assertThat(order).isEqualTo(new Order("o1", "j1", 2, "assigned"));
+        assertThat(order).isEqualTo(new Order(ORDER, "j1", 2, "assigned"));
         RecordedRequest request = server.takeRequest(5, TimeUnit.SECONDS);
         assertThat(request.getMethod()).isEqualTo("POST");
         assertThat(request.getTarget()).isEqualTo("/bored/node-1?waitSeconds=7");
@@ -75,12 +77,12 @@ class BossClientTest {
         server.enqueue(answer(200, "{\"cancelRequested\":true}"));
         server.enqueue(answer(409, "{\"type\":\"stale-attempt\"}"));
         server.enqueue(answer(503, "{}"));
-        assertThat(client.heartbeat("o1", "n", 1, null)).isEqualTo(BossClient.Beat.OK);
-        assertThat(client.heartbeat("o1", "n", 1, null)).isEqualTo(BossClient.Beat.CANCEL);
-        assertThat(client.heartbeat("o1", "n", 1, null)).isEqualTo(BossClient.Beat.LEASE_LOST);
-        assertThat(client.heartbeat("o1", "n", 1, null)).isEqualTo(BossClient.Beat.UNREACHABLE);
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.OK);
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.CANCEL);
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.LEASE_LOST);
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.UNREACHABLE);
         RecordedRequest first = server.takeRequest(5, TimeUnit.SECONDS);
-        assertThat(first.getTarget()).isEqualTo("/orders/o1/heartbeat");
+        assertThat(first.getTarget()).isEqualTo("/orders/" + ORDER + "/heartbeat");
         assertThat(first.getBody().utf8()).isEqualTo("{\"node\":\"n\",\"attempt\":1}");
     }
 
@@ -91,10 +93,10 @@ class BossClientTest {
         server.enqueue(answer(400, "{}"));
         server.enqueue(answer(503, "{}"));
         Map<String, Object> outcome = Map.of("status", 200, "orderId", "o1", "attempt", 1);
-        assertThat(client.callback(outcome)).isEqualTo(BossClient.Delivery.DELIVERED);
-        assertThat(client.callback(outcome)).isEqualTo(BossClient.Delivery.STALE);
-        assertThat(client.callback(outcome)).isEqualTo(BossClient.Delivery.REJECTED);
-        assertThat(client.callback(outcome)).isEqualTo(BossClient.Delivery.RETRY);
+        assertThat(client.callback(outcome).delivery()).isEqualTo(BossClient.Delivery.DELIVERED);
+        assertThat(client.callback(outcome).delivery()).isEqualTo(BossClient.Delivery.STALE);
+        assertThat(client.callback(outcome).delivery()).isEqualTo(BossClient.Delivery.REJECTED);
+        assertThat(client.callback(outcome).delivery()).isEqualTo(BossClient.Delivery.RETRY);
     }
 
     @Test
@@ -102,6 +104,77 @@ class BossClientTest {
         server.close();
         assertThatThrownBy(() -> client.bored("n", Duration.ZERO)).isInstanceOf(BossUnavailableException.class)
                 .hasMessageContaining("cannot reach the Boss");
-        assertThat(client.callback(Map.of("status", 200))).isEqualTo(BossClient.Delivery.RETRY);
+        assertThat(client.callback(Map.of("status", 200)).delivery()).isEqualTo(BossClient.Delivery.RETRY);
+    }
+
+    private static MockResponse html(int code) {
+        return new MockResponse.Builder().code(code).addHeader("Content-Type", "text/html")
+                .body("<html><body><h1>502 Bad Gateway</h1> the service is being redeployed</body></html>").build();
+    }
+
+    @Test
+    void aHeartbeatAnswerThatIsNotJsonIsAnUnreachableBossNeverAnException() {
+        server.enqueue(html(200));
+        server.enqueue(answer(200, "null"));
+        server.enqueue(answer(200, "{\"cancelRequested\": tr"));
+        server.enqueue(answer(200, "[1,2]"));
+        server.enqueue(answer(200, ""));
+        for (int i = 0; i < 5; i++) {
+            assertThat(client.heartbeat(ORDER, "n", 1, null)).as("answer %s", i).isEqualTo(BossClient.Beat.UNREACHABLE);
+        }
+    }
+
+    @Test
+    void aNotFoundHeartbeatIsReportedApartFromALostLease() {
+        server.enqueue(answer(404, "{}"));
+        server.enqueue(answer(409, "{}"));
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.NOT_FOUND);
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.LEASE_LOST);
+    }
+
+    @Test
+    void anUnreadableOrderOrJobIsABossThatIsNotAnsweringProperly() {
+        server.enqueue(html(200));
+        server.enqueue(answer(200, "null"));
+        server.enqueue(answer(200, "{\"_id\":\"" + ORDER + "\",\"jobId\":"));
+        server.enqueue(html(200));
+        server.enqueue(answer(200, "null"));
+        server.enqueue(answer(200, "\"a string\""));
+        for (int i = 0; i < 3; i++) {
+            assertThatThrownBy(() -> client.bored("n", Duration.ZERO)).as("order %s", i)
+                    .isInstanceOf(BossUnavailableException.class);
+        }
+        for (int i = 0; i < 3; i++) {
+            assertThatThrownBy(() -> client.job("65a1b2c3d4e5f60718293a4c")).as("job %s", i)
+                    .isInstanceOf(BossUnavailableException.class);
+        }
+    }
+
+    @Test
+    void anOrderWhoseIdsCouldBreakAPathIsNotUsed() throws Exception {
+        for (String order : new String[] {
+                "{\"_id\":\"../../worker-node/create\",\"jobId\":\"j1\",\"attempt\":1}",
+                "{\"_id\":\"" + ORDER + "\",\"jobId\":\"j1/../../x\",\"attempt\":1}",
+                "{\"_id\":\"" + ORDER.toUpperCase() + "\",\"jobId\":\"j1\",\"attempt\":1}",
+                "{\"_id\":\"" + ORDER + "\",\"jobId\":\"j1\",\"attempt\":0}",
+                "{\"_id\":\"" + ORDER + "\",\"jobId\":\"j1?x=1\",\"attempt\":1}"}) {
+            server.enqueue(answer(200, order));
+            assertThatThrownBy(() -> client.bored("n", Duration.ZERO)).as(order)
+                    .isInstanceOf(BossUnavailableException.class).hasMessageContaining("cannot use");
+        }
+        assertThat(server.getRequestCount()).isEqualTo(5); // and nothing was asked about those ids
+    }
+
+    @Test
+    void aRefusedCallbackCarriesTheBossesReasonInWords() {
+        server.enqueue(answer(400, "{\"type\":\"https://maddatum.com/problems/invalid-field\",\"status\":400,"
+                + "\"detail\":\"status is required: an HTTP-style code from 100 to 599.\",\"field\":\"status\"}"));
+        server.enqueue(html(413));
+        BossClient.Answer refused = client.callback(Map.of("status", 700));
+        assertThat(refused.delivery()).isEqualTo(BossClient.Delivery.REJECTED);
+        assertThat(refused.reason()).isEqualTo("HTTP 400: status is required: an HTTP-style code from 100 to 599. (field status)");
+        BossClient.Answer tooLarge = client.callback(Map.of("status", 200));
+        assertThat(tooLarge.delivery()).isEqualTo(BossClient.Delivery.REJECTED);
+        assertThat(tooLarge.reason()).startsWith("HTTP 413: <html>");
     }
 }

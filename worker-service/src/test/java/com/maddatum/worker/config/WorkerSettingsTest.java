@@ -22,7 +22,8 @@ class WorkerSettingsTest {
         return new WorkerSettings(new WorkerProperties(bossUrl, nodeName, scripts.toString(), null,
                 root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
                 Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
-                Duration.ofSeconds(5), null, root.resolve("spool").toString(), 1 << 20, 65536, Duration.ofSeconds(10), 200),
+                Duration.ofSeconds(5), null, root.resolve("spool").toString(), 1 << 20, 65536, Duration.ofSeconds(10), 200,
+                        TestSettings.ENVIRONMENT, 8, 1 << 20, false),
                 new ProcessRunner(Clock.systemUTC()), TestSettings.JSON);
     }
 

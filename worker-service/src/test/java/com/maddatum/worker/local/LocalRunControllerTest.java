@@ -19,7 +19,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.mock.web.MockHttpServletRequest;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -48,6 +55,9 @@ class LocalRunControllerTest {
         registry.add("worker.spool-dir", () -> root.resolve("spool").toString());
         registry.add("worker.token", () -> "local-secret");
         registry.add("worker.long-poll", () -> "1s");
+        registry.add("worker.shutdown-grace", () -> "2s");
+        registry.add("worker.kill-grace", () -> "1s");
+        registry.add("worker.local-max-body-bytes", () -> "4096");
     }
 
     @AfterAll
@@ -57,6 +67,12 @@ class LocalRunControllerTest {
 
     @LocalServerPort
     int port;
+
+    @LocalManagementPort
+    int managementPort;
+
+    @Autowired
+    LocalRunController controller;
 
     @Value("${server.address}")
     String address;
@@ -112,5 +128,81 @@ class LocalRunControllerTest {
     @Test
     void refusesABodyThatIsNotAJob() throws Exception {
         assertThat(post("[1,2]", "local-secret").statusCode()).isEqualTo(400);
+    }
+
+    @Value("${management.server.address}")
+    String managementAddress;
+
+    @Test
+    void actuatorHasAPortOfItsOwnOnLoopbackAndScriptsRunIsNotOnIt() throws Exception {
+        assertThat(managementPort).isNotEqualTo(port);
+        assertThat(managementAddress).isEqualTo("127.0.0.1");
+        assertThat(get(managementPort, "/actuator/health").statusCode()).isEqualTo(200);
+        assertThat(get(managementPort, "/actuator/prometheus").statusCode()).isEqualTo(200);
+        assertThat(get(port, "/actuator/health").statusCode()).isEqualTo(404);
+        HttpResponse<String> onManagement = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + managementPort + "/scripts/run"))
+                .header("Authorization", "Bearer local-secret").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"scriptName\":\"ok.py\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(onManagement.statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aCallerThatIsNotOnLoopbackIsRefusedWhateverTheBindAddress() throws Exception {
+        MockHttpServletRequest request = new MockHttpServletRequest("POST", "/scripts/run");
+        request.setRemoteAddr("10.1.2.3");
+        request.addHeader("Host", "127.0.0.1:" + port);
+        request.addHeader("Authorization", "Bearer local-secret");
+        request.setContent("{\"scriptName\":\"ok.py\"}".getBytes(StandardCharsets.UTF_8));
+        assertThat(controller.run(request).getStatusCode().value()).isEqualTo(403);
+        request.setRemoteAddr("127.0.0.1");
+        assertThat(controller.run(request).getStatusCode().value()).isEqualTo(202);
+    }
+
+    @Test
+    void aHostThatIsNotALoopbackNameIsRefusedAgainstDnsRebinding() throws Exception {
+        String job = "{\"scriptName\":\"ok.py\"}";
+        assertThat(raw("POST", "/scripts/run", "attacker.example:" + port, job)).startsWith("HTTP/1.1 403");
+        assertThat(raw("GET", "/scripts/run/x", "attacker.example", null)).startsWith("HTTP/1.1 403");
+        assertThat(raw("GET", "/scripts/run/x", "localhost:" + port, null)).startsWith("HTTP/1.1 404");
+        assertThat(raw("GET", "/scripts/run/x", "[::1]:" + port, null)).startsWith("HTTP/1.1 404");
+        assertThat(LocalRunController.isLoopbackHost("127.0.0.1.nip.io")).isFalse();
+        assertThat(LocalRunController.isLoopbackHost("localhost.attacker.example")).isFalse();
+        assertThat(LocalRunController.isLoopbackHost("127.8.9.10:80")).isTrue();
+    }
+
+    @Test
+    void aBodyOverTheLimitIsRefusedWhetherOrNotItSaysItsLength() throws Exception {
+        String big = "{\"scriptName\":\"ok.py\",\"pad\":\"" + "p".repeat(5000) + "\"}";
+        assertThat(post(big, "local-secret").statusCode()).isEqualTo(413);
+        HttpResponse<String> chunked = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/scripts/run"))
+                .header("Authorization", "Bearer local-secret").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8)))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(chunked.statusCode()).isEqualTo(413);
+        assertThat(post("{\"scriptName\":\"ok.py\",\"callbackAddress\":\"file:///etc/passwd\"}", "local-secret")
+                .statusCode()).isEqualTo(400);
+    }
+
+    private HttpResponse<String> get(int onPort, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + onPort + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A request written by hand, to send a Host that Java's HTTP client would not let us set. */
+    private String raw(String method, String path, String host, String body) throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+            OutputStream out = socket.getOutputStream();
+            out.write((method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer local-secret\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + bytes.length + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(bytes);
+            out.flush();
+            InputStream in = socket.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 }

@@ -2,10 +2,13 @@ package com.maddatum.worker.runner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.maddatum.worker.outcome.OutcomeBuilder;
+import com.maddatum.worker.outcome.OutcomeContract;
 import com.maddatum.worker.support.TestSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import com.maddatum.worker.runner.StopReason;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -30,8 +33,10 @@ class ProcessRunnerTest {
                 Duration.ofSeconds(2))).await();
     }
 
+    /** The outcome as the Boss would receive it: built from the result, then conformed to the Boss's rules. */
     private Map<String, Object> outcome(ProcessResult result) {
-        return OutcomeBuilder.fromResult(result, null, "job-1", TestSettings.JSON);
+        return new OutcomeContract(TestSettings.JSON).conform(
+                new OutcomeBuilder(TestSettings.JSON).fromResult(result, null, "job-1"));
     }
 
     @Test
@@ -102,6 +107,123 @@ class ProcessRunnerTest {
     }
 
     @Test
+    void aScriptLeavingAStartNewSessionGrandchildEndsWithinASecondAndTheGrandchildDies() throws Exception {
+        ProcessResult result = run("escaper.py", Duration.ofSeconds(60));
+        assertEndedWithinASecondOfItsScriptAndLeftNothing(result);
+        assertThat(outcome(result)).containsEntry("status", 200);
+        assertThat(result.leftovers()).isEqualTo(1);
+    }
+
+    @Test
+    void aGrandchildThatIgnoresSigtermIsKilledAsWell() throws Exception {
+        ProcessResult result = run("escaper.py", Duration.ofSeconds(60), "ignoreTerm");
+        assertEndedWithinASecondOfItsScriptAndLeftNothing(result);
+        assertThat(outcome(result)).containsEntry("status", 200);
+    }
+
+    @Test
+    void aDoubleForkedDaemonIsFoundAndKilledAfterTheScriptEnds() throws Exception {
+        ProcessResult result = run("doublefork.py", Duration.ofSeconds(60));
+        assertEndedWithinASecondOfItsScriptAndLeftNothing(result);
+        assertThat(outcome(result)).containsEntry("status", 200);
+    }
+
+    @Test
+    void eachScriptRunsInASessionOfItsOwnUnderItsOwnPid() throws Exception {
+        ProcessRunner.Running running = runner.start(spec("environment.py", Duration.ofSeconds(30)));
+        long pid = running.pid();
+        Map<String, Object> outcome = outcome(running.await());
+        assertThat(outcome).containsEntry("pid", (int) pid).containsEntry("session", (int) pid);
+    }
+
+    @Test
+    void stoppingAScriptKillsTheGrandchildThatLeftItsSession() throws Exception {
+        ProcessRunner.Running running = runner.start(spec("escaper_sleeps.py", Duration.ofSeconds(60)));
+        Path pidFile = work.resolve("grandchild.pid");
+        awaitCondition(() -> Files.exists(pidFile) && !Files.readString(pidFile).isBlank(), Duration.ofSeconds(20));
+        long grandchild = Long.parseLong(Files.readString(pidFile).trim());
+        running.stop("cancelled");
+        ProcessResult result = running.await();
+        assertThat(result.killedBecause()).isEqualTo("cancelled");
+        assertThat(result.stuck()).isFalse();
+        assertThat(alive(grandchild)).as("grandchild %s alive after the kill", grandchild).isFalse();
+    }
+
+    @Test
+    void aStopAskedForAfterTheScriptEndedKillsNothingAndKeepsItsResult() throws Exception {
+        ProcessRunner.Running running = runner.start(spec("ok.py", Duration.ofSeconds(30), "{\"_id\":\"job-1\"}"));
+        long pid = running.pid();
+        awaitCondition(() -> !alive(pid), Duration.ofSeconds(20));
+        running.stop("shutdown");
+        ProcessResult result = running.await();
+        assertThat(result.killedBecause()).isNull();
+        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(result, StopReason.SHUTDOWN, "job-1"))
+                .containsEntry("status", 200).containsEntry("loss", 1.5);
+    }
+
+    @Test
+    void aProcessThatOutlivesSigkillIsReportedStuckWithinTheBound() throws Exception {
+        List<Process> real = new java.util.ArrayList<>();
+        try {
+            ProcessRunner stubborn = TestRunners.unkillable(real);
+            ProcessRunner.Running running = stubborn.start(new ProcessSpec(List.of("sleep", "60"), work, Map.of(), null,
+                    Duration.ofSeconds(60), 1024, 1024, Duration.ofMillis(300)));
+            long start = System.nanoTime();
+            running.stop("cancelled");
+            ProcessResult result = running.await();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(result.stuck()).isTrue();
+            assertThat(result.exitCode()).isNull();
+            // SIGTERM, 300 ms, SIGKILL, 300 ms more, and at most a second for the output: never forever.
+            assertThat(took).isLessThan(Duration.ofSeconds(5));
+        } finally {
+            TestRunners.destroy(real);
+        }
+    }
+
+    private ProcessSpec spec(String script, Duration timeout, String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of(TestSettings.python(), "-u",
+                TestSettings.fixtureScripts().resolve(script).toString()));
+        command.addAll(List.of(args));
+        return new ProcessSpec(command, work, Map.of(), null, timeout, 1 << 20, 64 * 1024, Duration.ofSeconds(2));
+    }
+
+    /** The goal: the run ends within a second of its script, and nothing of it lives a second later. */
+    private void assertEndedWithinASecondOfItsScriptAndLeftNothing(ProcessResult result) throws Exception {
+        double scriptEnded = Double.parseDouble(Files.readString(work.resolve("script.ended")));
+        double runEnded = result.finishedAt().toEpochMilli() / 1000.0;
+        assertThat(runEnded - scriptEnded).as("seconds between the script's end and the run's").isLessThan(1.0);
+        long grandchild = Long.parseLong(Files.readString(work.resolve("grandchild.pid")).trim());
+        awaitCondition(() -> !alive(grandchild), Duration.ofSeconds(1));
+        assertThat(result.stuck()).isFalse();
+    }
+
+    /** Alive, and not a zombie waiting for init to reap it. */
+    static boolean alive(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (java.io.IOException gone) {
+            return false;
+        }
+    }
+
+    interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    static void awaitCondition(Condition condition, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (!condition.holds()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within " + within);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
     void twoHundredMegabytesOfOutputAreDrainedWithinBoundedMemoryAndDisk() throws Exception {
         ProcessResult result = run("chatty.py", Duration.ofMinutes(2));
         assertThat(result.exitCode()).isZero();
@@ -109,7 +231,9 @@ class ProcessRunnerTest {
         assertThat(result.stdoutTail().length()).isLessThanOrEqualTo(64 * 1024);
         assertThat(Files.size(work.resolve("stdout.log"))).isLessThan((1 << 20) + 1024);
         assertThat(result.logsTruncated()).isTrue();
-        assertThat(outcome(result)).containsEntry("status", 200).containsEntry("jobId", "chatty");
+        // The job's own id wins over what the script printed, which is kept beside it.
+        assertThat(outcome(result)).containsEntry("status", 200).containsEntry("jobId", "job-1")
+                .containsEntry("scriptJobId", "chatty");
         assertThat((String) outcome(result).get("logTail")).startsWith("[worker: output exceeded the log cap");
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.support.TestSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,6 +65,25 @@ class ScriptLauncherTest {
     }
 
     @Test
+    void scriptsSeeOnlyTheVariablesTheyNeedNeverTheWorkersToken() throws Exception {
+        Map<String, String> worker = Map.of("PATH", "/usr/bin", "LC_ALL", "C.UTF-8", "WORKER_TOKEN", "s3cret",
+                "SPRING_MONGODB_URI", "mongodb://x", "AWS_SECRET_ACCESS_KEY", "k", "HOME", "/home/w");
+        assertThat(ScriptLauncher.passed(worker, TestSettings.ENVIRONMENT))
+                .containsOnlyKeys("PATH", "LC_ALL", "HOME");
+
+        Files.copy(TestSettings.fixtureScripts().resolve("environment.py"), scripts.resolve("environment.py"));
+        Map<String, Object> outcome = run(job("environment.py"), null);
+        java.util.Set<String> allowed = new java.util.HashSet<>(java.util.Set.of("JOB_FILE", "DATA_DIR", "OUTPUT_DIR",
+                "PYTHONUNBUFFERED", "BOSS_ORDER_ID", ProcessRunner.RUN_MARKER));
+        allowed.addAll(ScriptLauncher.passed(System.getenv(), TestSettings.ENVIRONMENT).keySet());
+        @SuppressWarnings("unchecked")
+        java.util.List<String> seen = (java.util.List<String>) outcome.get("env");
+        // Python may add LC_CTYPE when it coerces the C locale; nothing else may appear.
+        assertThat(seen).filteredOn(name -> !name.equals("LC_CTYPE")).allMatch(allowed::contains, "allowed");
+        assertThat(seen).contains("OUTPUT_DIR", ProcessRunner.RUN_MARKER).doesNotContain("WORKER_TOKEN");
+    }
+
+    @Test
     void aJobMayCarryItsOwnTimeout() {
         assertThat(launcher.timeout(Map.of("timeoutSeconds", 1.5)).toMillis()).isEqualTo(1500);
         assertThat(launcher.timeout(Map.of()).toSeconds()).isEqualTo(30);
@@ -71,7 +91,7 @@ class ScriptLauncherTest {
 
     private Map<String, Object> run(Map<String, Object> job, Integer gpu) throws Exception {
         ProcessResult result = launcher.launch(job, "order-1-a1", gpu, Map.of("BOSS_ORDER_ID", "order-1")).await();
-        return OutcomeBuilder.fromResult(result, null, job.get("_id"), TestSettings.JSON);
+        return new OutcomeBuilder(TestSettings.JSON).fromResult(result, null, job.get("_id"));
     }
 
     private static Map<String, Object> job(String script) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.outcome.OutcomeContract;
 import com.maddatum.testsupport.MutableClock;
 import com.maddatum.worker.support.TestSettings;
 import java.nio.file.Files;
@@ -12,6 +13,10 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.net.URI;
+import com.maddatum.worker.support.BossCallbackRules;
+import tools.jackson.databind.JsonNode;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
@@ -44,14 +49,20 @@ class OutcomeSpoolTest {
     }
 
     private OutcomeSpool spool() {
-        return new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON), TestSettings.JSON, clock,
-                meters);
+        return new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON),
+                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, clock, meters);
     }
 
-    private static Map<String, Object> outcome(String orderId) {
+    /** Order ids are the Boss's ObjectIds: 24 hex digits. */
+    static String order(int n) {
+        return String.format("%024x", n);
+    }
+
+    private static Map<String, Object> outcome(int order) {
         Map<String, Object> outcome = new LinkedHashMap<>();
         outcome.put("status", 200);
-        outcome.put("orderId", orderId);
+        outcome.put("jobId", "job-" + order);
+        outcome.put("orderId", order(order));
         outcome.put("attempt", 1);
         outcome.put("loss", 0.5);
         return outcome;
@@ -61,7 +72,7 @@ class OutcomeSpoolTest {
     void anOutcomeHeldWhileTheBossIsDownIsDeliveredOnceWhenItIsBack() throws Exception {
         server.enqueue(new MockResponse.Builder().code(503).build());
         OutcomeSpool spool = spool();
-        spool.submit(outcome("o1"));
+        spool.submit(outcome(1));
         assertThat(spool.size()).isEqualTo(1);
 
         spool.flush(); // still inside the back-off: no request is made
@@ -75,13 +86,13 @@ class OutcomeSpoolTest {
         assertThat(server.getRequestCount()).isEqualTo(2);
         server.takeRequest(1, TimeUnit.SECONDS);
         RecordedRequest delivered = server.takeRequest(1, TimeUnit.SECONDS);
-        assertThat(delivered.getBody().utf8()).contains("\"orderId\":\"o1\"").contains("\"loss\":0.5");
+        assertThat(delivered.getBody().utf8()).contains("\"orderId\":\"" + order(1) + "\"").contains("\"loss\":0.5");
     }
 
     @Test
     void spooledOutcomesSurviveARestartOfTheWorker() throws Exception {
         server.enqueue(new MockResponse.Builder().code(503).build());
-        spool().submit(outcome("o2"));
+        spool().submit(outcome(2));
         assertThat(Files.list(settings.spoolDir()).count()).isEqualTo(1);
 
         server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
@@ -97,7 +108,7 @@ class OutcomeSpoolTest {
             server.enqueue(new MockResponse.Builder().code(503).build());
         }
         OutcomeSpool spool = spool();
-        spool.submit(outcome("o3"));                    // failure 1: wait 1 s
+        spool.submit(outcome(3));                    // failure 1: wait 1 s
         clock.advance(Duration.ofMillis(1001));
         spool.flush();                                 // failure 2: wait 2 s
         clock.advance(Duration.ofMillis(1500));
@@ -111,12 +122,146 @@ class OutcomeSpoolTest {
     }
 
     @Test
-    void aStaleOrRejectedOutcomeIsNotKeptForever() {
+    void aStaleOutcomeIsNotKeptForever() {
         server.enqueue(new MockResponse.Builder().code(409).body("{}").build());
-        server.enqueue(new MockResponse.Builder().code(400).body("{}").build());
         OutcomeSpool spool = spool();
-        spool.submit(outcome("o4"));
-        spool.submit(outcome("o5"));
+        spool.submit(outcome(4));
         assertThat(spool.size()).isZero();
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    private static MockResponse problem(int code, String detail) {
+        return new MockResponse.Builder().code(code).addHeader("Content-Type", "application/problem+json")
+                .body("{\"type\":\"https://maddatum.com/problems/invalid-field\",\"title\":\"A field of the request is invalid\","
+                        + "\"status\":" + code + ",\"detail\":\"" + detail + "\",\"field\":\"jobId\"}").build();
+    }
+
+    private JsonNode body(RecordedRequest request) {
+        return TestSettings.JSON.readTree(request.getBody().utf8());
+    }
+
+    @Test
+    void anOutcomeTheBossRefusesIsReplacedForTheSameOrderAndAttemptNotDropped() throws Exception {
+        server.enqueue(problem(400, "jobId does not match the order's job."));
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        Map<String, Object> outcome = outcome(6);
+        outcome.put("logTail", "epoch 1\nepoch 2");
+        spool().submit(outcome);
+
+        assertThat(body(server.takeRequest(1, TimeUnit.SECONDS)).get("loss").asDouble()).isEqualTo(0.5);
+        JsonNode replacement = body(server.takeRequest(1, TimeUnit.SECONDS));
+        assertThat(replacement.get("status").asInt()).isEqualTo(500);
+        assertThat(replacement.get("orderId").asString()).isEqualTo(order(6));
+        assertThat(replacement.get("attempt").asInt()).isEqualTo(1);
+        assertThat(replacement.get("jobId").asString()).isEqualTo("job-6");
+        assertThat(replacement.get("logTail").asString()).isEqualTo("epoch 1\nepoch 2");
+        assertThat(replacement.get("error").get("type").asString()).isEqualTo("OutcomeRejected");
+        assertThat(replacement.get("error").get("message").asString())
+                .contains("HTTP 400: jobId does not match the order's job. (field jobId)");
+        assertThat(spool().size()).isZero();
+    }
+
+    @Test
+    void aReplacementTheBossAlsoRefusesGoesAgainWithoutItsLogTailThenIsDropped() throws Exception {
+        server.enqueue(problem(400, "first"));
+        server.enqueue(new MockResponse.Builder().code(413).build());
+        server.enqueue(problem(400, "third"));
+        Map<String, Object> outcome = outcome(7);
+        outcome.put("logTail", "x".repeat(10_000));
+        OutcomeSpool spool = spool();
+        spool.submit(outcome);
+        server.takeRequest(1, TimeUnit.SECONDS);
+        assertThat(body(server.takeRequest(1, TimeUnit.SECONDS)).has("logTail")).isTrue();
+        JsonNode last = body(server.takeRequest(1, TimeUnit.SECONDS));
+        assertThat(last.has("logTail")).isFalse();
+        assertThat(last.get("error").get("message").asString()).contains("first", "HTTP 413");
+        assertThat(spool.size()).isZero();
+        assertThat(server.getRequestCount()).isEqualTo(3);
+    }
+
+    @Test
+    void whatIsSpooledIsWhatTheBossAccepts() throws Exception {
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        Map<String, Object> outcome = outcome(8);
+        outcome.put("val.loss", 0.25);
+        outcome.put("loss", Double.NaN);
+        spool().submit(outcome);
+        Map<String, Object> sent = TestSettings.JSON.readValue(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8(),
+                LinkedHashMap.class);
+        assertThat(sent).containsEntry("val%2Eloss", 0.25).containsEntry("status", 500);
+        assertThat(BossCallbackRules.violations(sent, TestSettings.JSON)).isEmpty();
+    }
+
+    @Test
+    void aKeptOutcomeIsOneWholeFileAndLeftoverPartialsFromACrashAreRemoved() throws Exception {
+        Path stale = Files.writeString(settings.spoolDir().resolve(order(9) + "-1.json.1a2b.partial"), "{\"status\":2");
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+        Path fresh = Files.writeString(settings.spoolDir().resolve(order(10) + "-1.json.3c4d.partial"), "{");
+        OutcomeSpool spool = spool();
+        assertThat(stale).doesNotExist();
+        assertThat(fresh).exists(); // perhaps another Worker's write in progress: a shared directory is allowed
+
+        spool.keep(outcome(11));
+        try (Stream<Path> files = Files.list(settings.spoolDir())) {
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder(order(11) + "-1.json", fresh.getFileName().toString());
+        }
+        Map<?, ?> kept = TestSettings.JSON.readValue(Files.readString(settings.spoolDir().resolve(order(11) + "-1.json")),
+                Map.class);
+        assertThat(kept.get("orderId")).isEqualTo(order(11));
+    }
+
+    @Test
+    void whenTheDiskRefusesTheOutcomeItIsSentFromMemoryUntilDelivered() throws Exception {
+        OutcomeSpool spool = spool();
+        // The spool directory is gone and a file stands in its place: every write fails, as on a full disk.
+        try (Stream<Path> files = Files.list(settings.spoolDir())) {
+            files.forEach(f -> f.toFile().delete());
+        }
+        Files.delete(settings.spoolDir());
+        Files.writeString(settings.spoolDir(), "not a directory");
+
+        server.enqueue(new MockResponse.Builder().code(503).build());
+        spool.submit(outcome(12));
+        assertThat(server.getRequestCount()).isEqualTo(1);
+        assertThat(spool.size()).isEqualTo(1);
+
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        clock.advance(Duration.ofSeconds(2));
+        spool.flush();
+        assertThat(server.getRequestCount()).isEqualTo(2);
+        server.takeRequest(1, TimeUnit.SECONDS);
+        assertThat(body(server.takeRequest(1, TimeUnit.SECONDS)).get("orderId").asString()).isEqualTo(order(12));
+        assertThat(spool.size()).isZero();
+    }
+
+    @Test
+    void aDeadLocalCallbackBacksOffAloneAndHoldsUpNoOutcomeForTheBoss() throws Exception {
+        OutcomeSpool spool = spool();
+        URI dead;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            dead = URI.create("http://127.0.0.1:" + socket.getLocalPort() + "/callback");
+        }
+        spool.keep("local-1", dead, outcome(13));
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        spool.submit(outcome(14));
+        assertThat(server.getRequestCount()).isEqualTo(1);
+        assertThat(body(server.takeRequest(1, TimeUnit.SECONDS)).get("orderId").asString()).isEqualTo(order(14));
+        assertThat(spool.size()).isEqualTo(1); // the local one waits for its own callback
+        try (Stream<Path> files = Files.list(settings.spoolDir())) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("local-1.json");
+        }
+        // ... and survives a restart with its address.
+        MockWebServer local = new MockWebServer();
+        local.start(dead.getPort());
+        try {
+            local.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+            clock.advance(Duration.ofMinutes(2));
+            spool().flush();
+            assertThat(local.getRequestCount()).isEqualTo(1);
+            assertThat(spool.size()).isZero();
+        } finally {
+            local.close();
+        }
     }
 }

@@ -14,6 +14,8 @@ import tools.jackson.databind.json.JsonMapper;
 public final class TestSettings {
 
     public static final JsonMapper JSON = JsonMapper.builder().build();
+    /** What scripts see of the test JVM's environment: the defaults of worker.script-environment, in short. */
+    public static final List<String> ENVIRONMENT = List.of("PATH", "HOME", "LANG", "LC_*", "TMPDIR", "PYTHONPATH");
 
     private TestSettings() {}
 
@@ -26,11 +28,17 @@ public final class TestSettings {
     }
 
     public static WorkerSettings settings(String bossUrl, Path scripts, Path root, String token) {
+        return settings(bossUrl, scripts, root, token, 1, Duration.ofMillis(500), Duration.ofSeconds(5),
+                Duration.ofSeconds(2));
+    }
+
+    public static WorkerSettings settings(String bossUrl, Path scripts, Path root, String token, int slots,
+            Duration heartbeatInterval, Duration shutdownGrace, Duration killGrace) {
         WorkerProperties properties = new WorkerProperties(bossUrl, "test-node", scripts.toString(),
-                root.resolve("data").toString(), root.resolve("work").toString(), python(), 1, List.of("test"),
-                Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofMillis(500),
-                Duration.ofSeconds(5), Duration.ofSeconds(2), token, root.resolve("spool").toString(), 1 << 20,
-                64 * 1024, Duration.ofSeconds(3), 50);
+                root.resolve("data").toString(), root.resolve("work").toString(), python(), slots, List.of("test"),
+                Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), heartbeatInterval,
+                shutdownGrace, killGrace, token, root.resolve("spool").toString(), 1 << 20,
+                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, 4, 64 * 1024, false);
         return new WorkerSettings(properties, new ProcessRunner(Clock.systemUTC()), JSON);
     }
 }

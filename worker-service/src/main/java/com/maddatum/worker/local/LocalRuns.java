@@ -1,0 +1,141 @@
+package com.maddatum.worker.local;
+
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.outcome.OutcomeBuilder;
+import com.maddatum.worker.run.Runs;
+import com.maddatum.worker.run.ScriptRun;
+import com.maddatum.worker.spool.OutcomeSpool;
+import jakarta.annotation.PreDestroy;
+import java.net.URI;
+import java.time.Clock;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * The seed's local runs, outside the Boss's queue: a bounded queue and one slot of their own, with
+ * the same run, kill, spool and shutdown handling as Boss orders ({@link Runs}, {@link OutcomeSpool}).
+ * An Outcome goes to the job's {@code callbackAddress} through the spool; the last
+ * {@link #KEEP_RESULTS} results can be read back.
+ */
+@Component
+class LocalRuns {
+
+    private static final Logger log = LoggerFactory.getLogger(LocalRuns.class);
+    static final int KEEP_RESULTS = 100;
+
+    /** Why a run was not queued. */
+    enum Refusal { QUEUE_FULL, SHUTTING_DOWN }
+
+    /** A queued run's id, or why it was not queued. */
+    record Queued(String runId, Refusal refusal) {}
+
+    private record Request(String id, Map<String, Object> job, URI callback) {}
+
+    private final Runs runs;
+    private final OutcomeSpool spool;
+    private final WorkerSettings settings;
+    private final Clock clock;
+    private final BlockingQueue<Request> queue;
+    private final Thread slot;
+    private volatile boolean closed;
+    /** The last {@link #KEEP_RESULTS} local runs, oldest dropped first. */
+    private final Map<String, Map<String, Object>> results = Collections.synchronizedMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Map<String, Object>> eldest) {
+            return size() > KEEP_RESULTS;
+        }
+    });
+
+    LocalRuns(Runs runs, OutcomeSpool spool, WorkerSettings settings, Clock clock) {
+        this.runs = runs;
+        this.spool = spool;
+        this.settings = settings;
+        this.clock = clock;
+        this.queue = new ArrayBlockingQueue<>(settings.localQueue());
+        runs.onClose(() -> closed = true);
+        this.slot = new Thread(this::serve, "local-slot");
+        slot.setDaemon(true);
+        slot.start();
+    }
+
+    /** Queues the job. {@code callback} may be null (no callbackAddress). */
+    Queued submit(Map<String, Object> job, URI callback) {
+        if (closed) {
+            return new Queued(null, Refusal.SHUTTING_DOWN);
+        }
+        String id = UUID.randomUUID().toString();
+        results.put(id, Map.of("runId", id, "status", "queued"));
+        if (!queue.offer(new Request(id, job, callback))) {
+            results.remove(id);
+            return new Queued(null, Refusal.QUEUE_FULL);
+        }
+        return new Queued(id, null);
+    }
+
+    Optional<Map<String, Object>> result(String runId) {
+        return Optional.ofNullable(results.get(runId));
+    }
+
+    private void serve() {
+        try {
+            while (true) {
+                Request request = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (request != null) {
+                    try {
+                        run(request);
+                    } catch (RuntimeException e) { // the slot must outlive any one run
+                        log.error("local run failed in the worker run={}", request.id(), e);
+                        results.put(request.id(), Map.of("runId", request.id(), "status", "failed", "error", e.toString()));
+                    }
+                } else if (closed) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void run(Request request) throws InterruptedException {
+        Object jobId = request.job().get("_id");
+        Optional<ScriptRun> opened = runs.open("local-" + request.id());
+        Map<String, Object> outcome;
+        if (opened.isEmpty()) {
+            outcome = OutcomeBuilder.handBack(jobId, "WorkerShutdown", "the worker shut down before the run started");
+        } else {
+            results.put(request.id(), Map.of("runId", request.id(), "status", "running"));
+            outcome = opened.get().execute(request.job(), null, Map.of("LOCAL_RUN_ID", request.id()), null).outcome();
+        }
+        outcome.put("node", settings.nodeName());
+        outcome.putIfAbsent("finishedAt", clock.instant().toString());
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("runId", request.id());
+        record.put("status", "finished");
+        record.put("outcome", outcome);
+        if (request.callback() != null) {
+            spool.keep("local-" + request.id(), request.callback(), outcome);
+            record.put("delivery", "spooled for " + request.callback());
+        }
+        results.put(request.id(), Collections.unmodifiableMap(record)); // before the callback: whoever hears it may ask
+        if (request.callback() != null) {
+            spool.flushNow();
+        }
+        log.info("local run finished run={} status={} callback={}", request.id(), outcome.get("status"), request.callback());
+    }
+
+    /** Runs still queued are answered as handed back; the running one is drained with the Boss's. */
+    @PreDestroy
+    void shutdown() throws InterruptedException {
+        runs.drain();
+        slot.join(settings.httpTimeout().multipliedBy(queue.size() + 2).toMillis());
+    }
+}

@@ -1,0 +1,155 @@
+package com.maddatum.worker.outcome;
+
+import com.maddatum.worker.runner.ProcessResult;
+import com.maddatum.worker.runner.StopReason;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.springframework.stereotype.Component;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.json.JsonReadFeature;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Makes the Outcome from how the script ended: its last non-empty stdout line when that is a JSON
+ * object with an integer status (the seed's contract), otherwise a failure built from the exit code
+ * and the stderr tail. A stop counts only when the Worker's kill reached a live process
+ * ({@link ProcessResult#killedBecause()}): a script that had already finished keeps its own result,
+ * whatever was asked of it afterwards. {@code retryable} marks the failures that are the machine's
+ * fault, which the Boss re-queues instead of failing. Every other Outcome the Worker builds itself
+ * (refusals, hand-backs, replacements) comes from here too.
+ */
+@Component
+public final class OutcomeBuilder {
+
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
+    private static final int MAX_LOG_TAIL = 64 * 1024;
+
+    /** Python's json.dumps writes NaN and Infinity by default: read them, so the contract can fix them. */
+    private final JsonMapper lenient;
+
+    public OutcomeBuilder(JsonMapper json) {
+        this.lenient = json.rebuild().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+    }
+
+    /** {@code stop} is what the Worker asked for, if anything; it counts only if its kill hit a live process. */
+    public Map<String, Object> fromResult(ProcessResult result, StopReason stop, Object jobId) {
+        Map<String, Object> outcome;
+        StopReason honoured = result.killedBecause() != null ? stop : null;
+        if (!result.started()) {
+            outcome = handBack(jobId, "ScriptNotStarted", "the script could not be started: " + result.startError());
+        } else if (honoured == StopReason.SHUTDOWN) {
+            outcome = handBack(jobId, "WorkerShutdown", "the worker shut down while the script ran");
+        } else if (honoured == StopReason.CANCELLED) {
+            outcome = failure(jobId, 499, "Cancelled", "the job was cancelled while it ran");
+        } else if (result.timedOut()) {
+            outcome = failure(jobId, 504, "Timeout", "the script ran past its time limit (" + result.killedBecause() + ")");
+        } else {
+            outcome = fromLastLine(result, jobId);
+        }
+        outcome.put("exitCode", result.exitCode());
+        outcome.put("startedAt", result.startedAt().toString());
+        outcome.put("finishedAt", result.finishedAt().toString());
+        outcome.put("logTail", logTail(result));
+        outcome.values().removeIf(Objects::isNull);
+        return outcome;
+    }
+
+    /** The job is at fault (a bad script name, say): a 4xx the Boss does not retry. */
+    public static Map<String, Object> refused(Object jobId, int status, String type, String message) {
+        return failure(jobId, status, type, message);
+    }
+
+    /** The machine is at fault, not the job: the Boss re-queues the order at once. */
+    public static Map<String, Object> handBack(Object jobId, String type, String message) {
+        Map<String, Object> outcome = failure(jobId, 503, type, message);
+        outcome.put("retryable", true);
+        return outcome;
+    }
+
+    /**
+     * What is sent instead of an Outcome the Boss refused: the same order, attempt and run, status 500
+     * {@code OutcomeRejected} with the Boss's reason, and the log tail, so the order ends with why. Should
+     * the Boss refuse that too (a log tail over a Boss's smaller body limit), the last resort goes
+     * without the log tail; null once even that was refused: nothing smaller is left to send.
+     */
+    public static Map<String, Object> replacement(Map<String, Object> refused, String reason) {
+        boolean again = isReplacement(refused);
+        if (again && !refused.containsKey("logTail")) {
+            return null;
+        }
+        String message = again ? ((Map<?, ?>) refused.get("error")).get("message") + "; then the replacement too: " + reason
+                : "the Boss refused the script's outcome (status " + refused.get("status") + "): " + reason;
+        Map<String, Object> outcome = failure(refused.get("jobId"), 500, "OutcomeRejected", message);
+        for (String kept : new String[] {"orderId", "attempt", "node", "startedAt", "finishedAt", "exitCode", "logTail"}) {
+            if (refused.get(kept) != null && !(again && kept.equals("logTail"))) {
+                outcome.put(kept, refused.get(kept));
+            }
+        }
+        return outcome;
+    }
+
+    private static boolean isReplacement(Map<String, Object> outcome) {
+        return outcome.get("error") instanceof Map<?, ?> error && "OutcomeRejected".equals(error.get("type"));
+    }
+
+    private Map<String, Object> fromLastLine(ProcessResult result, Object jobId) {
+        String line = result.lastStdoutLine();
+        Map<String, Object> parsed = null;
+        if (line != null && line.startsWith("{")) {
+            try {
+                parsed = lenient.readValue(line, MAP);
+            } catch (JacksonException notJson) {
+                parsed = null;
+            }
+        }
+        if (parsed == null || !isWholeNumber(parsed.get("status"))) {
+            String why = parsed != null ? "the last stdout line is JSON but has no integer status"
+                    : line == null ? "the script printed no Outcome" : "the last stdout line is not a JSON Outcome";
+            return failure(jobId, 500, "NoOutcome", why + "; exit code " + result.exitCode() + stderrHint(result));
+        }
+        if (jobId != null && !jobId.equals(parsed.get("jobId"))) {
+            // The Boss files an outcome under the order's job; what the script said is kept beside it.
+            Object said = parsed.put("jobId", jobId);
+            if (said != null) {
+                parsed.put("scriptJobId", said);
+            }
+        }
+        if (!Integer.valueOf(0).equals(result.exitCode()) && Integer.valueOf(200).equals(parsed.get("status"))) {
+            // The contract says exit 0 on success: a script that crashed after printing is not a success.
+            parsed.put("status", 500);
+            parsed.put("error", Map.of("type", "NonZeroExit",
+                    "message", "the script reported success but exited with " + result.exitCode()));
+        }
+        return parsed;
+    }
+
+    private static boolean isWholeNumber(Object value) {
+        return value instanceof Integer || value instanceof Long || value instanceof java.math.BigInteger;
+    }
+
+    private static Map<String, Object> failure(Object jobId, int status, String type, String message) {
+        Map<String, Object> outcome = new LinkedHashMap<>();
+        outcome.put("status", status);
+        outcome.put("jobId", jobId);
+        outcome.put("error", OutcomeContract.error(type, message));
+        return outcome;
+    }
+
+    private static String stderrHint(ProcessResult result) {
+        String tail = result.stderrTail().strip();
+        if (tail.isEmpty()) {
+            return "";
+        }
+        String[] lines = tail.split("\r?\n");
+        return "; stderr ends: " + lines[lines.length - 1];
+    }
+
+    private static String logTail(ProcessResult result) {
+        String text = result.stdoutTail() + (result.stderrTail().isEmpty() ? "" : "\n--- stderr ---\n" + result.stderrTail());
+        String marker = result.logsTruncated() ? "[worker: output exceeded the log cap; the logs were cut]\n" : "";
+        int room = MAX_LOG_TAIL - marker.length();
+        return marker + (text.length() > room ? text.substring(text.length() - room) : text);
+    }
+}

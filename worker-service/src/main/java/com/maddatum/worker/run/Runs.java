@@ -1,0 +1,131 @@
+package com.maddatum.worker.run;
+
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.outcome.OutcomeBuilder;
+import com.maddatum.worker.runner.ScriptLauncher;
+import com.maddatum.worker.runner.StopReason;
+import com.maddatum.worker.runner.WorkDirJanitor;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * The script runs on this Worker, Boss orders and local runs alike. It opens them, knows which are
+ * running, and on shutdown drains them: no new run may open, running ones get
+ * {@code worker.shutdown-grace} to finish, then every one left is stopped at once (each killed on its
+ * own slot's thread, so the kills overlap instead of queueing), and it waits for them to end.
+ */
+@Component
+public class Runs {
+
+    private static final Logger log = LoggerFactory.getLogger(Runs.class);
+
+    private final ScriptLauncher launcher;
+    private final OutcomeBuilder outcomes;
+    private final WorkDirJanitor janitor;
+    private final Duration shutdownGrace;
+    private final Duration killGrace;
+    private final Set<ScriptRun> running = ConcurrentHashMap.newKeySet();
+    private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
+    private final CountDownLatch drained = new CountDownLatch(1);
+    private final Object entry = new Object();
+    private boolean closed;
+
+    public Runs(ScriptLauncher launcher, OutcomeBuilder outcomes, WorkDirJanitor janitor, WorkerSettings settings) {
+        this.launcher = launcher;
+        this.outcomes = outcomes;
+        this.janitor = janitor;
+        this.shutdownGrace = settings.shutdownGrace();
+        this.killGrace = settings.killGrace();
+    }
+
+    /** A new run named {@code name} (its work directory), or empty once shutdown has begun. */
+    public Optional<ScriptRun> open(String name) {
+        synchronized (entry) {
+            if (closed) {
+                return Optional.empty();
+            }
+            ScriptRun run = new ScriptRun(name, this);
+            running.add(run);
+            return Optional.of(run);
+        }
+    }
+
+    /** Called first thing on shutdown, before the grace: to stop asking for work. */
+    public void onClose(Runnable hook) {
+        closeHooks.add(hook);
+    }
+
+    public int size() {
+        return running.size();
+    }
+
+    /**
+     * Shuts the runs down (see the class comment) and returns once they have ended or the kills' bound
+     * has passed. Idempotent: a second caller waits for the first one's drain.
+     */
+    public void drain() throws InterruptedException {
+        boolean first;
+        synchronized (entry) {
+            first = !closed;
+            closed = true;
+        }
+        if (!first) {
+            drained.await();
+            return;
+        }
+        try {
+            closeHooks.forEach(Runnable::run);
+            log.info("shutting down running={} grace={}", running.size(), shutdownGrace);
+            awaitEmpty(shutdownGrace);
+            for (ScriptRun run : running) {
+                log.warn("grace period over, stopping run={}", run.name());
+                run.stop(StopReason.SHUTDOWN);
+            }
+            // SIGTERM, the kill grace, SIGKILL, a bounded wait as long again, and the output's drain.
+            awaitEmpty(killGrace.multipliedBy(2).plusSeconds(2));
+            if (!running.isEmpty()) {
+                log.error("runs still not ended after their kill runs={}", running.stream().map(ScriptRun::name).toList());
+            }
+        } finally {
+            drained.countDown();
+        }
+    }
+
+    private void awaitEmpty(Duration bound) throws InterruptedException {
+        long deadline = System.nanoTime() + bound.toNanos();
+        synchronized (running) {
+            while (!running.isEmpty() && System.nanoTime() < deadline) {
+                running.wait(Math.max(1, Math.min(100, (deadline - System.nanoTime()) / 1_000_000)));
+            }
+        }
+    }
+
+    void leave(ScriptRun run) {
+        running.remove(run);
+        janitor.release(run.name());
+        janitor.prune();
+        synchronized (running) {
+            running.notifyAll();
+        }
+    }
+
+    ScriptLauncher launcher() {
+        return launcher;
+    }
+
+    OutcomeBuilder outcomes() {
+        return outcomes;
+    }
+
+    WorkDirJanitor janitor() {
+        return janitor;
+    }
+}

@@ -1,0 +1,85 @@
+package com.maddatum.worker.run;
+
+import com.maddatum.worker.outcome.OutcomeBuilder;
+import com.maddatum.worker.runner.ProcessResult;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.runner.ProcessSpec;
+import com.maddatum.worker.runner.ScriptLauncher;
+import com.maddatum.worker.runner.StopReason;
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One job's script on one slot, from launch to Outcome, for Boss orders and local runs alike. It runs
+ * on the slot's own thread, and so does any kill: {@link #stop} only records why and wakes that thread,
+ * so a heartbeat or a shutdown that asks for a stop never waits out a kill grace itself.
+ */
+public final class ScriptRun {
+
+    private static final Logger log = LoggerFactory.getLogger(ScriptRun.class);
+
+    private final String name;
+    private final Runs runs;
+    private final AtomicReference<StopReason> stop = new AtomicReference<>();
+    private volatile ProcessRunner.Running running;
+
+    /** How a run ended: its Outcome, the process result (null if none started), and a stop that took effect. */
+    public record Ending(Map<String, Object> outcome, ProcessResult result, StopReason stop) {
+        /** Some process of the run would not die: whatever it holds (a GPU) is not free for the next job. */
+        public boolean stuck() {
+            return result != null && result.stuck();
+        }
+    }
+
+    ScriptRun(String name, Runs runs) {
+        this.name = name;
+        this.runs = runs;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Asks the run to stop for this reason (the first reason given wins). Never blocks. */
+    public void stop(StopReason reason) {
+        if (stop.compareAndSet(null, reason)) {
+            ProcessRunner.Running process = running;
+            if (process != null) {
+                process.stop(reason.name().toLowerCase());
+            }
+        }
+    }
+
+    /** Launches the job's script in the work directory named after this run and waits for its end. */
+    public Ending execute(Map<String, Object> job, Integer gpu, Map<String, String> env,
+            ProcessSpec.OutputListener listener) throws InterruptedException {
+        Object jobId = job.get("_id");
+        runs.janitor().use(name);
+        try {
+            running = runs.launcher().launch(job, name, gpu, env, listener);
+            StopReason early = stop.get();
+            if (early != null) {
+                running.stop(early.name().toLowerCase()); // asked before the process existed
+            }
+            log.info("script started run={} pid={} script={}", name, running.pid(), job.get("scriptName"));
+            ProcessResult result = running.await();
+            StopReason honoured = result.killedBecause() != null ? stop.get() : null;
+            Map<String, Object> outcome = runs.outcomes().fromResult(result, stop.get(), jobId);
+            log.info("script ended run={} exit={} status={} stop={} leftovers={} stuck={} seconds={}", name,
+                    result.exitCode(), outcome.get("status"), honoured, result.leftovers(), result.stuck(),
+                    result.duration().toMillis() / 1000.0);
+            return new Ending(outcome, result, honoured);
+        } catch (ScriptLauncher.Refused e) {
+            return new Ending(OutcomeBuilder.refused(jobId, e.status(), e.type(), e.getMessage()), null, null);
+        } catch (IOException | RuntimeException e) {
+            log.error("the run failed in the worker run={}", name, e);
+            return new Ending(OutcomeBuilder.handBack(jobId, "WorkerFailure", "the worker could not run the script: " + e),
+                    null, null);
+        } finally {
+            runs.leave(this);
+        }
+    }
+}

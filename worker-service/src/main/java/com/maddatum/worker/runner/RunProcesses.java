@@ -1,0 +1,221 @@
+package com.maddatum.worker.runner;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Every process of one run, found again each time it is asked for, so that none escapes a kill.
+ *
+ * <p>{@code ProcessHandle.descendants()} follows parent links, and a child that double-forks or that
+ * the script started with {@code start_new_session=True} is re-parented to init and drops out of that
+ * tree. So membership is decided from {@code /proc} instead: a process belongs to the run if it is in
+ * the script's session (the runner starts scripts with {@code setsid}, so children stay in it unless
+ * they call {@code setsid} themselves), or if its environment carries the run's marker, which every
+ * descendant inherits unless it is exec'd with a hand-made environment. Only processes started after
+ * the run began are considered, which rules out an unrelated process that happens to reuse a number,
+ * and keeps the scan cheap for short runs, where a millisecond per job counts: Linux hands out pids in
+ * increasing order, wrapping at {@code pid_max} (32768 on many machines), so for a run younger than
+ * {@link #SHORT_RUN} the pids handed out before the script started are not read: those up to the
+ * script's, or after a wrap ({@code /proc/sys/kernel/ns_last_pid} below the script's pid) those between
+ * the last one handed out and the script's. Wrapping twice within that time would take thousands of
+ * forks a second. A longer run reads them all. Zombies are dead already and are skipped.
+ *
+ * <p>Not caught: a descendant that both leaves the session and drops the marker from its environment,
+ * or that changes its user. A cgroup would catch those too, but unprivileged workers (and our
+ * containers) have no writable delegated cgroup. Without {@code /proc} (not Linux) this falls back to
+ * the main process's descendants.
+ */
+final class RunProcesses {
+
+    private static final Path PROC = Path.of("/proc");
+    static final boolean HAVE_PROC = Files.isRegularFile(PROC.resolve("self/stat"));
+    /** Linux reports process start times in USER_HZ ticks, which the kernel ABI fixes at 100 a second. */
+    private static final long TICKS_PER_SECOND = 100;
+    private static final long POLL_MILLIS = 20;
+
+    private static final Path LAST_PID = PROC.resolve("sys/kernel/ns_last_pid");
+    static final long SHORT_RUN = TimeUnit.SECONDS.toNanos(10);
+
+    private final long self = ProcessHandle.current().pid();
+    private final byte[] marker;
+    private final long sinceTicks;
+    private volatile long mainPid = Long.MAX_VALUE;
+    private volatile long startedNanos;
+    private volatile long session = -1;
+
+    /** {@code markerEntry} is the {@code NAME=value} the run's processes carry in their environment. */
+    RunProcesses(String markerEntry, long sinceTicks) {
+        this.marker = markerEntry.getBytes(StandardCharsets.UTF_8);
+        this.sinceTicks = sinceTicks;
+    }
+
+    /** Clock ticks since boot now, less a second of margin: a lower bound for any process started from here on. */
+    static long ticksBefore() {
+        if (!HAVE_PROC) {
+            return 0;
+        }
+        try {
+            String uptime = Files.readString(PROC.resolve("uptime"));
+            double seconds = Double.parseDouble(uptime.substring(0, uptime.indexOf(' ')));
+            return Math.max(0, (long) (seconds * TICKS_PER_SECOND) - TICKS_PER_SECOND);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** The script's own pid, which is also its session id when it was started with {@code setsid}. */
+    void started(long pid, boolean ownSession) {
+        this.startedNanos = System.nanoTime();
+        this.mainPid = pid;
+        this.session = ownSession ? pid : -1;
+    }
+
+    /**
+     * The live processes of the run other than the main process (whose pid, once the main process has
+     * gone, no other process can be a member under: the kernel does not reuse the number of a live
+     * session).
+     */
+    List<ProcessHandle> members(Process main) {
+        if (!HAVE_PROC) {
+            return main != null && main.isAlive() ? main.descendants().toList() : List.of();
+        }
+        List<Long> pids = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(PROC)) {
+            for (Path entry : entries) {
+                long pid = pid(entry.getFileName().toString());
+                if (pid > 0 && pid != self && pid != session && (main == null || pid != main.pid())) {
+                    pids.add(pid);
+                }
+            }
+        } catch (IOException e) {
+            // /proc vanished under us: nothing more can be found
+        }
+        // Read after the listing: every pid listed was handed out by then.
+        long[] older = handedOutBefore();
+        List<ProcessHandle> found = new ArrayList<>();
+        for (long pid : pids) {
+            if (!(pid > older[0] && pid <= older[1]) && isMember(pid)) {
+                ProcessHandle.of(pid).ifPresent(found::add);
+            }
+        }
+        return found;
+    }
+
+    /** The pids {@code (from, to]} that were handed out before the script started and not since; empty if unsure. */
+    private long[] handedOutBefore() {
+        long script = mainPid;
+        if (script == Long.MAX_VALUE || System.nanoTime() - startedNanos >= SHORT_RUN) {
+            return new long[] {0, 0};
+        }
+        try {
+            long last = Long.parseLong(Files.readString(LAST_PID).trim());
+            return last >= script ? new long[] {0, script} : new long[] {last, script};
+        } catch (IOException | RuntimeException cannotTell) {
+            return new long[] {0, 0};
+        }
+    }
+
+    private boolean isMember(long pid) {
+        String stat;
+        try {
+            stat = Files.readString(PROC.resolve(pid + "/stat"), StandardCharsets.ISO_8859_1);
+        } catch (IOException | RuntimeException gone) {
+            return false;
+        }
+        // "pid (comm) S ppid pgrp session ... starttime(22nd) ...": comm may hold spaces and parentheses.
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        if (fields.length < 20 || fields[0].equals("Z") || fields[0].equals("X")) {
+            return false;
+        }
+        long startTicks = Long.parseLong(fields[19]);
+        if (startTicks < sinceTicks) {
+            return false;
+        }
+        return Long.parseLong(fields[3]) == session || carriesMarker(pid);
+    }
+
+    private boolean carriesMarker(long pid) {
+        byte[] environ;
+        try {
+            environ = Files.readAllBytes(PROC.resolve(pid + "/environ"));
+        } catch (IOException | RuntimeException notOursOrGone) {
+            return false;
+        }
+        int start = 0;
+        for (int i = 0; i <= environ.length; i++) {
+            if (i == environ.length || environ[i] == 0) {
+                if (i - start == marker.length && java.util.Arrays.equals(environ, start, i, marker, 0, marker.length)) {
+                    return true;
+                }
+                start = i + 1;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * SIGTERM to the main process (when given and alive) and every member, again to members that
+     * appear meanwhile, SIGKILL to whatever is left after {@code grace}, repeated for at most
+     * {@code killBound} until nothing is left. True when everything is gone.
+     */
+    boolean kill(Process main, Duration grace, Duration killBound) throws InterruptedException {
+        Set<Long> signalled = new HashSet<>();
+        if (main != null) {
+            main.destroy();
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (true) {
+            List<ProcessHandle> alive = members(main);
+            boolean mainAlive = main != null && main.isAlive();
+            if (!mainAlive && alive.isEmpty()) {
+                return true;
+            }
+            if (System.nanoTime() >= deadline) {
+                break;
+            }
+            alive.stream().filter(h -> signalled.add(h.pid())).forEach(ProcessHandle::destroy);
+            pause(main);
+        }
+        long killDeadline = System.nanoTime() + killBound.toNanos();
+        do {
+            if (main != null) {
+                main.destroyForcibly();
+            }
+            members(main).forEach(ProcessHandle::destroyForcibly);
+            pause(main);
+            if ((main == null || !main.isAlive()) && members(main).isEmpty()) {
+                return true;
+            }
+        } while (System.nanoTime() < killDeadline);
+        return false;
+    }
+
+    private static void pause(Process main) throws InterruptedException {
+        if (main != null && main.isAlive()) {
+            main.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS);
+        } else {
+            Thread.sleep(POLL_MILLIS);
+        }
+    }
+
+    private static long pid(String name) {
+        long pid = 0;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            pid = pid * 10 + (c - '0');
+        }
+        return pid;
+    }
+}

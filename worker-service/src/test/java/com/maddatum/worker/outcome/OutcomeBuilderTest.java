@@ -1,0 +1,78 @@
+package com.maddatum.worker.outcome;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.worker.runner.ProcessResult;
+import com.maddatum.worker.runner.StopReason;
+import com.maddatum.worker.support.TestSettings;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class OutcomeBuilderTest {
+
+    private final OutcomeBuilder builder = new OutcomeBuilder(TestSettings.JSON);
+
+    private static ProcessResult ended(Integer exit, String lastLine, String killedBecause) {
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        return new ProcessResult(exit, null, killedBecause, false, false, 0, lastLine, lastLine == null ? "" : lastLine,
+                "", 10, 0, false, now, now.plusSeconds(3));
+    }
+
+    @Test
+    void aStopThatCameAfterTheScriptFinishedDoesNotOverwriteItsResult() {
+        ProcessResult finished = ended(0, "{\"status\":200,\"loss\":0.5}", null);
+        for (StopReason stop : StopReason.values()) {
+            assertThat(builder.fromResult(finished, stop, "job-1")).as(stop.name())
+                    .containsEntry("status", 200).containsEntry("loss", 0.5).doesNotContainKey("retryable");
+        }
+    }
+
+    @Test
+    void aStopThatKilledALiveScriptIsHonoured() {
+        assertThat(builder.fromResult(ended(143, null, "shutdown"), StopReason.SHUTDOWN, "job-1"))
+                .containsEntry("status", 503).containsEntry("retryable", true);
+        assertThat(builder.fromResult(ended(143, null, "cancelled"), StopReason.CANCELLED, "job-1"))
+                .containsEntry("status", 499);
+    }
+
+    @Test
+    void pythonsNanAndInfinityAreReadSoTheContractCanFixThem() {
+        Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"loss\":NaN,\"metric\":-Infinity}", null),
+                null, "job-1");
+        assertThat(outcome).containsEntry("status", 200);
+        assertThat((Double) outcome.get("loss")).isNaN();
+        assertThat(outcome.get("metric")).isEqualTo(Double.NEGATIVE_INFINITY);
+    }
+
+    @Test
+    void theJobsOwnIdWinsAndWhatTheScriptSaidIsKept() {
+        Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"jobId\":\"other\"}", null), null, "job-1");
+        assertThat(outcome).containsEntry("jobId", "job-1").containsEntry("scriptJobId", "other");
+    }
+
+    @Test
+    void aRefusedOutcomeIsReplacedByOneForTheSameOrderAndAttemptThenWithoutItsLogTailThenNothing() {
+        Map<String, Object> refused = new LinkedHashMap<>();
+        refused.put("status", 200);
+        refused.put("jobId", "job-1");
+        refused.put("orderId", "65a1b2c3d4e5f60718293a4b");
+        refused.put("attempt", 2);
+        refused.put("node", "n1");
+        refused.put("loss", 0.5);
+        refused.put("logTail", "epoch 1\nepoch 2");
+        Map<String, Object> replacement = OutcomeBuilder.replacement(refused, "HTTP 400: jobId does not match (field jobId)");
+        assertThat(replacement).containsEntry("status", 500).containsEntry("jobId", "job-1")
+                .containsEntry("orderId", "65a1b2c3d4e5f60718293a4b").containsEntry("attempt", 2)
+                .containsEntry("node", "n1").containsEntry("logTail", "epoch 1\nepoch 2").doesNotContainKey("loss")
+                .doesNotContainKey("retryable");
+        assertThat(replacement.get("error")).isEqualTo(Map.of("type", "OutcomeRejected", "message",
+                "the Boss refused the script's outcome (status 200): HTTP 400: jobId does not match (field jobId)"));
+
+        Map<String, Object> lastResort = OutcomeBuilder.replacement(replacement, "HTTP 413: too large");
+        assertThat(lastResort).containsEntry("status", 500).containsEntry("attempt", 2).doesNotContainKey("logTail");
+        assertThat((String) ((Map<?, ?>) lastResort.get("error")).get("message")).contains("jobId does not match", "too large");
+        assertThat(OutcomeBuilder.replacement(lastResort, "HTTP 400")).isNull();
+    }
+}

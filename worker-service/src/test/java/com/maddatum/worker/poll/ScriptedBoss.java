@@ -1,0 +1,106 @@
+package com.maddatum.worker.poll;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.RecordedRequest;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A Boss for component tests: hands out queued orders on {@code /bored}, serves their jobs, answers
+ * heartbeats as a test says, and records heartbeats (with the time they arrived) and callbacks.
+ */
+final class ScriptedBoss extends Dispatcher {
+
+    record Beat(String orderId, long nanos) {}
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final Queue<String> orders = new ConcurrentLinkedQueue<>();
+    private final Map<String, String> jobs = new ConcurrentHashMap<>();
+    final List<Beat> beats = new CopyOnWriteArrayList<>();
+    final BlockingQueue<JsonNode> callbacks = new LinkedBlockingQueue<>();
+    final List<String> boredCalls = new CopyOnWriteArrayList<>();
+    /** (orderId, how many heartbeats that order has sent before this one) -> the answer. */
+    volatile BiFunction<String, Integer, MockResponse> heartbeat = (order, n) -> json("{\"cancelRequested\":false}");
+    volatile MockResponse jobAnswer;
+    /** Called with each log batch's order id and text as it arrives. */
+    volatile java.util.function.BiConsumer<String, String> onLogs = (order, text) -> { };
+
+    static String orderId(int n) {
+        return String.format("%024x", n);
+    }
+
+    /** Queues an order for the job {@code job} (whose {@code _id} is set to job-n). */
+    ScriptedBoss order(int n, String job) {
+        String jobId = "job-" + n;
+        jobs.put(jobId, job.replaceFirst("\\{", "{\"_id\":\"" + jobId + "\","));
+        orders.add("{\"_id\":\"" + orderId(n) + "\",\"jobId\":\"" + jobId + "\",\"attempt\":1,\"status\":\"assigned\"}");
+        return this;
+    }
+
+    static MockResponse json(String body) {
+        return new MockResponse.Builder().code(200).addHeader("Content-Type", "application/json").body(body).build();
+    }
+
+    @Override
+    public MockResponse dispatch(RecordedRequest request) {
+        String path = request.getUrl().encodedPath();
+        if (path.startsWith("/bored")) {
+            boredCalls.add(path);
+            String order = orders.poll();
+            return order == null ? new MockResponse.Builder().code(204).build() : json(order);
+        }
+        if (path.startsWith("/retrieve/job/")) {
+            MockResponse answer = jobAnswer;
+            return answer != null ? answer : json(jobs.get(path.substring("/retrieve/job/".length())));
+        }
+        if (path.endsWith("/heartbeat")) {
+            String order = path.split("/")[2];
+            int before = (int) beats.stream().filter(b -> b.orderId().equals(order)).count();
+            beats.add(new Beat(order, System.nanoTime()));
+            return heartbeat.apply(order, before);
+        }
+        if (path.endsWith("/logs")) {
+            onLogs.accept(path.split("/")[2], JSON.readTree(request.getBody().utf8()).path("text").asString());
+        }
+        if (path.equals("/callback")) {
+            callbacks.add(JSON.readTree(request.getBody().utf8()));
+        }
+        return json("{}");
+    }
+
+    long beatsOf(String orderId) {
+        return beats.stream().filter(b -> b.orderId().equals(orderId)).count();
+    }
+
+    /** The longest wait between two heartbeats of the order, between its first and its last. */
+    Duration longestGap(String orderId) {
+        long previous = -1;
+        long longest = 0;
+        for (Beat beat : beats) {
+            if (beat.orderId().equals(orderId)) {
+                if (previous >= 0) {
+                    longest = Math.max(longest, beat.nanos() - previous);
+                }
+                previous = beat.nanos();
+            }
+        }
+        return Duration.ofNanos(longest);
+    }
+
+    JsonNode callback(Duration within) throws InterruptedException {
+        return callbacks.poll(within.toMillis(), TimeUnit.MILLISECONDS);
+    }
+}

@@ -1,0 +1,89 @@
+package com.maddatum.worker.poll;
+
+import com.maddatum.testsupport.MutableClock;
+import com.maddatum.worker.client.BossClient;
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.outcome.OutcomeBuilder;
+import com.maddatum.worker.outcome.OutcomeContract;
+import com.maddatum.worker.run.Runs;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.runner.ScriptLauncher;
+import com.maddatum.worker.runner.WorkDirJanitor;
+import com.maddatum.worker.spool.OutcomeSpool;
+import com.maddatum.worker.support.TestSettings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import mockwebserver3.MockWebServer;
+
+/**
+ * A Worker assembled by hand from its real parts (as Spring would), against a {@link ScriptedBoss},
+ * with the fixture scripts. {@link #start} runs the scheduler's tick every 50 ms.
+ */
+final class WorkerHarness implements AutoCloseable {
+
+    final ScriptedBoss boss = new ScriptedBoss();
+    final MockWebServer server = new MockWebServer();
+    final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    final WorkerSettings settings;
+    final JobPoller poller;
+    private final Thread ticker;
+    private volatile boolean ticking = true;
+    private boolean shutDown;
+
+    WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
+            ProcessRunner runner) throws Exception {
+        server.setDispatcher(boss);
+        server.start(0);
+        settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(), root, null, slots,
+                heartbeat, shutdownGrace, killGrace);
+        BossClient client = new BossClient(settings, TestSettings.JSON);
+        Clock clock = Clock.systemUTC();
+        OutcomeSpool spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
+                MutableClock.stopped(), meters);
+        Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
+                new WorkDirJanitor(settings), settings);
+        poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters);
+        ticker = new Thread(() -> {
+            while (ticking) {
+                poller.tick();
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "test-ticker");
+        ticker.setDaemon(true);
+    }
+
+    WorkerHarness(Path root, int slots, Duration heartbeat) throws Exception {
+        this(root, slots, heartbeat, Duration.ofSeconds(1), Duration.ofSeconds(1), new ProcessRunner(Clock.systemUTC()));
+    }
+
+    WorkerHarness start() {
+        ticker.start();
+        return this;
+    }
+
+    /** What SIGTERM's shutdown hook does. */
+    void shutdown() throws InterruptedException {
+        ticking = false;
+        shutDown = true;
+        poller.shutdown();
+    }
+
+    double gauge(String name) {
+        return meters.get(name).gauge().value();
+    }
+
+    @Override
+    public void close() throws Exception {
+        ticking = false;
+        if (!shutDown) {
+            poller.shutdown();
+        }
+        server.close();
+    }
+}

@@ -1,0 +1,62 @@
+package com.maddatum.worker.runner;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** Process runners for tests that need what the OS will not give an unprivileged test on demand. */
+public final class TestRunners {
+
+    private TestRunners() {}
+
+    /**
+     * A runner whose every process behaves as if stuck in the kernel: signals and waits change nothing.
+     * Its streams and pid are those of a real {@code sleep 60}, added to {@code real} for cleaning up.
+     */
+    public static ProcessRunner unkillable(List<Process> real) {
+        return new ProcessRunner(Clock.systemUTC(), builder -> {
+            Process sleeping = new ProcessBuilder("sleep", "60").start();
+            real.add(sleeping);
+            return new Unkillable(sleeping);
+        });
+    }
+
+    public static void destroy(List<Process> real) throws InterruptedException {
+        for (Process process : real) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+
+    private static final class Unkillable extends Process {
+        private final Process real;
+
+        Unkillable(Process real) {
+            this.real = real;
+        }
+
+        @Override public OutputStream getOutputStream() { return real.getOutputStream(); }
+        @Override public InputStream getInputStream() { return real.getInputStream(); }
+        @Override public InputStream getErrorStream() { return real.getErrorStream(); }
+        @Override public long pid() { return real.pid(); }
+        @Override public boolean isAlive() { return true; }
+        @Override public int exitValue() { throw new IllegalThreadStateException("still running"); }
+        @Override public void destroy() { }
+        @Override public Process destroyForcibly() { return this; }
+        @Override public CompletableFuture<Process> onExit() { return new CompletableFuture<>(); }
+
+        @Override
+        public int waitFor() throws InterruptedException {
+            Thread.sleep(Long.MAX_VALUE);
+            return -1;
+        }
+
+        @Override
+        public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+            unit.sleep(timeout);
+            return false;
+        }
+    }
+}
