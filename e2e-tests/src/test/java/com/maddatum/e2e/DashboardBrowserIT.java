@@ -29,7 +29,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 class DashboardBrowserIT {
 
-    private static final String SUBMITTER = "dash-submitter";
+    private static final String SUBMITTER = "dash-submitter-0123456789abcdef0123456789";
 
     @TempDir
     Path dir;
@@ -64,9 +64,9 @@ class DashboardBrowserIT {
     @Test
     void theDashboardShowsJobsWorkersLogsAndTheLeaderboardAndCancelsAJob() throws Exception {
         Map<String, String> tokens = Map.of("BOSS_SECURITY_SUBMITTER_TOKENS", SUBMITTER,
-                "BOSS_SECURITY_WORKER_TOKENS", "dash-worker", "SERVER_ADDRESS", "127.0.0.1");
+                "BOSS_SECURITY_WORKER_TOKENS", "dash-worker-0123456789abcdef0123456789ab", "SERVER_ADDRESS", "127.0.0.1");
         try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(tokens)) {
-            system.startWorker("w1", Map.of("WORKER_TOKEN", "dash-worker"));
+            system.startWorker("w1", Map.of("WORKER_TOKEN", "dash-worker-0123456789abcdef0123456789ab"));
             HttpJson api = system.boss.withToken(SUBMITTER);
             for (double alpha : new double[] {0.1, 10, 1000}) {
                 String jobId = api.post("/job/create", Map.of("scriptName", "sk.py", "projectName", "dash",

@@ -213,16 +213,16 @@ class SystemIT {
 
     @Test
     void withTokensConfiguredWorkersAndSubmittersUseTheirOwn() throws Exception {
-        Map<String, String> tokens = Map.of("BOSS_SECURITY_SUBMITTER_TOKENS", "e2e-submitter",
-                "BOSS_SECURITY_WORKER_TOKENS", "e2e-worker", "SERVER_ADDRESS", "127.0.0.1");
+        Map<String, String> tokens = Map.of("BOSS_SECURITY_SUBMITTER_TOKENS", "e2e-submitter-0123456789abcdef0123456789",
+                "BOSS_SECURITY_WORKER_TOKENS", "e2e-worker-0123456789abcdef0123456789abc", "SERVER_ADDRESS", "127.0.0.1");
         try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(tokens)) {
-            system.startWorker("w1", Map.of("WORKER_TOKEN", "e2e-worker"));
+            system.startWorker("w1", Map.of("WORKER_TOKEN", "e2e-worker-0123456789abcdef0123456789abc"));
             assertThat(system.boss.post("/job/create", noop()).status()).isEqualTo(401);
-            HttpJson submitter = system.boss.withToken("e2e-submitter");
+            HttpJson submitter = system.boss.withToken("e2e-submitter-0123456789abcdef0123456789");
             String jobId = submitter.post("/job/create", noop()).json().get("jobId").asString();
             JsonNode detail = submitter.awaitJobStatus(jobId, "done", A_WHILE);
             assertThat(detail.get("order").get("status").asString()).isEqualTo("done");
-            assertThat(system.boss.withToken("e2e-worker").post("/job/create", noop()).status()).isEqualTo(403);
+            assertThat(system.boss.withToken("e2e-worker-0123456789abcdef0123456789abc").post("/job/create", noop()).status()).isEqualTo(403);
         }
     }
 }

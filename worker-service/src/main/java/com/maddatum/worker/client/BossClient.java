@@ -85,7 +85,10 @@ public class BossClient {
 
     /** Long-polls for work: the order, or empty when the Boss has none for us. */
     public Optional<Order> bored(String node, Duration wait) throws BossUnavailableException {
-        String path = "/bored/" + URLEncoder.encode(node, StandardCharsets.UTF_8) + "?waitSeconds=" + wait.toSeconds();
+        // heartbeats=true: this Worker heartbeats, so the Boss gives it the short lease those keep alive
+        // (a claim without it is the seed's worker's, with a lease as long as the job's time limit).
+        String path = "/bored/" + URLEncoder.encode(node, StandardCharsets.UTF_8) + "?waitSeconds=" + wait.toSeconds()
+                + "&heartbeats=true";
         HttpResponse<String> response = send(post(path, null, timeout.plus(wait)));
         return switch (response.statusCode()) {
             case 200 -> Optional.of(order(response.body()));

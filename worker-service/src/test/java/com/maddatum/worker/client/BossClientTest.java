@@ -52,7 +52,7 @@ class BossClientTest {
         assertThat(order).isEqualTo(new Order(ORDER, "j1", 2, "assigned"));
         RecordedRequest request = server.takeRequest(5, TimeUnit.SECONDS);
         assertThat(request.getMethod()).isEqualTo("POST");
-        assertThat(request.getTarget()).isEqualTo("/bored/node-1?waitSeconds=7");
+        assertThat(request.getTarget()).isEqualTo("/bored/node-1?waitSeconds=7&heartbeats=true");
         assertThat(request.getHeaders().get("Authorization")).isEqualTo("Bearer s3cret");
     }
 
