@@ -105,6 +105,21 @@ class ComposeFileTest {
         assertThat((Map<String, Object>) file.get("volumes")).containsKey("worker-spool");
     }
 
+    /** The Boss's writes to MongoDB are acknowledged by a majority and journaled before it answers. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theBossWritesWithMajorityAndJournal() throws Exception {
+        Result resolved = run(concat(compose(), "config"), Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
+        assertThat(resolved.exit()).as(resolved.output()).isZero();
+        Map<String, Object> boss = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>)
+                new org.yaml.snakeyaml.Yaml().load(resolved.output())).get("services")).get("boss");
+        String uri = String.valueOf(((Map<String, Object>) boss.get("environment")).get("SPRING_MONGODB_URI"));
+        com.mongodb.ConnectionString parsed = new com.mongodb.ConnectionString(uri);
+        assertThat(parsed.getWriteConcern()).isNotNull();
+        assertThat(parsed.getWriteConcern().getWString()).isEqualTo("majority");
+        assertThat(parsed.getWriteConcern().getJournal()).isTrue();
+    }
+
     private static List<String> concat(List<String> head, String... tail) {
         List<String> all = new ArrayList<>(head);
         all.addAll(List.of(tail));
