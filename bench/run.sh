@@ -2,6 +2,7 @@
 # Benchmarks the packaged Boss and Worker and writes bench/RESULTS.md and bench/results.json.
 #   bench/run.sh           full sizes (about half an hour on 2 cores)
 #   bench/run.sh --smoke   tiny sizes, results in bench/target/bench/ (CI runs this through mvn verify)
+#   bench/run.sh --only readPaths   one measure again, merged into bench/RESULTS.md with its own machine line
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -ntp -pl test-support install -DskipTests

@@ -47,10 +47,28 @@ public final class BenchMain {
     }
 
     public static void main(String[] args) throws Exception {
-        boolean smoke = List.of(args).contains("--smoke");
+        List<String> arguments = List.of(args);
+        boolean smoke = arguments.contains("--smoke");
         Path repo = Path.of(System.getProperty("repo.dir", ".")).toAbsolutePath().normalize();
         Path out = smoke ? repo.resolve("bench/target/bench") : repo.resolve("bench");
-        run(new Config(smoke, repo, out, Files.createTempDirectory("bench-")));
+        int only = arguments.indexOf("--only");
+        Config config = new Config(smoke, repo, out, Files.createTempDirectory("bench-"));
+        if (only >= 0 && only + 1 < arguments.size()) {
+            rerun(config, arguments.get(only + 1));
+        } else {
+            run(config);
+        }
+    }
+
+    private static Map<String, Measure> measures(Config config) {
+        Map<String, Measure> all = new LinkedHashMap<>();
+        all.put("dispatchLatency", () -> Measures.dispatchLatency(config));
+        all.put("perJobOverhead", () -> Measures.perJobOverhead(config));
+        all.put("claimThroughput", () -> Measures.claimThroughput(config));
+        all.put("growth", () -> Measures.growth(config));
+        all.put("readPaths", () -> ReadPaths.measure(config));
+        all.put("modelQuality", () -> Measures.modelQuality(config));
+        return all;
     }
 
     /** Runs every measure (a failing one is reported, not fatal) and writes the two result files. */
@@ -61,11 +79,37 @@ public final class BenchMain {
         results.put("machine", Machine.describe(config.python()));
         Map<String, Object> measures = new LinkedHashMap<>();
         results.put("measures", measures);
-        measure(measures, "dispatchLatency", () -> Measures.dispatchLatency(config));
-        measure(measures, "perJobOverhead", () -> Measures.perJobOverhead(config));
-        measure(measures, "claimThroughput", () -> Measures.claimThroughput(config));
-        measure(measures, "growth", () -> Measures.growth(config));
-        measure(measures, "modelQuality", () -> Measures.modelQuality(config));
+        measures(config).forEach((name, measure) -> measure(measures, name, measure));
+        return write(config, results);
+    }
+
+    /**
+     * Runs one measure again and puts it into the existing results, with the machine and date it ran
+     * on, so that one change can be measured without repeating the half hour of the others.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> rerun(Config config, String name) throws Exception {
+        Path existing = config.out().resolve("results.json");
+        Map<String, Object> results = Files.exists(existing)
+                ? HttpJson.MAPPER.readValue(Files.readString(existing), LinkedHashMap.class) : new LinkedHashMap<>();
+        results.putIfAbsent("mode", config.smoke() ? "smoke" : "full");
+        results.putIfAbsent("machine", Machine.describe(config.python()));
+        Map<String, Object> measures = (Map<String, Object>) results.computeIfAbsent("measures", k -> new LinkedHashMap<>());
+        Measure measure = measures(config).get(name);
+        if (measure == null) {
+            throw new IllegalArgumentException("no measure " + name + "; there are " + measures(config).keySet());
+        }
+        measure(measures, name, measure);
+        Map<String, Object> rerunOn = new LinkedHashMap<>(Machine.describe(config.python()));
+        ((Map<String, Object>) measures.get(name)).put("measuredSeparatelyOn", rerunOn);
+        Map<String, Object> ordered = new LinkedHashMap<>();
+        measures(config).keySet().stream().filter(measures::containsKey).forEach(k -> ordered.put(k, measures.get(k)));
+        results.put("measures", ordered);
+        return write(config, results);
+    }
+
+    private static Map<String, Object> write(Config config, Map<String, Object> results) throws Exception {
+        Files.createDirectories(config.out());
         JsonMapper json = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
         Files.writeString(config.out().resolve("results.json"), json.writeValueAsString(results));
         Files.writeString(config.out().resolve("RESULTS.md"), Report.markdown(results));

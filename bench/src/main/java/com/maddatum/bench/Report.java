@@ -54,6 +54,12 @@ final class Report {
             }
             case "growth" -> "t(largest)/t(smallest) = " + m.get("ratioLargestToSmallest") + "; footprint " + m.get("footprint");
             case "modelQuality" -> "median ratio " + m.get("medianRatio");
+            case "readPaths" -> {
+                Map<String, Object> c = (Map<String, Object>) m.get("claims");
+                yield "worst route t(largest)/t(smallest) = " + m.get("worstRatio") + "; claim p99 "
+                        + (c == null ? "?" : c.get("p99MsAlone") + " ms alone, " + c.get("p99MsWithDashboard")
+                        + " ms with a dashboard (x" + c.get("ratio") + ")");
+            }
             default -> "";
         };
     }
