@@ -62,6 +62,12 @@ public class WorkerRegistry {
         this.durability = durability;
         this.clock = clock;
         this.settings = properties.workers();
+        if (!durability.isEmbedded()) {
+            // all() and forgetStale(): the fleet newest-seen first, and the nodes not seen since a cutoff.
+            // (The embedded server ignores non-unique indexes; the fleet is small there anyway.)
+            mongo.indexOps(COLLECTION).createIndex(new org.springframework.data.mongodb.core.index.Index()
+                    .on("lastSeenAt", Sort.Direction.DESC).named("fleet_lastSeenAt"));
+        }
         Gauge.builder("boss.workers.online", nodes, known -> known.values().stream()
                         .filter(n -> Duration.between(n.lastSeen(), clock.instant()).compareTo(settings.offlineAfter()) <= 0)
                         .count())
