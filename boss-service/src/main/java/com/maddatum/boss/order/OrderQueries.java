@@ -62,13 +62,18 @@ public class OrderQueries {
         return leases.byNode();
     }
 
-    /** The project's done orders with the lowest loss, best first. */
-    public List<Order> best(String project, int limit) {
-        return store.findAll(boards.best(project, limit));
+    /** The ids of the project's done orders with the lowest loss, best first. */
+    public List<ObjectId> best(String project, int limit) {
+        return boards.best(project, limit);
     }
 
-    /** The project's {@code limit} latest done orders, in the order they finished. */
-    public List<Order> latest(String project, int limit) {
-        return store.findAll(boards.latest(project, limit));
+    /** The ids of the project's {@code limit} latest done orders, in the order they finished. */
+    public List<ObjectId> latest(String project, int limit) {
+        return boards.latest(project, limit);
+    }
+
+    /** The orders with these ids, in the order given. */
+    public List<Order> findAll(List<ObjectId> ids) {
+        return store.findAll(ids);
     }
 }

@@ -2,8 +2,7 @@ package com.maddatum.boss.order;
 
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.web.ApiProblem;
-import com.mongodb.MongoSocketException;
-import com.mongodb.MongoTimeoutException;
+import com.mongodb.MongoException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -13,7 +12,7 @@ import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
 
 /**
@@ -80,20 +79,30 @@ public class OrderService {
 
     private Optional<Order> claimFirst(String node, Set<String> nodeLabels, boolean heartbeats) {
         ReadyIndex.Candidate candidate;
+        boolean skippedOne = false;
         while ((candidate = ready.take(nodeLabels)) != null) {
             OrderStore.Result result;
             try {
                 result = store.apply(candidate.id(), OrderTransition.claim(node, candidate.attempt(),
                         clock.instant(), leaseFor(candidate, heartbeats), !heartbeats));
             } catch (RuntimeException e) {
-                if (unreachable(e)) {
+                if (storeFailure(e)) {
+                    // The store or the network failed, not this order: it stays claimable, the caller hears 5xx.
                     ready.restore(candidate);
+                    refresh(candidate.id(), e);
                     throw e;
                 }
                 if (changedSince(candidate, e)) {
-                    throw e; // our write may have landed: it is mirrored now, and reaped if nobody runs it
+                    throw e; // our write landed (its commit failed): it is mirrored now, and reaped if nobody runs it
+                }
+                if (skippedOne) {
+                    // A second one in the same claim looks less like one bad document than like a fault of
+                    // ours: keep it claimable and say so, rather than drain the queue.
+                    ready.restore(candidate);
+                    throw e;
                 }
                 skip(candidate, e);
+                skippedOne = true;
                 continue;
             }
             reflect(candidate.id(), result.current());
@@ -117,21 +126,27 @@ public class OrderService {
                 : Duration.ofMillis((long) Math.min(seconds * 1000, Long.MAX_VALUE / 4)).plus(lease.timeout());
     }
 
-    /** Re-reads the candidate after its claim threw: true when the order is no longer as it was taken. */
+    /**
+     * Re-reads the candidate after its claim threw for a reason of its own: true when the order is no
+     * longer as it was taken (the write landed). An order that cannot even be read again is unchanged.
+     */
     private boolean changedSince(ReadyIndex.Candidate candidate, RuntimeException failure) {
         try {
             Optional<Order> now = store.findById(candidate.id());
             now.ifPresentOrElse(mirror::apply, () -> mirror.forget(candidate.id()));
             return now.isEmpty() || now.get().revision() != candidate.revision();
         } catch (RuntimeException unreadable) {
+            if (storeFailure(unreadable)) {
+                throw unreadable;
+            }
             failure.addSuppressed(unreadable);
             return false;
         }
     }
 
     /**
-     * A claim that failed for a reason that would fail it again (a document this Boss cannot read
-     * or write) must not make every {@code /bored} answer 500: the order leaves the queue until it
+     * A claim that failed for a reason that would fail it again (a document this Boss cannot read or
+     * write) must not make every {@code /bored} answer 500: the order leaves the queue until it
      * changes, and that is logged once and counted.
      */
     private void skip(ReadyIndex.Candidate candidate, RuntimeException e) {
@@ -141,10 +156,14 @@ public class OrderService {
                 candidate.id(), candidate.revision(), e.toString());
     }
 
-    private static boolean unreachable(Throwable e) {
+    /**
+     * Whether a failure came from the store or the way to it (anything the driver or Spring Data
+     * raised: a lost connection, an election, a timeout), as opposed to this Boss failing to read or
+     * build an order from a document, which would fail the same way again.
+     */
+    private static boolean storeFailure(Throwable e) {
         for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-            if (cause instanceof DataAccessResourceFailureException || cause instanceof MongoSocketException
-                    || cause instanceof MongoTimeoutException) {
+            if (cause instanceof DataAccessException || cause instanceof MongoException) {
                 return true;
             }
         }

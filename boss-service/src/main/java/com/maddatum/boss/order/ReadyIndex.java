@@ -112,11 +112,16 @@ class ReadyIndex {
 
     /** Keeps a candidate whose claim failed in a way that would repeat out of the queue until it changes. */
     void skip(Candidate candidate) {
+        Candidate current = drop(candidate.id());
+        if (current != null) {
+            queue.remove(current.entry());
+        }
         skipped.put(candidate.id(), candidate.revision());
-        remove(candidate.id());
     }
 
+    /** Takes the order out of the queue: it is no longer unassigned (or no longer exists). */
     void remove(ObjectId id) {
+        skipped.remove(id);
         Candidate candidate = drop(id);
         if (candidate != null) {
             queue.remove(candidate.entry());

@@ -74,14 +74,18 @@ public class OutcomeStore {
         return Optional.ofNullable(mongo.findById(id, Document.class, COLLECTION));
     }
 
-    /** id -> outcome for the ids that exist. */
-    public Map<ObjectId, Document> findAll(Collection<ObjectId> ids) {
+    /**
+     * id -> those fields of the outcome, for the ids that exist. Listings name their fields: an outcome
+     * carries up to 64 KiB of log tail that a leaderboard does not show.
+     */
+    public Map<ObjectId, Document> findAll(Collection<ObjectId> ids, String... fields) {
         Map<ObjectId, Document> found = new LinkedHashMap<>();
         if (ids.isEmpty()) {
             return found;
         }
-        mongo.find(Query.query(Criteria.where("_id").in(ids)), Document.class, COLLECTION)
-                .forEach(outcome -> found.put(outcome.getObjectId("_id"), outcome));
+        Query query = Query.query(Criteria.where("_id").in(ids));
+        query.fields().include(fields);
+        mongo.find(query, Document.class, COLLECTION).forEach(outcome -> found.put(outcome.getObjectId("_id"), outcome));
         return found;
     }
 }

@@ -1,11 +1,7 @@
 package com.maddatum.boss.readmodel;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import com.maddatum.boss.job.JobStore;
-import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
-import com.maddatum.boss.outcome.OutcomeStore;
-import com.maddatum.boss.web.BsonView;
 import com.maddatum.boss.web.Paging;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
@@ -13,8 +9,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -23,9 +17,8 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * Which configuration is winning: a project's done jobs ranked by loss, and its latest done jobs in
- * the order they finished, each with its job. Ranking comes from memory; each answer reads at most
- * {@code limit} orders, outcomes and jobs by id, and {@code limit} is capped (1,000) so that one
- * request cannot join the whole history.
+ * the order they finished, each with its job. Ranking comes from memory and rows from
+ * {@link BoardEntries}; {@code limit} is capped (1,000) so that one request cannot join the whole history.
  */
 @RestController
 @Tag(name = "projects")
@@ -34,13 +27,11 @@ class ProjectBoardController {
     static final int MAX_LIMIT = 1000;
 
     private final OrderQueries orders;
-    private final OutcomeStore outcomes;
-    private final JobStore jobs;
+    private final BoardEntries rows;
 
-    ProjectBoardController(OrderQueries orders, OutcomeStore outcomes, JobStore jobs) {
+    ProjectBoardController(OrderQueries orders, BoardEntries rows) {
         this.orders = orders;
-        this.outcomes = outcomes;
-        this.jobs = jobs;
+        this.rows = rows;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -60,24 +51,12 @@ class ProjectBoardController {
         return entries(orders.latest(name, Paging.checkRange("limit", limit, 1, MAX_LIMIT)));
     }
 
-    private List<Entry> entries(List<Order> found) {
-        Map<ObjectId, Document> outcomeById = outcomes.findAll(
-                found.stream().map(Order::outcomeId).filter(Objects::nonNull).toList());
-        Map<String, Document> jobById = jobs.findAll(found.stream().map(Order::jobId).toList());
+    private List<Entry> entries(List<ObjectId> ids) {
         List<Entry> entries = new ArrayList<>();
-        for (Order order : found) {
-            Document outcome = order.outcomeId() == null ? null : outcomeById.get(order.outcomeId());
-            Document job = jobById.get(order.jobId());
-            entries.add(new Entry(entries.size() + 1, order.jobId(), order.loss(),
-                    outcome == null ? null : number(outcome, "metric"),
-                    outcome == null ? null : outcome.getString("metricName"),
-                    outcome == null ? null : outcome.getString("node"),
-                    order.finishedAt(), job == null ? null : BsonView.plain(job)));
+        for (BoardEntries.Row row : rows.rows(ids)) {
+            entries.add(new Entry(entries.size() + 1, row.jobId(), row.loss(), row.metric(), row.metricName(),
+                    row.node(), row.finishedAt(), row.job()));
         }
         return entries;
-    }
-
-    private static Double number(Document d, String field) {
-        return d.get(field) instanceof Number n ? n.doubleValue() : null;
     }
 }

@@ -1,0 +1,124 @@
+package com.maddatum.boss.order;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.maddatum.boss.store.EmbeddedMongo;
+import com.maddatum.boss.store.StoreDurability;
+import com.maddatum.boss.support.TestProperties;
+import com.maddatum.testsupport.MutableClock;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import org.bson.types.ObjectId;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.support.StaticListableBeanFactory;
+import org.springframework.data.mongodb.UncategorizedMongoDbException;
+import org.springframework.data.mongodb.core.MongoTemplate;
+
+/**
+ * Claims when the store misbehaves: a failure of the store (an election, a timeout) leaves every order
+ * claimable; only an order this Boss cannot read is skipped, one per claim, and logged once.
+ */
+class ClaimFailureTest {
+
+    /** A store that fails every call while {@code failing} is set, as MongoDB does during an election. */
+    static class ElectingStore extends OrderStore {
+        volatile boolean failing;
+
+        ElectingStore(MongoTemplate mongo, StoreDurability durability) {
+            super(mongo, durability, OrderFixture.T0, Duration.ofHours(6));
+        }
+
+        private void maybeFail() {
+            if (failing) {
+                throw new UncategorizedMongoDbException("NotWritablePrimary (test)", null);
+            }
+        }
+
+        @Override
+        Result apply(ObjectId id, Function<Order, OrderTransition> choose) {
+            maybeFail();
+            return super.apply(id, choose);
+        }
+
+        @Override
+        public Optional<Order> findById(ObjectId id) {
+            maybeFail();
+            return super.findById(id);
+        }
+    }
+
+    private MongoServer server;
+    private MongoClient client;
+    private ElectingStore store;
+    private ReadyIndex ready;
+    private OrderService orders;
+
+    @BeforeEach
+    void start() {
+        server = new MongoServer(new MemoryBackend());
+        client = MongoClients.create(server.bindAndGetConnectionString());
+        MongoTemplate mongo = new MongoTemplate(client, "boss");
+        StoreDurability durability = new StoreDurability(new StaticListableBeanFactory()
+                .getBeanProvider(EmbeddedMongo.class));
+        store = new ElectingStore(mongo, durability);
+        ready = new ReadyIndex();
+        OrderCatalog catalog = new OrderCatalog();
+        OrderMirror mirror = new OrderMirror(ready, new LeaseTracker(), catalog, new ProjectBoards());
+        orders = new OrderService(store, mirror, ready, new LeaseTracker(), MutableClock.stopped(),
+                TestProperties.defaults(), new OrderMetrics(new SimpleMeterRegistry(), catalog, ready));
+        for (int i = 0; i < 5; i++) {
+            orders.create(new NewOrder("job-" + i, 0, List.of(), "p", "a.py", 3, null));
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        client.close();
+        server.shutdownNow();
+    }
+
+    @Test
+    void aStoreFailureDuringAClaimLeavesEveryOrderClaimable() {
+        store.failing = true;
+        assertThatThrownBy(() -> orders.claim("n1", Set.of(), true)).isInstanceOf(UncategorizedMongoDbException.class);
+        assertThat(ready.size()).isEqualTo(5);
+        assertThat(ready.skippedCount()).isZero();
+        store.failing = false;
+        for (int i = 0; i < 5; i++) {
+            assertThat(orders.claim("n1", Set.of(), true)).isPresent();
+        }
+        assertThat(orders.claim("n1", Set.of(), true)).isEmpty();
+    }
+
+    @Test
+    void unreadableOrdersAreSkippedOnePerClaimAndTheRestStayClaimable() {
+        MongoTemplate mongo = new MongoTemplate(client, "boss");
+        for (int i = 0; i < 2; i++) {
+            mongo.getCollection("orders").updateOne(new org.bson.Document("jobId", "job-" + i),
+                    new org.bson.Document("$set", new org.bson.Document("attempt", "not a number")));
+        }
+        // The oldest two are unreadable: a claim skips the first; meeting the second in the same claim
+        // it stops with an error and keeps that one; the next claim skips it too.
+        assertThatThrownBy(() -> orders.claim("n1", Set.of(), true)).isInstanceOf(ClassCastException.class);
+        assertThat(ready.skippedCount()).isEqualTo(1);
+        assertThat(ready.size()).isEqualTo(4);
+        Optional<Order> second = orders.claim("n1", Set.of(), true);
+        assertThat(ready.skippedCount()).isEqualTo(2);
+        assertThat(second).isPresent();
+        for (int i = 0; i < 2; i++) {
+            assertThat(orders.claim("n1", Set.of(), true)).isPresent();
+        }
+        assertThat(orders.claim("n1", Set.of(), true)).isEmpty();
+    }
+}
