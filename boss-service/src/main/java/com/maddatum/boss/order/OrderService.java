@@ -223,7 +223,7 @@ public class OrderService {
                         ? OrderTransition.fail(node, attempt, null, now, ending.reason() + "; no attempts left")
                         : OrderTransition.requeue(node, attempt, now, ending.reason());
             };
-            return bare ? transition.onlyForBareCallback() : transition;
+            return bare ? transition.onlyForBareCallback(node == null) : transition;
         });
         Optional<Order> finished = result.changed();
         finished.ifPresent(order -> {

@@ -2,7 +2,6 @@ package com.maddatum.boss.order;
 
 import static com.maddatum.boss.order.Order.*;
 
-import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.store.StoreDurability;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,6 +25,7 @@ import org.springframework.data.mongodb.core.query.BasicQuery;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
 import org.springframework.data.mongodb.core.query.Update;
+import org.springframework.context.annotation.DependsOn;
 import org.springframework.stereotype.Component;
 
 /**
@@ -34,6 +34,9 @@ import org.springframework.stereotype.Component;
  * {@code _id} or {@code jobId}, start-up scans, and the resync of replicas sharing a real MongoDB.
  */
 @Component
+// After StoreMigrations: on a database the seed's Boss wrote, the unique index on rev cannot be built
+// until every order has one.
+@DependsOn("storeMigrations")
 public class OrderStore {
 
     private static final Logger log = LoggerFactory.getLogger(OrderStore.class);
@@ -46,19 +49,9 @@ public class OrderStore {
     private final MongoTemplate mongo;
     private final StoreDurability durability;
 
-    @org.springframework.beans.factory.annotation.Autowired
-    OrderStore(MongoTemplate mongo, StoreDurability durability, java.time.Clock clock, BossProperties properties) {
-        this(mongo, durability, clock.instant(), properties.lease().seedTimeout());
-    }
-
-    /**
-     * Adopts orders written without a revision before it creates the unique index on {@code rev}: on a
-     * database the seed's Boss wrote, that index could not be built while many orders lack the field.
-     */
-    OrderStore(MongoTemplate mongo, StoreDurability durability, Instant now, java.time.Duration seedLease) {
+    OrderStore(MongoTemplate mongo, StoreDurability durability) {
         this.mongo = mongo;
         this.durability = durability;
-        adoptForeignOrders(now, seedLease);
         createIndexes();
     }
 
@@ -198,41 +191,5 @@ public class OrderStore {
             });
         }
         return count[0];
-    }
-
-    /**
-     * Makes orders written by the seed's Boss (or by hand) usable: each gets a revision, attempt 1 when
-     * it is held, and a seed lease when it is held without one, so that the reaper can hand it on if
-     * its worker is gone. Returns how many it changed.
-     */
-    int adoptForeignOrders(Instant now, java.time.Duration seedLease) {
-        Query query = Query.query(Criteria.where(REV).exists(false));
-        query.fields().include(ID).include(STATUS).include(ATTEMPT).include(LEASE_EXPIRES_AT).include(REV)
-                .include(CREATED_DATE);
-        List<Document> foreign = new ArrayList<>(mongo.find(query, Document.class, COLLECTION));
-        for (Document d : foreign) {
-            ObjectId id = d.getObjectId(ID);
-            Update update = new Update().set(MODIFIED_AT, Date.from(now));
-            if (d.getString(REV) == null) {
-                update.set(REV, revision(id, 0));
-            }
-            if (d.get(CREATED_DATE) == null) {
-                update.set(CREATED_DATE, Date.from(id.getDate().toInstant()));
-            }
-            boolean held = OrderStatus.ASSIGNED.wire().equals(d.getString(STATUS))
-                    || OrderStatus.RUNNING.wire().equals(d.getString(STATUS));
-            if (held && d.getInteger(ATTEMPT, 0) == 0) {
-                update.set(ATTEMPT, 1);
-            }
-            if (held && d.get(LEASE_EXPIRES_AT) == null) {
-                update.set(LEASE_EXPIRES_AT, Date.from(now.plus(seedLease))).set(SEED_CLAIM, true);
-            }
-            mongo.updateFirst(Query.query(Criteria.where(ID).is(id)), update, COLLECTION);
-        }
-        if (!foreign.isEmpty()) {
-            durability.sync();
-            log.warn("adopted orders written without a revision count={}", foreign.size());
-        }
-        return foreign.size();
     }
 }

@@ -135,9 +135,13 @@ public final class OrderTransition {
     /**
      * The same verb, allowed only where a bare callback may act: the current attempt is a seed claim
      * that never heartbeated ({@link Order#acceptsBareCallback}). A heartbeating worker's attempt, or
-     * one that has started, can only be ended by a callback that names its attempt.
+     * one that has started, can only be ended by a callback that names its attempt. With
+     * {@code senderUnknown} the order keeps no holder, so that no node's counts include it.
      */
-    OrderTransition onlyForBareCallback() {
+    OrderTransition onlyForBareCallback(boolean senderUnknown) {
+        if (senderUnknown) {
+            update.unset(ASSIGNED_TO); // no node is credited with a result nobody can attribute
+        }
         return new OrderTransition(from, to, guard.and(Order::acceptsBareCallback), update, null, at);
     }
 

@@ -25,8 +25,9 @@ import org.springframework.stereotype.Service;
  *
  * <p>The seed's bare callback ({@code status, jobId, loss, metric}, no attempt) can only end an attempt
  * claimed by a worker that does not heartbeat and has not started it ({@link Order#acceptsBareCallback});
- * it is recorded under that attempt's node only when that node is the only one that ever held the
- * order that way.
+ * it is recorded under that attempt's node only when that is known: the caller's token is bound to that
+ * node alone, or that node is the only one that ever held the order that way. Otherwise it is recorded
+ * under no node, and no node is credited with the job.
  */
 @Service
 public class OutcomeService {
@@ -57,7 +58,9 @@ public class OutcomeService {
         Order order = resolve(report);
         boolean bare = report.attempt() == null;
         int attempt = bare ? order.attempt() : report.attempt();
-        String node = bare ? order.bareCallbackNode() : report.node();
+        // A bare callback names no node: a token bound to one node says who sent it; otherwise the holder,
+        // unless several seed workers held the order, when nobody can tell and none is named.
+        String node = bare ? nodes.soleNode().orElse(order.bareCallbackNode()) : report.node();
         nodes.require(bare || node == null ? order.assignedTo() : node);
         if (!heldBy(order, attempt, node, bare)) {
             return repeated(report, attempt, order.id(), bare);

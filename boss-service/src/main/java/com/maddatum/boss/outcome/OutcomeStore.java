@@ -7,8 +7,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.bson.Document;
 import org.bson.types.ObjectId;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.data.domain.Sort;
 import org.springframework.data.mongodb.core.MongoTemplate;
@@ -17,6 +15,7 @@ import org.springframework.data.mongodb.core.index.IndexOperations;
 import org.springframework.data.mongodb.core.query.BasicQuery;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
+import org.springframework.context.annotation.DependsOn;
 import org.springframework.stereotype.Component;
 
 /**
@@ -25,12 +24,12 @@ import org.springframework.stereotype.Component;
  * shown as the job's.
  */
 @Component
+// After StoreMigrations: the seed's outcomes have no order and attempt until it gives them one, and the
+// unique index below could not be built.
+@DependsOn("storeMigrations")
 public class OutcomeStore {
 
-    private static final Logger log = LoggerFactory.getLogger(OutcomeStore.class);
     static final String COLLECTION = "outcomes";
-    /** Before outcomes were written ahead of their order, a job had at most one: that index must go. */
-    private static final String OLD_ONE_PER_JOB_INDEX = "byJobId_unique";
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
@@ -39,10 +38,6 @@ public class OutcomeStore {
         this.mongo = mongo;
         this.durability = durability;
         IndexOperations ops = mongo.indexOps(COLLECTION);
-        if (ops.getIndexInfo().stream().anyMatch(index -> index.getName().equals(OLD_ONE_PER_JOB_INDEX))) {
-            ops.dropIndex(OLD_ONE_PER_JOB_INDEX);
-            log.info("dropped the old one-outcome-per-job index index={}", OLD_ONE_PER_JOB_INDEX);
-        }
         // save(): a repeated callback for the same attempt finds the outcome already written. Unique,
         // and the lookup after a duplicate uses exactly its keys, so the embedded server uses it too.
         ops.createIndex(new Index().on("orderId", Sort.Direction.ASC).on("attempt", Sort.Direction.ASC).unique()

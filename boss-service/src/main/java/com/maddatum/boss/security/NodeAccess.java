@@ -1,6 +1,7 @@
 package com.maddatum.boss.security;
 
 import com.maddatum.boss.web.ApiProblem;
+import java.util.Optional;
 import org.springframework.stereotype.Component;
 import org.springframework.web.context.request.RequestAttributes;
 import org.springframework.web.context.request.RequestContextHolder;
@@ -15,10 +16,25 @@ public class NodeAccess {
 
     /** Throws 403 unless the current request may act as {@code node}. */
     public void require(String node) {
-        RequestAttributes request = RequestContextHolder.getRequestAttributes();
-        Object caller = request == null ? null : request.getAttribute(Caller.ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
-        if (caller instanceof Caller c && !c.mayActAs(node)) {
+        Caller caller = caller();
+        if (caller != null && !caller.mayActAs(node)) {
             throw ApiProblem.forbiddenNode(node);
         }
+    }
+
+    /** The one node the caller's token is bound to, when it names exactly one (no pattern): who is calling. */
+    public Optional<String> soleNode() {
+        Caller caller = caller();
+        if (caller == null || caller.role() != Role.WORKER || caller.nodes().size() != 1
+                || caller.nodes().get(0).contains("*")) {
+            return Optional.empty();
+        }
+        return Optional.of(caller.nodes().get(0));
+    }
+
+    private static Caller caller() {
+        RequestAttributes request = RequestContextHolder.getRequestAttributes();
+        Object caller = request == null ? null : request.getAttribute(Caller.ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
+        return caller instanceof Caller c ? c : null;
     }
 }

@@ -12,7 +12,6 @@ import com.mongodb.client.MongoClients;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -36,7 +35,7 @@ class ClaimFailureTest {
         volatile boolean failing;
 
         ElectingStore(MongoTemplate mongo, StoreDurability durability) {
-            super(mongo, durability, OrderFixture.T0, Duration.ofHours(6));
+            super(mongo, durability);
         }
 
         private void maybeFail() {

@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.store.EmbeddedMongo;
 import com.maddatum.boss.store.StoreDurability;
+import com.maddatum.boss.store.StoreMigrations;
+import com.maddatum.boss.support.TestProperties;
+import java.time.Clock;
+import java.time.ZoneOffset;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -37,12 +41,24 @@ abstract class OrderStoreContract {
     @BeforeEach
     void freshCollection() {
         mongo().dropCollection(OrderStore.COLLECTION);
+        mongo().dropCollection("outcomes");
         store = newStore();
     }
 
     private OrderStore newStore() {
-        return new OrderStore(mongo(), new StoreDurability(
-                new StaticListableBeanFactory().getBeanProvider(EmbeddedMongo.class)), NOW, Duration.ofHours(6));
+        return new OrderStore(mongo(), durability());
+    }
+
+    private StoreDurability durability() {
+        return new StoreDurability(new StaticListableBeanFactory().getBeanProvider(EmbeddedMongo.class));
+    }
+
+    /** A Boss starting on this database: its migrations run first, then its stores. */
+    private void startOnThisDatabase() {
+        mongo().dropCollection("migrations");
+        new StoreMigrations(mongo(), durability(), Clock.fixed(NOW, ZoneOffset.UTC), TestProperties.defaults());
+        store = newStore();
+        new com.maddatum.boss.outcome.OutcomeStoreAccess(mongo(), durability());
     }
 
     private Order insert(String jobId, Instant at) {
@@ -156,7 +172,7 @@ abstract class OrderStoreContract {
     }
 
     @Test
-    void ordersWrittenWithoutARevisionAreAdoptedAtStartAndThenReadable() {
+    void ordersTheSeedsBossWroteAreAdoptedAtStartAndThenReadable() {
         mongo().dropCollection(OrderStore.COLLECTION); // a database the seed's Boss wrote: none of our indexes
         ObjectId unassigned = new ObjectId();
         ObjectId assigned = new ObjectId();
@@ -165,16 +181,60 @@ abstract class OrderStoreContract {
                 .append("status", "unassigned"), OrderStore.COLLECTION);
         mongo().insert(new Document("_id", assigned).append("jobId", "s2").append("status", "assigned"),
                 OrderStore.COLLECTION);
-        store = newStore();
+        startOnThisDatabase();
         List<Order> all = new ArrayList<>();
         store.forEach(all::add);
         assertThat(all).extracting(Order::id).containsExactlyInAnyOrder(unassigned, assigned);
         Order held = store.findById(assigned).orElseThrow();
         assertThat(held.attempt()).isEqualTo(1);
+        assertThat(held.maxAttempts()).isEqualTo(3);
         assertThat(held.leaseExpiresAt()).isEqualTo(NOW.plus(Duration.ofHours(6)));
         assertThat(held.acceptsBareCallback()).isTrue();
         assertThat(held.createdDate()).isNotNull();
-        assertThat(store.adoptForeignOrders(NOW, Duration.ofHours(6))).isZero();
+        // The reaper can hand it on: one attempt used of three.
+        assertThat(OrderTransition.expire(held, NOW.plus(Duration.ofHours(7))).to()).isEqualTo(OrderStatus.UNASSIGNED);
+    }
+
+    @Test
+    void theSeedsOutcomesGetTheirOrderAndFinishIt() {
+        mongo().dropCollection(OrderStore.COLLECTION);
+        mongo().dropCollection("outcomes");
+        ObjectId order = new ObjectId();
+        mongo().insert(new Document("_id", order).append("jobId", "seeded").append("status", "assigned"),
+                OrderStore.COLLECTION);
+        // Two outcomes for the same job (it ran twice), and one whose order is gone: {status, jobId, loss, metric}.
+        ObjectId first = new ObjectId();
+        mongo().insert(new Document("_id", first).append("status", 200).append("jobId", "seeded").append("loss", 3.5)
+                .append("metric", 1.0), "outcomes");
+        mongo().insert(new Document("_id", new ObjectId()).append("status", 200).append("jobId", "seeded")
+                .append("loss", 4.0), "outcomes");
+        mongo().insert(new Document("_id", new ObjectId()).append("status", 500).append("jobId", "gone"), "outcomes");
+        startOnThisDatabase();
+        Order done = store.findById(order).orElseThrow();
+        assertThat(done.status()).isEqualTo(OrderStatus.DONE);
+        assertThat(done.outcomeId()).isEqualTo(first);
+        assertThat(done.loss()).isEqualTo(3.5);
+        assertThat(done.revision()).isEqualTo(1);
+        assertThat(mongo().getCollection("outcomes").countDocuments(new Document("orderId", order))).isEqualTo(1);
+        assertThat(mongo().getCollection("outcomes").countDocuments(new Document("orderId",
+                new Document("$exists", false)))).isZero();
+    }
+
+    @Test
+    void doneOrdersOfAnEarlierVersionGetTheirLossForTheLeaderboard() {
+        Order order = insert("earlier", NOW);
+        store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false));
+        ObjectId outcome = new ObjectId();
+        store.apply(order.id(), OrderTransition.complete("n1", 1, outcome, NOW, null));
+        // What an earlier version stored: the order done, no loss on it; the loss in the outcome only.
+        mongo().getCollection(OrderStore.COLLECTION).updateOne(new Document("_id", order.id()),
+                new Document("$unset", new Document("loss", "")));
+        mongo().insert(new Document("_id", outcome).append("status", 200).append("jobId", "earlier")
+                .append("orderId", order.id()).append("attempt", 1).append("loss", 7.25), "outcomes");
+        startOnThisDatabase();
+        Order upgraded = store.findById(order.id()).orElseThrow();
+        assertThat(upgraded.loss()).isEqualTo(7.25);
+        assertThat(upgraded.revision()).isEqualTo(3);
     }
 
     private static NewOrder spec(String jobId) {

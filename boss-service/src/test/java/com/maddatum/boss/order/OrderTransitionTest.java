@@ -29,7 +29,7 @@ class OrderTransitionTest {
     void aSeedClaimRemembersItsNodeAndOnlyItCanBeEndedByABareCallback() {
         OrderTransition claim = OrderTransition.claim("seed-1", 0, NOW, Duration.ofHours(6), true);
         assertThat(claim.update().getUpdateObject().get("$addToSet", Document.class)).containsEntry("seedNodes", "seed-1");
-        OrderTransition bare = OrderTransition.complete("seed-1", 1, new ObjectId(), NOW, null).onlyForBareCallback();
+        OrderTransition bare = OrderTransition.complete("seed-1", 1, new ObjectId(), NOW, null).onlyForBareCallback(false);
         Order seedClaimed = OrderFixture.order().id(id).status(OrderStatus.ASSIGNED).attempt(1)
                 .heldBy("seed-1", NOW).seedClaim("seed-1").build();
         assertThat(bare.allows(seedClaimed)).isTrue();

@@ -130,6 +130,13 @@ class CallbackApiTest extends BossApiTestBase {
         assertThat(detail.get("outcome").has("node")).isFalse();
         JsonNode last = detail.get("order").get("history").get(detail.get("order").get("history").size() - 1);
         assertThat(last.has("node")).isFalse();
+        // Neither seed worker is credited with a result nobody can attribute.
+        assertThat(detail.get("order").has("assignedTo")).isFalse();
+        for (JsonNode worker : boss.get("/workers").json()) {
+            if (java.util.List.of("seed-1", "seed-2").contains(worker.get("name").asString())) {
+                assertThat(worker.get("jobsDone").asLong()).as(worker.get("name").asString()).isZero();
+            }
+        }
     }
 
     @Test

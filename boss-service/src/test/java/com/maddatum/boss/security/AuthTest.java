@@ -30,7 +30,8 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfoHandlerMappi
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "server.address=127.0.0.1",
         "boss.security.submitter-tokens=" + AuthTest.SUBMITTER + "," + AuthTest.SUBMITTER_2,
-        "boss.security.worker-tokens=" + AuthTest.WORKER + "," + AuthTest.BOUND + ":node-a|gpu-*",
+        "boss.security.worker-tokens=" + AuthTest.WORKER + "," + AuthTest.BOUND + ":node-a|gpu-*,"
+                + AuthTest.SOLE + ":seed-z",
         "boss.security.cors-allowed-origins=https://dash.example"})
 @Import(AuthTest.ForgottenRoute.class)
 class AuthTest {
@@ -39,6 +40,7 @@ class AuthTest {
     static final String SUBMITTER_2 = "sub2123456789abcdef0123456789abcdef";
     static final String WORKER = "wrk0123456789abcdef0123456789abcdef";
     static final String BOUND = "bnd0123456789abcdef0123456789abcdef";
+    static final String SOLE = "sol0123456789abcdef0123456789abcdef";
     static final String ID = "0123456789abcdef01234567";
 
     /** A route a developer added without adding it to the access table. */
@@ -188,6 +190,23 @@ class AuthTest {
         assertThat(submitter.get("/jobs/" + jobId).json().get("order").get("status").asString()).isEqualTo("assigned");
         // The holder's own (unbound) token still can.
         assertThat(unbound.post("/callback", Map.of("status", 200, "jobId", jobId)).status()).isEqualTo(200);
+    }
+
+    @Autowired
+    org.springframework.data.mongodb.core.MongoTemplate mongo;
+
+    @Test
+    void aTokenBoundToOneNodeSaysWhoSentABareCallbackThatNothingElseCouldAttribute() {
+        HttpJson submitter = new HttpJson("http://127.0.0.1:" + port, SUBMITTER);
+        HttpJson sole = new HttpJson("http://127.0.0.1:" + port, SOLE);
+        String jobId = submitter.post("/job/create", Map.of("scriptName", "noop.py", "priority", 99)).json()
+                .get("jobId").asString();
+        assertThat(sole.post("/bored/seed-z", "").json().get("jobId").asString()).isEqualTo(jobId);
+        // As if seed-y had held it before (its seed lease ran out): a bare callback alone could be either's.
+        mongo.getCollection("orders").updateOne(new org.bson.Document("jobId", jobId), new org.bson.Document(
+                "$addToSet", new org.bson.Document("seedNodes", "seed-y")));
+        assertThat(sole.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 1.5)).status()).isEqualTo(200);
+        assertThat(submitter.get("/retrieve/outcome/" + jobId).json().get("node").asString()).isEqualTo("seed-z");
     }
 
     @Test
