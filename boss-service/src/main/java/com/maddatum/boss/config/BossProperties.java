@@ -45,12 +45,14 @@ public record BossProperties(
      * commits every write before acknowledging it ({@code sync-writes}: turning it off trades up to a
      * second of acknowledged writes on {@code kill -9} for throughput); and how often a Boss sharing a
      * real MongoDB with other replicas reads what the others wrote, going back {@code resyncOverlap}
-     * before its last look (more than the clocks of two replicas may differ).
+     * before its last look (more than the clocks of two replicas may differ), and how often it checks its
+     * counters against the store's ({@code auditInterval}) to catch what the feed missed.
      */
     public record Store(
             @NotBlank @DefaultValue("./data") String dataDir,
             @NotNull @DefaultValue("3s") Duration resyncInterval,
             @NotNull @DefaultValue("10s") Duration resyncOverlap,
+            @NotNull @DefaultValue("5m") Duration auditInterval,
             @DefaultValue("true") boolean syncWrites) {}
 
     /** Input limits; each is documented in the README and enforced before anything is stored. */

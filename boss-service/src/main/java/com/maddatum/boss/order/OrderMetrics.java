@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +38,8 @@ class OrderMetrics {
     private final Counter leaseExpiries;
     private final Map<String, Counter> requeues = new ConcurrentHashMap<>();
     private final Map<String, Gauge> labelGauges = new ConcurrentHashMap<>();
+    /** Labels waiting orders need that found no room for a gauge; they get one when a gauge goes. */
+    private final Set<String> withoutGauge = ConcurrentHashMap.newKeySet();
 
     OrderMetrics(MeterRegistry registry, OrderCatalog catalog, ReadyIndex ready) {
         this.registry = registry;
@@ -53,10 +56,7 @@ class OrderMetrics {
 
             @Override
             public void notNeeded(String label) {
-                Gauge gauge = labelGauges.remove(label);
-                if (gauge != null) {
-                    registry.remove(gauge);
-                }
+                labelNotNeeded(label);
             }
         });
         this.claimLatency = Timer.builder("boss.claim.latency").description("time to answer a claim that found work")
@@ -79,11 +79,25 @@ class OrderMetrics {
             return;
         }
         if (labelGauges.size() >= MAX_LABEL_GAUGES) {
-            log.warn("label gauge not registered: too many labels waiting max={} label={}", MAX_LABEL_GAUGES, label);
+            if (withoutGauge.add(label)) {
+                log.warn("label gauge not registered: too many labels waiting max={} label={}", MAX_LABEL_GAUGES, label);
+            }
             return;
         }
+        withoutGauge.remove(label);
         labelGauges.put(label, Gauge.builder("boss.queue.ready", ready, r -> r.labelCount(label))
                 .tag("label", label).description("claimable orders needing a label").register(registry));
+    }
+
+    private synchronized void labelNotNeeded(String label) {
+        withoutGauge.remove(label);
+        Gauge gauge = labelGauges.remove(label);
+        if (gauge == null) {
+            return;
+        }
+        registry.remove(gauge);
+        // Room for one more: give it to a label still waiting without one.
+        withoutGauge.stream().filter(waiting -> ready.labelCount(waiting) > 0).findFirst().ifPresent(this::labelNeeded);
     }
 
     void claim(Duration took, boolean found) {

@@ -84,6 +84,11 @@ class OrderMirror {
         return live;
     }
 
+    /** Every order memory knows; for the audit's rebuild only, as it grows with history. */
+    java.util.Set<ObjectId> knownIds() {
+        return java.util.Set.copyOf(known.keySet());
+    }
+
     OrderFacts facts(ObjectId id) {
         return known.get(id);
     }

@@ -192,4 +192,13 @@ public class OrderStore {
         }
         return count[0];
     }
+
+    /** How many orders the store holds in each status: the audit compares this with memory's counters. */
+    Map<OrderStatus, Long> countByStatus() {
+        Map<OrderStatus, Long> counts = new java.util.EnumMap<>(OrderStatus.class);
+        for (OrderStatus status : OrderStatus.values()) {
+            counts.put(status, mongo.count(Query.query(Criteria.where(STATUS).is(status.wire())), COLLECTION));
+        }
+        return counts;
+    }
 }

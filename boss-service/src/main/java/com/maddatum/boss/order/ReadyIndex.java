@@ -45,6 +45,9 @@ class ReadyIndex {
         }
     }
 
+    /** Where orders that need no label are counted; not a valid label, so no job's label can share it. */
+    static final String NO_LABEL = "(none)";
+
     static final Comparator<Entry> CLAIM_ORDER = Comparator
             .comparingInt(Entry::priority).reversed()
             .thenComparing(Entry::createdDate)
@@ -139,7 +142,7 @@ class ReadyIndex {
     }
 
     private void count(Entry entry, int delta) {
-        for (String label : entry.labels().isEmpty() ? Set.of("none") : entry.labels()) {
+        for (String label : entry.labels().isEmpty() ? Set.of(NO_LABEL) : entry.labels()) {
             labelCounts.compute(label, (l, count) -> {
                 long now = (count == null ? 0 : count) + delta;
                 if (count == null && now > 0) {
@@ -164,7 +167,7 @@ class ReadyIndex {
         return byId.size();
     }
 
-    /** Claimable orders that require this label ("none": orders that require no label). */
+    /** Claimable orders that require this label ({@link #NO_LABEL}: orders that require none). */
     long labelCount(String label) {
         return labelCounts.getOrDefault(label, 0L);
     }

@@ -24,8 +24,12 @@ import org.springframework.stereotype.Component;
  *       live but that another replica finished is read again (and dropped from the queue), and an
  *       unassigned order missing from this replica's queue is put back.</li>
  * </ol>
- * Both queries use an index on a real MongoDB ({@link OrderStore}). The embedded store belongs to this
- * process alone and every write to it passes the mirror, so there it runs only at start-up.
+ * Both queries use an index on a real MongoDB ({@link OrderStore}). The feed trusts the writers' clocks
+ * to agree within the overlap; what it could still miss (a replica whose clock is far off, an order
+ * deleted by hand) the audit finds: every {@code boss.store.audit-interval} it compares the store's
+ * counts by status with memory's and, when they still differ after a resync, reloads memory from the
+ * store. The embedded store belongs to this process alone and every write to it passes the mirror, so
+ * there none of this runs after start-up.
  */
 @Component
 class StoreSync implements InitializingBean {
@@ -35,16 +39,18 @@ class StoreSync implements InitializingBean {
     private final OrderStore store;
     private final OrderMirror mirror;
     private final ReadyIndex ready;
+    private final OrderCatalog catalog;
     private final StoreDurability durability;
     private final Clock clock;
     private final BossProperties properties;
     private volatile Instant feedFrom;
 
-    StoreSync(OrderStore store, OrderMirror mirror, ReadyIndex ready, StoreDurability durability, Clock clock,
-            BossProperties properties) {
+    StoreSync(OrderStore store, OrderMirror mirror, ReadyIndex ready, OrderCatalog catalog, StoreDurability durability,
+            Clock clock, BossProperties properties) {
         this.store = store;
         this.mirror = mirror;
         this.ready = ready;
+        this.catalog = catalog;
         this.durability = durability;
         this.clock = clock;
         this.properties = properties;
@@ -72,6 +78,37 @@ class StoreSync implements InitializingBean {
         read += reconcile();
         feedFrom = started.minus(properties.store().resyncOverlap());
         return read;
+    }
+
+    @Scheduled(fixedDelayString = "${boss.store.audit-interval:5m}", initialDelayString = "${boss.store.audit-interval:5m}")
+    void audit() {
+        if (!durability.isEmbedded()) {
+            auditNow();
+        }
+    }
+
+    /** Returns whether memory had to be reloaded. */
+    boolean auditNow() {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            sync(); // writes in flight, or since the last feed, are not a discrepancy
+            if (store.countByStatus().equals(catalog.countByStatus())) {
+                return false;
+            }
+        }
+        java.util.Set<ObjectId> stored = new java.util.HashSet<>();
+        int read = store.forEach(order -> {
+            stored.add(order.id());
+            mirror.apply(order);
+        });
+        int forgotten = 0;
+        for (ObjectId id : mirror.knownIds()) {
+            if (!stored.contains(id)) {
+                mirror.forget(id);
+                forgotten++;
+            }
+        }
+        log.warn("memory disagreed with the store and was reloaded orders={} forgotten={}", read, forgotten);
+        return true;
     }
 
     private int reconcile() {

@@ -66,10 +66,11 @@ public class OutcomeService {
             return repeated(report, attempt, order.id(), bare);
         }
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
-        ObjectId outcomeId = verdict == Verdict.RETRY ? null : outcomes.save(report.toDocument(new ObjectId(),
+        OutcomeStore.Saved saved = verdict == Verdict.RETRY ? null : outcomes.save(report.toDocument(new ObjectId(),
                 order.id(), order.jobId(), attempt, node, order.projectName(), clock.instant()));
+        ObjectId outcomeId = saved == null ? null : saved.id();
         Optional<Order> finished = orders.finish(order.id(), node, attempt,
-                new Ending(verdict, outcomeId, report.reason(), report.loss()), bare);
+                new Ending(verdict, outcomeId, report.reason(), saved == null ? null : saved.loss()), bare);
         if (finished.isEmpty()) {
             return repeated(report, attempt, order.id(), bare);
         }

@@ -44,25 +44,28 @@ public class OutcomeStore {
                 .named("byOrderAttempt_unique"));
     }
 
+    /** An attempt's outcome as stored: its id, and the loss it carries (the order copies that one). */
+    record Saved(ObjectId id, Double loss) {}
+
     /**
-     * Writes the outcome of one attempt, durably, and returns its id; when that attempt's outcome is
-     * already stored (the worker did not hear our answer and called back again), returns that one's id.
+     * Writes the outcome of one attempt, durably; when that attempt's outcome is already stored (the
+     * worker did not hear our answer and called back again), the first one stands, even if the repeat
+     * says something else, and that is what this returns.
      */
-    ObjectId save(Document outcome) {
-        ObjectId id = outcome.getObjectId("_id");
+    Saved save(Document outcome) {
+        Document stored = outcome;
         try {
             mongo.insert(outcome, COLLECTION);
         } catch (DuplicateKeyException repeated) {
-            Document existing = mongo.findOne(new BasicQuery(new Document("orderId", outcome.get("orderId"))
+            stored = mongo.findOne(new BasicQuery(new Document("orderId", outcome.get("orderId"))
                     .append("attempt", outcome.get("attempt"))), Document.class, COLLECTION);
-            if (existing == null) {
+            if (stored == null) {
                 throw repeated;
             }
-            id = existing.getObjectId("_id");
         }
         // Also after a duplicate: the first writer may have died between its insert and its commit.
         durability.sync();
-        return id;
+        return new Saved(stored.getObjectId("_id"), stored.get("loss") instanceof Number n ? n.doubleValue() : null);
     }
 
     public Optional<Document> findById(ObjectId id) {

@@ -173,20 +173,25 @@ public class WorkerRegistry {
         return fromStore == null || inMemory.lastSeen().isAfter(fromStore) ? inMemory.lastSeen() : fromStore;
     }
 
-    /** Removes nodes not seen for {@code forget-after}, then the least recently seen beyond {@code max-known}. */
-    @Scheduled(fixedDelayString = "PT1H", initialDelayString = "PT1M")
+    /**
+     * Removes nodes not seen for {@code forget-after}, then the least recently seen beyond
+     * {@code max-known}, a thousand at a time, so that names sent by a misbehaving client go within
+     * minutes and never all at once.
+     */
+    @Scheduled(fixedDelayString = "PT10M", initialDelayString = "PT1M")
     int forgetStale() {
         Instant cutoff = clock.instant().minus(settings.forgetAfter());
-        long removed = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))), COLLECTION)
+        long forgotten = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))), COLLECTION)
                 .getDeletedCount();
-        List<Document> beyond = mongo.find(new Query().with(Sort.by(Sort.Direction.DESC, "lastSeenAt"))
-                .skip(settings.maxKnown()), Document.class, COLLECTION);
-        for (Document worker : beyond) {
-            mongo.getCollection(COLLECTION).deleteOne(Filters.eq("_id", worker.get("_id")));
+        long excess;
+        while ((excess = mongo.count(new Query(), COLLECTION) - settings.maxKnown()) > 0) {
+            Query oldest = new Query().with(Sort.by(Sort.Direction.ASC, "lastSeenAt")).limit((int) Math.min(excess, 1000));
+            oldest.fields().include("_id");
+            List<Object> ids = mongo.find(oldest, Document.class, COLLECTION).stream().map(d -> d.get("_id")).toList();
+            forgotten += mongo.getCollection(COLLECTION).deleteMany(Filters.in("_id", ids)).getDeletedCount();
         }
         nodes.entrySet().removeIf(e -> e.getValue().lastSeen().isAfter(Instant.EPOCH)
                 && e.getValue().lastSeen().isBefore(cutoff));
-        long forgotten = removed + beyond.size();
         if (forgotten > 0) {
             durability.sync();
             log.info("workers forgotten count={} notSeenSince={}", forgotten, cutoff);

@@ -48,12 +48,19 @@ class MetricsTest extends BossApiTestBase {
 
     @Test
     void labelGaugesAreCappedAndGoWhenNoWaitingOrderNeedsTheirLabel() {
+        java.util.List<String> jobs = new java.util.ArrayList<>();
         for (int i = 0; i < OrderMetrics.MAX_LABEL_GAUGES + 30; i++) {
-            submit(job("requiredLabels", java.util.List.of("many-" + i)));
+            jobs.add(submit(job("requiredLabels", java.util.List.of("many-" + i))).get("jobId").asString());
         }
         assertThat(labelSeries()).isEqualTo(OrderMetrics.MAX_LABEL_GAUGES);
         assertThat(boss.get("/stats").json().get("queue").get("unassigned").asInt())
                 .isGreaterThanOrEqualTo(OrderMetrics.MAX_LABEL_GAUGES + 30);
+        // When a gauged label is no longer needed, a label still waiting without a gauge gets its place.
+        boss.post("/jobs/" + jobs.get(0) + "/cancel", "");
+        String scrape = boss.get("/actuator/prometheus").body();
+        assertThat(labelSeries()).isEqualTo(OrderMetrics.MAX_LABEL_GAUGES);
+        assertThat(scrape).doesNotContain("boss_queue_ready{label=\"many-0\"}");
+        assertThat(scrape).containsPattern("boss_queue_ready\\{label=\"many-1[0-2][0-9]\"} 1");
         cancelLiveOrders();
         assertThat(labelSeries()).isZero();
         submit(job("requiredLabels", java.util.List.of("gpu")));

@@ -296,6 +296,52 @@ class OrderConsistencyTest {
     }
 
     @Test
+    void concurrentVerbsOnOneBossKeepItsMemoryExactWithoutAnyResync() throws Exception {
+        // A Boss on the embedded store never resyncs: whatever claimers and the mirror do at the same
+        // moment, every unassigned order must stay in its queue, every count right.
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        List<Future<?>> work = new ArrayList<>();
+        for (int t = 0; t < 6; t++) {
+            Random random = new Random(200 + t);
+            String node = "solo-" + t;
+            work.add(pool.submit(() -> {
+                for (int i = 0; i < 150; i++) {
+                    switch (random.nextInt(6)) {
+                        case 0, 1 -> a.orders().create(new NewOrder("solo-" + new ObjectId(), random.nextInt(3),
+                                List.of(), "solo", "a.py", 2, null));
+                        case 2, 3 -> a.orders().claim(node, Set.of(), random.nextBoolean()).ifPresent(o -> {
+                            if (random.nextBoolean()) {
+                                a.orders().heartbeat(o.id(), node, o.attempt(), null);
+                            }
+                            a.orders().finish(o.id(), node, o.attempt(), new OrderService.Ending(
+                                    OrderService.Verdict.values()[random.nextInt(3)], new ObjectId(), "test", 1.0),
+                                    false);
+                        });
+                        case 4 -> {
+                            Order any = randomOrder(random, false);
+                            if (any != null) {
+                                try {
+                                    a.orders().cancel(any.jobId(), "test");
+                                } catch (com.maddatum.boss.web.ApiProblem finished) {
+                                    // already finished: part of the model
+                                }
+                            }
+                        }
+                        default -> a.orders().claim(node + "-idle", Set.of("gpu"), true);
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : work) {
+            f.get(3, TimeUnit.MINUTES);
+        }
+        pool.shutdownNow();
+        assertFullyInStep(a, List.of("concurrent, no resync"));
+        assertEveryUnassignedOrderIsClaimableFrom(a);
+    }
+
+    @Test
     void aReplicaStartedLaterRebuildsTheSameMemoryFromTheStore() {
         Random random = new Random(7);
         for (int i = 0; i < 40; i++) {
@@ -319,6 +365,37 @@ class OrderConsistencyTest {
         } finally {
             fresh.context().close();
         }
+    }
+
+    @Test
+    void theAuditFindsWhatTheFeedMissedAndWhatWasDeletedByHand() {
+        a.sync().sync();
+        b.sync().sync();
+        // A replica whose clock is an hour slow creates and finishes an order between two of b's resyncs:
+        // its writes carry an old modifiedAt, so b's feed never sees them.
+        Order order = a.orders().create(new NewOrder("skewed-" + new ObjectId(), 0, List.of(), "skew", "a.py", 2,
+                null));
+        Order claimed = a.orders().claim("n", Set.of(), true).filter(o -> o.id().equals(order.id())).orElseThrow();
+        a.orders().finish(claimed.id(), "n", 1, new OrderService.Ending(OrderService.Verdict.DONE, new ObjectId(),
+                "ok", 1.0), false);
+        org.springframework.data.mongodb.core.MongoTemplate mongo = a.context()
+                .getBean(org.springframework.data.mongodb.core.MongoTemplate.class);
+        mongo.getCollection(OrderStore.COLLECTION).updateOne(new org.bson.Document("_id", order.id()),
+                new org.bson.Document("$set", new org.bson.Document("modifiedAt", java.util.Date.from(
+                        CLOCK.instant().minus(Duration.ofHours(1))))));
+        // And an old finished order is deleted by hand.
+        Order doomed = a.orders().create(new NewOrder("doomed-" + new ObjectId(), 0, List.of(), "skew", "a.py", 1, null));
+        a.orders().cancel(doomed.jobId(), "test");
+        b.sync().sync();
+        mongo.getCollection(OrderStore.COLLECTION).deleteOne(new org.bson.Document("_id", doomed.id()));
+        b.sync().sync();
+        assertThat(b.mirror().facts(order.id())).isNull();
+        assertThat(b.mirror().facts(doomed.id())).isNotNull();
+
+        assertThat(b.sync().auditNow()).isTrue();
+        assertFullyInStep(b, List.of("audit"));
+        assertThat(b.sync().auditNow()).isFalse();
+        assertThat(a.sync().auditNow()).isTrue(); // a still knew the deleted one: the other tests share a and b
     }
 
     // ---- the model's checks ---------------------------------------------------------------------

@@ -81,6 +81,9 @@ class ReadyIndexTest {
         index.offer(gpu);
         index.offer(order(0, t0, List.of()));
         assertThat(index.labelCount("gpu")).isEqualTo(1);
+        assertThat(index.labelCount(ReadyIndex.NO_LABEL)).isEqualTo(1);
+        index.offer(order(0, t0, List.of("none"))); // a real label that happens to be called "none"
+        assertThat(index.labelCount(ReadyIndex.NO_LABEL)).isEqualTo(1);
         assertThat(index.labelCount("none")).isEqualTo(1);
         index.remove(gpu.id());
         assertThat(index.labelCount("gpu")).isZero();

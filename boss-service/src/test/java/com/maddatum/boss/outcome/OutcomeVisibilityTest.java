@@ -93,11 +93,16 @@ class OutcomeVisibilityTest extends BossApiTestBase {
         mongo.insert(new Document("_id", earlier).append("status", 200).append("jobId", jobId)
                 .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
                 .append("loss", 3.0), "outcomes");
+        // The retry says something else (a script that is not deterministic, a worker that re-ran it):
+        // the outcome already stored stands, and the order's loss agrees with it.
         HttpJson.Reply retried = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId",
-                order.get("_id").asString(), "attempt", 1, "node", "crashy", "loss", 3.0));
+                order.get("_id").asString(), "attempt", 1, "node", "crashy", "loss", 9.0));
         assertThat(retried.json().get("outcomeId").asString()).isEqualTo(earlier.toHexString());
         assertThat(boss.get("/jobs/" + jobId).json().get("order").get("outcomeId").asString())
                 .isEqualTo(earlier.toHexString());
         assertThat(mongo.getCollection("outcomes").countDocuments(new Document("jobId", jobId))).isEqualTo(1);
+        assertThat(boss.get("/retrieve/outcome/" + jobId).json().get("loss").asDouble()).isEqualTo(3.0);
+        assertThat(mongo.findById(new org.bson.types.ObjectId(order.get("_id").asString()), Document.class, "orders")
+                .getDouble("loss")).isEqualTo(3.0);
     }
 }

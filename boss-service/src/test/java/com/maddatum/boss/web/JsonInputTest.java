@@ -3,7 +3,8 @@ package com.maddatum.boss.web;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.support.TestProperties;
+import java.util.Map;
 import org.bson.Document;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,14 +14,8 @@ import tools.jackson.databind.json.JsonMapper;
 class JsonInputTest {
 
     private final JsonMapper mapper = JsonMapper.builder().build();
-    private final JsonInput input = new JsonInput(new BossProperties(
-            new BossProperties.Lease(java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(5), 3,
-                    java.time.Duration.ofHours(6)),
-            new BossProperties.Claim(java.time.Duration.ofSeconds(30)),
-            new BossProperties.Store("./data", java.time.Duration.ofSeconds(3), java.time.Duration.ofSeconds(10), true),
-            new BossProperties.Limits(1 << 20, 4, 20, 1000, 100, 262144),
-            new BossProperties.Workers(java.time.Duration.ofSeconds(90), java.time.Duration.ofDays(7), 10000),
-            new BossProperties.Security(java.util.List.of(), java.util.List.of(), false, java.util.List.of())));
+    private final JsonInput input = new JsonInput(TestProperties.with(Map.of(
+            "boss.limits.max-depth", "4", "boss.limits.max-fields", "20")));
 
     @Test
     void keepsTypesAndOrderOfEveryField() {
