@@ -21,7 +21,10 @@ final class Report {
         int n = 1;
         for (Map.Entry<String, Object> entry : measures.entrySet()) {
             Map<String, Object> m = (Map<String, Object>) entry.getValue();
-            md.append("| ").append(n++).append(" | ").append(entry.getKey()).append(" | ").append(headline(entry.getKey(), m))
+            Object separately = m.get("measuredSeparatelyOn");
+            String when = separately instanceof Map<?, ?> on ? " (measured on its own, " + on.get("date") + ")" : "";
+            md.append("| ").append(n++).append(" | ").append(entry.getKey()).append(" | ")
+                    .append(headline(entry.getKey(), m)).append(when)
                     .append(" | ").append(m.getOrDefault("goal", "")).append(" | ")
                     .append(m.containsKey("error") ? "error" : Boolean.TRUE.equals(m.get("met")) ? "yes" : "**no**")
                     .append(" |\n");
