@@ -108,13 +108,20 @@ class LocalRuns {
     private void run(Request request) throws InterruptedException {
         Object jobId = request.job().get("_id");
         Optional<ScriptRun> opened = runs.open("local-" + request.id());
-        Map<String, Object> outcome;
         if (opened.isEmpty()) {
-            outcome = OutcomeBuilder.handBack(jobId, "WorkerShutdown", "the worker shut down before the run started");
+            finish(request, OutcomeBuilder.handBack(jobId, "WorkerShutdown", "the worker shut down before the run started"));
         } else {
             results.put(request.id(), Map.of("runId", request.id(), "status", "running"));
-            outcome = opened.get().execute(request.job(), null, Map.of("LOCAL_RUN_ID", request.id()), null).outcome();
+            opened.get().execute(request.job(), null, Map.of("LOCAL_RUN_ID", request.id()), null,
+                    ending -> finish(request, ending.outcome()));
         }
+        if (request.callback() != null) {
+            spool.flushNow();
+        }
+    }
+
+    /** Keeps the outcome (spooled for its callback) and makes it the run's result. */
+    private void finish(Request request, Map<String, Object> outcome) {
         outcome.put("node", settings.nodeName());
         outcome.putIfAbsent("finishedAt", clock.instant().toString());
         Map<String, Object> record = new LinkedHashMap<>();
@@ -126,9 +133,6 @@ class LocalRuns {
             record.put("delivery", "spooled for " + request.callback());
         }
         results.put(request.id(), Collections.unmodifiableMap(record)); // before the callback: whoever hears it may ask
-        if (request.callback() != null) {
-            spool.flushNow();
-        }
         log.info("local run finished run={} status={} callback={}", request.id(), outcome.get("status"), request.callback());
     }
 

@@ -108,12 +108,22 @@ public class Runs {
         }
     }
 
+    /**
+     * The run has ended and its outcome has been reported: it stops counting as running, and old run
+     * directories are pruned. Never throws: it runs in a {@code finally}, and whatever the janitor meets
+     * in a script's leftovers must not cost this or any later outcome.
+     */
     void leave(ScriptRun run) {
-        running.remove(run);
-        janitor.release(run.name());
-        janitor.prune();
-        synchronized (running) {
-            running.notifyAll();
+        try {
+            running.remove(run);
+            janitor.release(run.name());
+            janitor.prune();
+        } catch (RuntimeException e) {
+            log.warn("tidying up after a run failed run={} error={}", run.name(), e.toString());
+        } finally {
+            synchronized (running) {
+                running.notifyAll();
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import com.maddatum.worker.runner.StopReason;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +54,23 @@ public final class ScriptRun {
         }
     }
 
-    /** Launches the job's script in the work directory named after this run and waits for its end. */
+    /**
+     * Launches the job's script in the work directory named after this run, waits for its end, and hands
+     * the ending to {@code report} (which keeps the outcome in the spool) before the run is left and old
+     * run directories are pruned: nothing that tidying up meets can come between a run and its outcome.
+     */
     public Ending execute(Map<String, Object> job, Integer gpu, Map<String, String> env,
+            ProcessSpec.OutputListener listener, Consumer<Ending> report) throws InterruptedException {
+        try {
+            Ending ending = run(job, gpu, env, listener);
+            report.accept(ending);
+            return ending;
+        } finally {
+            runs.leave(this);
+        }
+    }
+
+    private Ending run(Map<String, Object> job, Integer gpu, Map<String, String> env,
             ProcessSpec.OutputListener listener) throws InterruptedException {
         Object jobId = job.get("_id");
         runs.janitor().use(name);
@@ -78,8 +94,6 @@ public final class ScriptRun {
             log.error("the run failed in the worker run={}", name, e);
             return new Ending(OutcomeBuilder.handBack(jobId, "WorkerFailure", "the worker could not run the script: " + e),
                     null, null);
-        } finally {
-            runs.leave(this);
         }
     }
 }

@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Function;
 import mockwebserver3.MockWebServer;
 
 /**
@@ -34,6 +35,11 @@ final class WorkerHarness implements AutoCloseable {
 
     WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
             ProcessRunner runner) throws Exception {
+        this(root, slots, heartbeat, shutdownGrace, killGrace, runner, WorkDirJanitor::new);
+    }
+
+    WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
+            ProcessRunner runner, Function<WorkerSettings, WorkDirJanitor> janitor) throws Exception {
         server.setDispatcher(boss);
         server.start(0);
         settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(), root, null, slots,
@@ -43,7 +49,7 @@ final class WorkerHarness implements AutoCloseable {
         OutcomeSpool spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
                 MutableClock.stopped(), meters);
         Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
-                new WorkDirJanitor(settings), settings);
+                janitor.apply(settings), settings);
         poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters);
         ticker = new Thread(() -> {
             while (ticking) {
