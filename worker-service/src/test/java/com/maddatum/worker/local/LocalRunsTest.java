@@ -95,6 +95,7 @@ class LocalRunsTest {
             MockHttpServletRequest request = new MockHttpServletRequest("POST", "/scripts/run");
             request.setRemoteAddr("127.0.0.1");
             request.addHeader("Host", "localhost:8081");
+            request.setContentType("application/json");
             request.setContent("{\"scriptName\":\"napper.py\",\"seconds\":30}".getBytes(StandardCharsets.UTF_8));
             statuses.add(controller.run(request).getStatusCode().value());
         }
