@@ -11,6 +11,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -38,7 +39,8 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>It is for this machine only, whatever address the server listens on: a caller that is not on
  * loopback is refused, and so is a request whose {@code Host} is not {@code localhost} or a loopback
  * address literal (a web page that rebinds its own DNS name to 127.0.0.1 reaches loopback, but cannot
- * send such a Host), unless {@code worker.local-allow-remote} is set. Names are
+ * send such a Host), or that carries forwarding headers ({@code X-Forwarded-For}, {@code Forwarded}:
+ * a proxy's caller is not this machine), unless {@code worker.local-allow-remote} is set. Names are
  * never looked up here: an all-hex name such as {@code bad.cafe} is a name, not an address.
  *
  * <p>Browsers are kept out whatever the setting: a page on another site can send a plain form POST
@@ -58,6 +60,9 @@ class LocalRunController {
     /** Starts with a hex digit or ':' and holds a ':', as InetAddress needs to take it for a literal. */
     private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:][0-9a-fA-F:.]*:[0-9a-fA-F:.]*(%[0-9A-Za-z_.-]+)?");
     private static final Pattern PORT = Pattern.compile(":\\d{1,5}");
+    /** Headers a proxy adds: with them the socket's address is the proxy's, not the caller's. */
+    private static final List<String> FORWARDING = List.of("Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+            "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-IP");
 
     private final LocalRuns runs;
     private final WorkerSettings settings;
@@ -131,6 +136,11 @@ class LocalRunController {
             if (!isLoopback(request.getRemoteAddr())) {
                 log.warn("local run refused: caller not on loopback remote={}", request.getRemoteAddr());
                 return problem(HttpStatus.FORBIDDEN, "Local runs are for callers on this machine only.");
+            }
+            String forwarded = FORWARDING.stream().filter(h -> request.getHeader(h) != null).findFirst().orElse(null);
+            if (forwarded != null) {
+                log.warn("local run refused: forwarded by a proxy header={}", forwarded);
+                return problem(HttpStatus.FORBIDDEN, "Local runs are for callers on this machine, not through a proxy.");
             }
             if (!isLoopbackHost(request.getHeader("Host"))) {
                 log.warn("local run refused: Host is not a loopback name host={}", request.getHeader("Host"));

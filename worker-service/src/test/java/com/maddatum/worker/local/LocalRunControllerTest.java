@@ -58,6 +58,8 @@ class LocalRunControllerTest {
         registry.add("worker.shutdown-grace", () -> "2s");
         registry.add("worker.kill-grace", () -> "1s");
         registry.add("worker.local-max-body-bytes", () -> "4096");
+        // As on Kubernetes, where Spring Boot would trust X-Forwarded-For from any private address.
+        registry.add("spring.main.cloud-platform", () -> "kubernetes");
     }
 
     @AfterAll
@@ -212,6 +214,31 @@ class LocalRunControllerTest {
         assertThat(send("POST", "/scripts/run", job, host, "Content-Type: application/json; charset=utf-8",
                 "Origin: http://localhost:3000", "Sec-Fetch-Site: same-site")).startsWith("HTTP/1.1 202");
         assertThat(send("POST", "/scripts/run", job, host, "Content-Type: application/json")).startsWith("HTTP/1.1 202");
+    }
+
+    /** Through a proxy the socket's address is the proxy's: a caller that says it was forwarded is refused. */
+    @Test
+    void aRequestCarryingForwardingHeadersIsRefused() throws Exception {
+        String host = "Host: localhost:" + port;
+        for (String header : new String[] {"X-Forwarded-For: 127.0.0.1", "Forwarded: for=127.0.0.1", "X-Real-IP: 127.0.0.1"}) {
+            assertThat(send("POST", "/scripts/run", "{\"scriptName\":\"ok.py\"}", host, "Content-Type: application/json",
+                    header)).as(header).startsWith("HTTP/1.1 403");
+        }
+    }
+
+    @Autowired
+    org.springframework.boot.web.server.context.WebServerApplicationContext context;
+
+    /**
+     * On Kubernetes Spring Boot would install Tomcat's RemoteIpValve, which trusts X-Forwarded-For from
+     * any private address: with SERVER_ADDRESS=0.0.0.0 any pod could say it is 127.0.0.1.
+     */
+    @Test
+    void onKubernetesTomcatTakesTheCallersAddressFromTheSocketNotFromHeaders() {
+        org.springframework.boot.tomcat.TomcatWebServer tomcat =
+                (org.springframework.boot.tomcat.TomcatWebServer) context.getWebServer();
+        assertThat(tomcat.getTomcat().getEngine().getPipeline().getValves())
+                .noneMatch(v -> v instanceof org.apache.catalina.valves.RemoteIpValve);
     }
 
     @Test
