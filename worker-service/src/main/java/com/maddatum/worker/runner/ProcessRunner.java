@@ -51,6 +51,7 @@ public class ProcessRunner {
 
     private final Clock clock;
     private final Launcher launcher;
+    private final RunProcesses.Proc proc;
 
     @Autowired
     public ProcessRunner(Clock clock) {
@@ -58,8 +59,13 @@ public class ProcessRunner {
     }
 
     ProcessRunner(Clock clock, Launcher launcher) {
+        this(clock, launcher, RunProcesses.LINUX);
+    }
+
+    ProcessRunner(Clock clock, Launcher launcher, RunProcesses.Proc proc) {
         this.clock = clock;
         this.launcher = launcher;
+        this.proc = proc;
     }
 
     /** Starts the process; a process that cannot start still yields a handle whose result says why. */
@@ -85,7 +91,8 @@ public class ProcessRunner {
         environment.putAll(spec.environment());
         String runId = spec.workDir().getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
         environment.put(RUN_MARKER, runId);
-        RunProcesses processes = new RunProcesses(RUN_MARKER + "=" + runId, RunProcesses.ticksBefore());
+        RunProcesses processes = new RunProcesses(RUN_MARKER + "=" + runId, RunProcesses.ticksBefore(), proc,
+                RunProcesses.SCAN_TIMEOUT);
         Process process;
         try {
             process = launcher.start(builder);
@@ -162,12 +169,17 @@ public class ProcessRunner {
             }
             int leftovers = 0;
             if (gone) {
-                List<ProcessHandle> left = processes.members(null);
-                leftovers = left.size();
-                if (leftovers > 0) {
-                    log.warn("script left processes running; killing them pid={} count={} pids={}", process.pid(),
-                            leftovers, left.stream().map(ProcessHandle::pid).toList());
-                    gone = processes.kill(null, LEFTOVER_GRACE, spec.killGrace());
+                try {
+                    List<ProcessHandle> left = processes.members(null);
+                    leftovers = left.size();
+                    if (leftovers > 0) {
+                        log.warn("script left processes running; killing them pid={} count={} pids={}", process.pid(),
+                                leftovers, left.stream().map(ProcessHandle::pid).toList());
+                        gone = processes.kill(null, LEFTOVER_GRACE, spec.killGrace());
+                    }
+                } catch (RunProcesses.ScanStuck e) {
+                    log.error("cannot tell whether the script left processes pid={} error={}", process.pid(), e.getMessage());
+                    gone = false;
                 }
             }
             if (!gone) {

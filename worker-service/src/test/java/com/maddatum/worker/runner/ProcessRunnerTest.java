@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -178,6 +179,57 @@ class ProcessRunnerTest {
             assertThat(took).isLessThan(Duration.ofSeconds(5));
         } finally {
             TestRunners.destroy(real);
+        }
+    }
+
+    /**
+     * A process of this user entered uninterruptible sleep holding its memory-map lock (a hung NFS
+     * mount, a GPU driver): reading its environ blocks. The run must still end, reported stuck, so the
+     * slot goes out of service instead of heartbeating its lease forever.
+     */
+    @Test
+    void aScanOfProcThatHangsInTheKernelEndsTheRunAsStuckInsteadOfNever() throws Exception {
+        long other = Integer.MAX_VALUE; // above every real pid: a process started after the script
+        CountDownLatch hung = new CountDownLatch(1);
+        RunProcesses.Proc proc = new RunProcesses.Proc() {
+            @Override
+            public List<Long> pids() throws java.io.IOException {
+                List<Long> pids = new java.util.ArrayList<>(RunProcesses.LINUX.pids());
+                pids.add(other);
+                return pids;
+            }
+
+            @Override
+            public String stat(long pid) throws java.io.IOException {
+                return pid == other ? other + " (python3) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 " + Long.MAX_VALUE / 2 + " 0"
+                        : RunProcesses.LINUX.stat(pid);
+            }
+
+            @Override
+            public byte[] environ(long pid) throws java.io.IOException {
+                if (pid == other) {
+                    try {
+                        hung.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return RunProcesses.LINUX.environ(pid);
+            }
+
+            @Override
+            public long lastPid() throws java.io.IOException {
+                return RunProcesses.LINUX.lastPid();
+            }
+        };
+        try {
+            ProcessRunner hanging = new ProcessRunner(Clock.systemUTC(), ProcessBuilder::start, proc);
+            ProcessResult result = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    RunProcesses.SCAN_TIMEOUT.plusSeconds(8),
+                    () -> hanging.start(spec("ok.py", Duration.ofSeconds(30), "{\"_id\":\"job-1\"}")).await());
+            assertThat(result.stuck()).isTrue();
+        } finally {
+            hung.countDown();
         }
     }
 
