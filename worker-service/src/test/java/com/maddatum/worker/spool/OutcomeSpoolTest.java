@@ -130,6 +130,21 @@ class OutcomeSpoolTest {
         assertThat(server.getRequestCount()).isEqualTo(1);
     }
 
+    @Test
+    void aNotFoundFromAProxyKeepsTheOutcomeUntilTheBossHasIt() throws Exception {
+        server.enqueue(new MockResponse.Builder().code(404).addHeader("Content-Type", "text/html")
+                .body("<html>404 Not Found</html>").build());
+        OutcomeSpool spool = spool();
+        spool.submit(outcome(5));
+        assertThat(spool.size()).isEqualTo(1);
+
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        clock.advance(Duration.ofSeconds(2));
+        spool.flush();
+        assertThat(spool.size()).isZero();
+        assertThat(server.getRequestCount()).isEqualTo(2);
+    }
+
     private static MockResponse problem(int code, String detail) {
         return new MockResponse.Builder().code(code).addHeader("Content-Type", "application/problem+json")
                 .body("{\"type\":\"https://maddatum.com/problems/invalid-field\",\"title\":\"A field of the request is invalid\","
