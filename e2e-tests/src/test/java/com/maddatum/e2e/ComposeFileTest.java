@@ -105,6 +105,28 @@ class ComposeFileTest {
         assertThat((Map<String, Object>) file.get("volumes")).containsKey("worker-spool");
     }
 
+    /** With the token-file override the workers' token is a secret file, and their environment holds none. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void withTheTokenFileOverrideWorkersReadTheirTokenFromASecretNotTheirEnvironment() throws Exception {
+        Result resolved = run(concat(compose(), "-f", "docker-compose.yml", "-f", "docker-compose.token-file.yml",
+                "--profile", "gpu", "config"), Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
+        assertThat(resolved.exit()).as(resolved.output()).isZero();
+        Map<String, Object> file = new org.yaml.snakeyaml.Yaml().load(resolved.output());
+        Map<String, Object> services = (Map<String, Object>) file.get("services");
+        for (String name : List.of("worker", "worker-gpu")) {
+            Map<String, Object> service = (Map<String, Object>) services.get(name);
+            Map<String, Object> env = (Map<String, Object>) service.get("environment");
+            assertThat(env).as(name).containsEntry("WORKER_TOKEN_FILE", "/run/secrets/worker_token");
+            assertThat(String.valueOf(env.get("WORKER_TOKEN"))).as(name + " WORKER_TOKEN").isIn("", "null");
+            assertThat(String.valueOf(service.get("secrets"))).as(name + " secrets").contains("worker_token");
+        }
+        assertThat((Map<String, Object>) file.get("secrets")).containsKey("worker_token");
+        // The Boss keeps the token it checks against.
+        Map<String, Object> boss = (Map<String, Object>) ((Map<String, Object>) services.get("boss")).get("environment");
+        assertThat(boss).containsEntry("BOSS_SECURITY_WORKER_TOKENS", "w");
+    }
+
     /** The Boss's writes to MongoDB are acknowledged by a majority and journaled before it answers. */
     @Test
     @SuppressWarnings("unchecked")

@@ -37,7 +37,7 @@ public final class TestSettings {
         WorkerProperties properties = new WorkerProperties(bossUrl, "test-node", scripts.toString(),
                 root.resolve("data").toString(), root.resolve("work").toString(), python(), slots, List.of("test"),
                 Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), heartbeatInterval,
-                shutdownGrace, killGrace, token, root.resolve("spool").toString(), 1 << 20,
+                shutdownGrace, killGrace, token, null, root.resolve("spool").toString(), 1 << 20,
                 64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, 4, 64 * 1024, false);
         return new WorkerSettings(properties, new ProcessRunner(Clock.systemUTC()), JSON);
     }
