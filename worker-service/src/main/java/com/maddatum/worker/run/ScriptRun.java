@@ -44,12 +44,15 @@ public final class ScriptRun {
         return name;
     }
 
-    /** Asks the run to stop for this reason (the first reason given wins). Never blocks. */
+    /**
+     * Asks the run to stop for this reason (the first reason given wins; a timeout kill already under
+     * way wins over all). Never blocks.
+     */
     public void stop(StopReason reason) {
         if (stop.compareAndSet(null, reason)) {
             ProcessRunner.Running process = running;
             if (process != null) {
-                process.stop(reason.name().toLowerCase());
+                process.stop(reason);
             }
         }
     }
@@ -78,12 +81,12 @@ public final class ScriptRun {
             running = runs.launcher().launch(job, name, gpu, env, listener);
             StopReason early = stop.get();
             if (early != null) {
-                running.stop(early.name().toLowerCase()); // asked before the process existed
+                running.stop(early); // asked before the process existed
             }
             log.info("script started run={} pid={} script={}", name, running.pid(), job.get("scriptName"));
             ProcessResult result = running.await();
-            StopReason honoured = result.killedBecause() != null ? stop.get() : null;
-            Map<String, Object> outcome = runs.outcomes().fromResult(result, stop.get(), jobId);
+            StopReason honoured = result.stoppedBy();
+            Map<String, Object> outcome = runs.outcomes().fromResult(result, jobId);
             log.info("script ended run={} exit={} status={} stop={} leftovers={} stuck={} seconds={}", name,
                     result.exitCode(), outcome.get("status"), honoured, result.leftovers(), result.stuck(),
                     result.duration().toMillis() / 1000.0);

@@ -113,7 +113,7 @@ public class ProcessRunner {
         private final OutputCapture stdout;
         private final OutputCapture stderr;
         private final Thread[] pumps;
-        private final CompletableFuture<String> stopRequest = new CompletableFuture<>();
+        private final CompletableFuture<StopReason> stopRequest = new CompletableFuture<>();
 
         private Running(ProcessSpec spec, Process process, Instant startedAt, String startError, RunProcesses processes) {
             this.spec = spec;
@@ -143,7 +143,7 @@ public class ProcessRunner {
          * {@link #await}, so that a caller such as a heartbeat never waits out a kill grace. The first
          * reason given wins; a process that has already ended is not killed and keeps its own result.
          */
-        public void stop(String reason) {
+        public void stop(StopReason reason) {
             stopRequest.complete(reason);
         }
 
@@ -154,16 +154,18 @@ public class ProcessRunner {
         public ProcessResult await() throws InterruptedException {
             if (process == null) {
                 Instant now = clock.instant();
-                return new ProcessResult(null, startError, null, false, false, 0, null, "", "", 0, 0, false,
+                return new ProcessResult(null, startError, null, null, false, 0, null, "", "", 0, 0, false,
                         startedAt, now);
             }
-            String reason = waitForEndOrStop();
-            boolean timedOut = false;
+            StopReason reason = waitForEndOrStop();
+            StopReason stoppedBy = null;
             String killedBecause = null;
             boolean gone = true;
             if (reason != null && process.isAlive()) {
-                timedOut = reason.equals(TIMED_OUT);
-                killedBecause = timedOut ? "timeout after " + spec.timeout() : reason;
+                // From here on this kill is what ends the run: a stop asked for meanwhile changes nothing.
+                stoppedBy = reason;
+                killedBecause = reason == StopReason.TIMEOUT ? "timeout after " + spec.timeout()
+                        : reason.name().toLowerCase(java.util.Locale.ROOT);
                 log.info("killing run pid={} reason={}", process.pid(), killedBecause);
                 gone = processes.kill(process, spec.killGrace(), spec.killGrace());
             }
@@ -187,21 +189,19 @@ public class ProcessRunner {
             }
             drain();
             Integer exitCode = process.isAlive() ? null : process.exitValue();
-            return new ProcessResult(exitCode, null, killedBecause, timedOut, !gone, leftovers,
+            return new ProcessResult(exitCode, null, killedBecause, stoppedBy, !gone, leftovers,
                     stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(), stdout.total(), stderr.total(),
                     stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
         }
 
-        private static final String TIMED_OUT = "\0timeout";
-
-        /** Null when the process ended by itself; else the stop reason, or {@link #TIMED_OUT}. */
-        private String waitForEndOrStop() throws InterruptedException {
+        /** Null when the process ended by itself; else the stop asked for first, or {@link StopReason#TIMEOUT}. */
+        private StopReason waitForEndOrStop() throws InterruptedException {
             try {
                 Object first = CompletableFuture.anyOf(process.onExit(), stopRequest)
                         .get(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
-                return first instanceof String reason ? reason : null;
+                return first instanceof StopReason reason ? reason : null;
             } catch (TimeoutException e) {
-                return TIMED_OUT;
+                return StopReason.TIMEOUT;
             } catch (ExecutionException e) {
                 throw new IllegalStateException("waiting for the process failed", e);
             }

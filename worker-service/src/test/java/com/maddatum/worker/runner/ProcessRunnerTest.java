@@ -37,7 +37,7 @@ class ProcessRunnerTest {
     /** The outcome as the Boss would receive it: built from the result, then conformed to the Boss's rules. */
     private Map<String, Object> outcome(ProcessResult result) {
         return new OutcomeContract(TestSettings.JSON).conform(
-                new OutcomeBuilder(TestSettings.JSON).fromResult(result, null, "job-1"));
+                new OutcomeBuilder(TestSettings.JSON).fromResult(result, "job-1"));
     }
 
     @Test
@@ -143,7 +143,7 @@ class ProcessRunnerTest {
         Path pidFile = work.resolve("grandchild.pid");
         awaitCondition(() -> Files.exists(pidFile) && !Files.readString(pidFile).isBlank(), Duration.ofSeconds(20));
         long grandchild = Long.parseLong(Files.readString(pidFile).trim());
-        running.stop("cancelled");
+        running.stop(StopReason.CANCELLED);
         ProcessResult result = running.await();
         assertThat(result.killedBecause()).isEqualTo("cancelled");
         assertThat(result.stuck()).isFalse();
@@ -155,10 +155,11 @@ class ProcessRunnerTest {
         ProcessRunner.Running running = runner.start(spec("ok.py", Duration.ofSeconds(30), "{\"_id\":\"job-1\"}"));
         long pid = running.pid();
         awaitCondition(() -> !alive(pid), Duration.ofSeconds(20));
-        running.stop("shutdown");
+        running.stop(StopReason.SHUTDOWN);
         ProcessResult result = running.await();
         assertThat(result.killedBecause()).isNull();
-        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(result, StopReason.SHUTDOWN, "job-1"))
+        assertThat(result.stoppedBy()).isNull();
+        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(result, "job-1"))
                 .containsEntry("status", 200).containsEntry("loss", 1.5);
     }
 
@@ -170,7 +171,7 @@ class ProcessRunnerTest {
             ProcessRunner.Running running = stubborn.start(new ProcessSpec(List.of("sleep", "60"), work, Map.of(), null,
                     Duration.ofSeconds(60), 1024, 1024, Duration.ofMillis(300)));
             long start = System.nanoTime();
-            running.stop("cancelled");
+            running.stop(StopReason.CANCELLED);
             ProcessResult result = running.await();
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             assertThat(result.stuck()).isTrue();
