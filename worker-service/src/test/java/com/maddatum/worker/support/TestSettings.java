@@ -34,11 +34,16 @@ public final class TestSettings {
 
     public static WorkerSettings settings(String bossUrl, Path scripts, Path root, String token, int slots,
             Duration heartbeatInterval, Duration shutdownGrace, Duration killGrace) {
+        return settings(bossUrl, scripts, root, token, slots, heartbeatInterval, shutdownGrace, killGrace, 4);
+    }
+
+    public static WorkerSettings settings(String bossUrl, Path scripts, Path root, String token, int slots,
+            Duration heartbeatInterval, Duration shutdownGrace, Duration killGrace, int localQueue) {
         WorkerProperties properties = new WorkerProperties(bossUrl, "test-node", scripts.toString(),
                 root.resolve("data").toString(), root.resolve("work").toString(), python(), slots, List.of("test"),
                 Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), heartbeatInterval,
                 shutdownGrace, killGrace, token, null, root.resolve("spool").toString(), 1 << 20,
-                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, 4, 64 * 1024, false);
+                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false);
         return new WorkerSettings(properties, new ProcessRunner(Clock.systemUTC()), JSON);
     }
 }
