@@ -39,6 +39,13 @@ public class ProcessRunner {
     public static final String RUN_MARKER = "WORKER_RUN_ID";
     /** A script that has ended by itself is done: what it left running gets this long to stop. */
     static final Duration LEFTOVER_GRACE = Duration.ofMillis(500);
+    /**
+     * Before what a script left running is signalled, its output is given this long to be read in (the
+     * pump quiet for {@link #CAUGHT_UP}), so that the script's own last line is known: a leftover that
+     * shares stdout and prints when stopped must not take the Outcome's place.
+     */
+    static final Duration CATCH_UP = Duration.ofMillis(200);
+    static final Duration CAUGHT_UP = Duration.ofMillis(10);
     /** Once the run's processes are gone its pipes are closed; the pumps need only drain what is buffered. */
     static final Duration DRAIN = Duration.ofSeconds(1);
     private static final String SETSID = firstExecutable("/usr/bin/setsid", "/bin/setsid");
@@ -170,11 +177,16 @@ public class ProcessRunner {
                 gone = processes.kill(process, spec.killGrace(), spec.killGrace());
             }
             int leftovers = 0;
+            String lastLine = null; // the script's own, when what it left running may print more
             if (gone) {
                 try {
                     List<ProcessHandle> left = processes.members(null);
                     leftovers = left.size();
                     if (leftovers > 0) {
+                        if (reason == null) {
+                            stdout.awaitQuiet(CAUGHT_UP, CATCH_UP);
+                            lastLine = stdout.lastNonEmptyLine();
+                        }
                         log.warn("script left processes running; killing them pid={} count={} pids={}", process.pid(),
                                 leftovers, left.stream().map(ProcessHandle::pid).toList());
                         gone = processes.kill(null, LEFTOVER_GRACE, spec.killGrace());
@@ -190,7 +202,7 @@ public class ProcessRunner {
             drain();
             Integer exitCode = process.isAlive() ? null : process.exitValue();
             return new ProcessResult(exitCode, null, killedBecause, stoppedBy, !gone, leftovers,
-                    stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(), stdout.total(), stderr.total(),
+                    lastLine != null ? lastLine : stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(), stdout.total(), stderr.total(),
                     stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
         }
 

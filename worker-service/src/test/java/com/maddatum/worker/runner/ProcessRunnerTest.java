@@ -122,6 +122,15 @@ class ProcessRunnerTest {
         assertThat(outcome(result)).containsEntry("status", 200);
     }
 
+    /** The leftover's line comes after the script's Outcome, only because the Worker stopped it. */
+    @Test
+    void aLeftoverThatPrintsWhenStoppedDoesNotTakeTheScriptsOutcomeLine() throws Exception {
+        ProcessResult result = run("child_prints_on_term.py", Duration.ofSeconds(60));
+        assertThat(result.leftovers()).isEqualTo(1);
+        assertThat(result.stdoutTail()).contains("child got SIGTERM");
+        assertThat(outcome(result)).containsEntry("status", 200);
+    }
+
     @Test
     void aDoubleForkedDaemonIsFoundAndKilledAfterTheScriptEnds() throws Exception {
         ProcessResult result = run("doublefork.py", Duration.ofSeconds(60));
