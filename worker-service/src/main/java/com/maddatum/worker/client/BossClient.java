@@ -171,8 +171,13 @@ public class BossClient {
 
     /** Posts an outcome to any Boss-compatible callback address (the local run's {@code callbackAddress}). */
     public Answer deliver(URI callback, Map<String, Object> outcome) {
+        return deliver(callback, outcome, timeout);
+    }
+
+    /** The same, waiting at most {@code within} for the answer (shutdown has less time than usual). */
+    public Answer deliver(URI callback, Map<String, Object> outcome, Duration within) {
         try {
-            HttpResponse<String> response = send(authorize(HttpRequest.newBuilder(callback).timeout(timeout))
+            HttpResponse<String> response = send(authorize(HttpRequest.newBuilder(callback).timeout(within))
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(outcome))).build());
             int status = response.statusCode();

@@ -4,6 +4,7 @@ import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.run.Runs;
 import com.maddatum.worker.run.ScriptRun;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.spool.OutcomeSpool;
 import jakarta.annotation.PreDestroy;
 import java.net.URI;
@@ -52,6 +53,7 @@ class LocalRuns {
     private final WorkerSettings settings;
     private final Clock clock;
     private final BlockingQueue<Request> queue;
+    private final ShutdownBudget budget;
     private final Thread slot;
     private volatile boolean closed;
     /** False once the slot's thread has ended: from then on nothing takes from the queue but the final answer. */
@@ -67,12 +69,14 @@ class LocalRuns {
     });
 
     @Autowired
-    LocalRuns(Runs runs, OutcomeSpool spool, WorkerSettings settings, Clock clock) {
-        this(runs, spool, settings, clock, new ArrayBlockingQueue<>(settings.localQueue()));
+    LocalRuns(Runs runs, OutcomeSpool spool, WorkerSettings settings, Clock clock, ShutdownBudget budget) {
+        this(runs, spool, settings, clock, budget, new ArrayBlockingQueue<>(settings.localQueue()));
     }
 
-    LocalRuns(Runs runs, OutcomeSpool spool, WorkerSettings settings, Clock clock, BlockingQueue<Request> queue) {
+    LocalRuns(Runs runs, OutcomeSpool spool, WorkerSettings settings, Clock clock, ShutdownBudget budget,
+            BlockingQueue<Request> queue) {
         this.runs = runs;
+        this.budget = budget;
         this.spool = spool;
         this.settings = settings;
         this.clock = clock;
@@ -181,6 +185,6 @@ class LocalRuns {
     @PreDestroy
     void shutdown() throws InterruptedException {
         runs.drain();
-        slot.join(settings.httpTimeout().multipliedBy(queue.size() + 2).toMillis());
+        slot.join(Math.max(1, budget.untilReportEnds().toMillis()));
     }
 }

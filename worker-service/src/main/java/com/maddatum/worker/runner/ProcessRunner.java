@@ -48,6 +48,14 @@ public class ProcessRunner {
     static final Duration CAUGHT_UP = Duration.ofMillis(10);
     /** Once the run's processes are gone its pipes are closed; the pumps need only drain what is buffered. */
     static final Duration DRAIN = Duration.ofSeconds(1);
+
+    /**
+     * The longest a run takes to end once stopped: SIGTERM, {@code killGrace}, SIGKILL, as long again,
+     * the /proc scan under way when that passes, the output's drain, and a second for the polls between.
+     */
+    public static Duration killBound(Duration killGrace) {
+        return killGrace.multipliedBy(2).plus(RunProcesses.SCAN_TIMEOUT).plus(DRAIN).plusSeconds(1);
+    }
     private static final String SETSID = firstExecutable("/usr/bin/setsid", "/bin/setsid");
 
     /** Starts a configured {@link ProcessBuilder}; tests stand in a process that will not die. */
@@ -178,7 +186,7 @@ public class ProcessRunner {
             }
             int leftovers = 0;
             String lastLine = null; // the script's own, when what it left running may print more
-            if (gone) {
+            if (gone && killedBecause == null) { // after a kill, nothing of the run is left to find
                 try {
                     List<ProcessHandle> left = processes.members(null);
                     leftovers = left.size();

@@ -8,6 +8,7 @@ import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.outcome.OutcomeContract;
 import com.maddatum.worker.run.Runs;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.WorkDirJanitor;
@@ -43,6 +44,7 @@ class LocalRunsTest {
     private final MockWebServer callbacks = new MockWebServer();
     private WorkerSettings settings;
     private Runs runs;
+    private ShutdownBudget budget;
     private LocalRuns local;
 
     @BeforeEach
@@ -52,11 +54,12 @@ class LocalRunsTest {
         settings = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(), root, null, 1,
                 Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofMillis(500));
         BossClient client = new BossClient(settings, TestSettings.JSON);
+        budget = TestSettings.budget(settings);
         OutcomeSpool spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
-                MutableClock.stopped(), new SimpleMeterRegistry());
+                MutableClock.stopped(), new SimpleMeterRegistry(), budget);
         runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
-                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings);
-        local = new LocalRuns(runs, spool, settings, Clock.systemUTC());
+                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings, budget);
+        local = new LocalRuns(runs, spool, settings, Clock.systemUTC(), budget);
     }
 
     @AfterEach
@@ -167,8 +170,8 @@ class LocalRunsTest {
         }
         RacingQueue queue = new RacingQueue();
         LocalRuns racing = new LocalRuns(runs, new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON),
-                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, MutableClock.stopped(), new SimpleMeterRegistry()),
-                settings, Clock.systemUTC(), queue);
+                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, MutableClock.stopped(), new SimpleMeterRegistry(),
+                budget), settings, Clock.systemUTC(), budget, queue);
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (queue.taker == null && System.nanoTime() < deadline) {
             Thread.sleep(10);
@@ -194,11 +197,12 @@ class LocalRunsTest {
         WorkerSettings roomy = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(),
                 root.resolve("roomy"), null, 1, Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofMillis(500),
                 LocalRuns.KEEP_RESULTS + 50);
+        ShutdownBudget roomyBudget = TestSettings.budget(roomy);
         Runs roomyRuns = new Runs(new ScriptLauncher(roomy, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
-                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(roomy), roomy);
+                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(roomy), roomy, roomyBudget);
         LocalRuns many = new LocalRuns(roomyRuns, new OutcomeSpool(roomy, new BossClient(roomy, TestSettings.JSON),
-                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, MutableClock.stopped(), new SimpleMeterRegistry()),
-                roomy, Clock.systemUTC());
+                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, MutableClock.stopped(), new SimpleMeterRegistry(),
+                roomyBudget), roomy, Clock.systemUTC(), roomyBudget);
         try {
             String running = many.submit(nap(30), null).runId();
             List<String> waiting = new ArrayList<>();

@@ -6,6 +6,7 @@ import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.outcome.OutcomeContract;
 import com.maddatum.worker.run.Runs;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.WorkDirJanitor;
@@ -29,6 +30,7 @@ final class WorkerHarness implements AutoCloseable {
     final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     final WorkerSettings settings;
     final JobPoller poller;
+    final OutcomeSpool spool;
     private final Thread ticker;
     private volatile boolean ticking = true;
     private boolean shutDown;
@@ -46,11 +48,12 @@ final class WorkerHarness implements AutoCloseable {
                 heartbeat, shutdownGrace, killGrace);
         BossClient client = new BossClient(settings, TestSettings.JSON);
         Clock clock = Clock.systemUTC();
-        OutcomeSpool spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
-                MutableClock.stopped(), meters);
+        ShutdownBudget budget = TestSettings.budget(settings);
+        spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
+                MutableClock.stopped(), meters, budget);
         Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
-                janitor.apply(settings), settings);
-        poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters);
+                janitor.apply(settings), settings, budget);
+        poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters, budget);
         ticker = new Thread(() -> {
             while (ticking) {
                 poller.tick();
@@ -73,11 +76,12 @@ final class WorkerHarness implements AutoCloseable {
         return this;
     }
 
-    /** What SIGTERM's shutdown hook does. */
+    /** What SIGTERM's shutdown hook does: the slots are closed, then the spool's last delivery. */
     void shutdown() throws InterruptedException {
         ticking = false;
         shutDown = true;
         poller.shutdown();
+        spool.flushBeforeExit();
     }
 
     double gauge(String name) {
@@ -88,7 +92,7 @@ final class WorkerHarness implements AutoCloseable {
     public void close() throws Exception {
         ticking = false;
         if (!shutDown) {
-            poller.shutdown();
+            shutdown();
         }
         server.close();
     }

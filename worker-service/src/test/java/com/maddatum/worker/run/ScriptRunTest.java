@@ -38,7 +38,7 @@ class ScriptRunTest {
         WorkerSettings settings = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(), root, null,
                 1, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
         Runs runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
-                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings);
+                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings, TestSettings.budget(settings));
         ScriptRun run = runs.open("late-stop").orElseThrow();
         Map<String, Object> job = Map.of("_id", "job-1", "scriptName", "term_noted.py", "timeoutSeconds", 0.3);
         CompletableFuture<ScriptRun.Ending> ending = CompletableFuture.supplyAsync(() -> {

@@ -2,6 +2,7 @@ package com.maddatum.worker.support;
 
 import com.maddatum.worker.config.WorkerProperties;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,11 @@ public final class TestSettings {
     public static final List<String> ENVIRONMENT = List.of("PATH", "HOME", "LANG", "LC_*", "TMPDIR", "PYTHONPATH");
 
     private TestSettings() {}
+
+    /** The shutdown budget of these settings, with no web server to wait for. */
+    public static ShutdownBudget budget(WorkerSettings settings) {
+        return new ShutdownBudget(settings, Duration.ZERO);
+    }
 
     public static Path fixtureScripts() {
         return Path.of("src/test/resources/scripts").toAbsolutePath();
