@@ -56,7 +56,8 @@ class LocalRunController {
 
     private static final Logger log = LoggerFactory.getLogger(LocalRunController.class);
     private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "localhost.");
-    private static final Pattern IPV4 = Pattern.compile("(0|[1-9]\\d{0,2})\\.(0|[1-9]\\d{0,2})\\.(0|[1-9]\\d{0,2})\\.(0|[1-9]\\d{0,2})");
+    private static final String OCTET = "(0|[1-9]\\d{0,2})";
+    private static final Pattern IPV4 = Pattern.compile(OCTET + "\\." + OCTET + "\\." + OCTET + "\\." + OCTET);
     /** Starts with a hex digit or ':' and holds a ':', as InetAddress needs to take it for a literal. */
     private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:][0-9a-fA-F:.]*:[0-9a-fA-F:.]*(%[0-9A-Za-z_.-]+)?");
     private static final Pattern PORT = Pattern.compile(":\\d{1,5}");
@@ -148,8 +149,9 @@ class LocalRunController {
             }
         }
         String origin = request.getHeader("Origin");
-        if ((origin != null && !isLoopbackOrigin(origin)) || "cross-site".equalsIgnoreCase(request.getHeader("Sec-Fetch-Site"))) {
-            log.warn("local run refused: sent by a web page origin={} fetchSite={}", origin, request.getHeader("Sec-Fetch-Site"));
+        String fetchSite = request.getHeader("Sec-Fetch-Site");
+        if ((origin != null && !isLoopbackOrigin(origin)) || "cross-site".equalsIgnoreCase(fetchSite)) {
+            log.warn("local run refused: sent by a web page origin={} fetchSite={}", origin, fetchSite);
             return problem(HttpStatus.FORBIDDEN, "Local runs cannot be started from a web page of another site.");
         }
         if (!authorized(request.getHeader("Authorization"))) {

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -180,7 +181,7 @@ public class ProcessRunner {
                 // From here on this kill is what ends the run: a stop asked for meanwhile changes nothing.
                 stoppedBy = reason;
                 killedBecause = reason == StopReason.TIMEOUT ? "timeout after " + spec.timeout()
-                        : reason.name().toLowerCase(java.util.Locale.ROOT);
+                        : reason.name().toLowerCase(Locale.ROOT);
                 log.info("killing run pid={} reason={}", process.pid(), killedBecause);
                 gone = processes.kill(process, spec.killGrace(), spec.killGrace());
             }
@@ -191,10 +192,8 @@ public class ProcessRunner {
                     List<ProcessHandle> left = processes.members(null);
                     leftovers = left.size();
                     if (leftovers > 0) {
-                        if (reason == null) {
-                            stdout.awaitQuiet(CAUGHT_UP, CATCH_UP);
-                            lastLine = stdout.lastNonEmptyLine();
-                        }
+                        stdout.awaitQuiet(CAUGHT_UP, CATCH_UP);
+                        lastLine = stdout.lastNonEmptyLine();
                         log.warn("script left processes running; killing them pid={} count={} pids={}", process.pid(),
                                 leftovers, left.stream().map(ProcessHandle::pid).toList());
                         gone = processes.kill(null, LEFTOVER_GRACE, spec.killGrace());
@@ -210,8 +209,8 @@ public class ProcessRunner {
             drain();
             Integer exitCode = process.isAlive() ? null : process.exitValue();
             return new ProcessResult(exitCode, null, killedBecause, stoppedBy, !gone, leftovers,
-                    lastLine != null ? lastLine : stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(), stdout.total(), stderr.total(),
-                    stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
+                    lastLine != null ? lastLine : stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(),
+                    stdout.total(), stderr.total(), stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
         }
 
         /** Null when the process ended by itself; else the stop asked for first, or {@link StopReason#TIMEOUT}. */
