@@ -5,8 +5,9 @@ Input
     stdin, tried in that order. The Worker sends all three; argv is skipped for Jobs over 128 KiB.
 Data
     Data files are looked up in $DATA_DIR, then in python-scripts/data/. Names are plain file names.
-    CSV files are UTF-8 (a byte-order mark is fine), with unique column names and no row longer than
-    the header; anything else is answered with a 422 Outcome that says what to fix and where.
+    CSV files are UTF-8 (a byte-order mark is fine), with unique column names, no row longer than
+    the header and no field over csv.field_size_limit() (131,072) characters; anything else is
+    answered with a 422 Outcome that says what to fix and where.
 Artifacts
     Written to $OUTPUT_DIR when it is set.
 Output
@@ -131,12 +132,24 @@ def bad_row(path: Path, line: int, fields: int, expected: int) -> JobError:
                     "a value with a comma in it must be quoted", "BadRow", 422)
 
 
+def unreadable_row(path: Path, line: int, error: csv.Error) -> JobError:
+    """A 422 for what the csv module cannot read at all: a field over its size limit (often a quote
+    left open, which makes the rest of the file one field), a NUL byte."""
+    return JobError(f"line {line} of {path.name} cannot be read as CSV ({error}); a quote left open makes "
+                    "the rest of the file one field, and no field may be longer than "
+                    f"{csv.field_size_limit()} characters", "BadRow", 422)
+
+
 def read_header(path: Path) -> List[str]:
+    reader = None
     try:
         with open_csv(path) as f:
-            header = next(csv.reader(f), None)
+            reader = csv.reader(f)
+            header = next(reader, None)
     except UnicodeDecodeError as e:
         raise not_utf8(path, e) from e
+    except csv.Error as e:
+        raise unreadable_row(path, reader.line_num if reader else 1, e) from e
     if not header:
         raise JobError(f"data file {path.name} is empty", "BadData", 422)
     seen: Dict[str, int] = {}
@@ -151,6 +164,7 @@ def read_header(path: Path) -> List[str]:
 
 def rows(path: Path, limit: Optional[int] = None):
     """The data rows as dicts, raising a 422 for text that is not UTF-8 or a row longer than the header."""
+    reader = None
     try:
         with open_csv(path) as f:
             reader = csv.DictReader(f)
@@ -163,6 +177,9 @@ def rows(path: Path, limit: Optional[int] = None):
                 yield row
     except UnicodeDecodeError as e:
         raise not_utf8(path, e) from e
+    except csv.Error as e:
+        # DictReader.line_num moves only after a row it could read; its reader's counts every line taken.
+        raise unreadable_row(path, reader.reader.line_num if reader else 1, e) from e
 
 
 def scan_values(path: Path, columns: List[str], limit: int = 2000) -> Dict[str, str]:

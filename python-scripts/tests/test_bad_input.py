@@ -112,6 +112,12 @@ BAD_DATA = [
     ("a row with an extra field", ("x,z,y\n" + "".join(LINES[:10]) + "1,2,3,4\n" + "".join(LINES[10:])).encode(), "BadRow",
      ["line 12", "4 fields", "header has 3", "quoted"]),
     ("duplicate column names", ("x,x,y\n" + ROWS).encode(), "DuplicateColumn", ["'x'", "own name"]),
+    ("a header field over the csv module's limit", ("x" * 131_073 + ",z,y\n" + ROWS).encode(), "BadRow",
+     ["line 1", "131072", "quote"]),
+    ("a row field over the csv module's limit", ("x,z,y\n" + "".join(LINES[:4]) + "1,2," + "9" * 131_073 + "\n"
+                                               + "".join(LINES[4:])).encode(), "BadRow", ["line 6", "131072"]),
+    ("a quote left open", ("x,z,y\n" + "".join(LINES[:2]) + '1,"2,3\n' + "4,5,6\n" * 30_000).encode(), "BadRow",
+     ["line", "quote left open"]),
 ]
 
 

@@ -86,23 +86,46 @@ class ComposeFileTest {
                 Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
         assertThat(resolved.exit()).as(resolved.output()).isZero();
         Map<String, Object> file = new org.yaml.snakeyaml.Yaml().load(resolved.output());
-        Map<String, Object> worker = (Map<String, Object>) ((Map<String, Object>) new org.yaml.snakeyaml.Yaml()
-                .load(Files.readString(REPO.resolve("worker-service/src/main/resources/application.yml")))).get("worker");
-        java.time.Duration grace = goDuration((String) worker.get("shutdown-grace"));
-        java.time.Duration kill = goDuration((String) worker.get("kill-grace"));
+        Map<String, Object> yml = new org.yaml.snakeyaml.Yaml()
+                .load(Files.readString(REPO.resolve("worker-service/src/main/resources/application.yml")));
+        Map<String, Object> worker = (Map<String, Object>) yml.get("worker");
+        Map<String, Object> lifecycle = (Map<String, Object>) ((Map<String, Object>) yml.get("spring")).get("lifecycle");
+        // The Worker's own bound from SIGTERM to exit, for its default settings (Docker's default is 10 s).
+        java.time.Duration budget = shutdownBudget((String) worker.get("shutdown-grace"), (String) worker.get("kill-grace"),
+                (String) lifecycle.get("timeout-per-shutdown-phase"));
+        assertThat(budget).isGreaterThan(goDuration((String) worker.get("shutdown-grace")));
         Map<String, Object> services = (Map<String, Object>) file.get("services");
         for (String name : List.of("worker", "worker-gpu")) {
             Map<String, Object> service = (Map<String, Object>) services.get(name);
             assertThat(service.get("init")).as(name + " init").isEqualTo(true);
-            // SIGTERM, the grace, one kill grace for all runs at once and as long again for a stuck one,
-            // and ten seconds to hand the orders back; Docker's default is 10 s in all.
             java.time.Duration stop = goDuration(String.valueOf(service.get("stop_grace_period")));
-            assertThat(stop).as(name + " stop_grace_period").isGreaterThanOrEqualTo(
-                    grace.plus(kill.multipliedBy(2)).plusSeconds(10));
+            assertThat(stop).as(name + " stop_grace_period").isGreaterThanOrEqualTo(budget);
             assertThat((List<String>) service.get("volumes")).as(name + " volumes")
                     .anySatisfy(v -> assertThat(v).startsWith("worker-spool:/app/spool"));
         }
         assertThat((Map<String, Object>) file.get("volumes")).containsKey("worker-spool");
+    }
+
+    /** With the token-file override the workers' token is a secret file, and their environment holds none. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void withTheTokenFileOverrideWorkersReadTheirTokenFromASecretNotTheirEnvironment() throws Exception {
+        Result resolved = run(concat(compose(), "-f", "docker-compose.yml", "-f", "docker-compose.token-file.yml",
+                "--profile", "gpu", "config"), Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
+        assertThat(resolved.exit()).as(resolved.output()).isZero();
+        Map<String, Object> file = new org.yaml.snakeyaml.Yaml().load(resolved.output());
+        Map<String, Object> services = (Map<String, Object>) file.get("services");
+        for (String name : List.of("worker", "worker-gpu")) {
+            Map<String, Object> service = (Map<String, Object>) services.get(name);
+            Map<String, Object> env = (Map<String, Object>) service.get("environment");
+            assertThat(env).as(name).containsEntry("WORKER_TOKEN_FILE", "/run/secrets/worker_token");
+            assertThat(String.valueOf(env.get("WORKER_TOKEN"))).as(name + " WORKER_TOKEN").isIn("", "null");
+            assertThat(String.valueOf(service.get("secrets"))).as(name + " secrets").contains("worker_token");
+        }
+        assertThat((Map<String, Object>) file.get("secrets")).containsKey("worker_token");
+        // The Boss keeps the token it checks against.
+        Map<String, Object> boss = (Map<String, Object>) ((Map<String, Object>) services.get("boss")).get("environment");
+        assertThat(boss).containsEntry("BOSS_SECURITY_WORKER_TOKENS", "w");
     }
 
     /** The Boss's writes to MongoDB are acknowledged by a majority and journaled before it answers. */
@@ -118,6 +141,17 @@ class ComposeFileTest {
         assertThat(parsed.getWriteConcern()).isNotNull();
         assertThat(parsed.getWriteConcern().getWString()).isEqualTo("majority");
         assertThat(parsed.getWriteConcern().getJournal()).isTrue();
+    }
+
+    /** ShutdownBudget.total, computed by the packaged Worker's own code for these settings. */
+    private static java.time.Duration shutdownBudget(String grace, String kill, String webShutdown) throws Exception {
+        String jvm = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Result printed = run(List.of(jvm, "-Dloader.main=com.maddatum.worker.run.ShutdownBudget", "-cp",
+                com.maddatum.testsupport.JarProcess.jar("worker.jar").toString(),
+                "org.springframework.boot.loader.launch.PropertiesLauncher", grace, kill, webShutdown), Map.of());
+        assertThat(printed.exit()).as(printed.output()).isZero();
+        String[] lines = printed.output().strip().split("\\R");
+        return java.time.Duration.ofSeconds(Long.parseLong(lines[lines.length - 1].strip()));
     }
 
     private static List<String> concat(List<String> head, String... tail) {

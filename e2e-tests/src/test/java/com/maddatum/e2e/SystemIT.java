@@ -225,4 +225,47 @@ class SystemIT {
             assertThat(system.boss.withToken("e2e-worker-0123456789abcdef0123456789abc").post("/job/create", noop()).status()).isEqualTo(403);
         }
     }
+
+    /**
+     * A script's parent is the Worker's JVM, and /proc/<ppid>/environ shows it the JVM's environment: a
+     * WORKER_TOKEN there is the script's to read (shown first, as the README says). Read from a file
+     * (WORKER_TOKEN_FILE), the token is in no environment the script can see, and still works.
+     */
+    @Test
+    void aWorkerReadingItsTokenFromAFileKeepsItFromItsScriptsAndStillWorks() throws Exception {
+        String token = "e2e-worker-file-0123456789abcdef0123456789";
+        Path scripts = Files.createDirectories(dir.resolve("scripts"));
+        // Only here, never among the scripts that ship: it reports the parent's environment.
+        Files.writeString(scripts.resolve("parent_environ.py"), String.join("\n",
+                "import json, os",
+                "with open('/proc/%d/environ' % os.getppid(), 'rb') as f:",
+                "    entries = [e.decode('utf-8', 'replace') for e in f.read().split(b'\\0') if e]",
+                "print(json.dumps({'status': 200, 'parentEnviron': entries}))", ""));
+        Path secret = Files.writeString(dir.resolve("worker_token"), token + "\n");
+        String submitterToken = "e2e-submitter-0123456789abcdef0123456789";
+        try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(Map.of("BOSS_SECURITY_WORKER_TOKENS", token,
+                "BOSS_SECURITY_SUBMITTER_TOKENS", submitterToken, "SERVER_ADDRESS", "127.0.0.1"))) {
+            HttpJson submitter = system.boss.withToken(submitterToken);
+            // Each probe needs its worker's label: the first worker's last long poll may still be open at
+            // the Boss after it has stopped, and must not take the second probe.
+            Map<String, Object> probe = Map.of("scriptName", "parent_environ.py", "projectName", "e2e",
+                    "requiredLabels", List.of("token-in-env"));
+
+            JarProcess fromEnv = system.startWorker("env", Map.of("WORKER_TOKEN", token,
+                    "WORKER_SCRIPTS_DIR", scripts.toString(), "WORKER_LABELS", "token-in-env"));
+            String first = submitter.post("/job/create", probe).json().get("jobId").asString();
+            JsonNode seen = awaitDone(submitter, first).get("outcome").get("details").get("parentEnviron");
+            assertThat(seen.toString()).contains("WORKER_TOKEN=" + token);
+            fromEnv.close();
+
+            system.startWorker("file", Map.of("WORKER_TOKEN_FILE", secret.toString(),
+                    "WORKER_SCRIPTS_DIR", scripts.toString(), "WORKER_LABELS", "token-in-file"));
+            String second = submitter.post("/job/create", Map.of("scriptName", "parent_environ.py",
+                    "projectName", "e2e", "requiredLabels", List.of("token-in-file"))).json().get("jobId").asString();
+            JsonNode detail = awaitDone(submitter, second); // claimed and reported with the file's token
+            assertThat(detail.get("outcome").get("node").asString()).isEqualTo("file");
+            JsonNode environ = detail.get("outcome").get("details").get("parentEnviron");
+            assertThat(environ.toString()).contains("WORKER_TOKEN_FILE=").doesNotContain(token);
+        }
+    }
 }

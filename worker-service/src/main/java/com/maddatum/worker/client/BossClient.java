@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -34,16 +35,26 @@ public class BossClient {
     /** Ids the Worker puts into paths: the Boss's ObjectIds. Anything else is not sent on. */
     private static final Pattern ORDER_ID = Pattern.compile("[0-9a-f]{24}");
     private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    /**
+     * 4xx answers that do not refuse the outcome: the token (401, 403: the operator can fix it), a 404
+     * (see {@link #unknownToTheBoss}), and the passing ones: request timeout (408), a connection reused
+     * for the wrong host (421), too early (425), too many requests (429).
+     */
+    private static final Set<Integer> NOT_REFUSALS = Set.of(401, 403, 404, 408, 421, 425, 429);
 
     /** What became of a callback. */
     public enum Delivery {
         /** The Boss stored it (or had it already). */
         DELIVERED,
-        /** The order is no longer ours (409) or unknown (404): keeping it would change nothing. */
+        /** The order is no longer ours (409) or the Boss says it is unknown (its 404): keeping it would change nothing. */
         STALE,
         /** The Boss refused it as malformed (4xx): retrying the same bytes cannot help. */
         REJECTED,
-        /** The Boss is unreachable or failing (5xx): keep it and try again. */
+        /**
+         * The Boss is unreachable or failing (5xx), or the answer may be passing (408, 421, 425, 429), or
+         * it is a 404 that is not the Boss's word on the order (a proxy's slip, a wrong address): keep it
+         * and try again.
+         */
         RETRY
     }
 
@@ -160,8 +171,13 @@ public class BossClient {
 
     /** Posts an outcome to any Boss-compatible callback address (the local run's {@code callbackAddress}). */
     public Answer deliver(URI callback, Map<String, Object> outcome) {
+        return deliver(callback, outcome, timeout);
+    }
+
+    /** The same, waiting at most {@code within} for the answer (shutdown has less time than usual). */
+    public Answer deliver(URI callback, Map<String, Object> outcome, Duration within) {
         try {
-            HttpResponse<String> response = send(authorize(HttpRequest.newBuilder(callback).timeout(timeout))
+            HttpResponse<String> response = send(authorize(HttpRequest.newBuilder(callback).timeout(within))
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(outcome))).build());
             int status = response.statusCode();
@@ -169,17 +185,38 @@ public class BossClient {
                 return new Answer(Delivery.DELIVERED, null);
             }
             String reason = reason(status, response.body());
-            if (status == 404 || status == 409) {
+            if (status == 409 || status == 404 && unknownToTheBoss(response)) {
                 log.warn("outcome not wanted any more order={} status={} answer={}", outcome.get("orderId"), status, reason);
                 return new Answer(Delivery.STALE, reason);
             }
-            if (status / 100 == 4 && status != 401 && status != 403 && status != 429) {
+            if (status == 404) {
+                log.warn("outcome callback not found, not the Boss's answer; will retry callback={} order={} answer={}",
+                        callback, outcome.get("orderId"), reason);
+            } else if (status / 100 == 4 && !NOT_REFUSALS.contains(status)) {
                 log.error("outcome rejected order={} status={} answer={}", outcome.get("orderId"), status, reason);
                 return new Answer(Delivery.REJECTED, reason);
             }
             return new Answer(Delivery.RETRY, reason);
         } catch (BossUnavailableException | RuntimeException e) {
             return new Answer(Delivery.RETRY, e.getMessage());
+        }
+    }
+
+    /**
+     * The Boss's own 404 for an order or job it does not know: a problem of type {@code .../not-found}
+     * naming the {@code id}. Its 404 for a path it does not serve has no field, and a proxy's is not a
+     * problem at all: those say nothing about the order.
+     */
+    private boolean unknownToTheBoss(HttpResponse<String> response) {
+        if (!response.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json")) {
+            return false;
+        }
+        try {
+            Map<String, Object> problem = json.readValue(response.body(), MAP);
+            return problem != null && problem.get("type") instanceof String type && type.endsWith("/not-found")
+                    && "id".equals(problem.get("field"));
+        } catch (RuntimeException notAProblem) { // JacksonException included
+            return false;
         }
     }
 

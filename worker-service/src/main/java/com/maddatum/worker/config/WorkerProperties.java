@@ -33,6 +33,7 @@ public record WorkerProperties(
         @NotNull @DefaultValue("60s") Duration shutdownGrace,
         @NotNull @DefaultValue("5s") Duration killGrace,
         String token,
+        String tokenFile,
         @NotBlank @DefaultValue("./spool") String spoolDir,
         @Min(1024) @DefaultValue("67108864") long maxLogBytes,
         @Min(1024) @Max(4194304) @DefaultValue("65536") int logTailBytes,

@@ -42,9 +42,11 @@ public class WorkerSettings {
     private final List<Gpu> gpus;
     private final int slots;
     private final List<String> labels;
+    private final Optional<String> token;
 
     public WorkerSettings(WorkerProperties properties, ProcessRunner runner, JsonMapper json) {
         this.properties = properties;
+        this.token = token(properties, System.getenv());
         this.scriptsDir = realDirectory(Optional.ofNullable(properties.scriptsDir()).map(Path::of)
                 .orElseGet(WorkerSettings::defaultScriptsDir));
         Map<String, Object> seed = seedConfig(scriptsDir.resolve(SEED_CONFIG), json);
@@ -68,6 +70,37 @@ public class WorkerSettings {
         this.labels = List.copyOf(all);
         log.info("worker settings node={} boss={} slots={} labels={} gpus={} python={} scripts={} data={} work={} spool={}",
                 nodeName, bossUrl, slots, labels, gpus.size(), python, scriptsDir, dataDir, workDir, spoolDir);
+    }
+
+    /**
+     * The bearer token: from {@code worker.token-file} when set (a Docker secret, say), else
+     * {@code worker.token}. A token in the Worker's environment is readable by every script it runs, as
+     * {@code /proc/<ppid>/environ} (a process cannot take a variable out of what the kernel shows there),
+     * so the file is the way to keep it from them; the warning says so.
+     */
+    static Optional<String> token(WorkerProperties properties, Map<String, String> environment) {
+        if (properties.tokenFile() != null && !properties.tokenFile().isBlank()) {
+            Path file = Path.of(properties.tokenFile().trim());
+            String token;
+            try {
+                token = Files.readString(file).strip();
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("worker.token-file " + file.toAbsolutePath() + " cannot be read: " + e);
+            }
+            if (token.isEmpty()) {
+                throw new IllegalArgumentException("worker.token-file " + file.toAbsolutePath() + " is empty");
+            }
+            if (properties.token() != null && !properties.token().isBlank()) {
+                log.warn("worker.token-file and worker.token are both set; using the file. Unset WORKER_TOKEN: "
+                        + "the scripts can read the Worker's environment");
+            }
+            return Optional.of(token);
+        }
+        if (environment.containsKey("WORKER_TOKEN")) {
+            log.warn("the worker token is in the Worker's environment, which every script it runs can read "
+                    + "(/proc/<pid>/environ); put it in a file and set WORKER_TOKEN_FILE instead");
+        }
+        return Optional.ofNullable(properties.token()).filter(t -> !t.isBlank());
     }
 
     private static Path defaultScriptsDir() {
@@ -145,7 +178,7 @@ public class WorkerSettings {
     public List<Gpu> gpus() { return gpus; }
     public int slots() { return slots; }
     public List<String> labels() { return labels; }
-    public Optional<String> token() { return Optional.ofNullable(properties.token()).filter(t -> !t.isBlank()); }
+    public Optional<String> token() { return token; }
     public Duration pollInterval() { return properties.pollInterval(); }
     public Duration longPoll() { return properties.longPoll(); }
     public Duration jobTimeout() { return properties.jobTimeout(); }

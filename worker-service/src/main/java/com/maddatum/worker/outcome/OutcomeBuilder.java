@@ -14,9 +14,10 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Makes the Outcome from how the script ended: its last non-empty stdout line when that is a JSON
  * object with an integer status (the seed's contract), otherwise a failure built from the exit code
- * and the stderr tail. A stop counts only when the Worker's kill reached a live process
- * ({@link ProcessResult#killedBecause()}): a script that had already finished keeps its own result,
- * whatever was asked of it afterwards. {@code retryable} marks the failures that are the machine's
+ * and the stderr tail. A stop counts only when the Worker's kill reached a live process, and then
+ * the one that started the kill ({@link ProcessResult#stoppedBy()}): a script that had already
+ * finished keeps its own result, and a timeout stays a timeout when a shutdown or a cancellation
+ * arrives while it is being killed. {@code retryable} marks the failures that are the machine's
  * fault, which the Boss re-queues instead of failing. Every other Outcome the Worker builds itself
  * (refusals, hand-backs, replacements) comes from here too.
  */
@@ -33,10 +34,9 @@ public final class OutcomeBuilder {
         this.lenient = json.rebuild().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
     }
 
-    /** {@code stop} is what the Worker asked for, if anything; it counts only if its kill hit a live process. */
-    public Map<String, Object> fromResult(ProcessResult result, StopReason stop, Object jobId) {
+    public Map<String, Object> fromResult(ProcessResult result, Object jobId) {
         Map<String, Object> outcome;
-        StopReason honoured = result.killedBecause() != null ? stop : null;
+        StopReason honoured = result.stoppedBy();
         if (!result.started()) {
             outcome = handBack(jobId, "ScriptNotStarted", "the script could not be started: " + result.startError());
         } else if (honoured == StopReason.SHUTDOWN) {

@@ -34,8 +34,13 @@ import tools.jackson.databind.json.JsonMapper;
  *       metrics at most 200 numbers, ...): a value that does not is moved to {@code invalidFields}. A
  *       status out of range becomes 500 {@code InvalidStatus}; a 200 whose loss or metric is not a
  *       finite number becomes 500 {@code NonFiniteResult}.</li>
- *   <li>Size: past 5,000 values or 1 MiB, the script's extra fields are left out, largest first, then
- *       {@code invalidFields}, then the start of {@code logTail}.</li>
+ *   <li>Keys longer than {@link #MAX_KEY} characters once encoded (a Jackson reader refuses names over
+ *       50,000, and percent-encoding triples a dot) are cut, ending in {@code ~} and a hash of the
+ *       script's key, so that different keys stay different.</li>
+ *   <li>Size: past 5,000 values or 1 MiB, counting what the Worker adds ({@code invalidFields},
+ *       {@code workerFixes}), the script's extra fields are left out, largest first, then
+ *       {@code invalidFields}, then the start of {@code logTail}, then the extra parts of {@code error},
+ *       then the notes themselves, measuring the whole outcome again after each step.</li>
  * </ul>
  */
 @Component
@@ -47,8 +52,7 @@ public final class OutcomeContract {
     static final int MAX_METRICS = 200;
     static final int MAX_ERROR_MESSAGE = 4096;
     static final int MAX_ERROR_TYPE = 128;
-    /** Room kept under MAX_BYTES for what is added after measuring (the notes themselves). */
-    private static final int HEADROOM = 16 * 1024;
+    static final int MAX_KEY = 1024;
     private static final Pattern OBJECT_ID = Pattern.compile("[0-9a-f]{24}");
     private static final Set<String> KNOWN = Set.of("status", "jobId", "orderId", "attempt", "node", "loss", "metric",
             "metricName", "startedAt", "finishedAt", "exitCode", "metrics", "error", "logTail", "retryable",
@@ -65,23 +69,37 @@ public final class OutcomeContract {
     public Map<String, Object> conform(Map<String, Object> outcome) {
         Fixes fixes = new Fixes();
         @SuppressWarnings("unchecked")
-        Map<String, Object> out = (Map<String, Object>) value(outcome, 1, "", fixes);
+        Map<String, Object> out = (Map<String, Object>) value(outcome, 1, "", fixes, true);
         checkFields(out, fixes);
-        fitSize(out, fixes);
         if (!fixes.invalid.isEmpty()) {
-            out.put("invalidFields", fixes.invalid);
+            // A moved value sits one level deeper under invalidFields than it did in its field.
+            @SuppressWarnings("unchecked")
+            Map<String, Object> invalid = (Map<String, Object>) value(fixes.invalid, 2, "invalidFields", fixes, false);
+            fixes.invalid.clear();
+            fixes.invalid.putAll(invalid);
         }
+        return fit(out, fixes);
+    }
+
+    /** The outcome as it is sent: the fixed fields, then {@code invalidFields} and {@code workerFixes}. */
+    private static Map<String, Object> assemble(Map<String, Object> out, Fixes fixes) {
+        Map<String, Object> sent = new LinkedHashMap<>(out);
+        if (!fixes.invalid.isEmpty()) {
+            sent.put("invalidFields", fixes.invalid);
+        }
+        List<String> notes = new ArrayList<>(fixes.notes);
         if (!fixes.encodedKeys.isEmpty()) {
-            fixes.notes.add(0, "percent-encoded keys ('%' '.' '$' NUL, or empty): " + String.join(", ",
-                    fixes.encodedKeys.stream().limit(10).toList()) + (fixes.encodedKeys.size() > 10 ? ", ..." : ""));
+            notes.add(0, "percent-encoded keys ('%' '.' '$' NUL, or empty): " + String.join(", ",
+                    fixes.encodedKeys.stream().limit(10).map(k -> abbreviate(k, 100)).toList())
+                    + (fixes.encodedKeys.size() > 10 ? ", ..." : ""));
         }
         if (fixes.unlisted > 0) {
-            fixes.notes.add("... and " + fixes.unlisted + " more");
+            notes.add("... and " + fixes.unlisted + " more");
         }
-        if (!fixes.notes.isEmpty()) {
-            out.put("workerFixes", fixes.notes);
+        if (!notes.isEmpty()) {
+            sent.put("workerFixes", notes);
         }
-        return out;
+        return sent;
     }
 
     /** Percent-encodes {@code %}, {@code .}, {@code $} and NUL; the empty key becomes {@code %}. */
@@ -107,31 +125,29 @@ public final class OutcomeContract {
         return encoded == null ? key : encoded.toString();
     }
 
-    private Object value(Object value, int depth, String path, Fixes fixes) {
+    /**
+     * A copy of {@code value} at {@code depth} that the Boss accepts: keys encoded (when {@code encodeKeys};
+     * a second pass over values already fixed leaves them be), numbers fixed, nesting cut.
+     */
+    private Object value(Object value, int depth, String path, Fixes fixes, boolean encodeKeys) {
+        if (depth >= MAX_DEPTH && (value instanceof Map<?, ?> map && !map.isEmpty()
+                || value instanceof List<?> list && !list.isEmpty())) {
+            fixes.note(path + ": nested deeper than " + MAX_DEPTH + " levels, kept as JSON text");
+            return jsonText(value);
+        }
         if (value instanceof Map<?, ?> map) {
-            if (depth >= MAX_DEPTH && !map.isEmpty()) {
-                fixes.note(path + ": nested deeper than " + MAX_DEPTH + " levels, kept as JSON text");
-                return jsonText(value);
-            }
             Map<String, Object> copy = new LinkedHashMap<>();
             map.forEach((k, v) -> {
                 String key = String.valueOf(k);
-                String encoded = encodeKey(key);
-                if (!encoded.equals(key)) {
-                    fixes.encodedKeys.add(join(path, key));
-                }
-                copy.put(encoded, value(v, depth + 1, join(path, key), fixes));
+                String child = join(path, key);
+                copy.put(encodeKeys ? key(key, child, copy, fixes) : key, value(v, depth + 1, child, fixes, encodeKeys));
             });
             return copy;
         }
         if (value instanceof List<?> list) {
-            if (depth >= MAX_DEPTH && !list.isEmpty()) {
-                fixes.note(path + ": nested deeper than " + MAX_DEPTH + " levels, kept as JSON text");
-                return jsonText(value);
-            }
             List<Object> copy = new ArrayList<>(list.size());
             for (int i = 0; i < list.size(); i++) {
-                copy.add(value(list.get(i), depth + 1, path + "[" + i + "]", fixes));
+                copy.add(value(list.get(i), depth + 1, path + "[" + i + "]", fixes, encodeKeys));
             }
             return copy;
         }
@@ -152,6 +168,34 @@ public final class OutcomeContract {
             return big.longValue();
         }
         return value;
+    }
+
+    /** The key as sent: percent-encoded, and cut with a hash of the script's key when that is too long. */
+    private static String key(String key, String path, Map<String, Object> siblings, Fixes fixes) {
+        String encoded = encodeKey(key);
+        if (encoded.length() <= MAX_KEY) {
+            if (!encoded.equals(key)) {
+                fixes.encodedKeys.add(path);
+            }
+            return encoded;
+        }
+        String cut = cutKey(encoded, key);
+        for (int i = 1; siblings.containsKey(cut); i++) {
+            cut = cutKey(encoded, key + "\0" + i);
+        }
+        fixes.note(path + ": a key of " + encoded.length() + " characters once encoded, cut to " + MAX_KEY);
+        return cut;
+    }
+
+    /** The first characters of {@code encoded} (never half an escape), {@code ~}, and a hash of {@code original}. */
+    static String cutKey(String encoded, String original) {
+        String hash = String.format("~%08x", original.hashCode());
+        int end = MAX_KEY - hash.length();
+        int escape = encoded.lastIndexOf('%', end - 1);
+        if (escape > end - 3) {
+            end = escape;
+        }
+        return encoded.substring(0, end) + hash;
     }
 
     private void checkFields(Map<String, Object> out, Fixes fixes) {
@@ -300,52 +344,96 @@ public final class OutcomeContract {
         fixes.move(out, field, "not an ISO-8601 instant");
     }
 
-    /** Leaves out the script's extra fields, largest first, then invalidFields, then the start of logTail. */
-    private void fitSize(Map<String, Object> out, Fixes fixes) {
-        Map<String, long[]> sizes = new LinkedHashMap<>(); // key -> {values, bytes}, measured once
-        out.forEach((k, v) -> sizes.put(k, new long[] {count(v), bytes(k) + bytes(v) + 2}));
-        long[] total = {1 + count(fixes.invalid), 2 + bytes(fixes.invalid)};
-        sizes.values().forEach(size -> {
-            total[0] += size[0];
-            total[1] += size[1];
-        });
-        if (fits(total)) {
-            return;
+    /** One way to make the outcome smaller, given its size as it stands ({values, bytes}). */
+    private interface Shrink {
+        void apply(Map<String, Object> out, Fixes fixes, long[] size);
+    }
+
+    /**
+     * Shrinks the outcome, one step after another, until the outcome as sent (notes and invalidFields
+     * included) is within the Boss's limits; each step is measured on the whole outcome again.
+     */
+    private Map<String, Object> fit(Map<String, Object> out, Fixes fixes) {
+        List<Shrink> steps = List.of(this::leaveOutExtras, OutcomeContract::leaveOutInvalid, OutcomeContract::cutLogTail,
+                OutcomeContract::plainError, OutcomeContract::countNotesOnly);
+        Map<String, Object> sent = assemble(out, fixes);
+        for (Shrink step : steps) {
+            long[] size = {count(sent), bytes(sent)};
+            if (fits(size)) {
+                break;
+            }
+            step.apply(out, fixes, size);
+            sent = assemble(out, fixes);
         }
+        return sent;
+    }
+
+    /** The script's extra fields, largest first, until the rest would fit with the notes that say so. */
+    private void leaveOutExtras(Map<String, Object> out, Fixes fixes, long[] size) {
+        Map<String, long[]> sizes = new LinkedHashMap<>(); // key -> {values, bytes}, measured once
+        out.forEach((k, v) -> {
+            if (!KNOWN.contains(k)) {
+                sizes.put(k, new long[] {count(v), bytes(k) + bytes(v) + 2});
+            }
+        });
         // Largest first, measured against whichever limit each entry weighs on more.
         Comparator<String> weight = Comparator.comparingDouble(
                 k -> Math.max((double) sizes.get(k)[0] / MAX_VALUES, (double) sizes.get(k)[1] / MAX_BYTES));
-        List<String> extras = out.keySet().stream().filter(k -> !KNOWN.contains(k)).sorted(weight.reversed()).toList();
-        for (String key : extras) {
+        long[] left = size.clone();
+        for (String key : sizes.keySet().stream().sorted(weight.reversed()).toList()) {
             out.remove(key);
-            total[0] -= sizes.get(key)[0];
-            total[1] -= sizes.get(key)[1];
+            boolean listed = fixes.notes.size() < Fixes.MAX_NOTES;
             fixes.note(key + ": left out, the outcome was over the Boss's limits (" + MAX_VALUES + " values, "
                     + MAX_BYTES + " bytes); the whole line is in the run's stdout.log");
-            if (fits(total)) {
+            left[0] -= sizes.get(key)[0] - (listed ? 1 : 0);
+            left[1] -= sizes.get(key)[1] - (listed ? Fixes.MAX_NOTE_BYTES : 0);
+            if (fits(left)) {
                 return;
             }
         }
+    }
+
+    private static void leaveOutInvalid(Map<String, Object> out, Fixes fixes, long[] size) {
         if (!fixes.invalid.isEmpty()) {
-            total[0] -= count(fixes.invalid) - 1;
-            total[1] -= bytes(fixes.invalid) - 2;
             fixes.invalid.clear();
             fixes.note("invalidFields: left out, the outcome was over the Boss's limits");
-            if (fits(total)) {
-                return;
-            }
         }
-        if (out.get("logTail") instanceof String tail) {
-            // Characters take up to 3 bytes in UTF-8 here (JSON escapes a few more): cut generously.
-            long over = total[1] + HEADROOM - MAX_BYTES;
+    }
+
+    /** Each character left out saves at least one byte (up to 3 in UTF-8, 6 escaped). */
+    private static void cutLogTail(Map<String, Object> out, Fixes fixes, long[] size) {
+        if (out.get("logTail") instanceof String tail && size[1] > MAX_BYTES) {
+            long over = size[1] - MAX_BYTES + Fixes.MAX_NOTE_BYTES;
             int keep = (int) Math.max(0, tail.length() - over);
             out.put("logTail", tail.substring(tail.length() - keep));
             fixes.note("logTail: cut to its last " + keep + " characters to fit the Boss's limits");
         }
     }
 
-    private static boolean fits(long[] total) {
-        return total[0] <= MAX_VALUES && total[1] + HEADROOM <= MAX_BYTES;
+    /** An error object keeps only its type and message. */
+    private static void plainError(Map<String, Object> out, Fixes fixes, long[] size) {
+        if (out.get("error") instanceof Map<?, ?> error && !Set.of("type", "message").containsAll(error.keySet())) {
+            Map<String, Object> plain = new LinkedHashMap<>();
+            for (String part : new String[] {"type", "message"}) {
+                if (error.containsKey(part)) {
+                    plain.put(part, error.get(part));
+                }
+            }
+            out.put("error", plain);
+            fixes.note("error: only its type and message kept, the outcome was over the Boss's limits");
+        }
+    }
+
+    private static void countNotesOnly(Map<String, Object> out, Fixes fixes, long[] size) {
+        int changes = fixes.notes.size() + fixes.unlisted + (fixes.encodedKeys.isEmpty() ? 0 : 1);
+        fixes.notes.clear();
+        fixes.encodedKeys.clear();
+        fixes.unlisted = 0;
+        fixes.note(changes + " changes, not listed: the outcome was over the Boss's limits");
+    }
+
+    private static boolean fits(long[] size) {
+        return size[0] <= MAX_VALUES && size[1] <= MAX_BYTES;
     }
 
     private static int count(Object value) {
@@ -385,13 +473,21 @@ public final class OutcomeContract {
         return text.length() > max ? text.substring(0, max) : text;
     }
 
+    /** A path for people: a long key is abbreviated, so that paths stay short however deep or long. */
     private static String join(String path, String key) {
-        return path.isEmpty() ? key : path + "." + key;
+        return path.isEmpty() ? abbreviate(key, 100) : path + "." + abbreviate(key, 100);
+    }
+
+    private static String abbreviate(String text, int max) {
+        return text.length() > max ? text.substring(0, max - 3) + "..." : text;
     }
 
     /** What conforming changed: notes for people, values moved out of their field, paths that held NaN. */
     private static final class Fixes {
         static final int MAX_NOTES = 50;
+        static final int MAX_NOTE = 300;
+        /** A note's most bytes in JSON: six for a character that must be escaped, two quotes, a comma. */
+        static final int MAX_NOTE_BYTES = 6 * MAX_NOTE + 3;
         final List<String> notes = new ArrayList<>();
         int unlisted;
         final Map<String, Object> invalid = new LinkedHashMap<>();
@@ -406,7 +502,7 @@ public final class OutcomeContract {
         /** Notes are for people and travel in the outcome: a flood of them is counted, not listed. */
         void note(String note) {
             if (notes.size() < MAX_NOTES) {
-                notes.add(note);
+                notes.add(abbreviate(note, MAX_NOTE));
             } else {
                 unlisted++;
             }

@@ -80,7 +80,8 @@ final class JobExecution {
         try {
             log.info("running order={} job={} attempt={} slot={}", order.id(), order.jobId(), order.attempt(), slot.index);
             ending = run.execute(job, slot.gpu,
-                    Map.of("BOSS_ORDER_ID", order.id(), "BOSS_ATTEMPT", Integer.toString(order.attempt())), shipper);
+                    Map.of("BOSS_ORDER_ID", order.id(), "BOSS_ATTEMPT", Integer.toString(order.attempt())), shipper,
+                    this::keep);
         } finally {
             // A stuck run must not keep its lease alive either: the Boss reclaims it and re-runs the job.
             beats.cancel(false);
@@ -89,14 +90,20 @@ final class JobExecution {
         if (ending.result() != null) {
             scriptTime.record(ending.result().duration());
         }
-        if (ending.stop() == StopReason.LEASE_LOST) {
-            log.warn("lease lost, outcome dropped order={} attempt={}", order.id(), order.attempt());
-        } else {
-            spool.keep(stamped(ending.outcome(), order, settings.nodeName(), clock)); // safe on disk first
+        if (ending.stop() != StopReason.LEASE_LOST) {
             shipper.flush(); // the last lines, before the outcome ends the order
             spool.flushNow();
         }
         return !ending.stuck();
+    }
+
+    /** The outcome goes safe on disk first, before the last logs ship and before anything is tidied up. */
+    private void keep(ScriptRun.Ending ending) {
+        if (ending.stop() == StopReason.LEASE_LOST) {
+            log.warn("lease lost, outcome dropped order={} attempt={}", order.id(), order.attempt());
+        } else {
+            spool.keep(stamped(ending.outcome(), order, settings.nodeName(), clock));
+        }
     }
 
     /** An order that arrives as the Worker begins to stop goes straight back to the queue. */

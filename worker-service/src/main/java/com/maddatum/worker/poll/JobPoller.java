@@ -5,6 +5,7 @@ import com.maddatum.worker.client.BossUnavailableException;
 import com.maddatum.worker.client.Order;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.run.Runs;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.spool.OutcomeSpool;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -48,11 +49,13 @@ class JobPoller {
     private final ExecutorService slotThreads;
     private final Map<Integer, JobExecution> running = new ConcurrentHashMap<>();
     private final Timer scriptTime;
+    private final ShutdownBudget budget;
     private volatile boolean stopping;
 
     JobPoller(WorkerSettings settings, BossClient boss, Registrar registrar, Runs runs, OutcomeSpool spool, Clock clock,
-            MeterRegistry meters) {
+            MeterRegistry meters, ShutdownBudget budget) {
         this.settings = settings;
+        this.budget = budget;
         this.boss = boss;
         this.registrar = registrar;
         this.runs = runs;
@@ -155,18 +158,17 @@ class JobPoller {
 
     /**
      * SIGTERM: take no new work, give running scripts {@code worker.shutdown-grace} to finish, then
-     * kill what is left, all at once, and report it as a worker shutdown, which the Boss re-queues.
+     * kill what is left, all at once, and report it as a worker shutdown, which the Boss re-queues; each
+     * wait within its {@link ShutdownBudget} phase.
      */
     @PreDestroy
     void shutdown() throws InterruptedException {
         runs.drain(); // calls stopPolling first
         slotThreads.shutdown();
-        // The stopped runs report their outcomes (a kill, then one delivery attempt) before the slots end.
-        Duration reporting = settings.killGrace().multipliedBy(2).plus(settings.httpTimeout().multipliedBy(2))
-                .plusSeconds(5);
-        if (!slotThreads.awaitTermination(reporting.toMillis(), TimeUnit.MILLISECONDS)) {
-            slotThreads.shutdownNow();
-            slotThreads.awaitTermination(5, TimeUnit.SECONDS);
+        // The runs' outcomes are on disk by now; the slots may still be delivering them, within the budget.
+        if (!slotThreads.awaitTermination(budget.untilReportEnds().toMillis(), TimeUnit.MILLISECONDS)) {
+            slotThreads.shutdownNow(); // a spool write does not mind the interrupt
+            slotThreads.awaitTermination(1, TimeUnit.SECONDS);
         }
         Arrays.stream(slots).forEach(Slot::close);
         log.info("worker stopped");

@@ -20,7 +20,8 @@ import org.springframework.stereotype.Component;
  * The script runs on this Worker, Boss orders and local runs alike. It opens them, knows which are
  * running, and on shutdown drains them: no new run may open, running ones get
  * {@code worker.shutdown-grace} to finish, then every one left is stopped at once (each killed on its
- * own slot's thread, so the kills overlap instead of queueing), and it waits for them to end.
+ * own slot's thread, so the kills overlap instead of queueing), and it waits for them to end, each
+ * wait cut to its phase of the {@link ShutdownBudget}. A run has ended once its outcome is spooled.
  */
 @Component
 public class Runs {
@@ -31,19 +32,20 @@ public class Runs {
     private final OutcomeBuilder outcomes;
     private final WorkDirJanitor janitor;
     private final Duration shutdownGrace;
-    private final Duration killGrace;
+    private final ShutdownBudget budget;
     private final Set<ScriptRun> running = ConcurrentHashMap.newKeySet();
     private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
     private final CountDownLatch drained = new CountDownLatch(1);
     private final Object entry = new Object();
     private boolean closed;
 
-    public Runs(ScriptLauncher launcher, OutcomeBuilder outcomes, WorkDirJanitor janitor, WorkerSettings settings) {
+    public Runs(ScriptLauncher launcher, OutcomeBuilder outcomes, WorkDirJanitor janitor, WorkerSettings settings,
+            ShutdownBudget budget) {
         this.launcher = launcher;
         this.outcomes = outcomes;
         this.janitor = janitor;
         this.shutdownGrace = settings.shutdownGrace();
-        this.killGrace = settings.killGrace();
+        this.budget = budget;
     }
 
     /** A new run named {@code name} (its work directory), or empty once shutdown has begun. */
@@ -82,15 +84,16 @@ public class Runs {
             return;
         }
         try {
+            budget.begin(); // on SIGTERM Spring began it already
             closeHooks.forEach(Runnable::run);
-            log.info("shutting down running={} grace={}", running.size(), shutdownGrace);
-            awaitEmpty(shutdownGrace);
+            log.info("shutting down running={} grace={} graceLeft={}", running.size(), shutdownGrace,
+                    budget.untilGraceEnds());
+            awaitEmpty(budget.untilGraceEnds());
             for (ScriptRun run : running) {
                 log.warn("grace period over, stopping run={}", run.name());
                 run.stop(StopReason.SHUTDOWN);
             }
-            // SIGTERM, the kill grace, SIGKILL, a bounded wait as long again, and the output's drain.
-            awaitEmpty(killGrace.multipliedBy(2).plusSeconds(2));
+            awaitEmpty(budget.untilKillsEnd());
             if (!running.isEmpty()) {
                 log.error("runs still not ended after their kill runs={}", running.stream().map(ScriptRun::name).toList());
             }
@@ -108,12 +111,22 @@ public class Runs {
         }
     }
 
+    /**
+     * The run has ended and its outcome has been reported: it stops counting as running, and old run
+     * directories are pruned. Never throws: it runs in a {@code finally}, and whatever the janitor meets
+     * in a script's leftovers must not cost this or any later outcome.
+     */
     void leave(ScriptRun run) {
-        running.remove(run);
-        janitor.release(run.name());
-        janitor.prune();
-        synchronized (running) {
-            running.notifyAll();
+        try {
+            running.remove(run);
+            janitor.release(run.name());
+            janitor.prune();
+        } catch (RuntimeException e) {
+            log.warn("tidying up after a run failed run={} error={}", run.name(), e.toString());
+        } finally {
+            synchronized (running) {
+                running.notifyAll();
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import com.maddatum.worker.runner.StopReason;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,18 +44,36 @@ public final class ScriptRun {
         return name;
     }
 
-    /** Asks the run to stop for this reason (the first reason given wins). Never blocks. */
+    /**
+     * Asks the run to stop for this reason (the first reason given wins; a timeout kill already under
+     * way wins over all). Never blocks.
+     */
     public void stop(StopReason reason) {
         if (stop.compareAndSet(null, reason)) {
             ProcessRunner.Running process = running;
             if (process != null) {
-                process.stop(reason.name().toLowerCase());
+                process.stop(reason);
             }
         }
     }
 
-    /** Launches the job's script in the work directory named after this run and waits for its end. */
+    /**
+     * Launches the job's script in the work directory named after this run, waits for its end, and hands
+     * the ending to {@code report} (which keeps the outcome in the spool) before the run is left and old
+     * run directories are pruned: nothing that tidying up meets can come between a run and its outcome.
+     */
     public Ending execute(Map<String, Object> job, Integer gpu, Map<String, String> env,
+            ProcessSpec.OutputListener listener, Consumer<Ending> report) throws InterruptedException {
+        try {
+            Ending ending = run(job, gpu, env, listener);
+            report.accept(ending);
+            return ending;
+        } finally {
+            runs.leave(this);
+        }
+    }
+
+    private Ending run(Map<String, Object> job, Integer gpu, Map<String, String> env,
             ProcessSpec.OutputListener listener) throws InterruptedException {
         Object jobId = job.get("_id");
         runs.janitor().use(name);
@@ -62,12 +81,12 @@ public final class ScriptRun {
             running = runs.launcher().launch(job, name, gpu, env, listener);
             StopReason early = stop.get();
             if (early != null) {
-                running.stop(early.name().toLowerCase()); // asked before the process existed
+                running.stop(early); // asked before the process existed
             }
             log.info("script started run={} pid={} script={}", name, running.pid(), job.get("scriptName"));
             ProcessResult result = running.await();
-            StopReason honoured = result.killedBecause() != null ? stop.get() : null;
-            Map<String, Object> outcome = runs.outcomes().fromResult(result, stop.get(), jobId);
+            StopReason honoured = result.stoppedBy();
+            Map<String, Object> outcome = runs.outcomes().fromResult(result, jobId);
             log.info("script ended run={} exit={} status={} stop={} leftovers={} stuck={} seconds={}", name,
                     result.exitCode(), outcome.get("status"), honoured, result.leftovers(), result.stuck(),
                     result.duration().toMillis() / 1000.0);
@@ -78,8 +97,6 @@ public final class ScriptRun {
             log.error("the run failed in the worker run={}", name, e);
             return new Ending(OutcomeBuilder.handBack(jobId, "WorkerFailure", "the worker could not run the script: " + e),
                     null, null);
-        } finally {
-            runs.leave(this);
         }
     }
 }

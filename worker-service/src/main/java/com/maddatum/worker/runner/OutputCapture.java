@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * Drains one output stream of a child process: into a log file up to a byte cap, and into a
@@ -23,6 +24,10 @@ final class OutputCapture implements Runnable {
     private long total;
     private int next;
     private boolean wrapped;
+    /** Reads done, and whether the pump is in a read now (blocked, when the pipe is empty) or has ended. */
+    private volatile long reads;
+    private volatile boolean inRead;
+    private volatile boolean ended;
 
     OutputCapture(InputStream in, Path file, long maxFileBytes, int tailBytes, ProcessSpec.OutputListener listener) {
         this.in = in;
@@ -39,7 +44,7 @@ final class OutputCapture implements Runnable {
             long written = 0;
             boolean marked = false;
             int n;
-            while ((n = in.read(buffer)) >= 0) {
+            while ((n = read(buffer)) >= 0) {
                 if (written < maxFileBytes) {
                     int keep = (int) Math.min(n, maxFileBytes - written);
                     out.write(buffer, 0, keep);
@@ -56,6 +61,34 @@ final class OutputCapture implements Runnable {
             }
         } catch (IOException e) {
             // The process was killed or the pipe closed: what was captured so far stands.
+        } finally {
+            ended = true;
+        }
+    }
+
+    private int read(byte[] buffer) throws IOException {
+        inRead = true;
+        try {
+            return in.read(buffer);
+        } finally {
+            inRead = false;
+            reads++;
+        }
+    }
+
+    /**
+     * Waits, for at most {@code max}, until the pump has taken in what the pipe held: it is in a read
+     * and no read has returned for {@code quiet}. A writer that never pauses runs the wait out.
+     */
+    void awaitQuiet(Duration quiet, Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (!ended && System.nanoTime() < deadline) {
+            long before = reads;
+            boolean waiting = inRead;
+            Thread.sleep(quiet.toMillis());
+            if (waiting && inRead && reads == before) {
+                return;
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -39,8 +40,23 @@ public class ProcessRunner {
     public static final String RUN_MARKER = "WORKER_RUN_ID";
     /** A script that has ended by itself is done: what it left running gets this long to stop. */
     static final Duration LEFTOVER_GRACE = Duration.ofMillis(500);
+    /**
+     * Before what a script left running is signalled, its output is given this long to be read in (the
+     * pump quiet for {@link #CAUGHT_UP}), so that the script's own last line is known: a leftover that
+     * shares stdout and prints when stopped must not take the Outcome's place.
+     */
+    static final Duration CATCH_UP = Duration.ofMillis(200);
+    static final Duration CAUGHT_UP = Duration.ofMillis(10);
     /** Once the run's processes are gone its pipes are closed; the pumps need only drain what is buffered. */
     static final Duration DRAIN = Duration.ofSeconds(1);
+
+    /**
+     * The longest a run takes to end once stopped: SIGTERM, {@code killGrace}, SIGKILL, as long again,
+     * the /proc scan under way when that passes, the output's drain, and a second for the polls between.
+     */
+    public static Duration killBound(Duration killGrace) {
+        return killGrace.multipliedBy(2).plus(RunProcesses.SCAN_TIMEOUT).plus(DRAIN).plusSeconds(1);
+    }
     private static final String SETSID = firstExecutable("/usr/bin/setsid", "/bin/setsid");
 
     /** Starts a configured {@link ProcessBuilder}; tests stand in a process that will not die. */
@@ -51,6 +67,7 @@ public class ProcessRunner {
 
     private final Clock clock;
     private final Launcher launcher;
+    private final RunProcesses.Proc proc;
 
     @Autowired
     public ProcessRunner(Clock clock) {
@@ -58,8 +75,13 @@ public class ProcessRunner {
     }
 
     ProcessRunner(Clock clock, Launcher launcher) {
+        this(clock, launcher, RunProcesses.LINUX);
+    }
+
+    ProcessRunner(Clock clock, Launcher launcher, RunProcesses.Proc proc) {
         this.clock = clock;
         this.launcher = launcher;
+        this.proc = proc;
     }
 
     /** Starts the process; a process that cannot start still yields a handle whose result says why. */
@@ -85,7 +107,8 @@ public class ProcessRunner {
         environment.putAll(spec.environment());
         String runId = spec.workDir().getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
         environment.put(RUN_MARKER, runId);
-        RunProcesses processes = new RunProcesses(RUN_MARKER + "=" + runId, RunProcesses.ticksBefore());
+        RunProcesses processes = new RunProcesses(RUN_MARKER + "=" + runId, RunProcesses.ticksBefore(), proc,
+                RunProcesses.SCAN_TIMEOUT);
         Process process;
         try {
             process = launcher.start(builder);
@@ -106,7 +129,7 @@ public class ProcessRunner {
         private final OutputCapture stdout;
         private final OutputCapture stderr;
         private final Thread[] pumps;
-        private final CompletableFuture<String> stopRequest = new CompletableFuture<>();
+        private final CompletableFuture<StopReason> stopRequest = new CompletableFuture<>();
 
         private Running(ProcessSpec spec, Process process, Instant startedAt, String startError, RunProcesses processes) {
             this.spec = spec;
@@ -136,7 +159,7 @@ public class ProcessRunner {
          * {@link #await}, so that a caller such as a heartbeat never waits out a kill grace. The first
          * reason given wins; a process that has already ended is not killed and keeps its own result.
          */
-        public void stop(String reason) {
+        public void stop(StopReason reason) {
             stopRequest.complete(reason);
         }
 
@@ -147,27 +170,37 @@ public class ProcessRunner {
         public ProcessResult await() throws InterruptedException {
             if (process == null) {
                 Instant now = clock.instant();
-                return new ProcessResult(null, startError, null, false, false, 0, null, "", "", 0, 0, false,
+                return new ProcessResult(null, startError, null, null, false, 0, null, "", "", 0, 0, false,
                         startedAt, now);
             }
-            String reason = waitForEndOrStop();
-            boolean timedOut = false;
+            StopReason reason = waitForEndOrStop();
+            StopReason stoppedBy = null;
             String killedBecause = null;
             boolean gone = true;
             if (reason != null && process.isAlive()) {
-                timedOut = reason.equals(TIMED_OUT);
-                killedBecause = timedOut ? "timeout after " + spec.timeout() : reason;
+                // From here on this kill is what ends the run: a stop asked for meanwhile changes nothing.
+                stoppedBy = reason;
+                killedBecause = reason == StopReason.TIMEOUT ? "timeout after " + spec.timeout()
+                        : reason.name().toLowerCase(Locale.ROOT);
                 log.info("killing run pid={} reason={}", process.pid(), killedBecause);
                 gone = processes.kill(process, spec.killGrace(), spec.killGrace());
             }
             int leftovers = 0;
-            if (gone) {
-                List<ProcessHandle> left = processes.members(null);
-                leftovers = left.size();
-                if (leftovers > 0) {
-                    log.warn("script left processes running; killing them pid={} count={} pids={}", process.pid(),
-                            leftovers, left.stream().map(ProcessHandle::pid).toList());
-                    gone = processes.kill(null, LEFTOVER_GRACE, spec.killGrace());
+            String lastLine = null; // the script's own, when what it left running may print more
+            if (gone && killedBecause == null) { // after a kill, nothing of the run is left to find
+                try {
+                    List<ProcessHandle> left = processes.members(null);
+                    leftovers = left.size();
+                    if (leftovers > 0) {
+                        stdout.awaitQuiet(CAUGHT_UP, CATCH_UP);
+                        lastLine = stdout.lastNonEmptyLine();
+                        log.warn("script left processes running; killing them pid={} count={} pids={}", process.pid(),
+                                leftovers, left.stream().map(ProcessHandle::pid).toList());
+                        gone = processes.kill(null, LEFTOVER_GRACE, spec.killGrace());
+                    }
+                } catch (RunProcesses.ScanStuck e) {
+                    log.error("cannot tell whether the script left processes pid={} error={}", process.pid(), e.getMessage());
+                    gone = false;
                 }
             }
             if (!gone) {
@@ -175,21 +208,19 @@ public class ProcessRunner {
             }
             drain();
             Integer exitCode = process.isAlive() ? null : process.exitValue();
-            return new ProcessResult(exitCode, null, killedBecause, timedOut, !gone, leftovers,
-                    stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(), stdout.total(), stderr.total(),
-                    stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
+            return new ProcessResult(exitCode, null, killedBecause, stoppedBy, !gone, leftovers,
+                    lastLine != null ? lastLine : stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(),
+                    stdout.total(), stderr.total(), stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
         }
 
-        private static final String TIMED_OUT = "\0timeout";
-
-        /** Null when the process ended by itself; else the stop reason, or {@link #TIMED_OUT}. */
-        private String waitForEndOrStop() throws InterruptedException {
+        /** Null when the process ended by itself; else the stop asked for first, or {@link StopReason#TIMEOUT}. */
+        private StopReason waitForEndOrStop() throws InterruptedException {
             try {
                 Object first = CompletableFuture.anyOf(process.onExit(), stopRequest)
                         .get(spec.timeout().toMillis(), TimeUnit.MILLISECONDS);
-                return first instanceof String reason ? reason : null;
+                return first instanceof StopReason reason ? reason : null;
             } catch (TimeoutException e) {
-                return TIMED_OUT;
+                return StopReason.TIMEOUT;
             } catch (ExecutionException e) {
                 throw new IllegalStateException("waiting for the process failed", e);
             }

@@ -7,12 +7,14 @@ import com.maddatum.worker.client.BossClient.Delivery;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.outcome.OutcomeContract;
+import com.maddatum.worker.run.ShutdownBudget;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.annotation.PreDestroy;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,6 +34,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -53,6 +57,12 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>Outcomes of local runs go to their job's {@code callbackAddress}; each address backs off on its
  * own (1 s doubling to a minute), so a dead one holds up nothing else. The Boss makes repeats harmless,
  * so several Workers may share one spool directory.
+ *
+ * <p>Once shutdown has begun ({@link ShutdownBudget}) the Boss's outcomes go first, each request waits
+ * at most {@link ShutdownBudget#REQUEST}, and nothing is sent after the report phase ends: a dead local
+ * callback costs one short timeout a round, and what is not delivered stays in the spool for the next
+ * start. The last delivery, when the Worker closes, is bounded the same way. A spool write cannot be
+ * broken by an interrupt (the slots' threads are interrupted at the very end).
  */
 @Component
 public class OutcomeSpool {
@@ -72,6 +82,8 @@ public class OutcomeSpool {
     private final OutcomeContract contract;
     private final JsonMapper json;
     private final Clock clock;
+    private final ShutdownBudget budget;
+    private final ReentrantLock delivering = new ReentrantLock();
     private final Counter retries;
     private final Map<URI, Backoff> backoffs = new HashMap<>();
     /** Outcomes the disk would not take, oldest first. */
@@ -81,8 +93,9 @@ public class OutcomeSpool {
     private record Entry(String name, URI callback, Map<String, Object> outcome, Path file) {}
 
     public OutcomeSpool(WorkerSettings settings, BossClient boss, OutcomeContract contract, JsonMapper json, Clock clock,
-            MeterRegistry meters) {
+            MeterRegistry meters, ShutdownBudget budget) {
         this.dir = settings.spoolDir();
+        this.budget = budget;
         this.bossCallback = URI.create(settings.bossUrl() + "/callback");
         this.boss = boss;
         this.contract = contract;
@@ -126,14 +139,49 @@ public class OutcomeSpool {
     }
 
     /** Delivers what is pending now, whatever the back-off (something new is worth a try). */
-    public synchronized void flushNow() {
-        backoffs.values().forEach(Backoff::tryNow);
-        flush();
+    public void flushNow() {
+        delivering.lock();
+        try {
+            backoffs.values().forEach(Backoff::tryNow);
+            deliver();
+        } finally {
+            delivering.unlock();
+        }
     }
 
     /** Delivers pending outcomes, oldest first, to each callback whose back-off allows it. */
     @Scheduled(fixedDelayString = "${worker.spool-interval:1s}")
-    public synchronized void flush() {
+    public void flush() {
+        delivering.lock();
+        try {
+            deliver();
+        } finally {
+            delivering.unlock();
+        }
+    }
+
+    /**
+     * The last delivery, as the Worker closes (after the slots, which depend on the spool): what the Boss
+     * can take within the report phase. A delivery under way holds it up no longer than that either.
+     */
+    @PreDestroy
+    public void flushBeforeExit() throws InterruptedException {
+        budget.begin();
+        if (delivering.tryLock(budget.untilReportEnds().toMillis(), TimeUnit.MILLISECONDS)) {
+            try {
+                backoffs.values().forEach(Backoff::tryNow);
+                deliver();
+            } finally {
+                delivering.unlock();
+            }
+        }
+        int left = size();
+        if (left > 0) {
+            log.warn("outcomes left in the spool for the next start count={} dir={}", left, dir);
+        }
+    }
+
+    private void deliver() {
         Set<URI> failing = new HashSet<>();
         List<Entry> pending = new ArrayList<>(unwritten); // held in memory: the ones at risk go first
         for (Path file : files()) {
@@ -145,12 +193,15 @@ public class OutcomeSpool {
                 }
             }
         }
+        if (budget.begun()) { // the Boss's first: the orders they end are waiting, and time is short
+            pending.sort(Comparator.comparing(entry -> !entry.callback().equals(bossCallback)));
+        }
         for (Entry entry : pending) {
             if (!ready(entry.callback(), failing)) {
                 continue;
             }
             Backoff backoff = backoff(entry.callback());
-            Answer answer = boss.deliver(entry.callback(), entry.outcome());
+            Answer answer = send(entry);
             log.info("outcome delivery order={} attempt={} status={} result={}", entry.outcome().get("orderId"),
                     entry.outcome().get("attempt"), entry.outcome().get("status"), answer.delivery());
             if (answer.delivery() == Delivery.RETRY) {
@@ -190,7 +241,7 @@ public class OutcomeSpool {
         }
         log.warn("replaced a refused outcome order={} attempt={} reason={}", refused.outcome().get("orderId"),
                 refused.outcome().get("attempt"), reason);
-        Answer answer = boss.deliver(replacement.callback(), replacement.outcome());
+        Answer answer = send(replacement);
         if (answer.delivery() == Delivery.REJECTED) {
             replace(replacement, answer.reason());
         } else if (answer.delivery() != Delivery.RETRY) {
@@ -198,25 +249,31 @@ public class OutcomeSpool {
         }
     }
 
+    /**
+     * Writes through a stream, which an interrupt cannot close (a FileChannel can: its write would fail
+     * with ClosedByInterruptException, and the outcome would live only in memory until the exit).
+     */
     private void write(Entry entry) throws IOException {
         byte[] bytes = envelope(entry);
         // Unique per write: another Worker may share the directory, and a name may be rewritten.
         Path partial = dir.resolve(entry.file().getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
                 + ".partial");
+        boolean interrupted = Thread.interrupted(); // kept for the caller; the directory's fsync is a channel's
         try {
-            try (FileChannel channel = FileChannel.open(partial, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-                channel.force(true);
+            try (FileOutputStream out = new FileOutputStream(partial.toFile())) {
+                out.write(bytes);
+                out.getFD().sync();
             }
             Files.move(partial, entry.file(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            syncDirectory();
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(partial);
             throw e;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        syncDirectory();
     }
 
     /** The Boss's outcomes are stored bare, as they are sent; others with their callback address. */
@@ -251,9 +308,18 @@ public class OutcomeSpool {
         return backoffs.computeIfAbsent(callback, c -> new Backoff(FIRST_BACKOFF, MAX_BACKOFF));
     }
 
-    /** Whether the callback may be tried now: not failed in this round, and its back-off over. */
+    /** Whether the callback may be tried now: not failed in this round, its back-off over, the budget not spent. */
     private boolean ready(URI callback, Set<URI> failing) {
+        if (budget.begun() && budget.untilReportEnds().isZero()) {
+            return false;
+        }
         return !failing.contains(callback) && backoff(callback).ready(clock.instant());
+    }
+
+    /** One delivery; during shutdown with the shutdown's short timeout. */
+    private Answer send(Entry entry) {
+        return budget.begun() ? boss.deliver(entry.callback(), entry.outcome(), budget.requestTimeout())
+                : boss.deliver(entry.callback(), entry.outcome());
     }
 
     @SuppressWarnings("unchecked")

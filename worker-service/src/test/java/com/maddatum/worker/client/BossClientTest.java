@@ -99,6 +99,35 @@ class BossClientTest {
         assertThat(client.callback(outcome).delivery()).isEqualTo(BossClient.Delivery.RETRY);
     }
 
+    private static MockResponse problem(int code, String type, String field) {
+        return new MockResponse.Builder().code(code).addHeader("Content-Type", "application/problem+json")
+                .body("{\"type\":\"https://maddatum.com/problems/" + type + "\",\"status\":" + code
+                        + (field == null ? "" : ",\"field\":\"" + field + "\"") + "}").build();
+    }
+
+    /** A 404 drops an outcome only when it is the Boss's word that the order or job is unknown. */
+    @Test
+    void aNotFoundIsStaleOnlyWhenTheBossSaysItDoesNotKnowTheOrder() {
+        server.enqueue(problem(404, "not-found", "id"));
+        server.enqueue(html(404));                          // a proxy in front of the Boss, mid-redeploy
+        server.enqueue(problem(404, "not-found", null));    // a Boss at another path: no such route
+        server.enqueue(answer(404, "{}"));                  // something else at a mistyped callbackAddress
+        Map<String, Object> outcome = Map.of("status", 200, "orderId", ORDER, "attempt", 1);
+        assertThat(client.callback(outcome).delivery()).isEqualTo(BossClient.Delivery.STALE);
+        for (int i = 0; i < 3; i++) {
+            assertThat(client.callback(outcome).delivery()).as("answer %s", i).isEqualTo(BossClient.Delivery.RETRY);
+        }
+    }
+
+    @Test
+    void passingClientErrorsAreRetriedNotTakenForARefusal() {
+        for (int code : new int[] {408, 421, 425, 429}) {
+            server.enqueue(answer(code, "{}"));
+            assertThat(client.callback(Map.of("status", 200)).delivery()).as("HTTP %s", code)
+                    .isEqualTo(BossClient.Delivery.RETRY);
+        }
+    }
+
     @Test
     void anUnreachableBossIsUnavailableNotAnError() throws Exception {
         server.close();

@@ -19,12 +19,34 @@ class WorkerSettingsTest {
     Path root;
 
     private WorkerSettings settings(String bossUrl, String nodeName, Path scripts, int slots) {
-        return new WorkerSettings(new WorkerProperties(bossUrl, nodeName, scripts.toString(), null,
+        return new WorkerSettings(properties(bossUrl, nodeName, scripts, slots, null, null),
+                new ProcessRunner(Clock.systemUTC()), TestSettings.JSON);
+    }
+
+    private WorkerProperties properties(String bossUrl, String nodeName, Path scripts, int slots, String token,
+            String tokenFile) {
+        return new WorkerProperties(bossUrl, nodeName, scripts.toString(), null,
                 root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
                 Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
-                Duration.ofSeconds(5), null, root.resolve("spool").toString(), 1 << 20, 65536, Duration.ofSeconds(10), 200,
-                        TestSettings.ENVIRONMENT, 8, 1 << 20, false),
-                new ProcessRunner(Clock.systemUTC()), TestSettings.JSON);
+                Duration.ofSeconds(5), token, tokenFile, root.resolve("spool").toString(), 1 << 20, 65536,
+                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false);
+    }
+
+    private java.util.Optional<String> token(String token, String tokenFile) {
+        return WorkerSettings.token(properties("http://b", "n", TestSettings.fixtureScripts(), 1, token, tokenFile),
+                java.util.Map.of());
+    }
+
+    @Test
+    void theTokenComesFromItsFileWhenOneIsNamedAndAFileThatCannotServeStopsTheStart() throws Exception {
+        Path secret = Files.writeString(root.resolve("worker_token"), "from-the-file-0123456789abcdef0123\n");
+        assertThat(token(null, secret.toString())).contains("from-the-file-0123456789abcdef0123");
+        assertThat(token("from-the-env", secret.toString())).contains("from-the-file-0123456789abcdef0123");
+        assertThat(token("from-the-env", null)).contains("from-the-env");
+        assertThat(token(null, null)).isEmpty();
+        assertThatThrownBy(() -> token(null, root.resolve("missing").toString())).hasMessageContaining("worker.token-file");
+        Path empty = Files.writeString(root.resolve("empty"), "\n");
+        assertThatThrownBy(() -> token("from-the-env", empty.toString())).hasMessageContaining("is empty");
     }
 
     @Test

@@ -58,6 +58,8 @@ class LocalRunControllerTest {
         registry.add("worker.shutdown-grace", () -> "2s");
         registry.add("worker.kill-grace", () -> "1s");
         registry.add("worker.local-max-body-bytes", () -> "4096");
+        // As on Kubernetes, where Spring Boot would trust X-Forwarded-For from any private address.
+        registry.add("spring.main.cloud-platform", () -> "kubernetes");
     }
 
     @AfterAll
@@ -154,6 +156,7 @@ class LocalRunControllerTest {
         request.setRemoteAddr("10.1.2.3");
         request.addHeader("Host", "127.0.0.1:" + port);
         request.addHeader("Authorization", "Bearer local-secret");
+        request.setContentType("application/json");
         request.setContent("{\"scriptName\":\"ok.py\"}".getBytes(StandardCharsets.UTF_8));
         assertThat(controller.run(request).getStatusCode().value()).isEqualTo(403);
         request.setRemoteAddr("127.0.0.1");
@@ -170,6 +173,72 @@ class LocalRunControllerTest {
         assertThat(LocalRunController.isLoopbackHost("127.0.0.1.nip.io")).isFalse();
         assertThat(LocalRunController.isLoopbackHost("localhost.attacker.example")).isFalse();
         assertThat(LocalRunController.isLoopbackHost("127.8.9.10:80")).isTrue();
+    }
+
+    /**
+     * {@code bad.cafe} is all hex digits and dots: it used to be taken for an address literal and looked
+     * up, and a rebinding attacker's name resolves to 127.0.0.1 (here through the test JVM's hosts file).
+     */
+    @Test
+    void anAllHexNameThatResolvesToLoopbackIsANameAndIsRefused() throws Exception {
+        assertThat(java.net.InetAddress.getByName("bad.cafe").isLoopbackAddress()).as("the attacker's name rebinds").isTrue();
+        String job = "{\"scriptName\":\"ok.py\"}";
+        assertThat(raw("POST", "/scripts/run", "bad.cafe:" + port, job)).startsWith("HTTP/1.1 403");
+        assertThat(raw("GET", "/scripts/run/x", "dead.beef.cafe", null)).startsWith("HTTP/1.1 403");
+        for (String name : new String[] {"bad.cafe", "dead.beef.cafe:80", "::1", "0177.0.0.1", "127.1", "2130706433",
+                "127.0.0.256", "[::1", "[::1]x", "localhost:x", "[bad.cafe]", "[fe80::1]"}) {
+            assertThat(LocalRunController.isLoopbackHost(name)).as(name).isFalse();
+        }
+        for (String name : new String[] {"localhost", "LOCALHOST:8081", "127.0.0.1", "127.8.9.10:80", "[::1]", "[::1]:8081",
+                "[::ffff:127.0.0.1]:8081", "[0:0:0:0:0:0:0:1]"}) {
+            assertThat(LocalRunController.isLoopbackHost(name)).as(name).isTrue();
+        }
+        assertThat(LocalRunController.isLoopback("0:0:0:0:0:0:0:1")).isTrue(); // how Tomcat reports ::1
+    }
+
+    /** A page on any site can POST a text/plain form to localhost:8081 without a preflight; no run may come of it. */
+    @Test
+    void aRunFromAWebPageOfAnotherSiteIsRefused() throws Exception {
+        String host = "Host: localhost:" + port;
+        String job = "{\"scriptName\":\"ok.py\"}";
+        assertThat(send("POST", "/scripts/run", job, host, "Content-Type: text/plain")).startsWith("HTTP/1.1 415");
+        assertThat(send("POST", "/scripts/run", job, host)).startsWith("HTTP/1.1 415");
+        assertThat(send("POST", "/scripts/run", job, host, "Content-Type: application/json",
+                "Origin: https://attacker.example")).startsWith("HTTP/1.1 403");
+        assertThat(send("POST", "/scripts/run", job, host, "Content-Type: application/json", "Origin: null"))
+                .startsWith("HTTP/1.1 403");
+        assertThat(send("POST", "/scripts/run", job, host, "Content-Type: application/json",
+                "Sec-Fetch-Site: cross-site")).startsWith("HTTP/1.1 403");
+        assertThat(send("GET", "/scripts/run/x", null, host, "Origin: http://bad.cafe")).startsWith("HTTP/1.1 403");
+        // A page this machine serves, and a tool that sends neither header, may.
+        assertThat(send("POST", "/scripts/run", job, host, "Content-Type: application/json; charset=utf-8",
+                "Origin: http://localhost:3000", "Sec-Fetch-Site: same-site")).startsWith("HTTP/1.1 202");
+        assertThat(send("POST", "/scripts/run", job, host, "Content-Type: application/json")).startsWith("HTTP/1.1 202");
+    }
+
+    /** Through a proxy the socket's address is the proxy's: a caller that says it was forwarded is refused. */
+    @Test
+    void aRequestCarryingForwardingHeadersIsRefused() throws Exception {
+        String host = "Host: localhost:" + port;
+        for (String header : new String[] {"X-Forwarded-For: 127.0.0.1", "Forwarded: for=127.0.0.1", "X-Real-IP: 127.0.0.1"}) {
+            assertThat(send("POST", "/scripts/run", "{\"scriptName\":\"ok.py\"}", host, "Content-Type: application/json",
+                    header)).as(header).startsWith("HTTP/1.1 403");
+        }
+    }
+
+    @Autowired
+    org.springframework.boot.web.server.context.WebServerApplicationContext context;
+
+    /**
+     * On Kubernetes Spring Boot would install Tomcat's RemoteIpValve, which trusts X-Forwarded-For from
+     * any private address: with SERVER_ADDRESS=0.0.0.0 any pod could say it is 127.0.0.1.
+     */
+    @Test
+    void onKubernetesTomcatTakesTheCallersAddressFromTheSocketNotFromHeaders() {
+        org.springframework.boot.tomcat.TomcatWebServer tomcat =
+                (org.springframework.boot.tomcat.TomcatWebServer) context.getWebServer();
+        assertThat(tomcat.getTomcat().getEngine().getPipeline().getValves())
+                .noneMatch(v -> v instanceof org.apache.catalina.valves.RemoteIpValve);
     }
 
     @Test
@@ -193,12 +262,17 @@ class LocalRunControllerTest {
 
     /** A request written by hand, to send a Host that Java's HTTP client would not let us set. */
     private String raw(String method, String path, String host, String body) throws Exception {
+        return send(method, path, body, "Host: " + host, "Content-Type: application/json");
+    }
+
+    /** A request with exactly these header lines, plus the token, the length and Connection: close. */
+    private String send(String method, String path, String body, String... headers) throws Exception {
         try (Socket socket = new Socket("127.0.0.1", port)) {
             byte[] bytes = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
             OutputStream out = socket.getOutputStream();
-            out.write((method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer local-secret\r\n"
-                    + "Content-Type: application/json\r\nContent-Length: " + bytes.length + "\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            out.write((method + " " + path + " HTTP/1.1\r\n" + String.join("\r\n", headers)
+                    + "\r\nAuthorization: Bearer local-secret\r\nContent-Length: " + bytes.length
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(bytes);
             out.flush();
             InputStream in = socket.getInputStream();

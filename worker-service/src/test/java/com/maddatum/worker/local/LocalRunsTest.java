@@ -8,6 +8,7 @@ import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.outcome.OutcomeContract;
 import com.maddatum.worker.run.Runs;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.WorkDirJanitor;
@@ -43,6 +44,7 @@ class LocalRunsTest {
     private final MockWebServer callbacks = new MockWebServer();
     private WorkerSettings settings;
     private Runs runs;
+    private ShutdownBudget budget;
     private LocalRuns local;
 
     @BeforeEach
@@ -52,11 +54,12 @@ class LocalRunsTest {
         settings = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(), root, null, 1,
                 Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofMillis(500));
         BossClient client = new BossClient(settings, TestSettings.JSON);
+        budget = TestSettings.budget(settings);
         OutcomeSpool spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
-                MutableClock.stopped(), new SimpleMeterRegistry());
+                MutableClock.stopped(), new SimpleMeterRegistry(), budget);
         runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
-                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings);
-        local = new LocalRuns(runs, spool, settings, Clock.systemUTC());
+                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings, budget);
+        local = new LocalRuns(runs, spool, settings, Clock.systemUTC(), budget);
     }
 
     @AfterEach
@@ -95,6 +98,7 @@ class LocalRunsTest {
             MockHttpServletRequest request = new MockHttpServletRequest("POST", "/scripts/run");
             request.setRemoteAddr("127.0.0.1");
             request.addHeader("Host", "localhost:8081");
+            request.setContentType("application/json");
             request.setContent("{\"scriptName\":\"napper.py\",\"seconds\":30}".getBytes(StandardCharsets.UTF_8));
             statuses.add(controller.run(request).getStatusCode().value());
         }
@@ -127,5 +131,89 @@ class LocalRunsTest {
         });
         assertThat(local.result(running).orElseThrow()).containsEntry("status", "finished");
         assertThat(local.submit(nap(1), null).refusal()).isEqualTo(LocalRuns.Refusal.SHUTTING_DOWN);
+    }
+
+    /**
+     * The race the slot's thread has with a request: the request is checked while the runs are open, and
+     * offered only after the thread has seen them closed, found its queue empty and ended. It must be
+     * refused, or answered, never left "queued" with its callback never called.
+     */
+    @Test
+    void aRunQueuedJustAsTheSlotStopsIsRefusedOrAnsweredNeverLeftQueued() throws Exception {
+        class RacingQueue extends java.util.concurrent.ArrayBlockingQueue<LocalRuns.Request> {
+            volatile Thread taker;
+
+            RacingQueue() {
+                super(4);
+            }
+
+            @Override
+            public LocalRuns.Request poll(long timeout, TimeUnit unit) throws InterruptedException {
+                taker = Thread.currentThread();
+                return super.poll(timeout, unit);
+            }
+
+            @Override
+            public boolean offer(LocalRuns.Request request) {
+                try {
+                    runs.drain(); // the shutdown begins between the check and the offer ...
+                    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                    while ((taker == null || taker.isAlive()) && System.nanoTime() < deadline) {
+                        Thread.sleep(10); // ... and the slot's thread ends before the offer
+                    }
+                    assertThat(taker.isAlive()).as("the slot's thread ended").isFalse();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return super.offer(request);
+            }
+        }
+        RacingQueue queue = new RacingQueue();
+        LocalRuns racing = new LocalRuns(runs, new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON),
+                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, MutableClock.stopped(), new SimpleMeterRegistry(),
+                budget), settings, Clock.systemUTC(), budget, queue);
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (queue.taker == null && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+
+        LocalRuns.Queued queued = racing.submit(nap(1), null);
+        if (queued.refusal() != null) {
+            assertThat(queued.refusal()).isEqualTo(LocalRuns.Refusal.SHUTTING_DOWN);
+        } else {
+            deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!"finished".equals(racing.result(queued.runId()).map(r -> r.get("status")).orElse(null))
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(racing.result(queued.runId()).orElseThrow()).containsEntry("status", "finished");
+        }
+        assertThat(queue).isEmpty();
+    }
+
+    /** More runs may wait than finished results are kept: a waiting run's status is never the one dropped. */
+    @Test
+    void aQueuedRunsStatusIsKeptHoweverManyRunsAreQueuedAfterIt() throws Exception {
+        WorkerSettings roomy = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(),
+                root.resolve("roomy"), null, 1, Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofMillis(500),
+                LocalRuns.KEEP_RESULTS + 50);
+        ShutdownBudget roomyBudget = TestSettings.budget(roomy);
+        Runs roomyRuns = new Runs(new ScriptLauncher(roomy, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
+                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(roomy), roomy, roomyBudget);
+        LocalRuns many = new LocalRuns(roomyRuns, new OutcomeSpool(roomy, new BossClient(roomy, TestSettings.JSON),
+                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, MutableClock.stopped(), new SimpleMeterRegistry(),
+                roomyBudget), roomy, Clock.systemUTC(), roomyBudget);
+        try {
+            String running = many.submit(nap(30), null).runId();
+            List<String> waiting = new ArrayList<>();
+            for (int i = 0; i < LocalRuns.KEEP_RESULTS + 20; i++) {
+                waiting.add(many.submit(nap(30), null).runId());
+            }
+            assertThat(many.result(running)).isPresent();
+            assertThat(waiting).allSatisfy(id -> assertThat(many.result(id)).as(id).isPresent());
+            assertThat(many.result(waiting.get(0)).orElseThrow()).containsEntry("status", "queued");
+        } finally {
+            many.shutdown();
+        }
     }
 }

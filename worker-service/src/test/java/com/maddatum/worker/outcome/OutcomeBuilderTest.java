@@ -14,33 +14,30 @@ class OutcomeBuilderTest {
 
     private final OutcomeBuilder builder = new OutcomeBuilder(TestSettings.JSON);
 
-    private static ProcessResult ended(Integer exit, String lastLine, String killedBecause) {
+    private static ProcessResult ended(Integer exit, String lastLine, StopReason stoppedBy) {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");
-        return new ProcessResult(exit, null, killedBecause, false, false, 0, lastLine, lastLine == null ? "" : lastLine,
-                "", 10, 0, false, now, now.plusSeconds(3));
+        return new ProcessResult(exit, null, stoppedBy == null ? null : stoppedBy.name().toLowerCase(), stoppedBy,
+                false, 0, lastLine, lastLine == null ? "" : lastLine, "", 10, 0, false, now, now.plusSeconds(3));
     }
 
     @Test
-    void aStopThatCameAfterTheScriptFinishedDoesNotOverwriteItsResult() {
-        ProcessResult finished = ended(0, "{\"status\":200,\"loss\":0.5}", null);
-        for (StopReason stop : StopReason.values()) {
-            assertThat(builder.fromResult(finished, stop, "job-1")).as(stop.name())
-                    .containsEntry("status", 200).containsEntry("loss", 0.5).doesNotContainKey("retryable");
-        }
+    void aScriptThatFinishedByItselfKeepsItsResult() {
+        assertThat(builder.fromResult(ended(0, "{\"status\":200,\"loss\":0.5}", null), "job-1"))
+                .containsEntry("status", 200).containsEntry("loss", 0.5).doesNotContainKey("retryable");
     }
 
     @Test
-    void aStopThatKilledALiveScriptIsHonoured() {
-        assertThat(builder.fromResult(ended(143, null, "shutdown"), StopReason.SHUTDOWN, "job-1"))
+    void theStopThatKilledALiveScriptIsHonoured() {
+        assertThat(builder.fromResult(ended(143, null, StopReason.SHUTDOWN), "job-1"))
                 .containsEntry("status", 503).containsEntry("retryable", true);
-        assertThat(builder.fromResult(ended(143, null, "cancelled"), StopReason.CANCELLED, "job-1"))
-                .containsEntry("status", 499);
+        assertThat(builder.fromResult(ended(143, null, StopReason.CANCELLED), "job-1")).containsEntry("status", 499);
+        assertThat(builder.fromResult(ended(null, null, StopReason.TIMEOUT), "job-1")).containsEntry("status", 504);
     }
 
     @Test
     void pythonsNanAndInfinityAreReadSoTheContractCanFixThem() {
         Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"loss\":NaN,\"metric\":-Infinity}", null),
-                null, "job-1");
+                "job-1");
         assertThat(outcome).containsEntry("status", 200);
         assertThat((Double) outcome.get("loss")).isNaN();
         assertThat(outcome.get("metric")).isEqualTo(Double.NEGATIVE_INFINITY);
@@ -48,7 +45,7 @@ class OutcomeBuilderTest {
 
     @Test
     void theJobsOwnIdWinsAndWhatTheScriptSaidIsKept() {
-        Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"jobId\":\"other\"}", null), null, "job-1");
+        Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"jobId\":\"other\"}", null), "job-1");
         assertThat(outcome).containsEntry("jobId", "job-1").containsEntry("scriptJobId", "other");
     }
 

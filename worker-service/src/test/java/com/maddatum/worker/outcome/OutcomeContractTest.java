@@ -183,6 +183,40 @@ class OutcomeContractTest {
         assertThat((String) fixed.get("logTail")).endsWith("the end");
     }
 
+    /** Just under 5,000 values before the Worker's notes: the notes must not tip it over. */
+    @Test
+    void anOutcomeAtTheValueLimitStaysWithinItOnceTheWorkersNotesAreAdded() {
+        List<Integer> many = new ArrayList<>();
+        for (int i = 0; i < 4994; i++) {
+            many.add(i);
+        }
+        // root, status, jobId, the list and its 4,994 items, val.acc: 4,999; its note and their list make 5,001
+        Map<String, Object> fixed = conformed(outcome("items", many, "val.acc", 0.9));
+        assertThat(fixed).containsEntry("val%2Eacc", 0.9).containsKey("workerFixes");
+    }
+
+    /** Moved to invalidFields, a value sits one level deeper than in its own field. */
+    @Test
+    void aValueMovedToInvalidFieldsIsCutToTheDepthTheBossAllowsThere() {
+        Object deep = "bottom";
+        for (int i = 0; i < 30; i++) {
+            deep = Map.of("d", deep);
+        }
+        Map<String, Object> fixed = conformed(outcome("loss", deep, "metrics", Map.of("m", deep)));
+        assertThat(map(fixed.get("invalidFields"))).containsKeys("loss", "metrics");
+    }
+
+    /** Percent-encoding triples a dot: a 20,001-character key would be 60,001, past Jackson's 50,000. */
+    @Test
+    void aKeyTooLongOnceEncodedIsCutAndDistinctKeysStayDistinct() {
+        String dots = ".".repeat(20_001);
+        Map<String, Object> fixed = conformed(outcome(dots, 1, dots + "x", 2, "a".repeat(2000), 3));
+        List<String> extras = fixed.keySet().stream().filter(k -> k.length() > 100).toList();
+        assertThat(extras).hasSize(3).allSatisfy(k -> assertThat(k.length()).isLessThanOrEqualTo(OutcomeContract.MAX_KEY));
+        assertThat(fixed.values()).contains(1, 2, 3);
+        assertThat(extras.get(0)).startsWith("%2E%2E").doesNotContain("%2~").matches(".*~[0-9a-f]{8}");
+    }
+
     @Test
     void aThousandRandomHostileOutcomesAllPassTheBossRules() {
         Random random = new Random(12);
@@ -200,9 +234,30 @@ class OutcomeContractTest {
             }
             outcome.putIfAbsent("status", random.nextBoolean() ? 200 : randomValue(random, 3));
             outcome.putIfAbsent("jobId", "j" + i);
+            if (i % 10 == 0) {
+                nearTheLimits(random, outcome);
+            }
             Map<String, Object> fixed = contract.conform(outcome);
             assertThat(BossCallbackRules.violations(fixed, TestSettings.JSON)).as("case %s: %s", i, outcome).isEmpty();
         }
+    }
+
+    /**
+     * What the Worker itself could push over a limit: values just under 5,000 with keys it must encode,
+     * a known field nested near 32 levels (moved one deeper), keys that encoding makes too long.
+     */
+    private static void nearTheLimits(Random random, Map<String, Object> outcome) {
+        List<Integer> many = new ArrayList<>();
+        for (int n = 4960 + random.nextInt(40); n > 0; n--) {
+            many.add(n);
+        }
+        outcome.put(random.nextBoolean() ? "items" : "it.ems", many);
+        Object deep = random.nextBoolean() ? "x" : List.of(1);
+        for (int d = 27 + random.nextInt(6); d > 0; d--) {
+            deep = Map.of(random.nextBoolean() ? "d" : "d.$", deep);
+        }
+        outcome.put(new String[] {"loss", "metric", "attempt", "error", "node"}[random.nextInt(5)], deep);
+        outcome.put(".$%".repeat(5000 + random.nextInt(2000)), random.nextInt(3));
     }
 
     private static String randomKey(Random random) {

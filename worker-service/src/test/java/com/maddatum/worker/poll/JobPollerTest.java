@@ -4,11 +4,14 @@ import static com.maddatum.worker.poll.ScriptedBoss.json;
 import static com.maddatum.worker.poll.ScriptedBoss.orderId;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.TestRunners;
+import com.maddatum.worker.runner.WorkDirJanitor;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,6 +65,45 @@ class JobPollerTest {
             assertThat(worker.boss.callback(A_WHILE).get("status").asInt()).isEqualTo(200);
             // A crash while the last logs go out must not lose the Outcome: it was kept first.
             assertThat(spooledWhenTheOutcomeLineWasShipped).containsExactly(true);
+        }
+    }
+
+    /**
+     * A janitor that meets something it cannot handle in a script's leftovers (it throws here; an
+     * unreadable or too-deep directory did in practice) costs no outcome, this job's or any later one's,
+     * and it only runs once the outcome is in the spool.
+     */
+    @Test
+    void whatTheJanitorMeetsCostsNoOutcomeAndItRunsOnlyOnceTheOutcomeIsSpooled() throws Exception {
+        List<List<String>> spooledAtPrune = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Function<WorkerSettings, WorkDirJanitor> failing = settings -> new WorkDirJanitor(settings) {
+            @Override
+            public synchronized int prune() {
+                try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(settings.spoolDir())) {
+                    spooledAtPrune.add(files.map(f -> f.getFileName().toString()).sorted().toList());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                throw new java.io.UncheckedIOException(new java.nio.file.AccessDeniedException("work/old-run/locked"));
+            }
+        };
+        try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(100), Duration.ofSeconds(1),
+                Duration.ofSeconds(1), new com.maddatum.worker.runner.ProcessRunner(java.time.Clock.systemUTC()), failing)) {
+            worker.boss.order(1, nap(0, false));
+            worker.boss.order(2, nap(0, false));
+            worker.start();
+            List<String> reported = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                JsonNode outcome = worker.boss.callback(A_WHILE);
+                assertThat(outcome).as("outcome %s", i).isNotNull();
+                assertThat(outcome.get("status").asInt()).isEqualTo(200);
+                reported.add(outcome.get("orderId").asString());
+            }
+            assertThat(reported).containsExactlyInAnyOrder(orderId(1), orderId(2));
+            // Each job's outcome file was on disk when the janitor ran (it is deleted once delivered).
+            assertThat(spooledAtPrune).hasSize(2);
+            assertThat(spooledAtPrune.get(0)).containsExactly(orderId(1) + "-1.json");
+            assertThat(spooledAtPrune.get(1)).containsExactly(orderId(2) + "-1.json");
         }
     }
 

@@ -6,6 +6,7 @@ import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.outcome.OutcomeContract;
 import com.maddatum.worker.run.Runs;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.WorkDirJanitor;
@@ -15,6 +16,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Function;
 import mockwebserver3.MockWebServer;
 
 /**
@@ -28,23 +30,30 @@ final class WorkerHarness implements AutoCloseable {
     final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     final WorkerSettings settings;
     final JobPoller poller;
+    final OutcomeSpool spool;
     private final Thread ticker;
     private volatile boolean ticking = true;
     private boolean shutDown;
 
     WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
             ProcessRunner runner) throws Exception {
+        this(root, slots, heartbeat, shutdownGrace, killGrace, runner, WorkDirJanitor::new);
+    }
+
+    WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
+            ProcessRunner runner, Function<WorkerSettings, WorkDirJanitor> janitor) throws Exception {
         server.setDispatcher(boss);
         server.start(0);
         settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(), root, null, slots,
                 heartbeat, shutdownGrace, killGrace);
         BossClient client = new BossClient(settings, TestSettings.JSON);
         Clock clock = Clock.systemUTC();
-        OutcomeSpool spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
-                MutableClock.stopped(), meters);
+        ShutdownBudget budget = TestSettings.budget(settings);
+        spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
+                MutableClock.stopped(), meters, budget);
         Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
-                new WorkDirJanitor(settings), settings);
-        poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters);
+                janitor.apply(settings), settings, budget);
+        poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters, budget);
         ticker = new Thread(() -> {
             while (ticking) {
                 poller.tick();
@@ -67,11 +76,12 @@ final class WorkerHarness implements AutoCloseable {
         return this;
     }
 
-    /** What SIGTERM's shutdown hook does. */
+    /** What SIGTERM's shutdown hook does: the slots are closed, then the spool's last delivery. */
     void shutdown() throws InterruptedException {
         ticking = false;
         shutDown = true;
         poller.shutdown();
+        spool.flushBeforeExit();
     }
 
     double gauge(String name) {
@@ -82,7 +92,7 @@ final class WorkerHarness implements AutoCloseable {
     public void close() throws Exception {
         ticking = false;
         if (!shutDown) {
-            poller.shutdown();
+            shutdown();
         }
         server.close();
     }

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,7 +37,7 @@ class ProcessRunnerTest {
     /** The outcome as the Boss would receive it: built from the result, then conformed to the Boss's rules. */
     private Map<String, Object> outcome(ProcessResult result) {
         return new OutcomeContract(TestSettings.JSON).conform(
-                new OutcomeBuilder(TestSettings.JSON).fromResult(result, null, "job-1"));
+                new OutcomeBuilder(TestSettings.JSON).fromResult(result, "job-1"));
     }
 
     @Test
@@ -121,6 +122,15 @@ class ProcessRunnerTest {
         assertThat(outcome(result)).containsEntry("status", 200);
     }
 
+    /** The leftover's line comes after the script's Outcome, only because the Worker stopped it. */
+    @Test
+    void aLeftoverThatPrintsWhenStoppedDoesNotTakeTheScriptsOutcomeLine() throws Exception {
+        ProcessResult result = run("child_prints_on_term.py", Duration.ofSeconds(60));
+        assertThat(result.leftovers()).isEqualTo(1);
+        assertThat(result.stdoutTail()).contains("child got SIGTERM");
+        assertThat(outcome(result)).containsEntry("status", 200);
+    }
+
     @Test
     void aDoubleForkedDaemonIsFoundAndKilledAfterTheScriptEnds() throws Exception {
         ProcessResult result = run("doublefork.py", Duration.ofSeconds(60));
@@ -142,7 +152,7 @@ class ProcessRunnerTest {
         Path pidFile = work.resolve("grandchild.pid");
         awaitCondition(() -> Files.exists(pidFile) && !Files.readString(pidFile).isBlank(), Duration.ofSeconds(20));
         long grandchild = Long.parseLong(Files.readString(pidFile).trim());
-        running.stop("cancelled");
+        running.stop(StopReason.CANCELLED);
         ProcessResult result = running.await();
         assertThat(result.killedBecause()).isEqualTo("cancelled");
         assertThat(result.stuck()).isFalse();
@@ -154,10 +164,11 @@ class ProcessRunnerTest {
         ProcessRunner.Running running = runner.start(spec("ok.py", Duration.ofSeconds(30), "{\"_id\":\"job-1\"}"));
         long pid = running.pid();
         awaitCondition(() -> !alive(pid), Duration.ofSeconds(20));
-        running.stop("shutdown");
+        running.stop(StopReason.SHUTDOWN);
         ProcessResult result = running.await();
         assertThat(result.killedBecause()).isNull();
-        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(result, StopReason.SHUTDOWN, "job-1"))
+        assertThat(result.stoppedBy()).isNull();
+        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(result, "job-1"))
                 .containsEntry("status", 200).containsEntry("loss", 1.5);
     }
 
@@ -169,7 +180,7 @@ class ProcessRunnerTest {
             ProcessRunner.Running running = stubborn.start(new ProcessSpec(List.of("sleep", "60"), work, Map.of(), null,
                     Duration.ofSeconds(60), 1024, 1024, Duration.ofMillis(300)));
             long start = System.nanoTime();
-            running.stop("cancelled");
+            running.stop(StopReason.CANCELLED);
             ProcessResult result = running.await();
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             assertThat(result.stuck()).isTrue();
@@ -178,6 +189,57 @@ class ProcessRunnerTest {
             assertThat(took).isLessThan(Duration.ofSeconds(5));
         } finally {
             TestRunners.destroy(real);
+        }
+    }
+
+    /**
+     * A process of this user entered uninterruptible sleep holding its memory-map lock (a hung NFS
+     * mount, a GPU driver): reading its environ blocks. The run must still end, reported stuck, so the
+     * slot goes out of service instead of heartbeating its lease forever.
+     */
+    @Test
+    void aScanOfProcThatHangsInTheKernelEndsTheRunAsStuckInsteadOfNever() throws Exception {
+        long other = Integer.MAX_VALUE; // above every real pid: a process started after the script
+        CountDownLatch hung = new CountDownLatch(1);
+        RunProcesses.Proc proc = new RunProcesses.Proc() {
+            @Override
+            public List<Long> pids() throws java.io.IOException {
+                List<Long> pids = new java.util.ArrayList<>(RunProcesses.LINUX.pids());
+                pids.add(other);
+                return pids;
+            }
+
+            @Override
+            public String stat(long pid) throws java.io.IOException {
+                return pid == other ? other + " (python3) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 " + Long.MAX_VALUE / 2 + " 0"
+                        : RunProcesses.LINUX.stat(pid);
+            }
+
+            @Override
+            public byte[] environ(long pid) throws java.io.IOException {
+                if (pid == other) {
+                    try {
+                        hung.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return RunProcesses.LINUX.environ(pid);
+            }
+
+            @Override
+            public long lastPid() throws java.io.IOException {
+                return RunProcesses.LINUX.lastPid();
+            }
+        };
+        try {
+            ProcessRunner hanging = new ProcessRunner(Clock.systemUTC(), ProcessBuilder::start, proc);
+            ProcessResult result = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    RunProcesses.SCAN_TIMEOUT.plusSeconds(8),
+                    () -> hanging.start(spec("ok.py", Duration.ofSeconds(30), "{\"_id\":\"job-1\"}")).await());
+            assertThat(result.stuck()).isTrue();
+        } finally {
+            hung.countDown();
         }
     }
 

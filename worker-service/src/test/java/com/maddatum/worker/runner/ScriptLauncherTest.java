@@ -91,7 +91,7 @@ class ScriptLauncherTest {
 
     private Map<String, Object> run(Map<String, Object> job, Integer gpu) throws Exception {
         ProcessResult result = launcher.launch(job, "order-1-a1", gpu, Map.of("BOSS_ORDER_ID", "order-1")).await();
-        return new OutcomeBuilder(TestSettings.JSON).fromResult(result, null, job.get("_id"));
+        return new OutcomeBuilder(TestSettings.JSON).fromResult(result, job.get("_id"));
     }
 
     private static Map<String, Object> job(String script) {

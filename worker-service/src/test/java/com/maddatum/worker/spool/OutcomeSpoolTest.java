@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.outcome.OutcomeContract;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.testsupport.MutableClock;
 import com.maddatum.worker.support.TestSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -50,7 +52,7 @@ class OutcomeSpoolTest {
 
     private OutcomeSpool spool() {
         return new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON),
-                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, clock, meters);
+                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, clock, meters, TestSettings.budget(settings));
     }
 
     /** Order ids are the Boss's ObjectIds: 24 hex digits. */
@@ -128,6 +130,21 @@ class OutcomeSpoolTest {
         spool.submit(outcome(4));
         assertThat(spool.size()).isZero();
         assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aNotFoundFromAProxyKeepsTheOutcomeUntilTheBossHasIt() throws Exception {
+        server.enqueue(new MockResponse.Builder().code(404).addHeader("Content-Type", "text/html")
+                .body("<html>404 Not Found</html>").build());
+        OutcomeSpool spool = spool();
+        spool.submit(outcome(5));
+        assertThat(spool.size()).isEqualTo(1);
+
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        clock.advance(Duration.ofSeconds(2));
+        spool.flush();
+        assertThat(spool.size()).isZero();
+        assertThat(server.getRequestCount()).isEqualTo(2);
     }
 
     private static MockResponse problem(int code, String detail) {
@@ -262,6 +279,70 @@ class OutcomeSpoolTest {
             assertThat(spool.size()).isZero();
         } finally {
             local.close();
+        }
+    }
+
+    /** At the very end of a shutdown the slots' threads are interrupted; an outcome being spooled must still reach the disk. */
+    @Test
+    void anInterruptedThreadStillKeepsItsOutcomeOnDisk() throws Exception {
+        OutcomeSpool spool = spool();
+        Thread.currentThread().interrupt();
+        try {
+            spool.keep(outcome(15));
+        } finally {
+            assertThat(Thread.interrupted()).as("the interrupt is kept for the caller").isTrue();
+        }
+        assertThat(settings.spoolDir().resolve(order(15) + "-1.json")).exists();
+    }
+
+    /**
+     * During shutdown a delivery waits the budget's short request timeout, the Boss's outcomes go before
+     * older local ones, and nothing is sent once the report phase is over: a dead local callback costs
+     * one short timeout, and its outcome stays in the spool for the next start.
+     */
+    @Test
+    void onShutdownDeliveriesAreShortBossFirstAndEndWithTheReportPhase() throws Exception {
+        ShutdownBudget budget = new ShutdownBudget(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(2),
+                Duration.ofMillis(300));
+        OutcomeSpool spool = new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON),
+                new OutcomeContract(TestSettings.JSON), TestSettings.JSON, clock, meters, budget);
+        java.util.concurrent.atomic.AtomicInteger localCalls = new java.util.concurrent.atomic.AtomicInteger();
+        try (java.net.ServerSocket deaf = new java.net.ServerSocket(0)) {
+            Thread listener = new Thread(() -> {
+                List<java.net.Socket> held = new java.util.ArrayList<>();
+                try {
+                    while (true) {
+                        held.add(deaf.accept()); // takes the request, never answers
+                        localCalls.incrementAndGet();
+                    }
+                } catch (java.io.IOException closed) {
+                    // the test is over
+                }
+            });
+            listener.setDaemon(true);
+            listener.start();
+            spool.keep("local-1", URI.create("http://127.0.0.1:" + deaf.getLocalPort() + "/callback"), outcome(16));
+            Files.setLastModifiedTime(settings.spoolDir().resolve("local-1.json"),
+                    java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000)); // the older one
+            spool.keep(outcome(17));
+            server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+
+            budget.begin();
+            long start = System.nanoTime();
+            spool.flushBeforeExit();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(1500));
+            assertThat(body(server.takeRequest(1, TimeUnit.SECONDS)).get("orderId").asString()).isEqualTo(order(17));
+            assertThat(localCalls.get()).isEqualTo(1);
+            assertThat(spool.size()).isEqualTo(1);
+
+            // Once the report phase is over nothing more is sent.
+            ShutdownBudget spent = new ShutdownBudget(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO,
+                    Duration.ofMillis(300));
+            spent.begin();
+            new OutcomeSpool(settings, new BossClient(settings, TestSettings.JSON), new OutcomeContract(TestSettings.JSON),
+                    TestSettings.JSON, clock, meters, spent).flushBeforeExit();
+            assertThat(localCalls.get()).isEqualTo(1);
+            assertThat(server.getRequestCount()).isEqualTo(1);
         }
     }
 }

@@ -29,7 +29,13 @@ public final class BossCallbackRules {
         if (body.getBytes(StandardCharsets.UTF_8).length > 1_048_576) {
             problems.add("body over 1 MiB");
         }
-        JsonNode root = json.readTree(body);
+        JsonNode root;
+        try {
+            root = json.readTree(body); // with Jackson's default limits, as the Boss reads it: names up to 50,000
+        } catch (tools.jackson.core.JacksonException e) {
+            problems.add("unreadable: " + e.getOriginalMessage());
+            return problems;
+        }
         int[] values = {0};
         walk(root, "", 1, values, problems);
         if (values[0] > 5000) {

@@ -2,6 +2,7 @@ package com.maddatum.worker.support;
 
 import com.maddatum.worker.config.WorkerProperties;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +20,11 @@ public final class TestSettings {
 
     private TestSettings() {}
 
+    /** The shutdown budget of these settings, with no web server to wait for. */
+    public static ShutdownBudget budget(WorkerSettings settings) {
+        return new ShutdownBudget(settings, Duration.ZERO);
+    }
+
     public static Path fixtureScripts() {
         return Path.of("src/test/resources/scripts").toAbsolutePath();
     }
@@ -34,11 +40,16 @@ public final class TestSettings {
 
     public static WorkerSettings settings(String bossUrl, Path scripts, Path root, String token, int slots,
             Duration heartbeatInterval, Duration shutdownGrace, Duration killGrace) {
+        return settings(bossUrl, scripts, root, token, slots, heartbeatInterval, shutdownGrace, killGrace, 4);
+    }
+
+    public static WorkerSettings settings(String bossUrl, Path scripts, Path root, String token, int slots,
+            Duration heartbeatInterval, Duration shutdownGrace, Duration killGrace, int localQueue) {
         WorkerProperties properties = new WorkerProperties(bossUrl, "test-node", scripts.toString(),
                 root.resolve("data").toString(), root.resolve("work").toString(), python(), slots, List.of("test"),
                 Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), heartbeatInterval,
-                shutdownGrace, killGrace, token, root.resolve("spool").toString(), 1 << 20,
-                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, 4, 64 * 1024, false);
+                shutdownGrace, killGrace, token, null, root.resolve("spool").toString(), 1 << 20,
+                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false);
         return new WorkerSettings(properties, new ProcessRunner(Clock.systemUTC()), JSON);
     }
 }

@@ -1,0 +1,63 @@
+package com.maddatum.worker.run;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.outcome.OutcomeBuilder;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.runner.ScriptLauncher;
+import com.maddatum.worker.runner.StopReason;
+import com.maddatum.worker.runner.WorkDirJanitor;
+import com.maddatum.worker.support.TestSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One run on a slot, with stops arriving while its process is being killed. */
+class ScriptRunTest {
+
+    @TempDir
+    Path root;
+
+    /**
+     * The script outlives its time limit and ignores the SIGTERM of the timeout's kill; while the kill
+     * waits out its grace, a shutdown or a cancellation arrives. The run timed out all the same: a 504,
+     * not a retryable 503 that would run it again, nor a 499.
+     */
+    @ParameterizedTest
+    @EnumSource(value = StopReason.class, names = {"SHUTDOWN", "CANCELLED"})
+    void aStopArrivingDuringATimeoutKillDoesNotChangeWhyTheRunEnded(StopReason late) throws Exception {
+        WorkerSettings settings = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(), root, null,
+                1, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
+        Runs runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
+                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings, TestSettings.budget(settings));
+        ScriptRun run = runs.open("late-stop").orElseThrow();
+        Map<String, Object> job = Map.of("_id", "job-1", "scriptName", "term_noted.py", "timeoutSeconds", 0.3);
+        CompletableFuture<ScriptRun.Ending> ending = CompletableFuture.supplyAsync(() -> {
+            try {
+                return run.execute(job, null, Map.of(), null, e -> { });
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Path term = settings.workDir().resolve("late-stop").resolve("term.received");
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!Files.exists(term) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(term).as("the timeout's SIGTERM reached the script").exists();
+        run.stop(late);
+
+        ScriptRun.Ending ended = ending.get(20, TimeUnit.SECONDS);
+        assertThat(ended.stop()).isEqualTo(StopReason.TIMEOUT);
+        assertThat(ended.outcome()).containsEntry("status", 504).doesNotContainKey("retryable");
+    }
+}
