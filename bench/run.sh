@@ -3,6 +3,7 @@
 #   bench/run.sh           full sizes (about half an hour on 2 cores)
 #   bench/run.sh --smoke   tiny sizes, results in bench/target/bench/ (CI runs this through mvn verify)
 #   bench/run.sh --only readPaths   one measure again, merged into bench/RESULTS.md with its own machine line
+#   bench/run.sh --report           RESULTS.md rewritten from results.json, nothing measured
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -ntp -pl test-support install -DskipTests
