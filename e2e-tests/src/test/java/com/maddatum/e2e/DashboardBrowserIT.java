@@ -75,8 +75,9 @@ class DashboardBrowserIT {
                 assertThat(api.awaitJobStatus(jobId, "done", Duration.ofMinutes(2)).get("order").get("status")
                         .asString()).isEqualTo("done");
             }
+            // Long enough to still be running however slowly the browser starts; cancelled once looked at.
             String longJob = api.post("/job/create", Map.of("scriptName", "noop.py", "projectName", "dash-live",
-                    "sleepSeconds", 8)).json().get("jobId").asString();
+                    "sleepSeconds", 120)).json().get("jobId").asString();
             String queued = api.post("/job/create", Map.of("scriptName", "noop.py", "projectName", "dash-queued",
                     "requiredLabels", List.of("tpu"))).json().get("jobId").asString();
 
@@ -101,6 +102,7 @@ class DashboardBrowserIT {
             wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-log"), "noop started"));
             assertThat(browser.findElement(By.id("job-timeline")).getText()).contains("running");
             screenshot("dashboard-job");
+            assertThat(api.post("/jobs/" + longJob + "/cancel", "").status()).isEqualTo(200);
 
             // Cancel the job nobody can run, from the page.
             click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + queued + "'] button.cancel-job"));
