@@ -95,13 +95,16 @@ class StoreSync implements InitializingBean {
                 return false;
             }
         }
+        // Only what memory knew before the scan may be forgotten: an order created while it runs may
+        // have been written after the scan passed its place.
+        java.util.Set<ObjectId> knownBefore = mirror.knownIds();
         java.util.Set<ObjectId> stored = new java.util.HashSet<>();
         int read = store.forEach(order -> {
             stored.add(order.id());
             mirror.apply(order);
         });
         int forgotten = 0;
-        for (ObjectId id : mirror.knownIds()) {
+        for (ObjectId id : knownBefore) {
             if (!stored.contains(id)) {
                 mirror.forget(id);
                 forgotten++;
