@@ -181,7 +181,7 @@ public record Order(
         return d.get(field) instanceof Number n ? n.doubleValue() : null;
     }
 
-    private static Instant instant(Document d, String field) {
+    static Instant instant(Document d, String field) {
         Date date = d.getDate(field);
         return date == null ? null : date.toInstant();
     }

@@ -1,8 +1,8 @@
 package com.maddatum.boss.order;
 
 import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.store.StoreFailures;
 import com.maddatum.boss.web.ApiProblem;
-import com.mongodb.MongoException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -12,7 +12,6 @@ import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
 
 /**
@@ -86,7 +85,7 @@ public class OrderService {
                 result = store.apply(candidate.id(), OrderTransition.claim(node, candidate.attempt(),
                         clock.instant(), leaseFor(candidate, heartbeats), !heartbeats));
             } catch (RuntimeException e) {
-                if (storeFailure(e)) {
+                if (StoreFailures.isTransient(e)) {
                     // The store or the network failed, not this order: it stays claimable, the caller hears 5xx.
                     ready.restore(candidate);
                     refresh(candidate.id(), e);
@@ -136,7 +135,8 @@ public class OrderService {
             now.ifPresentOrElse(mirror::apply, () -> mirror.forget(candidate.id()));
             return now.isEmpty() || now.get().revision() != candidate.revision();
         } catch (RuntimeException unreadable) {
-            if (storeFailure(unreadable)) {
+            if (StoreFailures.isTransient(unreadable)) {
+                ready.restore(candidate); // nothing is known about our write: keep the order claimable
                 throw unreadable;
             }
             failure.addSuppressed(unreadable);
@@ -154,20 +154,6 @@ public class OrderService {
         metrics.claimSkipped();
         log.error("order skipped: claiming it failed and would fail again order={} revision={} error={}",
                 candidate.id(), candidate.revision(), e.toString());
-    }
-
-    /**
-     * Whether a failure came from the store or the way to it (anything the driver or Spring Data
-     * raised: a lost connection, an election, a timeout), as opposed to this Boss failing to read or
-     * build an order from a document, which would fail the same way again.
-     */
-    private static boolean storeFailure(Throwable e) {
-        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-            if (cause instanceof DataAccessException || cause instanceof MongoException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** A claimed order that never reached its worker goes back to the queue at once. */

@@ -166,11 +166,43 @@ public class OrderStore {
         query.fields().include(ID).include(REV);
         Map<ObjectId, Long> live = new LinkedHashMap<>();
         for (Document d : mongo.find(query, Document.class, COLLECTION)) {
-            if (d.getString(REV) != null) {
-                live.put(d.getObjectId(ID), Order.revisionOf(d.getString(REV)));
+            // An order loading skipped as unreadable is skipped here too, or every resync would fail on it.
+            if (d.get(ID) instanceof ObjectId id && d.get(REV) instanceof String rev) {
+                try {
+                    live.put(id, Order.revisionOf(rev));
+                } catch (RuntimeException unreadable) {
+                    log.debug("unreadable revision skipped order={} rev={}", id, rev);
+                }
             }
         }
         return live;
+    }
+
+    /** One order as the audit sees it: its id, revision and when it was last written. */
+    record Stamp(ObjectId id, long revision, Instant modifiedAt) {
+    }
+
+    /**
+     * Every order's id, revision and modification time, for the audit's comparison with memory.
+     * Returns how many documents it had to leave out because they cannot be read as orders.
+     */
+    int forEachStamp(Consumer<Stamp> sink) {
+        Query query = new Query();
+        query.fields().include(ID).include(REV).include(MODIFIED_AT);
+        int unreadable = 0;
+        try (var documents = mongo.stream(query, Document.class, COLLECTION)) {
+            for (Document d : (Iterable<Document>) documents::iterator) {
+                Stamp stamp;
+                try {
+                    stamp = new Stamp(d.getObjectId(ID), Order.revisionOf(d.getString(REV)), instant(d, MODIFIED_AT));
+                } catch (RuntimeException e) {
+                    unreadable++;
+                    continue;
+                }
+                sink.accept(stamp);
+            }
+        }
+        return unreadable;
     }
 
     private int stream(Query query, Consumer<Order> sink) {

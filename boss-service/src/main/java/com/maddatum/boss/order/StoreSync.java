@@ -2,9 +2,12 @@ package com.maddatum.boss.order;
 
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.store.StoreDurability;
+import com.maddatum.boss.store.StoreFailures;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,8 +74,8 @@ class StoreSync implements InitializingBean {
         }
     }
 
-    /** One feed and one reconcile; returns how many orders it read. */
-    int sync() {
+    /** One feed and one reconcile; returns how many orders it read. The audit's run and the timer's take turns. */
+    synchronized int sync() {
         Instant started = clock.instant();
         int read = store.forEachModifiedSince(feedFrom, mirror::apply);
         read += reconcile();
@@ -87,8 +90,16 @@ class StoreSync implements InitializingBean {
         }
     }
 
-    /** Returns whether memory had to be reloaded. */
+    /**
+     * Returns whether memory was found behind the store on an order nobody had written recently, and
+     * repaired. Equal counts by status end it cheaply. Otherwise every order's revision is compared with
+     * memory's, and only the orders memory lacks, or holds at an older revision, are read again; orders
+     * memory holds that the store no longer has are dropped. Busy replicas writing while this runs cause
+     * re-reads of the orders they touched, which are harmless, never a reload of everything; a document
+     * no version can read costs one failed re-read per audit, not a reload.
+     */
     boolean auditNow() {
+        Instant started = clock.instant();
         for (int attempt = 0; attempt < 2; attempt++) {
             sync(); // writes in flight, or since the last feed, are not a discrepancy
             if (store.countByStatus().equals(catalog.countByStatus())) {
@@ -97,11 +108,18 @@ class StoreSync implements InitializingBean {
         }
         // Only what memory knew before the scan may be forgotten: an order created while it runs may
         // have been written after the scan passed its place.
-        java.util.Set<ObjectId> knownBefore = mirror.knownIds();
-        java.util.Set<ObjectId> stored = new java.util.HashSet<>();
-        int read = store.forEach(order -> {
-            stored.add(order.id());
-            mirror.apply(order);
+        Set<ObjectId> knownBefore = mirror.knownIds();
+        Set<ObjectId> stored = new HashSet<>();
+        Instant quietSince = started.minus(properties.store().resyncOverlap());
+        int[] behind = {0, 0};
+        int unreadable = store.forEachStamp(stamp -> {
+            stored.add(stamp.id());
+            if (mirror.revisionOf(stamp.id()) < stamp.revision() && reread(stamp.id())) {
+                behind[0]++;
+                if (stamp.modifiedAt() == null || stamp.modifiedAt().isBefore(quietSince)) {
+                    behind[1]++; // not a write racing this audit: memory had really missed it
+                }
+            }
         });
         int forgotten = 0;
         for (ObjectId id : knownBefore) {
@@ -110,8 +128,14 @@ class StoreSync implements InitializingBean {
                 forgotten++;
             }
         }
-        log.warn("memory disagreed with the store and was reloaded orders={} forgotten={}", read, forgotten);
-        return true;
+        boolean repaired = behind[1] > 0 || forgotten > 0;
+        if (repaired) {
+            log.warn("memory disagreed with the store and was repaired reread={} missed={} forgotten={} unreadable={}",
+                    behind[0], behind[1], forgotten, unreadable);
+        } else {
+            log.debug("audit found only writes in flight reread={} unreadable={}", behind[0], unreadable);
+        }
+        return repaired;
     }
 
     private int reconcile() {
@@ -119,7 +143,8 @@ class StoreSync implements InitializingBean {
         int reread = 0;
         for (ObjectId id : mirror.liveIds()) {
             if (!live.containsKey(id)) {
-                reread += reread(id);
+                reread(id);
+                reread++;
             }
         }
         for (Map.Entry<ObjectId, Long> entry : live.entrySet()) {
@@ -128,14 +153,24 @@ class StoreSync implements InitializingBean {
             boolean behind = facts == null || facts.revision() < entry.getValue();
             boolean lostFromQueue = facts != null && facts.status() == OrderStatus.UNASSIGNED && !ready.contains(id);
             if (behind || lostFromQueue) {
-                reread += reread(id);
+                reread(id);
+                reread++;
             }
         }
         return reread;
     }
 
-    private int reread(ObjectId id) {
-        store.findById(id).ifPresentOrElse(mirror::apply, () -> mirror.forget(id));
-        return 1;
+    /** Reads one order again into memory; false when it cannot be read (logged). */
+    private boolean reread(ObjectId id) {
+        try {
+            store.findById(id).ifPresentOrElse(mirror::apply, () -> mirror.forget(id));
+            return true;
+        } catch (RuntimeException e) {
+            if (StoreFailures.isTransient(e)) {
+                throw e;
+            }
+            log.error("unreadable order skipped order={} error={}", id, e.toString());
+            return false;
+        }
     }
 }

@@ -68,6 +68,11 @@ public class OutcomeService {
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
         OutcomeStore.Saved saved = verdict == Verdict.RETRY ? null : outcomes.save(report.toDocument(new ObjectId(),
                 order.id(), order.jobId(), attempt, node, order.projectName(), clock.instant()));
+        if (saved != null) {
+            // A repeat whose first call stored its outcome but died before the order moved: the stored
+            // outcome stands, and the order ends as that outcome says, not as the repeat does.
+            verdict = saved.ok() ? Verdict.DONE : Verdict.FAILED;
+        }
         ObjectId outcomeId = saved == null ? null : saved.id();
         Optional<Order> finished = orders.finish(order.id(), node, attempt,
                 new Ending(verdict, outcomeId, report.reason(), saved == null ? null : saved.loss()), bare);
@@ -75,7 +80,8 @@ public class OutcomeService {
             return repeated(report, attempt, order.id(), bare);
         }
         Order done = finished.get();
-        meters.counter("boss.outcomes", "status", Integer.toString(report.status())).increment();
+        meters.counter("boss.outcomes", "status", Integer.toString(saved == null ? report.status() : saved.status()))
+                .increment();
         return new Recorded(done.id().toHexString(), done.status().wire(),
                 outcomeId == null ? null : outcomeId.toHexString(), false);
     }

@@ -45,7 +45,12 @@ public class OutcomeStore {
     }
 
     /** An attempt's outcome as stored: its id, and the loss it carries (the order copies that one). */
-    record Saved(ObjectId id, Double loss) {}
+    /** The outcome that stands for an attempt: its id, its loss, and the status its script reported. */
+    record Saved(ObjectId id, Double loss, int status) {
+        boolean ok() {
+            return status == 200;
+        }
+    }
 
     /**
      * Writes the outcome of one attempt, durably; when that attempt's outcome is already stored (the
@@ -65,7 +70,8 @@ public class OutcomeStore {
         }
         // Also after a duplicate: the first writer may have died between its insert and its commit.
         durability.sync();
-        return new Saved(stored.getObjectId("_id"), stored.get("loss") instanceof Number n ? n.doubleValue() : null);
+        return new Saved(stored.getObjectId("_id"), stored.get("loss") instanceof Number n ? n.doubleValue() : null,
+                stored.get("status") instanceof Number n ? n.intValue() : 500);
     }
 
     public Optional<Document> findById(ObjectId id) {

@@ -19,30 +19,37 @@ import org.springframework.stereotype.Component;
 /**
  * The leaderboard's and the loss plot's rows: a done job's loss, metric, node and parameters. A done
  * order, its outcome and its job never change again, so each row is read from the store once and kept
- * (the most recently used {@link #MAX_KEPT}): a dashboard polling every two seconds then costs the
- * store only the rows of jobs that finished since its last look, and its reads no longer compete with
- * claims for the store.
+ * (the most recently used, at most {@link #MAX_KEPT} rows and {@link #MAX_KEPT_BYTES} of job documents,
+ * as measured in BSON: a job may be a megabyte of parameters): a dashboard polling every two seconds
+ * then costs the store only the rows of jobs that finished since its last look, and its reads no longer
+ * compete with claims for the store.
  */
 @Component
 class BoardEntries {
 
     static final int MAX_KEPT = 5000;
+    static final long MAX_KEPT_BYTES = 64L * 1024 * 1024;
+    private final long maxKeptBytes;
 
-    /** One done job as the boards show it. */
+    /** One done job as the boards show it; {@code bytes} is what keeping it costs, roughly. */
     record Row(String jobId, Double loss, Double metric, String metricName, String node, Instant finishedAt,
-            Map<String, Object> job) {}
+            Map<String, Object> job, long bytes) {}
+
+    private long keptBytes;
 
     private final OrderQueries orders;
     private final OutcomeStore outcomes;
     private final JobStore jobs;
-    private final Map<ObjectId, Row> kept = new LinkedHashMap<>(256, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<ObjectId, Row> eldest) {
-            return size() > MAX_KEPT;
-        }
-    };
+    /** In access order: the least recently shown row is evicted first. */
+    private final Map<ObjectId, Row> kept = new LinkedHashMap<>(256, 0.75f, true);
 
+    @org.springframework.beans.factory.annotation.Autowired
     BoardEntries(OrderQueries orders, OutcomeStore outcomes, JobStore jobs) {
+        this(orders, outcomes, jobs, MAX_KEPT_BYTES);
+    }
+
+    BoardEntries(OrderQueries orders, OutcomeStore outcomes, JobStore jobs, long maxKeptBytes) {
+        this.maxKeptBytes = maxKeptBytes;
         this.orders = orders;
         this.outcomes = outcomes;
         this.jobs = jobs;
@@ -50,22 +57,49 @@ class BoardEntries {
 
     /** The rows of these done orders, in the order given. */
     List<Row> rows(List<ObjectId> ids) {
+        Map<ObjectId, Row> found = new java.util.HashMap<>();
         List<ObjectId> missing = new ArrayList<>();
         synchronized (kept) {
-            ids.stream().filter(id -> !kept.containsKey(id)).forEach(missing::add);
-        }
-        Map<ObjectId, Row> read = read(missing);
-        List<Row> rows = new ArrayList<>(ids.size());
-        synchronized (kept) {
-            kept.putAll(read);
             for (ObjectId id : ids) {
                 Row row = kept.get(id);
-                if (row != null) {
-                    rows.add(row);
+                if (row == null) {
+                    missing.add(id);
+                } else {
+                    found.put(id, row);
                 }
             }
         }
+        Map<ObjectId, Row> read = read(missing);
+        synchronized (kept) {
+            read.forEach(this::keep); // may evict rows of this very answer: they are in found already
+        }
+        found.putAll(read);
+        List<Row> rows = new ArrayList<>(ids.size());
+        for (ObjectId id : ids) {
+            Row row = found.get(id);
+            if (row != null) {
+                rows.add(row);
+            }
+        }
         return rows;
+    }
+
+    /** Caller holds the lock on {@code kept}. */
+    private void keep(ObjectId id, Row row) {
+        Row before = kept.put(id, row);
+        keptBytes += row.bytes() - (before == null ? 0 : before.bytes());
+        var eldest = kept.entrySet().iterator();
+        while ((keptBytes > maxKeptBytes || kept.size() > MAX_KEPT) && eldest.hasNext()) {
+            Map.Entry<ObjectId, Row> victim = eldest.next();
+            keptBytes -= victim.getValue().bytes();
+            eldest.remove();
+        }
+    }
+
+    long keptBytes() {
+        synchronized (kept) {
+            return keptBytes;
+        }
     }
 
     private Map<ObjectId, Row> read(List<ObjectId> ids) {
@@ -87,8 +121,19 @@ class BoardEntries {
                     outcome != null && outcome.get("metric") instanceof Number n ? n.doubleValue() : null,
                     outcome == null ? null : outcome.getString("metricName"),
                     outcome == null ? null : outcome.getString("node"), order.finishedAt(),
-                    job == null ? null : BsonView.plain(job)));
+                    job == null ? null : BsonView.plain(job), job == null ? ROW_BYTES : ROW_BYTES + bsonSize(job)));
         }
         return read;
+    }
+
+    /** A row without its job: ids, numbers and the boxes around them. */
+    private static final long ROW_BYTES = 512;
+
+    /** The job's size as BSON; kept in memory as maps it takes more, but in proportion. */
+    private static long bsonSize(Document job) {
+        var buffer = new org.bson.io.BasicOutputBuffer();
+        new org.bson.codecs.DocumentCodec().encode(new org.bson.BsonBinaryWriter(buffer), job,
+                org.bson.codecs.EncoderContext.builder().build());
+        return buffer.getSize();
     }
 }

@@ -2,15 +2,21 @@ package com.maddatum.boss.store;
 
 import com.maddatum.boss.config.BossProperties;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DuplicateKeyException;
 import org.springframework.data.domain.Sort;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.query.BasicQuery;
@@ -35,14 +41,20 @@ public class StoreMigrations {
     static final String COLLECTION = "migrations";
     private static final Set<String> LIVE = Set.of("unassigned", "assigned", "running");
 
+    /** How long a migration lock holds without renewal: a crashed holder delays the others this long. */
+    static final Duration LOCK_LEASE = Duration.ofSeconds(60);
+    private static final Duration LOCK_POLL = Duration.ofMillis(250);
+
     private final MongoTemplate mongo;
     private final StoreDurability durability;
+    private final Clock clock;
     private final Instant now;
     private final BossProperties.Lease lease;
 
     public StoreMigrations(MongoTemplate mongo, StoreDurability durability, Clock clock, BossProperties properties) {
         this.mongo = mongo;
         this.durability = durability;
+        this.clock = clock;
         this.now = clock.instant();
         this.lease = properties.lease();
         once("2026-12-seed-orders", this::adoptSeedOrders);
@@ -54,15 +66,93 @@ public class StoreMigrations {
         int run();
     }
 
+    /**
+     * Runs a migration unless the database records it as done. Boss replicas starting together take a
+     * lock first: the one that gets it migrates, the others wait for its marker. The lock is a lease the
+     * holder renews while it works, so a holder that dies mid-way (its restart has another identity)
+     * holds the others up for at most {@link #LOCK_LEASE}; each migration is written so that running it
+     * again after such a crash finishes what the dead one started.
+     */
     private void once(String name, Migration migration) {
-        if (mongo.exists(Query.query(Criteria.where("_id").is(name)), COLLECTION)) {
-            return;
+        String holder = UUID.randomUUID().toString();
+        while (!done(name)) {
+            if (!tryLock(name, holder)) {
+                pause();
+                continue;
+            }
+            ScheduledExecutorService renewal = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                Thread thread = new Thread(runnable, "migration-lock-" + name);
+                thread.setDaemon(true);
+                return thread;
+            });
+            try {
+                renewal.scheduleAtFixedRate(() -> renew(name, holder), LOCK_LEASE.toMillis() / 3,
+                        LOCK_LEASE.toMillis() / 3, TimeUnit.MILLISECONDS);
+                if (done(name)) {
+                    return; // another replica finished it between our check and our lock
+                }
+                int changed = migration.run();
+                // An upsert, not an insert: a marker already there (written by hand, say) is no failure.
+                mongo.upsert(Query.query(Criteria.where("_id").is(name)), new Update()
+                        .setOnInsert("appliedAt", Date.from(now)).setOnInsert("changed", changed), COLLECTION);
+                durability.sync();
+                log.info("store migration applied migration={} changed={}", name, changed);
+            } finally {
+                renewal.shutdownNow();
+                mongo.remove(Query.query(Criteria.where("_id").is(lockId(name)).and("holder").is(holder)), COLLECTION);
+            }
         }
-        int changed = migration.run();
-        mongo.insert(new Document("_id", name).append("appliedAt", Date.from(now)).append("changed", changed),
-                COLLECTION);
-        durability.sync();
-        log.info("store migration applied migration={} changed={}", name, changed);
+    }
+
+    private boolean done(String name) {
+        return mongo.exists(Query.query(Criteria.where("_id").is(name)), COLLECTION);
+    }
+
+    private static String lockId(String name) {
+        return "lock:" + name;
+    }
+
+    /**
+     * One conditional write: the lock document is created, or taken over once its lease has run out.
+     * While another holder's lease runs, the filter matches nothing and the upsert's insert collides
+     * with the existing {@code _id}.
+     */
+    private boolean tryLock(String name, String holder) {
+        Instant at = clock.instant();
+        try {
+            mongo.upsert(Query.query(Criteria.where("_id").is(lockId(name)).and("until").lt(Date.from(at))),
+                    new Update().set("holder", holder).set("until", Date.from(at.plus(LOCK_LEASE))), COLLECTION);
+            return true;
+        } catch (DuplicateKeyException held) {
+            return false;
+        }
+    }
+
+    private void renew(String name, String holder) {
+        try {
+            mongo.updateFirst(Query.query(Criteria.where("_id").is(lockId(name)).and("holder").is(holder)),
+                    new Update().set("until", Date.from(clock.instant().plus(LOCK_LEASE))), COLLECTION);
+        } catch (RuntimeException e) {
+            log.warn("migration lock not renewed migration={} error={}", name, e.toString());
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(LOCK_POLL.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while another replica migrated the store", e);
+        }
+    }
+
+    /**
+     * A document this version cannot read (an {@code _id} that is not an ObjectId, a field of another
+     * type) is logged and left as it is: one odd document must not keep the Boss from starting.
+     */
+    private static void skipped(String collection, Document d, RuntimeException e) {
+        log.error("store migration skipped a document it cannot read collection={} id={} error={}", collection,
+                d.get("_id"), e.toString());
     }
 
     /**
@@ -77,32 +167,50 @@ public class StoreMigrations {
                 .include("createdDate").include("maxAttempts");
         int changed = 0;
         for (Document d : mongo.find(query, Document.class, "orders")) {
-            ObjectId id = d.getObjectId("_id");
-            Update update = new Update().set("rev", id.toHexString() + ":0").set("modifiedAt", Date.from(now));
-            if (d.get("createdDate") == null) {
-                update.set("createdDate", id.getDate());
+            try {
+                changed += adoptSeedOrder(d);
+            } catch (RuntimeException e) {
+                skipped("orders", d, e);
             }
-            if (d.get("maxAttempts") == null) {
-                update.set("maxAttempts", lease.defaultMaxAttempts());
-            }
-            boolean held = "assigned".equals(d.getString("status")) || "running".equals(d.getString("status"));
-            if (held && !(d.get("attempt") instanceof Integer attempt && attempt > 0)) {
-                update.set("attempt", 1);
-            }
-            if (held && d.get("leaseExpiresAt") == null) {
-                update.set("leaseExpiresAt", Date.from(now.plus(lease.seedTimeout()))).set("seedClaim", true);
-            }
-            changed += (int) mongo.updateFirst(new BasicQuery(new Document("_id", id)
-                    .append("rev", new Document("$exists", false))), update, "orders").getModifiedCount();
         }
         return changed;
     }
 
+    private int adoptSeedOrder(Document d) {
+        // Even an order this Boss cannot read (an _id that is no ObjectId) gets a revision: the unique
+        // index on rev cannot be built while two orders lack one. Loading memory then skips it, logged.
+        Object id = d.get("_id");
+        String key = id instanceof ObjectId objectId ? objectId.toHexString() : String.valueOf(id);
+        Update update = new Update().set("rev", key + ":0").set("modifiedAt", Date.from(now));
+        if (d.get("createdDate") == null) {
+            update.set("createdDate", id instanceof ObjectId objectId ? objectId.getDate() : Date.from(now));
+        }
+        if (d.get("maxAttempts") == null) {
+            update.set("maxAttempts", lease.defaultMaxAttempts());
+        }
+        boolean held = "assigned".equals(d.get("status")) || "running".equals(d.get("status"));
+        if (held && !(d.get("attempt") instanceof Integer attempt && attempt > 0)) {
+            update.set("attempt", 1);
+        }
+        if (held && d.get("leaseExpiresAt") == null) {
+            update.set("leaseExpiresAt", Date.from(now.plus(lease.seedTimeout()))).set("seedClaim", true);
+        }
+        return (int) mongo.updateFirst(new BasicQuery(new Document("_id", id)
+                .append("rev", new Document("$exists", false))), update, "orders").getModifiedCount();
+    }
+
     /**
      * Outcomes are keyed by (order, attempt) now. The seed's outcomes ({@code status, jobId, loss,
-     * metric}) get their job's order and attempt, and that order points at the outcome: the job is done
-     * (or failed) with it. The index that allowed one outcome per job goes. An outcome with no order, or
-     * a second one for the same attempt, keeps its own id as its order so that it stays unique.
+     * metric}) get their job's order and the attempt that order is at (the seed ran each job once, so
+     * that is attempt 1; an earlier version of this Boss kept one outcome per job, the one that ended its
+     * current attempt), and that order points at the outcome: the job is done (or failed) with it. The
+     * index that allowed one outcome per job goes. An outcome with no order, a second one for the same
+     * attempt, or one for an order some other outcome finished keeps its own id as its order so that it
+     * stays unique.
+     *
+     * <p>The order is finished before the outcome is linked: the query below finds only unlinked
+     * outcomes, so if the Boss dies between the two writes, the next start finds this outcome again,
+     * sees that its order already points at it, and links it.
      */
     private int outcomesPerAttempt() {
         var ops = mongo.indexOps("outcomes");
@@ -113,25 +221,38 @@ public class StoreMigrations {
         Set<String> taken = new HashSet<>();
         int changed = 0;
         for (Document outcome : new ArrayList<>(mongo.find(query, Document.class, "outcomes"))) {
-            Document order = outcome.getString("jobId") == null ? null
-                    : mongo.findOne(new BasicQuery(new Document("jobId", outcome.getString("jobId"))), Document.class,
-                            "orders");
-            ObjectId orderId = order == null ? outcome.getObjectId("_id") : order.getObjectId("_id");
-            int attempt = order == null ? 0 : Math.max(1, order.get("attempt") instanceof Integer a ? a : 1);
-            if (!taken.add(orderId + ":" + attempt) || mongo.exists(new BasicQuery(new Document("orderId", orderId)
-                    .append("attempt", attempt)), "outcomes")) {
-                orderId = outcome.getObjectId("_id");
-                attempt = 0;
-                order = null;
-            }
-            mongo.updateFirst(new BasicQuery(new Document("_id", outcome.getObjectId("_id"))),
-                    new Update().set("orderId", orderId).set("attempt", attempt), "outcomes");
-            changed++;
-            if (order != null && order.get("outcomeId") == null) {
-                finishWith(order, outcome);
+            try {
+                linkSeedOutcome(outcome, taken);
+                changed++;
+            } catch (RuntimeException e) {
+                skipped("outcomes", outcome, e);
             }
         }
         return changed;
+    }
+
+    private void linkSeedOutcome(Document outcome, Set<String> taken) {
+        ObjectId outcomeId = outcome.getObjectId("_id");
+        Document order = outcome.get("jobId") instanceof String jobId
+                ? mongo.findOne(new BasicQuery(new Document("jobId", jobId)), Document.class, "orders") : null;
+        ObjectId orderId = outcomeId;
+        int attempt = 0;
+        if (order != null && order.get("_id") instanceof ObjectId candidate
+                && (order.get("outcomeId") == null || outcomeId.equals(order.get("outcomeId")))) {
+            int candidateAttempt = Math.max(1, order.get("attempt") instanceof Integer a ? a : 1);
+            boolean free = taken.add(candidate + ":" + candidateAttempt)
+                    && !mongo.exists(new BasicQuery(new Document("orderId", candidate).append("attempt", candidateAttempt)
+                            .append("_id", new Document("$ne", outcomeId))), "outcomes");
+            if (free) {
+                orderId = candidate;
+                attempt = candidateAttempt;
+                if (order.get("outcomeId") == null) {
+                    finishWith(order, outcome);
+                }
+            }
+        }
+        mongo.updateFirst(new BasicQuery(new Document("_id", outcomeId)),
+                new Update().set("orderId", orderId).set("attempt", attempt), "outcomes");
     }
 
     /** The order of a job that has an outcome is finished by it, as the seed's Boss never did. */
@@ -143,7 +264,7 @@ public class StoreMigrations {
         if (ok) {
             update.set("loss", loss);
         }
-        if (LIVE.contains(order.getString("status"))) {
+        if (LIVE.contains(order.get("status"))) {
             String status = ok ? "done" : "failed";
             String reason = "outcome recorded by the seed's Boss";
             update.set("status", status).set("finishedAt", Date.from(now)).set("reason", reason)
@@ -170,12 +291,16 @@ public class StoreMigrations {
         query.fields().include("_id").include("outcomeId").include("rev");
         int changed = 0;
         for (Document order : new ArrayList<>(mongo.find(query, Document.class, "orders"))) {
-            Document outcome = mongo.findById(order.getObjectId("outcomeId"), Document.class, "outcomes");
-            Object loss = outcome != null && outcome.get("loss") instanceof Number n ? n.doubleValue() : null;
-            changed += (int) mongo.updateFirst(new BasicQuery(new Document("_id", order.getObjectId("_id"))
-                            .append("rev", order.get("rev"))),
-                    new Update().set("loss", loss).set("rev", nextRev(order)).set("modifiedAt", Date.from(now)),
-                    "orders").getModifiedCount();
+            try {
+                Document outcome = mongo.findById(order.get("outcomeId"), Document.class, "outcomes");
+                Object loss = outcome != null && outcome.get("loss") instanceof Number n ? n.doubleValue() : null;
+                changed += (int) mongo.updateFirst(new BasicQuery(new Document("_id", order.getObjectId("_id"))
+                                .append("rev", order.get("rev"))),
+                        new Update().set("loss", loss).set("rev", nextRev(order)).set("modifiedAt", Date.from(now)),
+                        "orders").getModifiedCount();
+            } catch (RuntimeException e) {
+                skipped("orders", order, e);
+            }
         }
         return changed;
     }

@@ -46,6 +46,7 @@ public class WorkerRegistry {
     public static final String NODE_NAME = "[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}";
     static final String COLLECTION = "workers";
     static final Duration SEEN_WRITE_EVERY = Duration.ofSeconds(10);
+    static final int TRIM_BATCHES = 10;
 
     /** What memory keeps of a node. */
     private record Node(Set<String> labels, Instant lastSeen, Instant lastSeenWritten) {}
@@ -175,8 +176,8 @@ public class WorkerRegistry {
 
     /**
      * Removes nodes not seen for {@code forget-after}, then the least recently seen beyond
-     * {@code max-known}, a thousand at a time, so that names sent by a misbehaving client go within
-     * minutes and never all at once.
+     * {@code max-known}, a thousand at a time and at most {@link #TRIM_BATCHES} thousand a run, so that
+     * names sent by a misbehaving client go within minutes and never all at once.
      */
     @Scheduled(fixedDelayString = "PT10M", initialDelayString = "PT1M")
     int forgetStale() {
@@ -184,11 +185,19 @@ public class WorkerRegistry {
         long forgotten = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))), COLLECTION)
                 .getDeletedCount();
         long excess;
-        while ((excess = mongo.count(new Query(), COLLECTION) - settings.maxKnown()) > 0) {
+        // At most TRIM_BATCHES batches a run: a flood of names is trimmed over a few runs, never in one
+        // long stall; and a batch that deletes nothing (others registering as fast) ends the run.
+        for (int batch = 0; batch < TRIM_BATCHES
+                && (excess = mongo.count(new Query(), COLLECTION) - settings.maxKnown()) > 0; batch++) {
             Query oldest = new Query().with(Sort.by(Sort.Direction.ASC, "lastSeenAt")).limit((int) Math.min(excess, 1000));
             oldest.fields().include("_id");
             List<Object> ids = mongo.find(oldest, Document.class, COLLECTION).stream().map(d -> d.get("_id")).toList();
-            forgotten += mongo.getCollection(COLLECTION).deleteMany(Filters.in("_id", ids)).getDeletedCount();
+            long deleted = ids.isEmpty() ? 0 : mongo.getCollection(COLLECTION).deleteMany(Filters.in("_id", ids))
+                    .getDeletedCount();
+            forgotten += deleted;
+            if (deleted == 0) {
+                break;
+            }
         }
         nodes.entrySet().removeIf(e -> e.getValue().lastSeen().isAfter(Instant.EPOCH)
                 && e.getValue().lastSeen().isBefore(cutoff));

@@ -7,6 +7,8 @@ import com.maddatum.boss.store.EmbeddedMongo;
 import com.maddatum.boss.store.StoreDurability;
 import com.maddatum.boss.support.TestProperties;
 import com.maddatum.testsupport.MutableClock;
+import com.mongodb.MongoNotPrimaryException;
+import com.mongodb.ServerAddress;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import de.bwaldvogel.mongo.MongoServer;
@@ -16,11 +18,14 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import org.bson.BsonDocument;
+import org.bson.BsonInt32;
 import org.bson.types.ObjectId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.support.StaticListableBeanFactory;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.data.mongodb.UncategorizedMongoDbException;
 import org.springframework.data.mongodb.core.MongoTemplate;
 
@@ -30,9 +35,15 @@ import org.springframework.data.mongodb.core.MongoTemplate;
  */
 class ClaimFailureTest {
 
-    /** A store that fails every call while {@code failing} is set, as MongoDB does during an election. */
+    /**
+     * A store that fails every call while {@code failing} is set, as MongoDB does during an election;
+     * and whose server refuses every write to the orders in {@code refused}, as it does a document that
+     * fails validation.
+     */
     static class ElectingStore extends OrderStore {
         volatile boolean failing;
+        volatile boolean failingAfterRefusal;
+        final Set<ObjectId> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
         ElectingStore(MongoTemplate mongo, StoreDurability durability) {
             super(mongo, durability);
@@ -40,13 +51,19 @@ class ClaimFailureTest {
 
         private void maybeFail() {
             if (failing) {
-                throw new UncategorizedMongoDbException("NotWritablePrimary (test)", null);
+                // What Spring makes of a lost primary: the driver's MongoNotPrimaryException inside.
+                throw new UncategorizedMongoDbException("NotWritablePrimary (test)",
+                        new MongoNotPrimaryException(new BsonDocument("code", new BsonInt32(10107)), new ServerAddress()));
             }
         }
 
         @Override
         Result apply(ObjectId id, Function<Order, OrderTransition> choose) {
             maybeFail();
+            if (refused.contains(id)) {
+                failing = failingAfterRefusal;
+                throw new DataIntegrityViolationException("Document failed validation (test)");
+            }
             return super.apply(id, choose);
         }
 
@@ -62,6 +79,7 @@ class ClaimFailureTest {
     private ElectingStore store;
     private ReadyIndex ready;
     private OrderService orders;
+    private final List<ObjectId> created = new java.util.ArrayList<>();
 
     @BeforeEach
     void start() {
@@ -76,8 +94,9 @@ class ClaimFailureTest {
         OrderMirror mirror = new OrderMirror(ready, new LeaseTracker(), catalog, new ProjectBoards());
         orders = new OrderService(store, mirror, ready, new LeaseTracker(), MutableClock.stopped(),
                 TestProperties.defaults(), new OrderMetrics(new SimpleMeterRegistry(), catalog, ready));
+        created.clear();
         for (int i = 0; i < 5; i++) {
-            orders.create(new NewOrder("job-" + i, 0, List.of(), "p", "a.py", 3, null));
+            created.add(orders.create(new NewOrder("job-" + i, 0, List.of(), "p", "a.py", 3, null)).id());
         }
     }
 
@@ -119,5 +138,30 @@ class ClaimFailureTest {
             assertThat(orders.claim("n1", Set.of(), true)).isPresent();
         }
         assertThat(orders.claim("n1", Set.of(), true)).isEmpty();
+    }
+
+    @Test
+    void anOrderTheServerRefusesIsSetAsideAndTheOthersAreClaimed() {
+        // A refusal for one document alone (it fails validation) is no store failure: answering 500 to
+        // every /bored until someone fixes it by hand would stop the whole queue.
+        ObjectId oldest = created.get(0);
+        store.refused.add(oldest);
+        Optional<Order> claimed = orders.claim("n1", Set.of(), true);
+        assertThat(claimed).isPresent();
+        assertThat(claimed.get().id()).isNotEqualTo(oldest);
+        assertThat(ready.skippedCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aStoreFailureWhileCheckingARefusedClaimKeepsTheOrderClaimable() {
+        // The write was refused, and reading the order again to see whether it landed failed too: nothing
+        // is known, so the order must stay in the queue, not vanish from memory until a restart.
+        ObjectId oldest = created.get(0);
+        store.refused.add(oldest);
+        store.failingAfterRefusal = true;
+        assertThatThrownBy(() -> orders.claim("n1", Set.of(), true)).isInstanceOf(UncategorizedMongoDbException.class);
+        assertThat(ready.contains(oldest)).isTrue();
+        assertThat(ready.size()).isEqualTo(5);
+        assertThat(ready.skippedCount()).isZero();
     }
 }

@@ -56,9 +56,13 @@ abstract class OrderStoreContract {
     /** A Boss starting on this database: its migrations run first, then its stores. */
     private void startOnThisDatabase() {
         mongo().dropCollection("migrations");
-        new StoreMigrations(mongo(), durability(), Clock.fixed(NOW, ZoneOffset.UTC), TestProperties.defaults());
+        migrate();
         store = newStore();
         new com.maddatum.boss.outcome.OutcomeStoreAccess(mongo(), durability());
+    }
+
+    private void migrate() {
+        new StoreMigrations(mongo(), durability(), Clock.fixed(NOW, ZoneOffset.UTC), TestProperties.defaults());
     }
 
     private Order insert(String jobId, Instant at) {
@@ -239,5 +243,96 @@ abstract class OrderStoreContract {
 
     private static NewOrder spec(String jobId) {
         return new NewOrder(jobId, 0, List.of(), "p", "a.py", 3, null);
+    }
+
+    @Test
+    void replicasStartingTogetherMigrateOnceAndAllStart() throws Exception {
+        mongo().dropCollection(OrderStore.COLLECTION);
+        mongo().dropCollection("migrations");
+        ObjectId order = new ObjectId();
+        mongo().insert(new Document("_id", order).append("jobId", "together").append("status", "assigned"),
+                OrderStore.COLLECTION);
+        ObjectId outcome = new ObjectId();
+        mongo().insert(new Document("_id", outcome).append("status", 200).append("jobId", "together")
+                .append("loss", 1.5), "outcomes");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Callable<Object>> starts = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                starts.add(() -> {
+                    migrate();
+                    return null;
+                });
+            }
+            for (Future<Object> start : pool.invokeAll(starts)) {
+                start.get(); // a replica that lost the race on a marker or the lock must not fail to start
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        store = newStore();
+        Order done = store.findById(order).orElseThrow();
+        assertThat(done.status()).isEqualTo(OrderStatus.DONE);
+        assertThat(done.revision()).isEqualTo(1); // adopted at :0, finished once
+        assertThat(done.history()).filteredOn(h -> h.status() == OrderStatus.DONE).hasSize(1);
+        assertThat(mongo().getCollection("migrations").countDocuments(new Document("_id",
+                new Document("$regex", "^lock:")))).isZero();
+        assertThat(mongo().getCollection("migrations").countDocuments()).isEqualTo(3);
+    }
+
+    @Test
+    void aMigrationCutShortBetweenTheOrderAndItsOutcomeIsFinishedByTheNextStart() {
+        mongo().dropCollection(OrderStore.COLLECTION);
+        mongo().dropCollection("migrations");
+        ObjectId outcome = new ObjectId();
+        ObjectId other = new ObjectId();
+        // Where a start died: the order already finished by its seed outcome, the outcome not yet linked.
+        ObjectId order = new ObjectId();
+        mongo().insert(new Document("_id", order).append("jobId", "cut").append("status", "done")
+                .append("rev", order.toHexString() + ":1").append("attempt", 1).append("outcomeId", outcome)
+                .append("loss", 2.0).append("modifiedAt", java.util.Date.from(NOW)), OrderStore.COLLECTION);
+        mongo().insert(new Document("_id", outcome).append("status", 200).append("jobId", "cut").append("loss", 2.0),
+                "outcomes");
+        // And a second seed outcome of the same job, which must not take the order over.
+        mongo().insert(new Document("_id", other).append("status", 200).append("jobId", "cut").append("loss", 9.0),
+                "outcomes");
+        startOnThisDatabase();
+        assertThat(mongo().findById(outcome, Document.class, "outcomes"))
+                .satisfies(d -> assertThat(d.get("orderId")).isEqualTo(order))
+                .satisfies(d -> assertThat(d.get("attempt")).isEqualTo(1));
+        assertThat(mongo().findById(other, Document.class, "outcomes").get("orderId")).isEqualTo(other);
+        Order done = store.findById(order).orElseThrow();
+        assertThat(done.outcomeId()).isEqualTo(outcome);
+        assertThat(done.loss()).isEqualTo(2.0);
+    }
+
+    @Test
+    void documentsThisVersionCannotReadAreLeftAloneAndTheBossStillStarts() {
+        mongo().dropCollection(OrderStore.COLLECTION);
+        mongo().dropCollection("outcomes");
+        // Orders whose _id is a string (written by some other tool), two of them, so that the unique
+        // index on rev could not be built if they stayed without one; a done order with a numeric rev.
+        mongo().insert(new Document("_id", "5bcc1f2ea8bd4b2d8c2d5e1a").append("jobId", "string-id")
+                .append("status", "unassigned"), OrderStore.COLLECTION);
+        mongo().insert(new Document("_id", "by-hand").append("jobId", "string-id-2").append("status", "assigned"),
+                OrderStore.COLLECTION);
+        ObjectId numericRev = new ObjectId();
+        mongo().insert(new Document("_id", numericRev).append("jobId", "numeric-rev").append("status", "done")
+                .append("rev", 5).append("outcomeId", new ObjectId()), OrderStore.COLLECTION);
+        ObjectId good = new ObjectId();
+        mongo().insert(new Document("_id", good).append("jobId", "good").append("status", "unassigned"),
+                OrderStore.COLLECTION);
+        mongo().insert(new Document("_id", "string-outcome").append("status", 200).append("jobId", "good"), "outcomes");
+
+        startOnThisDatabase();
+
+        List<Order> readable = new ArrayList<>();
+        store.forEach(readable::add);
+        assertThat(readable).extracting(Order::id).containsExactly(good);
+        assertThat(store.findLiveRevisions()).containsOnlyKeys(good);
+        List<ObjectId> stamped = new ArrayList<>();
+        assertThat(store.forEachStamp(stamp -> stamped.add(stamp.id()))).isEqualTo(3);
+        assertThat(stamped).containsExactly(good);
+        assertThat(store.findById(good)).get().extracting(Order::status).isEqualTo(OrderStatus.UNASSIGNED);
     }
 }

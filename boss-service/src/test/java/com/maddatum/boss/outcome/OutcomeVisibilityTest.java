@@ -105,4 +105,23 @@ class OutcomeVisibilityTest extends BossApiTestBase {
         assertThat(mongo.findById(new org.bson.types.ObjectId(order.get("_id").asString()), Document.class, "orders")
                 .getDouble("loss")).isEqualTo(3.0);
     }
+
+    @Test
+    void aRepeatThatDisagreesWithTheStoredOutcomeEndsTheOrderAsTheStoredOneSays() {
+        String jobId = submit(job()).get("jobId").asString();
+        JsonNode order = claim("crashy");
+        org.bson.types.ObjectId earlier = new org.bson.types.ObjectId();
+        // The first callback reported a failure, and its outcome was written before the Boss died.
+        mongo.insert(new Document("_id", earlier).append("status", 500).append("jobId", jobId)
+                .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
+                .append("reason", "CUDA out of memory"), "outcomes");
+        HttpJson.Reply retried = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId",
+                order.get("_id").asString(), "attempt", 1, "node", "crashy", "loss", 0.5));
+        assertThat(retried.status()).isEqualTo(200);
+        assertThat(retried.json().get("outcomeId").asString()).isEqualTo(earlier.toHexString());
+        // A done order pointing at a failed outcome would put a failure on the leaderboard.
+        JsonNode after = boss.get("/jobs/" + jobId).json().get("order");
+        assertThat(after.get("status").asString()).isEqualTo("failed");
+        assertThat(after.get("outcomeId").asString()).isEqualTo(earlier.toHexString());
+    }
 }

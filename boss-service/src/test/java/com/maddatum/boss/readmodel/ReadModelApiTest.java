@@ -2,7 +2,12 @@ package com.maddatum.boss.readmodel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.maddatum.boss.job.JobStore;
+import com.maddatum.boss.order.OrderQueries;
+import com.maddatum.boss.outcome.OutcomeStore;
 import com.maddatum.boss.support.BossApiTestBase;
+import org.bson.types.ObjectId;
+import org.springframework.beans.factory.annotation.Autowired;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -78,5 +83,36 @@ class ReadModelApiTest extends BossApiTestBase {
         assertThat(top.get(0).get("node").asString()).isEqualTo("boarder");
         JsonNode latest = boss.get("/projects/" + project + "/outcomes?limit=2").json();
         assertThat(latest).extracting(e -> e.get("jobId").asString()).containsExactly(ids.get(3), ids.get(4));
+    }
+
+    @Autowired
+    private OrderQueries orderQueries;
+    @Autowired
+    private OutcomeStore outcomeStore;
+    @Autowired
+    private JobStore jobStore;
+
+    @Test
+    void boardRowsKeptInMemoryStayWithinTheirByteBudgetHoweverLargeTheJobs() {
+        // Jobs may carry up to a megabyte of parameters each; 5000 of them kept would be gigabytes.
+        String project = "heavy-" + System.nanoTime();
+        String padding = "x".repeat(300_000);
+        List<String> jobIds = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            String jobId = submit(job("projectName", project, "i", i, "notes", padding)).get("jobId").asString();
+            JsonNode order = claim("heavy");
+            boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId", order.get("_id").asString(),
+                    "attempt", 1, "node", "heavy", "loss", (double) i));
+            jobIds.add(jobId);
+        }
+        List<ObjectId> orderIds = jobIds.stream().map(id -> orderQueries.findByJobId(id).orElseThrow().id()).toList();
+        BoardEntries entries = new BoardEntries(orderQueries, outcomeStore, jobStore, 1_000_000);
+        for (int round = 0; round < 2; round++) {
+            List<BoardEntries.Row> rows = entries.rows(orderIds);
+            // Every row is answered, kept or not.
+            assertThat(rows).extracting(BoardEntries.Row::loss).containsExactly(0.0, 1.0, 2.0, 3.0, 4.0);
+            assertThat(rows).allSatisfy(row -> assertThat(row.job().get("notes")).isEqualTo(padding));
+            assertThat(entries.keptBytes()).isBetween(600_000L, 1_000_000L);
+        }
     }
 }
