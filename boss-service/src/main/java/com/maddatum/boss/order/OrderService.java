@@ -85,7 +85,7 @@ public class OrderService {
                 result = store.apply(candidate.id(), OrderTransition.claim(node, candidate.attempt(),
                         clock.instant(), leaseFor(candidate, heartbeats), !heartbeats));
             } catch (RuntimeException e) {
-                if (StoreFailures.isTransient(e)) {
+                if (StoreFailures.isStoreFailure(e)) {
                     // The store or the network failed, not this order: it stays claimable, the caller hears 5xx.
                     ready.restore(candidate);
                     refresh(candidate.id(), e);
@@ -135,7 +135,7 @@ public class OrderService {
             now.ifPresentOrElse(mirror::apply, () -> mirror.forget(candidate.id()));
             return now.isEmpty() || now.get().revision() != candidate.revision();
         } catch (RuntimeException unreadable) {
-            if (StoreFailures.isTransient(unreadable)) {
+            if (StoreFailures.isStoreFailure(unreadable)) {
                 ready.restore(candidate); // nothing is known about our write: keep the order claimable
                 throw unreadable;
             }

@@ -178,7 +178,7 @@ public class OrderStore {
         return live;
     }
 
-    /** One order as the audit sees it: its id, revision and when it was last written. */
+    /** One order as the audit sees it: its id, revision (-1 if unreadable) and when it was last written (or null). */
     record Stamp(ObjectId id, long revision, Instant modifiedAt) {
     }
 
@@ -192,14 +192,19 @@ public class OrderStore {
         int unreadable = 0;
         try (var documents = mongo.stream(query, Document.class, COLLECTION)) {
             for (Document d : (Iterable<Document>) documents::iterator) {
-                Stamp stamp;
-                try {
-                    stamp = new Stamp(d.getObjectId(ID), Order.revisionOf(d.getString(REV)), instant(d, MODIFIED_AT));
-                } catch (RuntimeException e) {
+                if (!(d.get(ID) instanceof ObjectId id)) {
                     unreadable++;
                     continue;
                 }
-                sink.accept(stamp);
+                // An order is reported whatever else is odd about it: the audit forgets what the store
+                // does not report, and memory may hold an order whose modifiedAt was written by hand.
+                long revision = -1;
+                try {
+                    revision = Order.revisionOf(d.get(REV) instanceof String rev ? rev : null);
+                } catch (RuntimeException e) {
+                    unreadable++;
+                }
+                sink.accept(new Stamp(id, revision, d.get(MODIFIED_AT) instanceof Date at ? at.toInstant() : null));
             }
         }
         return unreadable;

@@ -47,6 +47,8 @@ class StoreSync implements InitializingBean {
     private final Clock clock;
     private final BossProperties properties;
     private volatile Instant feedFrom;
+    private static final int MAX_REPORTED = 10_000;
+    private final Set<ObjectId> unreadableReported = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     StoreSync(OrderStore store, OrderMirror mirror, ReadyIndex ready, OrderCatalog catalog, StoreDurability durability,
             Clock clock, BossProperties properties) {
@@ -160,16 +162,27 @@ class StoreSync implements InitializingBean {
         return reread;
     }
 
-    /** Reads one order again into memory; false when it cannot be read (logged). */
+    /**
+     * Reads one order again into memory; false when it cannot be read. An unreadable live order is met
+     * again by every reconcile: it is logged as an error once, then quietly, until it can be read.
+     */
     private boolean reread(ObjectId id) {
         try {
             store.findById(id).ifPresentOrElse(mirror::apply, () -> mirror.forget(id));
+            unreadableReported.remove(id);
             return true;
         } catch (RuntimeException e) {
-            if (StoreFailures.isTransient(e)) {
+            if (StoreFailures.isStoreFailure(e)) {
                 throw e;
             }
-            log.error("unreadable order skipped order={} error={}", id, e.toString());
+            if (unreadableReported.size() >= MAX_REPORTED) {
+                unreadableReported.clear();
+            }
+            if (unreadableReported.add(id)) {
+                log.error("unreadable order skipped order={} error={}", id, e.toString());
+            } else {
+                log.debug("unreadable order skipped again order={}", id);
+            }
             return false;
         }
     }

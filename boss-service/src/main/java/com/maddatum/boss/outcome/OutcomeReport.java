@@ -109,11 +109,16 @@ record OutcomeReport(
 
     /** A one-line reason for the order's history. */
     String reason() {
+        return reasonOf(status, error);
+    }
+
+    /** The same line for an outcome as stored: a repeat's order ends with the stored outcome's reason. */
+    static String reasonOf(int status, Document error) {
         if (status == 200) {
             return "outcome reported";
         }
-        String type = error == null ? null : error.getString("type");
-        String message = error == null ? null : error.getString("message");
+        String type = error == null || !(error.get("type") instanceof String t) ? null : t;
+        String message = error == null || !(error.get("message") instanceof String m) ? null : m;
         String text = "script reported status " + status + (type == null ? "" : " " + type)
                 + (message == null ? "" : ": " + message);
         return text.length() > 500 ? text.substring(0, 500) + "..." : text;

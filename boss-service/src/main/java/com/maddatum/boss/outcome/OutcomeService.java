@@ -66,16 +66,20 @@ public class OutcomeService {
             return repeated(report, attempt, order.id(), bare);
         }
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
-        OutcomeStore.Saved saved = verdict == Verdict.RETRY ? null : outcomes.save(report.toDocument(new ObjectId(),
-                order.id(), order.jobId(), attempt, node, order.projectName(), clock.instant()));
+        // A hand-back stores nothing, unless this attempt's outcome is stored already (see below).
+        OutcomeStore.Saved saved = verdict == Verdict.RETRY ? outcomes.standing(order.id(), attempt).orElse(null)
+                : outcomes.save(report.toDocument(new ObjectId(), order.id(), order.jobId(), attempt, node,
+                        order.projectName(), clock.instant()));
+        String reason = report.reason();
         if (saved != null) {
             // A repeat whose first call stored its outcome but died before the order moved: the stored
             // outcome stands, and the order ends as that outcome says, not as the repeat does.
             verdict = saved.ok() ? Verdict.DONE : Verdict.FAILED;
+            reason = saved.reason();
         }
         ObjectId outcomeId = saved == null ? null : saved.id();
         Optional<Order> finished = orders.finish(order.id(), node, attempt,
-                new Ending(verdict, outcomeId, report.reason(), saved == null ? null : saved.loss()), bare);
+                new Ending(verdict, outcomeId, reason, saved == null ? null : saved.loss()), bare);
         if (finished.isEmpty()) {
             return repeated(report, attempt, order.id(), bare);
         }

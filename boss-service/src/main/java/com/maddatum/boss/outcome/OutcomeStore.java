@@ -45,11 +45,23 @@ public class OutcomeStore {
     }
 
     /** An attempt's outcome as stored: its id, and the loss it carries (the order copies that one). */
-    /** The outcome that stands for an attempt: its id, its loss, and the status its script reported. */
-    record Saved(ObjectId id, Double loss, int status) {
+    /** The outcome that stands for an attempt: its id, its loss, the status its script reported, and why. */
+    record Saved(ObjectId id, Double loss, int status, String reason) {
         boolean ok() {
             return status == 200;
         }
+
+        static Saved of(Document stored) {
+            int status = stored.get("status") instanceof Number n ? n.intValue() : 500;
+            return new Saved(stored.getObjectId("_id"), stored.get("loss") instanceof Number n ? n.doubleValue() : null,
+                    status, OutcomeReport.reasonOf(status, stored.get("error") instanceof Document e ? e : null));
+        }
+    }
+
+    /** The outcome already stored for this attempt, if any. */
+    Optional<Saved> standing(ObjectId orderId, int attempt) {
+        return Optional.ofNullable(mongo.findOne(new BasicQuery(new Document("orderId", orderId)
+                .append("attempt", attempt)), Document.class, COLLECTION)).map(Saved::of);
     }
 
     /**
@@ -70,8 +82,7 @@ public class OutcomeStore {
         }
         // Also after a duplicate: the first writer may have died between its insert and its commit.
         durability.sync();
-        return new Saved(stored.getObjectId("_id"), stored.get("loss") instanceof Number n ? n.doubleValue() : null,
-                stored.get("status") instanceof Number n ? n.intValue() : 500);
+        return Saved.of(stored);
     }
 
     public Optional<Document> findById(ObjectId id) {

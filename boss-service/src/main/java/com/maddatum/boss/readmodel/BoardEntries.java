@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.bson.Document;
+import org.bson.RawBsonDocument;
+import org.bson.codecs.DocumentCodec;
 import org.bson.types.ObjectId;
 import org.springframework.stereotype.Component;
 
@@ -31,9 +33,23 @@ class BoardEntries {
     static final long MAX_KEPT_BYTES = 64L * 1024 * 1024;
     private final long maxKeptBytes;
 
-    /** One done job as the boards show it; {@code bytes} is what keeping it costs, roughly. */
+    /**
+     * One done job as the boards show it. The job is kept as its BSON bytes and decoded per answer:
+     * decoded into maps, strings and boxed numbers it would take several times as much heap, and the
+     * byte budget would mean nothing.
+     */
     record Row(String jobId, Double loss, Double metric, String metricName, String node, Instant finishedAt,
-            Map<String, Object> job, long bytes) {}
+            RawBsonDocument rawJob) {
+
+        Map<String, Object> job() {
+            return rawJob == null ? null : BsonView.plain(rawJob.decode(new DocumentCodec()));
+        }
+
+        /** What keeping this row costs, roughly: the job's bytes and a fixed amount for the rest. */
+        long bytes() {
+            return ROW_BYTES + (rawJob == null ? 0 : rawJob.getByteBuffer().remaining());
+        }
+    }
 
     private long keptBytes;
 
@@ -121,7 +137,7 @@ class BoardEntries {
                     outcome != null && outcome.get("metric") instanceof Number n ? n.doubleValue() : null,
                     outcome == null ? null : outcome.getString("metricName"),
                     outcome == null ? null : outcome.getString("node"), order.finishedAt(),
-                    job == null ? null : BsonView.plain(job), job == null ? ROW_BYTES : ROW_BYTES + bsonSize(job)));
+                    job == null ? null : new RawBsonDocument(job, new DocumentCodec())));
         }
         return read;
     }
@@ -129,11 +145,4 @@ class BoardEntries {
     /** A row without its job: ids, numbers and the boxes around them. */
     private static final long ROW_BYTES = 512;
 
-    /** The job's size as BSON; kept in memory as maps it takes more, but in proportion. */
-    private static long bsonSize(Document job) {
-        var buffer = new org.bson.io.BasicOutputBuffer();
-        new org.bson.codecs.DocumentCodec().encode(new org.bson.BsonBinaryWriter(buffer), job,
-                org.bson.codecs.EncoderContext.builder().build());
-        return buffer.getSize();
-    }
 }

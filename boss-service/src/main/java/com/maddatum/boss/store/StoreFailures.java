@@ -1,51 +1,59 @@
 package com.maddatum.boss.store;
 
+import com.mongodb.MongoBulkWriteException;
 import com.mongodb.MongoException;
-import com.mongodb.MongoNodeIsRecoveringException;
-import com.mongodb.MongoNotPrimaryException;
 import com.mongodb.MongoServerException;
-import com.mongodb.MongoSocketException;
-import com.mongodb.MongoTimeoutException;
+import com.mongodb.MongoWriteException;
 import java.util.Set;
-import org.springframework.dao.DataAccessResourceFailureException;
-import org.springframework.dao.RecoverableDataAccessException;
-import org.springframework.dao.TransientDataAccessException;
+import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataIntegrityViolationException;
 
 /**
- * Tells a failure of the store, or of the way to it, from a failure of this Boss with one document.
- * The first (a lost connection, an election, a timeout) says nothing about the order being written: it
- * stays claimable and the caller hears 5xx. The second (a document this version cannot read, a write
- * the server refuses for this document alone, a duplicate key) would fail the same way on every retry,
- * so the claim path sets that order aside rather than answer 500 to every {@code /bored}.
+ * Tells a failure of this Boss with one document from a failure of the store or of the way to it.
+ *
+ * <p>Only positive evidence blames a document: this Boss failing to read or build an order from it (no
+ * store exception at all), or the server refusing a write for reasons of that document alone (it fails
+ * validation, is too large, has a field of the wrong type, a key that must be unique). Such a failure
+ * would recur on every retry, so the claim path sets that order aside rather than answer 500 to every
+ * {@code /bored}. Everything else the store or its driver raises (a lost connection, an election, a
+ * timeout, revoked credentials, an interrupted call, an internal error of the embedded server) says
+ * nothing about the order: it stays claimable, and the caller hears 5xx.
  */
 public final class StoreFailures {
 
     /**
-     * Server error codes that mean "not now, try again": the ones the drivers' retryable-writes
-     * specification lists (host unreachable or not found, network timeout, shutdown in progress, primary
-     * stepped down, exceeded time limit, socket exception, not writable primary, interrupted at shutdown
-     * or by a replica-set change, not primary), plus a write concern that timed out.
+     * Server error codes about the document written: BadValue, TypeMismatch, DollarPrefixedFieldName,
+     * DocumentValidationFailure, BSONObjectTooLarge, and the "document too large" codes of older servers.
      */
-    private static final Set<Integer> RETRYABLE_CODES =
-            Set.of(6, 7, 64, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436);
+    private static final Set<Integer> DOCUMENT_CODES = Set.of(2, 14, 52, 121, 10334, 17419, 17420);
 
     private StoreFailures() {
     }
 
-    public static boolean isTransient(Throwable failure) {
+    /** True when the failure would happen again for this document and for no other. */
+    public static boolean blamesDocument(Throwable failure) {
+        boolean fromStore = false;
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof TransientDataAccessException || cause instanceof DataAccessResourceFailureException
-                    || cause instanceof RecoverableDataAccessException || cause instanceof MongoSocketException
-                    || cause instanceof MongoTimeoutException || cause instanceof MongoNotPrimaryException
-                    || cause instanceof MongoNodeIsRecoveringException) {
+            if (cause instanceof DataIntegrityViolationException) {
                 return true;
             }
-            if (cause instanceof MongoException mongo && (mongo.hasErrorLabel(MongoException.TRANSIENT_TRANSACTION_ERROR_LABEL)
-                    || mongo.hasErrorLabel("RetryableWriteError")
-                    || mongo instanceof MongoServerException && RETRYABLE_CODES.contains(mongo.getCode()))) {
+            if (cause instanceof MongoWriteException write && DOCUMENT_CODES.contains(write.getError().getCode())) {
                 return true;
             }
+            if (cause instanceof MongoBulkWriteException bulk && !bulk.getWriteErrors().isEmpty()
+                    && bulk.getWriteErrors().stream().allMatch(e -> DOCUMENT_CODES.contains(e.getCode()))) {
+                return true;
+            }
+            if (cause instanceof MongoServerException server && DOCUMENT_CODES.contains(server.getCode())) {
+                return true;
+            }
+            fromStore |= cause instanceof DataAccessException || cause instanceof MongoException;
         }
-        return false;
+        return !fromStore;
+    }
+
+    /** The opposite: the store or the way to it failed, and nothing is known about the document. */
+    public static boolean isStoreFailure(Throwable failure) {
+        return !blamesDocument(failure);
     }
 }

@@ -1,6 +1,8 @@
 package com.maddatum.boss.store;
 
 import com.maddatum.boss.config.BossProperties;
+import com.mongodb.client.model.Filters;
+import com.mongodb.client.model.Updates;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,6 +14,7 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
@@ -86,12 +89,19 @@ public class StoreMigrations {
                 return thread;
             });
             try {
-                renewal.scheduleAtFixedRate(() -> renew(name, holder), LOCK_LEASE.toMillis() / 3,
+                AtomicBoolean lost = new AtomicBoolean();
+                renewal.scheduleAtFixedRate(() -> renew(name, holder, lost), LOCK_LEASE.toMillis() / 3,
                         LOCK_LEASE.toMillis() / 3, TimeUnit.MILLISECONDS);
                 if (done(name)) {
                     return; // another replica finished it between our check and our lock
                 }
                 int changed = migration.run();
+                if (lost.get()) {
+                    // Stalled past the lease (or a clock far ahead took it over): another replica may be
+                    // migrating too. Each write here is conditional, but the marker is not ours to write.
+                    throw new ConcurrentChange("the lock of migration " + name + " was taken over while it ran;"
+                            + " restart to check the migration");
+                }
                 // An upsert, not an insert: a marker already there (written by hand, say) is no failure.
                 mongo.upsert(Query.query(Criteria.where("_id").is(name)), new Update()
                         .setOnInsert("appliedAt", Date.from(now)).setOnInsert("changed", changed), COLLECTION);
@@ -128,12 +138,22 @@ public class StoreMigrations {
         }
     }
 
-    private void renew(String name, String holder) {
+    private void renew(String name, String holder, AtomicBoolean lost) {
         try {
-            mongo.updateFirst(Query.query(Criteria.where("_id").is(lockId(name)).and("holder").is(holder)),
-                    new Update().set("until", Date.from(clock.instant().plus(LOCK_LEASE))), COLLECTION);
+            long matched = mongo.updateFirst(Query.query(Criteria.where("_id").is(lockId(name)).and("holder").is(holder)),
+                    new Update().set("until", Date.from(clock.instant().plus(LOCK_LEASE))), COLLECTION).getMatchedCount();
+            if (matched == 0) {
+                lost.set(true);
+            }
         } catch (RuntimeException e) {
             log.warn("migration lock not renewed migration={} error={}", name, e.toString());
+        }
+    }
+
+    /** Another writer changed what a migration was writing; thrown out of the migration, never skipped. */
+    static final class ConcurrentChange extends IllegalStateException {
+        ConcurrentChange(String message) {
+            super(message);
         }
     }
 
@@ -150,9 +170,19 @@ public class StoreMigrations {
      * A document this version cannot read (an {@code _id} that is not an ObjectId, a field of another
      * type) is logged and left as it is: one odd document must not keep the Boss from starting.
      */
-    private static void skipped(String collection, Document d, RuntimeException e) {
+    private void skipped(String collection, Document d, RuntimeException e) {
+        if (StoreFailures.isStoreFailure(e)) {
+            throw e; // the store failed, not this document: no marker, and the next start tries again
+        }
         log.error("store migration skipped a document it cannot read collection={} id={} error={}", collection,
                 d.get("_id"), e.toString());
+        if (collection.equals("outcomes")) {
+            // Every outcome needs its own (orderId, attempt) before the unique index on them is built:
+            // two left without would collide on (null, null) and keep every Boss from starting.
+            mongo.getCollection("outcomes").updateOne(Filters.and(Filters.eq("_id", d.get("_id")),
+                    Filters.exists("orderId", false)), Updates.combine(Updates.set("orderId", d.get("_id")),
+                    Updates.set("attempt", 0)));
+        }
     }
 
     /**
@@ -195,8 +225,10 @@ public class StoreMigrations {
         if (held && d.get("leaseExpiresAt") == null) {
             update.set("leaseExpiresAt", Date.from(now.plus(lease.seedTimeout()))).set("seedClaim", true);
         }
-        return (int) mongo.updateFirst(new BasicQuery(new Document("_id", id)
-                .append("rev", new Document("$exists", false))), update, "orders").getModifiedCount();
+        // Through the driver itself: Spring's query mapping would turn an _id string of 24 hex digits into
+        // an ObjectId, and the filter would then match nothing.
+        return (int) mongo.getCollection("orders").updateOne(Filters.and(Filters.eq("_id", id),
+                Filters.exists("rev", false)), update.getUpdateObject()).getModifiedCount();
     }
 
     /**
@@ -224,6 +256,8 @@ public class StoreMigrations {
             try {
                 linkSeedOutcome(outcome, taken);
                 changed++;
+            } catch (ConcurrentChange e) {
+                throw e;
             } catch (RuntimeException e) {
                 skipped("outcomes", outcome, e);
             }
@@ -246,8 +280,11 @@ public class StoreMigrations {
             if (free) {
                 orderId = candidate;
                 attempt = candidateAttempt;
-                if (order.get("outcomeId") == null) {
-                    finishWith(order, outcome);
+                if (order.get("outcomeId") == null && !finishWith(order, outcome)) {
+                    // Someone wrote the order between our read and our write: link nothing now, and fail
+                    // this start, so that the next one (with no marker yet) looks at both afresh.
+                    throw new ConcurrentChange("order " + candidate + " changed while its seed outcome "
+                            + outcomeId + " was being linked; restart to finish the migration");
                 }
             }
         }
@@ -255,8 +292,8 @@ public class StoreMigrations {
                 new Update().set("orderId", orderId).set("attempt", attempt), "outcomes");
     }
 
-    /** The order of a job that has an outcome is finished by it, as the seed's Boss never did. */
-    private void finishWith(Document order, Document outcome) {
+    /** The order of a job that has an outcome is finished by it, as the seed's Boss never did; false if it changed. */
+    private boolean finishWith(Document order, Document outcome) {
         boolean ok = Integer.valueOf(200).equals(outcome.get("status"));
         Object loss = outcome.get("loss") instanceof Number n ? n.doubleValue() : null;
         Update update = new Update().set("outcomeId", outcome.getObjectId("_id")).set("modifiedAt", Date.from(now))
@@ -271,8 +308,8 @@ public class StoreMigrations {
                     .unset("leaseExpiresAt").push("history", new Document("status", status).append("at", Date.from(now))
                             .append("attempt", order.get("attempt") instanceof Integer a ? a : 1).append("reason", reason));
         }
-        mongo.updateFirst(new BasicQuery(new Document("_id", order.getObjectId("_id")).append("rev", order.get("rev"))),
-                update, "orders");
+        return mongo.updateFirst(new BasicQuery(new Document("_id", order.getObjectId("_id"))
+                .append("rev", order.get("rev"))), update, "orders").getModifiedCount() == 1;
     }
 
     private static String nextRev(Document order) {

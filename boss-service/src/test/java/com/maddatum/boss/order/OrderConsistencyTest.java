@@ -409,6 +409,12 @@ class OrderConsistencyTest {
                 .append("attempt", 1.0).append("rev", odd.toHexString() + ":3")
                 .append("modifiedAt", java.util.Date.from(CLOCK.instant().minus(Duration.ofDays(1)))),
                 OrderStore.COLLECTION);
+        // And an order someone fixed by hand, writing modifiedAt as a string: still an order memory holds.
+        Order handFixed = a.orders().create(new NewOrder("hand-" + new ObjectId(), 0, List.of(), "hand", "a.py", 1,
+                null));
+        a.orders().cancel(handFixed.jobId(), "test");
+        mongo.getCollection(OrderStore.COLLECTION).updateOne(new org.bson.Document("_id", handFixed.id()),
+                new org.bson.Document("$set", new org.bson.Document("modifiedAt", "2026-01-01T00:00:00Z")));
         try {
             int before = a.mirror().size();
             // The counts differ for good (the store has one order more than memory can hold), yet nothing
@@ -417,9 +423,12 @@ class OrderConsistencyTest {
             assertThat(a.sync().auditNow()).isFalse();
             assertThat(a.mirror().size()).isEqualTo(before);
             assertThat(a.mirror().facts(odd)).isNull();
+            assertThat(a.mirror().facts(handFixed.id())).isNotNull();
             assertFullyInStep(a, List.of("audit with an unreadable order"));
         } finally {
             mongo.getCollection(OrderStore.COLLECTION).deleteOne(new org.bson.Document("_id", odd));
+            mongo.getCollection(OrderStore.COLLECTION).deleteOne(new org.bson.Document("_id", handFixed.id()));
+            a.sync().auditNow();
         }
     }
 

@@ -284,8 +284,9 @@ abstract class OrderStoreContract {
     void aMigrationCutShortBetweenTheOrderAndItsOutcomeIsFinishedByTheNextStart() {
         mongo().dropCollection(OrderStore.COLLECTION);
         mongo().dropCollection("migrations");
-        ObjectId outcome = new ObjectId();
+        // The other outcome's id sorts first: a migration that trusted sort order alone would link it.
         ObjectId other = new ObjectId();
+        ObjectId outcome = new ObjectId();
         // Where a start died: the order already finished by its seed outcome, the outcome not yet linked.
         ObjectId order = new ObjectId();
         mongo().insert(new Document("_id", order).append("jobId", "cut").append("status", "done")
@@ -310,19 +311,26 @@ abstract class OrderStoreContract {
     void documentsThisVersionCannotReadAreLeftAloneAndTheBossStillStarts() {
         mongo().dropCollection(OrderStore.COLLECTION);
         mongo().dropCollection("outcomes");
-        // Orders whose _id is a string (written by some other tool), two of them, so that the unique
-        // index on rev could not be built if they stayed without one; a done order with a numeric rev.
-        mongo().insert(new Document("_id", "5bcc1f2ea8bd4b2d8c2d5e1a").append("jobId", "string-id")
-                .append("status", "unassigned"), OrderStore.COLLECTION);
-        mongo().insert(new Document("_id", "by-hand").append("jobId", "string-id-2").append("status", "assigned"),
-                OrderStore.COLLECTION);
+        // Orders whose _id is a string (written by some other tool, two as 24 hex digits, which Spring's
+        // query mapping would turn into ObjectIds), so that the unique index on rev could not be built if
+        // they stayed without one; a done order with a numeric rev.
+        var raw = mongo().getCollection(OrderStore.COLLECTION);
+        raw.insertOne(new Document("_id", "5bcc1f2ea8bd4b2d8c2d5e1a").append("jobId", "string-id")
+                .append("status", "unassigned"));
+        raw.insertOne(new Document("_id", "5bcc1f2ea8bd4b2d8c2d5e1b").append("jobId", "string-id-3")
+                .append("status", "unassigned"));
+        raw.insertOne(new Document("_id", "by-hand").append("jobId", "string-id-2").append("status", "assigned"));
         ObjectId numericRev = new ObjectId();
         mongo().insert(new Document("_id", numericRev).append("jobId", "numeric-rev").append("status", "done")
                 .append("rev", 5).append("outcomeId", new ObjectId()), OrderStore.COLLECTION);
         ObjectId good = new ObjectId();
         mongo().insert(new Document("_id", good).append("jobId", "good").append("status", "unassigned"),
                 OrderStore.COLLECTION);
-        mongo().insert(new Document("_id", "string-outcome").append("status", 200).append("jobId", "good"), "outcomes");
+        // Two outcomes the migration cannot read: both must still get a unique (orderId, attempt).
+        mongo().getCollection("outcomes").insertOne(new Document("_id", "string-outcome").append("status", 200)
+                .append("jobId", "good"));
+        mongo().getCollection("outcomes").insertOne(new Document("_id", "5bcc1f2ea8bd4b2d8c2d5e1c")
+                .append("status", 200).append("jobId", "good"));
 
         startOnThisDatabase();
 
@@ -331,8 +339,42 @@ abstract class OrderStoreContract {
         assertThat(readable).extracting(Order::id).containsExactly(good);
         assertThat(store.findLiveRevisions()).containsOnlyKeys(good);
         List<ObjectId> stamped = new ArrayList<>();
-        assertThat(store.forEachStamp(stamp -> stamped.add(stamp.id()))).isEqualTo(3);
-        assertThat(stamped).containsExactly(good);
+        // Three ids that are no ObjectId, one revision that is no string; that order is still reported.
+        assertThat(store.forEachStamp(stamp -> stamped.add(stamp.id()))).isEqualTo(4);
+        assertThat(stamped).containsExactlyInAnyOrder(good, numericRev);
+        assertThat(raw.countDocuments(new Document("rev", new Document("$exists", false)))).isZero();
+        assertThat(mongo().getCollection("outcomes").countDocuments(new Document("orderId",
+                new Document("$exists", false)))).isZero();
         assertThat(store.findById(good)).get().extracting(Order::status).isEqualTo(OrderStatus.UNASSIGNED);
+    }
+
+    @Test
+    void aStoreFailureDuringAMigrationLeavesItToBeDoneAgainNotMarkedDone() {
+        Order order = insert("flaky", NOW);
+        store.apply(order.id(), OrderTransition.claim("n1", 0, NOW, LEASE, false));
+        ObjectId outcome = new ObjectId();
+        store.apply(order.id(), OrderTransition.complete("n1", 1, outcome, NOW, null));
+        mongo().getCollection(OrderStore.COLLECTION).updateOne(new Document("_id", order.id()),
+                new Document("$unset", new Document("loss", "")));
+        mongo().insert(new Document("_id", outcome).append("status", 200).append("jobId", "flaky")
+                .append("orderId", order.id()).append("attempt", 1).append("loss", 4.5), "outcomes");
+        mongo().dropCollection("migrations");
+        // The primary goes away for the write that copies the loss: that is no unreadable document.
+        MongoTemplate flaky = new MongoTemplate(mongo().getMongoDatabaseFactory()) {
+            @Override
+            public com.mongodb.client.result.UpdateResult updateFirst(
+                    org.springframework.data.mongodb.core.query.Query query,
+                    org.springframework.data.mongodb.core.query.UpdateDefinition update, String collectionName) {
+                throw new org.springframework.dao.DataAccessResourceFailureException("timed out (test)");
+            }
+        };
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new StoreMigrations(flaky, durability(),
+                Clock.fixed(NOW, ZoneOffset.UTC), TestProperties.defaults()))
+                .isInstanceOf(org.springframework.dao.DataAccessResourceFailureException.class);
+        assertThat(mongo().exists(org.springframework.data.mongodb.core.query.Query.query(
+                org.springframework.data.mongodb.core.query.Criteria.where("_id").is("2026-12-loss-on-done-orders")),
+                "migrations")).isFalse();
+        migrate(); // the next start, the store back
+        assertThat(store.findById(order.id()).orElseThrow().loss()).isEqualTo(4.5);
     }
 }

@@ -123,5 +123,25 @@ class OutcomeVisibilityTest extends BossApiTestBase {
         JsonNode after = boss.get("/jobs/" + jobId).json().get("order");
         assertThat(after.get("status").asString()).isEqualTo("failed");
         assertThat(after.get("outcomeId").asString()).isEqualTo(earlier.toHexString());
+        assertThat(after.get("reason").asString()).isEqualTo("script reported status 500");
+    }
+
+    @Test
+    void aHandBackForAnAttemptWhoseOutcomeIsStoredEndsTheOrderWithThatOutcome() {
+        String jobId = submit(job()).get("jobId").asString();
+        JsonNode order = claim("crashy");
+        org.bson.types.ObjectId earlier = new org.bson.types.ObjectId();
+        mongo.insert(new Document("_id", earlier).append("status", 200).append("jobId", jobId)
+                .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
+                .append("loss", 1.25), "outcomes");
+        // The worker, restarted, hands the attempt back: re-running it would orphan the stored outcome.
+        HttpJson.Reply handBack = boss.post("/callback", Map.of("status", 503, "jobId", jobId, "orderId",
+                order.get("_id").asString(), "attempt", 1, "node", "crashy", "retryable", true));
+        assertThat(handBack.status()).isEqualTo(200);
+        JsonNode after = boss.get("/jobs/" + jobId).json().get("order");
+        assertThat(after.get("status").asString()).isEqualTo("done");
+        assertThat(after.get("outcomeId").asString()).isEqualTo(earlier.toHexString());
+        assertThat(mongo.findById(new org.bson.types.ObjectId(order.get("_id").asString()), Document.class, "orders")
+                .getDouble("loss")).isEqualTo(1.25);
     }
 }
