@@ -7,6 +7,8 @@ import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
 import java.util.List;
+import org.hibernate.validator.constraints.time.DurationMax;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -23,7 +25,8 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Store store,
         @Valid @NotNull @DefaultValue Limits limits,
         @Valid @NotNull @DefaultValue Workers workers,
-        @Valid @NotNull @DefaultValue Security security) {
+        @Valid @NotNull @DefaultValue Security security,
+        @Valid @NotNull @DefaultValue Idempotency idempotency) {
 
     /**
      * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
@@ -88,4 +91,17 @@ public record BossProperties(
             @NotNull @DefaultValue("90s") Duration offlineAfter,
             @NotNull @DefaultValue("7d") Duration forgetAfter,
             @Min(1) @DefaultValue("10000") int maxKnown) {}
+
+    /**
+     * {@code Idempotency-Key} on creating routes. A key is kept {@code keepFor}, at least a day: the
+     * promise to submitters is that a retry within 24 h never creates a second job, and a client that
+     * retries after a night's outage is the case it is for. A repeat that finds the first request still
+     * running waits up to {@code pendingWait} for its answer, then gets 409 with {@code Retry-After}. A
+     * first request that has held its key for {@code takeOverAfter} without answering (its Boss died) is
+     * finished by the next retry, with the id it had chosen, so it never creates a second job.
+     */
+    public record Idempotency(
+            @NotNull @DurationMin(hours = 24) @DefaultValue("24h") Duration keepFor,
+            @NotNull @DurationMax(minutes = 1) @DefaultValue("5s") Duration pendingWait,
+            @NotNull @DurationMin(seconds = 1) @DefaultValue("15s") Duration takeOverAfter) {}
 }

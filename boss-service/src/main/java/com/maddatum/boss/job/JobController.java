@@ -1,12 +1,14 @@
 package com.maddatum.boss.job;
 
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.maddatum.boss.idempotency.IdempotentCreates;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderService;
 import com.maddatum.boss.order.OrderView;
@@ -22,6 +24,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
 
@@ -45,26 +48,37 @@ class JobController {
     private final JobStore jobs;
     private final OrderService orders;
     private final JsonInput json;
+    private final IdempotentCreates idempotent;
 
-    JobController(JobService service, JobStore jobs, OrderService orders, JsonInput json) {
+    JobController(JobService service, JobStore jobs, OrderService orders, JsonInput json, IdempotentCreates idempotent) {
         this.service = service;
         this.jobs = jobs;
         this.orders = orders;
         this.json = json;
+        this.idempotent = idempotent;
     }
 
     record CreatedView(@JsonProperty("_id") String id, String jobId, String orderId, String status) {}
 
     @Operation(summary = "Submit a job (the seed's route)", description = "Stores the job exactly as sent and "
             + "queues its order. scriptName is required; priority, maxAttempts, requiredLabels, timeoutSeconds "
-            + "and projectName are read by the Boss; everything else is the script's.")
+            + "and projectName are read by the Boss; everything else is the script's. With an Idempotency-Key, "
+            + "sending the same body again (within boss.idempotency.keep-for) creates nothing and answers as the "
+            + "first time, with Idempotent-Replayed: true; the same key with another body is a 422.")
     @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(mediaType = "application/json",
             schema = @Schema(type = "object"), examples = @ExampleObject(name = "the seed's job", value = SEED_JOB)))
-    @ApiResponse(responseCode = "201", description = "stored and queued", content = @Content(examples = @ExampleObject(
+    @ApiResponse(responseCode = "201", description = "stored and queued (or, replayed, as it was)", content = @Content(
+            schema = @Schema(implementation = CreatedView.class), examples = @ExampleObject(
             value = "{\"_id\":\"6b09...7a\",\"jobId\":\"6b09...7a\",\"orderId\":\"6b09...7b\",\"status\":\"unassigned\"}")))
     @PostMapping("/job/create")
-    ResponseEntity<CreatedView> create(@RequestBody JsonNode body) {
-        JobService.Created created = service.create(json.toDocument(body, "A job"));
+    ResponseEntity<?> create(@RequestBody JsonNode body, @Parameter(description = "1-255 visible ASCII characters, "
+            + "e.g. a UUID; repeats of this request with this key create one job")
+            @RequestHeader(name = IdempotentCreates.KEY_HEADER, required = false) String idempotencyKey) {
+        Document job = json.toDocument(body, "A job");
+        return idempotent.once("job/create", idempotencyKey, body, jobId -> created(service.create(jobId, job)));
+    }
+
+    private static ResponseEntity<CreatedView> created(JobService.Created created) {
         Order order = created.order();
         return ResponseEntity.created(URI.create("/jobs/" + created.jobId()))
                 .body(new CreatedView(created.jobId(), created.jobId(), order.id().toHexString(),

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.bson.Document;
 import org.bson.types.ObjectId;
+import org.springframework.dao.DuplicateKeyException;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
@@ -29,14 +30,21 @@ public class JobStore {
         this.durability = durability;
     }
 
-    ObjectId insert(Document job) {
-        ObjectId id = new ObjectId();
+    /**
+     * Stores the job under an id its creator chose; false when a job with that id is already stored
+     * (an earlier try of the same creation, which the unique {@code _id} lets in only once).
+     */
+    boolean insert(ObjectId id, Document job) {
         // _id first, as MongoDB would put it, then the fields in the order they were sent.
         Document stored = new Document("_id", id);
         stored.putAll(job);
-        mongo.insert(stored, COLLECTION);
+        try {
+            mongo.insert(stored, COLLECTION);
+        } catch (DuplicateKeyException alreadyStored) {
+            return false;
+        }
         durability.sync();
-        return id;
+        return true;
     }
 
     public Optional<Document> findById(ObjectId id) {

@@ -26,7 +26,8 @@ class CorsConfiguration implements WebMvcConfigurer {
     public void addCorsMappings(CorsRegistry registry) {
         if (!origins.isEmpty()) {
             registry.addMapping("/**").allowedOrigins(origins.toArray(String[]::new))
-                    .allowedMethods("GET", "POST").allowedHeaders("Authorization", "Content-Type").maxAge(600);
+                    .allowedMethods("GET", "POST").allowedHeaders("Authorization", "Content-Type", "Idempotency-Key")
+                    .exposedHeaders("Location", "Idempotent-Replayed").maxAge(600);
         }
     }
 }

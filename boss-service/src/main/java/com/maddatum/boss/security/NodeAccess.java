@@ -3,8 +3,6 @@ package com.maddatum.boss.security;
 import com.maddatum.boss.web.ApiProblem;
 import java.util.Optional;
 import org.springframework.stereotype.Component;
-import org.springframework.web.context.request.RequestAttributes;
-import org.springframework.web.context.request.RequestContextHolder;
 
 /**
  * The check every worker route makes before it acts as a node: a worker token bound to node names
@@ -33,8 +31,6 @@ public class NodeAccess {
     }
 
     private static Caller caller() {
-        RequestAttributes request = RequestContextHolder.getRequestAttributes();
-        Object caller = request == null ? null : request.getAttribute(Caller.ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
-        return caller instanceof Caller c ? c : null;
+        return Caller.current().orElse(null);
     }
 }

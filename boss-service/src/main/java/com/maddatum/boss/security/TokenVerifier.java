@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import org.springframework.stereotype.Component;
@@ -32,10 +33,14 @@ class TokenVerifier {
         TokenPolicy.check("boss.security.submitter-tokens", security.submitterTokens());
         TokenPolicy.check("boss.security.worker-tokens",
                 security.workerTokens().stream().map(TokenVerifier::secretOf).toList());
-        security.submitterTokens().forEach(token -> entries.add(new Entry(digest(token), new Caller(Role.SUBMITTER,
-                List.of()))));
-        security.workerTokens().forEach(token -> entries.add(new Entry(digest(secretOf(token)),
-                new Caller(Role.WORKER, nodesOf(token)))));
+        for (String token : security.submitterTokens()) {
+            byte[] digest = digest(token);
+            entries.add(new Entry(digest, new Caller(Role.SUBMITTER, List.of(), HexFormat.of().formatHex(digest))));
+        }
+        for (String token : security.workerTokens()) {
+            byte[] digest = digest(secretOf(token));
+            entries.add(new Entry(digest, new Caller(Role.WORKER, nodesOf(token), HexFormat.of().formatHex(digest))));
+        }
         for (int i = 0; i < entries.size(); i++) {
             for (int j = i + 1; j < entries.size(); j++) {
                 if (MessageDigest.isEqual(entries.get(i).digest(), entries.get(j).digest())) {

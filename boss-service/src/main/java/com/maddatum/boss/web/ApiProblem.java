@@ -31,6 +31,23 @@ public final class ApiProblem extends RuntimeException {
                 detail, field);
     }
 
+    public static ApiProblem invalidHeader(String header, String detail) {
+        return new ApiProblem(HttpStatus.BAD_REQUEST, "invalid-header", "A header of the request is invalid",
+                detail, header);
+    }
+
+    /** An idempotency key sent again with a request other than the one it was first used for. */
+    public static ApiProblem keyReused(String header, String detail) {
+        return new ApiProblem(HttpStatus.UNPROCESSABLE_CONTENT, "idempotency-key-reused",
+                "This idempotency key was used for a different request", detail, header);
+    }
+
+    /** An idempotency key whose first request is still being answered. */
+    public static ApiProblem keyInUse(String header, String detail) {
+        return new ApiProblem(HttpStatus.CONFLICT, "idempotency-key-in-use",
+                "A request with this idempotency key is still being processed", detail, header);
+    }
+
     public static ApiProblem notFound(String what, String id) {
         return new ApiProblem(HttpStatus.NOT_FOUND, "not-found", "No such " + what,
                 "No " + what + " has the id '" + id + "'.", "id");
