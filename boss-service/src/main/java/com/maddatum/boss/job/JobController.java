@@ -15,14 +15,18 @@ import com.maddatum.boss.web.BsonView;
 import com.maddatum.boss.web.Ids;
 import com.maddatum.boss.web.JsonInput;
 import java.net.URI;
+import java.time.Duration;
 import java.util.Map;
 import org.bson.Document;
+import org.bson.types.ObjectId;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.context.request.async.DeferredResult;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -45,12 +49,14 @@ class JobController {
     private final JobStore jobs;
     private final OrderService orders;
     private final JsonInput json;
+    private final FinishWaits finishes;
 
-    JobController(JobService service, JobStore jobs, OrderService orders, JsonInput json) {
+    JobController(JobService service, JobStore jobs, OrderService orders, JsonInput json, FinishWaits finishes) {
         this.service = service;
         this.jobs = jobs;
         this.orders = orders;
         this.json = json;
+        this.finishes = finishes;
     }
 
     record CreatedView(@JsonProperty("_id") String id, String jobId, String orderId, String status) {}
@@ -69,6 +75,22 @@ class JobController {
         return ResponseEntity.created(URI.create("/jobs/" + created.jobId()))
                 .body(new CreatedView(created.jobId(), created.jobId(), order.id().toHexString(),
                         order.status().wire()));
+    }
+
+    /**
+     * {@code POST /job/create?waitSeconds=N}: created as usual, answered once the job is done, failed or
+     * cancelled, or after N seconds (at most {@code boss.queue.max-wait}). Always 201, with the seed's
+     * fields ({@code status} as it is when answered) and the job as {@code GET /jobs/{id}} shows it.
+     */
+    @Operation(summary = "Submit a job and wait for its outcome", description = "As POST /job/create, then holds the "
+            + "answer until the job is done, failed or cancelled, or waitSeconds pass (at most boss.queue.max-wait). "
+            + "201 either way: the seed's fields, status as it is then, and the job, order, outcome and queue place "
+            + "as GET /jobs/{id} shows them.")
+    @PostMapping(value = "/job/create", params = "waitSeconds")
+    DeferredResult<ResponseEntity<Object>> createAndWait(@RequestBody JsonNode body, @RequestParam int waitSeconds) {
+        Duration wait = finishes.capped(waitSeconds);
+        CreatedView created = create(body).getBody();
+        return finishes.untilFinished(created.jobId(), new ObjectId(created.orderId()), wait);
     }
 
     /** The seed's job fetch: the job exactly as submitted, plus {@code _id}. */
