@@ -1,6 +1,9 @@
 package com.maddatum.boss.job;
 
+import io.swagger.v3.oas.annotations.Hidden;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -68,6 +71,10 @@ class JobController {
             schema = @Schema(type = "object"), examples = @ExampleObject(name = "the seed's job", value = SEED_JOB)))
     @ApiResponse(responseCode = "201", description = "stored and queued", content = @Content(examples = @ExampleObject(
             value = "{\"_id\":\"6b09...7a\",\"jobId\":\"6b09...7a\",\"orderId\":\"6b09...7b\",\"status\":\"unassigned\"}")))
+    @Parameter(name = "waitSeconds", in = ParameterIn.QUERY, schema = @Schema(type = "integer", minimum = "0"),
+            description = "Hold the answer until the job is done, failed or cancelled, or this many seconds pass "
+                    + "(at most boss.queue.max-wait). 201 either way: the fields above, status as it is then, and the "
+                    + "job, order, outcome and queue place as GET /jobs/{id} shows them.")
     @PostMapping("/job/create")
     ResponseEntity<CreatedView> create(@RequestBody JsonNode body) {
         JobService.Created created = service.create(json.toDocument(body, "A job"));
@@ -82,10 +89,7 @@ class JobController {
      * cancelled, or after N seconds (at most {@code boss.queue.max-wait}). Always 201, with the seed's
      * fields ({@code status} as it is when answered) and the job as {@code GET /jobs/{id}} shows it.
      */
-    @Operation(summary = "Submit a job and wait for its outcome", description = "As POST /job/create, then holds the "
-            + "answer until the job is done, failed or cancelled, or waitSeconds pass (at most boss.queue.max-wait). "
-            + "201 either way: the seed's fields, status as it is then, and the job, order, outcome and queue place "
-            + "as GET /jobs/{id} shows them.")
+    @Hidden // documented as the waitSeconds parameter of create(): the docs show one operation per route
     @PostMapping(value = "/job/create", params = "waitSeconds")
     DeferredResult<ResponseEntity<Object>> createAndWait(@RequestBody JsonNode body, @RequestParam int waitSeconds) {
         Duration wait = finishes.capped(waitSeconds);

@@ -11,7 +11,11 @@ import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.BsonView;
 import com.maddatum.boss.web.Ids;
 import com.maddatum.boss.web.Paging;
+import io.swagger.v3.oas.annotations.Hidden;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import java.time.Duration;
 import java.util.Arrays;
@@ -65,14 +69,15 @@ class JobReadController {
     record JobDetail(Map<String, Object> job, OrderView order, Map<String, Object> outcome, QueuePlace.QueueView queue) {}
 
     @Operation(summary = "A job with its order (and the order's history), its outcome, and its place in the queue")
+    @Parameter(name = "waitSeconds", in = ParameterIn.QUERY, schema = @Schema(type = "integer", minimum = "0"),
+            description = "Hold the request until the job's order changes status or attempt, or this many seconds "
+                    + "pass (at most boss.queue.max-wait); a finished job is answered at once.")
     @GetMapping("/jobs/{id}")
     JobDetail detail(@PathVariable String id) {
         return details.of(id);
     }
 
-    @Operation(summary = "A job, answered once its order changes status or attempt, or after waitSeconds",
-            description = "Holds the request (up to boss.queue.max-wait) until the job's order changes status or "
-                    + "attempt, then answers as GET /jobs/{id}. A finished job is answered at once.")
+    @Hidden // documented as the waitSeconds parameter of detail(): the docs show one operation per route
     @GetMapping(value = "/jobs/{id}", params = "waitSeconds")
     DeferredResult<JobDetail> detailAfterChange(@PathVariable String id, @RequestParam int waitSeconds) {
         Duration wait = waits.capped(waitSeconds);

@@ -106,8 +106,9 @@ class QueuePlace {
         return seconds.length % 2 == 1 ? seconds[mid] : (seconds[mid - 1] + seconds[mid]) / 2;
     }
 
+    /** Whole seconds, or tenths for a run shorter than ten seconds. */
     private static String seconds(double value) {
-        return value == Math.rint(value) ? Long.toString((long) value) : String.format(Locale.ROOT, "%.1f", value);
+        return value >= 10 ? Long.toString(Math.round(value)) : String.format(Locale.ROOT, "%.1f", value);
     }
 
     private static String because(Set<String> needs, OptionalLong position, int eligible, int idle) {
