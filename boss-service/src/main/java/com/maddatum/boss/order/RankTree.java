@@ -26,9 +26,6 @@ final class RankTree<T> {
         }
     }
 
-    /** Two halves of a split: keys before the split point, and the rest. */
-    private record Halves<T>(Node<T> before, Node<T> rest) {}
-
     private final Comparator<? super T> order;
     // Heap priorities only need to be unpredictable to the inputs, not secure.
     private final SplittableRandom random = new SplittableRandom();
@@ -60,23 +57,16 @@ final class RankTree<T> {
 
     /** Adds {@code key}; false when it is already there. */
     boolean add(T key) {
-        if (contains(key)) {
-            return false;
-        }
-        Halves<T> split = split(root, key, false);
-        root = merge(merge(split.before(), new Node<>(key, random.nextInt())), split.rest());
-        return true;
+        int before = size();
+        root = insert(root, key);
+        return size() != before;
     }
 
     /** Removes {@code key}; false when it was not there. */
     boolean remove(T key) {
-        if (!contains(key)) {
-            return false;
-        }
-        Halves<T> below = split(root, key, false);
-        Halves<T> atAndAbove = split(below.rest(), key, true);
-        root = merge(below.before(), atAndAbove.rest());
-        return true;
+        int before = size();
+        root = delete(root, key);
+        return size() != before;
     }
 
     /** How many elements come strictly before {@code key} (which need not be in the set). */
@@ -94,20 +84,54 @@ final class RankTree<T> {
         return before;
     }
 
-    /** Splits into the keys before {@code key} (through {@code key} itself when {@code inclusive}) and the rest. */
-    private Halves<T> split(Node<T> node, T key, boolean inclusive) {
+    // Rotations, not split and merge, on the claim path: they allocate nothing but the new node.
+    private Node<T> insert(Node<T> node, T key) {
         if (node == null) {
-            return new Halves<>(null, null);
+            return new Node<>(key, random.nextInt());
         }
-        int c = order.compare(node.key, key);
-        if (c < 0 || (inclusive && c == 0)) {
-            Halves<T> right = split(node.right, key, inclusive);
-            node.right = right.before();
-            return new Halves<>(update(node), right.rest());
+        int c = order.compare(key, node.key);
+        if (c < 0) {
+            node.left = insert(node.left, key);
+            if (node.left.priority > node.priority) {
+                node = rotateRight(node);
+            }
+        } else if (c > 0) {
+            node.right = insert(node.right, key);
+            if (node.right.priority > node.priority) {
+                node = rotateLeft(node);
+            }
         }
-        Halves<T> left = split(node.left, key, inclusive);
-        node.left = left.rest();
-        return new Halves<>(left.before(), update(node));
+        return update(node);
+    }
+
+    private Node<T> delete(Node<T> node, T key) {
+        if (node == null) {
+            return null;
+        }
+        int c = order.compare(key, node.key);
+        if (c == 0) {
+            return merge(node.left, node.right);
+        }
+        if (c < 0) {
+            node.left = delete(node.left, key);
+        } else {
+            node.right = delete(node.right, key);
+        }
+        return update(node);
+    }
+
+    private static <T> Node<T> rotateRight(Node<T> node) {
+        Node<T> left = node.left;
+        node.left = left.right;
+        left.right = update(node);
+        return left;
+    }
+
+    private static <T> Node<T> rotateLeft(Node<T> node) {
+        Node<T> right = node.right;
+        node.right = right.left;
+        right.left = update(node);
+        return right;
     }
 
     /** Joins two treaps where every key of {@code a} comes before every key of {@code b}. */
