@@ -139,6 +139,17 @@ class JobWaitApiTest extends BossApiTestBase {
     }
 
     @Test
+    void waitsAreCappedByASettingThatMustBePositive() {
+        assertThat(waits.capped(100_000)).isEqualTo(java.time.Duration.ofMinutes(10));
+        assertThat(waits.capped(7)).isEqualTo(java.time.Duration.ofSeconds(7));
+        for (String bad : new String[] {"0s", "-1s", "25h"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> com.maddatum.boss.support.TestProperties.with(Map.of("boss.queue.max-wait", bad)))
+                    .as(bad).hasStackTraceContaining("boss.queue.max-wait must be more than 0");
+        }
+    }
+
+    @Test
     void createAndWaitAnswersWithTheOutcomeWhenAWorkerFinishesTheJobInTime() throws Exception {
         CompletableFuture<HttpJson.Reply> created = boss.postAsync("/job/create?waitSeconds=120", labelledJob());
         // The Worker long-polls as a real one does, and gets the job the moment it is stored.
