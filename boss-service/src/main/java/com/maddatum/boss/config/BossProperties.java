@@ -26,7 +26,8 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Limits limits,
         @Valid @NotNull @DefaultValue Workers workers,
         @Valid @NotNull @DefaultValue Security security,
-        @Valid @NotNull @DefaultValue Idempotency idempotency) {
+        @Valid @NotNull @DefaultValue Idempotency idempotency,
+        @Valid @NotNull @DefaultValue Queue queue) {
 
     /**
      * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
@@ -104,4 +105,24 @@ public record BossProperties(
             @NotNull @DurationMin(hours = 24) @DefaultValue("24h") Duration keepFor,
             @NotNull @DurationMax(minutes = 1) @DefaultValue("5s") Duration pendingWait,
             @NotNull @DurationMin(seconds = 1) @DefaultValue("15s") Duration takeOverAfter) {}
+
+    /**
+     * What a submitter learns about a waiting job. {@code maxWait} caps {@code waitSeconds} on
+     * {@code GET /jobs/{id}} and {@code POST /job/create}; a held request costs no thread, only memory. The
+     * estimate of when a job finishes uses the last {@code durationsKept} run durations of its script in its
+     * project, kept for at most {@code durationScripts} (project, script) pairs, the least recently used
+     * dropped first.
+     */
+    public record Queue(
+            @NotNull @DefaultValue("10m") Duration maxWait,
+            @Min(1) @Max(1000) @DefaultValue("20") int durationsKept,
+            @Min(1) @DefaultValue("10000") int durationScripts) {
+
+        public Queue {
+            if (maxWait != null && (maxWait.isNegative() || maxWait.isZero() || maxWait.toHours() > 24)) {
+                throw new IllegalArgumentException("boss.queue.max-wait must be more than 0 and at most 24h, was "
+                        + maxWait);
+            }
+        }
+    }
 }

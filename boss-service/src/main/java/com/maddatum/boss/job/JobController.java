@@ -1,7 +1,9 @@
 package com.maddatum.boss.job;
 
+import io.swagger.v3.oas.annotations.Hidden;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -10,6 +12,7 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.maddatum.boss.idempotency.IdempotentCreates;
 import com.maddatum.boss.order.Order;
+import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderService;
 import com.maddatum.boss.order.OrderView;
 import com.maddatum.boss.web.ApiProblem;
@@ -17,15 +20,19 @@ import com.maddatum.boss.web.BsonView;
 import com.maddatum.boss.web.Ids;
 import com.maddatum.boss.web.JsonInput;
 import java.net.URI;
+import java.time.Duration;
 import java.util.Map;
 import org.bson.Document;
+import org.bson.types.ObjectId;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.context.request.async.DeferredResult;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -48,14 +55,19 @@ class JobController {
     private final JobStore jobs;
     private final OrderService orders;
     private final JsonInput json;
+    private final OrderQueries orderReads;
     private final IdempotentCreates idempotent;
+    private final FinishWaits finishes;
 
-    JobController(JobService service, JobStore jobs, OrderService orders, JsonInput json, IdempotentCreates idempotent) {
+    JobController(JobService service, JobStore jobs, OrderService orders, OrderQueries orderReads, JsonInput json,
+            IdempotentCreates idempotent, FinishWaits finishes) {
         this.service = service;
         this.jobs = jobs;
         this.orders = orders;
         this.json = json;
+        this.orderReads = orderReads;
         this.idempotent = idempotent;
+        this.finishes = finishes;
     }
 
     record CreatedView(@JsonProperty("_id") String id, String jobId, String orderId, String status) {}
@@ -70,6 +82,10 @@ class JobController {
     @ApiResponse(responseCode = "201", description = "stored and queued (or, replayed, as it was)", content = @Content(
             schema = @Schema(implementation = CreatedView.class), examples = @ExampleObject(
             value = "{\"_id\":\"6b09...7a\",\"jobId\":\"6b09...7a\",\"orderId\":\"6b09...7b\",\"status\":\"unassigned\"}")))
+    @Parameter(name = "waitSeconds", in = ParameterIn.QUERY, schema = @Schema(type = "integer", minimum = "0"),
+            description = "Hold the answer until the job is done, failed or cancelled, or this many seconds pass "
+                    + "(at most boss.queue.max-wait). 201 either way: the fields above, status as it is then, and the "
+                    + "job, order, outcome and queue place as GET /jobs/{id} shows them.")
     @PostMapping("/job/create")
     ResponseEntity<?> create(@RequestBody JsonNode body, @Parameter(description = "1-255 visible ASCII characters, "
             + "e.g. a UUID; repeats of this request with this key create one job")
@@ -83,6 +99,33 @@ class JobController {
         return ResponseEntity.created(URI.create("/jobs/" + created.jobId()))
                 .body(new CreatedView(created.jobId(), created.jobId(), order.id().toHexString(),
                         order.status().wire()));
+    }
+
+    /**
+     * {@code POST /job/create?waitSeconds=N}: created as usual, answered once the job is done, failed or
+     * cancelled, or after N seconds (at most {@code boss.queue.max-wait}). Always 201, with the seed's
+     * fields ({@code status} as it is when answered) and the job as {@code GET /jobs/{id}} shows it.
+     */
+    @Hidden // documented as the waitSeconds parameter of create(): the docs show one operation per route
+    @PostMapping(value = "/job/create", params = "waitSeconds")
+    @SuppressWarnings("unchecked")
+    DeferredResult<ResponseEntity<Object>> createAndWait(@RequestBody JsonNode body, @RequestParam int waitSeconds,
+            @RequestHeader(name = IdempotentCreates.KEY_HEADER, required = false) String idempotencyKey) {
+        Duration wait = finishes.capped(waitSeconds);
+        ResponseEntity<?> answer = create(body, idempotencyKey);
+        java.net.URI location = answer.getHeaders().getLocation();
+        if (answer.getStatusCode().value() != 201 || location == null) {
+            // A 409 (the first request with this key is still creating) or a 4xx: answered as is.
+            DeferredResult<ResponseEntity<Object>> now = new DeferredResult<>();
+            now.setResult((ResponseEntity<Object>) answer);
+            return now;
+        }
+        // Fresh or replayed, the job is the one at Location: a client whose create-and-wait timed out
+        // retries with the same key and waits for the same job, rather than getting the 201 back at once.
+        String path = location.getPath();
+        String jobId = path.substring(path.lastIndexOf('/') + 1);
+        Order order = orderReads.findByJobId(jobId).orElseThrow(() -> ApiProblem.notFound("order of job", jobId));
+        return finishes.untilFinished(jobId, order.id(), wait);
     }
 
     /** The seed's job fetch: the job exactly as submitted, plus {@code _id}. */

@@ -35,6 +35,8 @@ class OrderCatalog {
     private final ConcurrentHashMap<Filter, ConcurrentSkipListSet<Listed>> listings = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Filter, Long> counts = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<NodeStatus, Long> finishedByNode = new ConcurrentHashMap<>();
+    /** node -> orders assigned to or running on it: whether a node has a free slot, without a walk. */
+    private final ConcurrentHashMap<String, Long> heldByNode = new ConcurrentHashMap<>();
 
     /** Moves an order from where {@code before} placed it to where {@code after} does (either may be null). */
     void move(OrderFacts before, OrderFacts after) {
@@ -64,6 +66,9 @@ class OrderCatalog {
         if (facts.node() != null && facts.status().isTerminal()) {
             finishedByNode.compute(new NodeStatus(facts.node(), facts.status()),
                     (key, n) -> zeroToNull((n == null ? 0 : n) + delta));
+        }
+        if (facts.node() != null && facts.status().isInFlight()) {
+            heldByNode.compute(facts.node(), (node, n) -> zeroToNull((n == null ? 0 : n) + delta));
         }
     }
 
@@ -110,6 +115,11 @@ class OrderCatalog {
     List<String> projects() {
         return counts.keySet().stream().filter(f -> f.project() != null && f.status() == null)
                 .map(Filter::project).sorted().toList();
+    }
+
+    /** How many orders the node holds right now (assigned or running). */
+    long heldBy(String node) {
+        return heldByNode.getOrDefault(node, 0L);
     }
 
     /** node -> finished orders it held at the end, by terminal status. */

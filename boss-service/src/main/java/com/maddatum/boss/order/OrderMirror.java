@@ -8,7 +8,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * The one writer of everything this Boss keeps in memory about orders: the {@link ReadyIndex}, the
- * {@link LeaseTracker}, the {@link OrderCatalog} and the {@link ProjectBoards}. Every state a verb
+ * {@link LeaseTracker}, the {@link OrderCatalog}, the {@link ProjectBoards} and the {@link ScriptDurations};
+ * and the one that tells the {@link OrderWatch} what changed. Every state a verb
  * wrote, a re-read found or a resync brought passes through {@link #apply}, which takes it only when
  * its revision is not older than the one memory holds for that order, and applies it to every view
  * under that order's lock. So a late heartbeat's answer can never undo a callback that came after it,
@@ -25,12 +26,17 @@ class OrderMirror {
     private final LeaseTracker leases;
     private final OrderCatalog catalog;
     private final ProjectBoards boards;
+    private final ScriptDurations durations;
+    private final OrderWatch watch;
 
-    OrderMirror(ReadyIndex ready, LeaseTracker leases, OrderCatalog catalog, ProjectBoards boards) {
+    OrderMirror(ReadyIndex ready, LeaseTracker leases, OrderCatalog catalog, ProjectBoards boards,
+            ScriptDurations durations, OrderWatch watch) {
         this.ready = ready;
         this.leases = leases;
         this.catalog = catalog;
         this.boards = boards;
+        this.durations = durations;
+        this.watch = watch;
     }
 
     /** Applies the stored state of an order unless memory already holds a newer one; true when applied. */
@@ -50,6 +56,8 @@ class OrderMirror {
             leases.update(order);
             catalog.move(before, after);
             boards.move(before, after);
+            durations.move(before, order);
+            watch.changed(order);
             applied[0] = true;
             return after;
         });
@@ -63,6 +71,7 @@ class OrderMirror {
             leases.forget(id);
             catalog.move(before, null);
             boards.move(before, null);
+            watch.forgotten(id);
             return null;
         });
     }

@@ -1,8 +1,11 @@
 package com.maddatum.boss.order;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
 import org.bson.types.ObjectId;
 import org.springframework.stereotype.Service;
 
@@ -18,12 +21,17 @@ public class OrderQueries {
     private final OrderCatalog catalog;
     private final ProjectBoards boards;
     private final LeaseTracker leases;
+    private final ReadyIndex ready;
+    private final ScriptDurations durations;
 
-    OrderQueries(OrderStore store, OrderCatalog catalog, ProjectBoards boards, LeaseTracker leases) {
+    OrderQueries(OrderStore store, OrderCatalog catalog, ProjectBoards boards, LeaseTracker leases, ReadyIndex ready,
+            ScriptDurations durations) {
         this.store = store;
         this.catalog = catalog;
         this.boards = boards;
         this.leases = leases;
+        this.ready = ready;
+        this.durations = durations;
     }
 
     public Optional<Order> findById(ObjectId id) {
@@ -60,6 +68,25 @@ public class OrderQueries {
     /** node name -> the orders it holds right now. */
     public Map<String, List<Order>> heldByNode() {
         return leases.byNode();
+    }
+
+    /** How many orders the node holds right now (assigned or running). */
+    public long heldBy(String node) {
+        return catalog.heldBy(node);
+    }
+
+    /**
+     * How many waiting orders a node with these labels would claim before this one, or empty when the
+     * order is not waiting in this Boss's queue. Counted in memory, never by walking the queue.
+     */
+    public OptionalLong ahead(ObjectId orderId, Set<String> nodeLabels) {
+        long ahead = ready.ahead(orderId, nodeLabels);
+        return ahead < 0 ? OptionalLong.empty() : OptionalLong.of(ahead);
+    }
+
+    /** How long the latest done runs of the script in the project took, oldest first (at most the kept number). */
+    public List<Duration> recentDurations(String project, String script) {
+        return durations.recent(project, script);
     }
 
     /** The ids of the project's done orders with the lowest loss, best first. */

@@ -59,6 +59,12 @@ class ReadyIndex {
     private final ConcurrentHashMap<ObjectId, Long> skipped = new ConcurrentHashMap<>();
     /** label -> claimable orders needing it; a label leaves the map when no waiting order needs it. */
     private final ConcurrentHashMap<String, Long> labelCounts = new ConcurrentHashMap<>();
+    /**
+     * The same orders grouped by the labels they require, each group in claim order and able to count
+     * the orders before a given one: a job's place in the queue is a few counts, not a walk of the queue.
+     * Each tree is changed only inside {@code compute} for its key, and read under its own lock.
+     */
+    private final ConcurrentHashMap<Set<String>, RankTree<Entry>> byLabels = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<Runnable> offerListeners = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<LabelListener> labelListeners = new CopyOnWriteArrayList<>();
 
@@ -142,6 +148,7 @@ class ReadyIndex {
     }
 
     private void count(Entry entry, int delta) {
+        rank(entry, delta);
         for (String label : entry.labels().isEmpty() ? Set.of(NO_LABEL) : entry.labels()) {
             labelCounts.compute(label, (l, count) -> {
                 long now = (count == null ? 0 : count) + delta;
@@ -153,6 +160,42 @@ class ReadyIndex {
                 return now == 0 ? null : now;
             });
         }
+    }
+
+    private void rank(Entry entry, int delta) {
+        byLabels.compute(entry.labels(), (labels, tree) -> {
+            RankTree<Entry> kept = tree == null ? new RankTree<>(CLAIM_ORDER) : tree;
+            synchronized (kept) {
+                if (delta > 0) {
+                    kept.add(entry);
+                } else {
+                    kept.remove(entry);
+                }
+                return kept.isEmpty() ? null : kept;
+            }
+        });
+    }
+
+    /**
+     * How many claimable orders a node with these labels would take before this one (those ahead of it
+     * in claim order whose required labels the node has), or -1 when the order is not claimable here.
+     * Costs a count per distinct set of required labels among the waiting orders, each O(log n).
+     */
+    long ahead(ObjectId id, Set<String> nodeLabels) {
+        Candidate candidate = byId.get(id);
+        if (candidate == null) {
+            return -1;
+        }
+        long ahead = 0;
+        for (Map.Entry<Set<String>, RankTree<Entry>> group : byLabels.entrySet()) {
+            if (nodeLabels.containsAll(group.getKey())) {
+                RankTree<Entry> tree = group.getValue();
+                synchronized (tree) {
+                    ahead += tree.rank(candidate.entry());
+                }
+            }
+        }
+        return ahead;
     }
 
     boolean contains(ObjectId id) {

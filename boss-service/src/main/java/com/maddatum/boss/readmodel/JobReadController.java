@@ -7,18 +7,21 @@ import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderStatus;
 import com.maddatum.boss.order.OrderView;
-import com.maddatum.boss.outcome.OutcomeStore;
 import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.BsonView;
 import com.maddatum.boss.web.Ids;
 import com.maddatum.boss.web.Paging;
+import io.swagger.v3.oas.annotations.Hidden;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.tags.Tag;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.bson.Document;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.ResponseEntity;
@@ -26,6 +29,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.context.request.async.DeferredResult;
 
 /**
  * Jobs as people follow them: a job with its order and outcome, the newest jobs by project and
@@ -38,13 +42,16 @@ class JobReadController {
 
     private final JobStore jobs;
     private final OrderQueries orders;
-    private final OutcomeStore outcomes;
+    private final JobDetails details;
+    private final JobWaits waits;
     private final int maxPageSize;
 
-    JobReadController(JobStore jobs, OrderQueries orders, OutcomeStore outcomes, BossProperties properties) {
+    JobReadController(JobStore jobs, OrderQueries orders, JobDetails details, JobWaits waits,
+            BossProperties properties) {
         this.jobs = jobs;
         this.orders = orders;
-        this.outcomes = outcomes;
+        this.details = details;
+        this.waits = waits;
         this.maxPageSize = properties.limits().maxPageSize();
     }
 
@@ -53,24 +60,28 @@ class JobReadController {
     @GetMapping("/retrieve/outcome/{jobId}")
     Map<String, Object> outcome(@PathVariable String jobId) {
         Ids.parse(jobId, "job");
-        return orders.findByJobId(jobId).flatMap(this::outcomeOf).map(BsonView::plain)
+        return orders.findByJobId(jobId).flatMap(details::outcomeOf).map(BsonView::plain)
                 .orElseThrow(() -> ApiProblem.notFound("outcome for job", jobId));
     }
 
+    /** {@code queue}: while the order waits, its place in the queue (see {@link QueuePlace}). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record JobDetail(Map<String, Object> job, OrderView order, Map<String, Object> outcome) {}
+    record JobDetail(Map<String, Object> job, OrderView order, Map<String, Object> outcome, QueuePlace.QueueView queue) {}
 
-    @Operation(summary = "A job with its order (and the order's history) and its outcome")
+    @Operation(summary = "A job with its order (and the order's history), its outcome, and its place in the queue")
+    @Parameter(name = "waitSeconds", in = ParameterIn.QUERY, schema = @Schema(type = "integer", minimum = "0"),
+            description = "Hold the request until the job's order changes status or attempt, or this many seconds "
+                    + "pass (at most boss.queue.max-wait); a finished job is answered at once.")
     @GetMapping("/jobs/{id}")
     JobDetail detail(@PathVariable String id) {
-        Document job = jobs.findById(Ids.parse(id, "job")).orElseThrow(() -> ApiProblem.notFound("job", id));
-        Optional<Order> order = orders.findByJobId(id);
-        return new JobDetail(BsonView.plain(job), order.map(OrderView::of).orElse(null),
-                order.flatMap(this::outcomeOf).map(BsonView::plain).orElse(null));
+        return details.of(id);
     }
 
-    private Optional<Document> outcomeOf(Order order) {
-        return order.outcomeId() == null ? Optional.empty() : outcomes.findById(order.outcomeId());
+    @Hidden // documented as the waitSeconds parameter of detail(): the docs show one operation per route
+    @GetMapping(value = "/jobs/{id}", params = "waitSeconds")
+    DeferredResult<JobDetail> detailAfterChange(@PathVariable String id, @RequestParam int waitSeconds) {
+        Duration wait = waits.capped(waitSeconds);
+        return waits.untilChanged(id, details.of(id), wait);
     }
 
     record JobSummary(OrderView order, Map<String, Object> job) {}

@@ -12,7 +12,6 @@ import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import com.mongodb.client.model.Filters;
@@ -49,7 +48,10 @@ public class WorkerRegistry {
     static final int TRIM_BATCHES = 10;
 
     /** What memory keeps of a node. */
-    private record Node(Set<String> labels, Instant lastSeen, Instant lastSeenWritten) {}
+    private record Node(Set<String> labels, int slots, Instant lastSeen, Instant lastSeenWritten) {}
+
+    /** A node heard from within {@code boss.workers.offline-after}: what it can run, and how many at once. */
+    public record LiveNode(String name, Set<String> labels, int slots) {}
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
@@ -88,9 +90,10 @@ public class WorkerRegistry {
         String name = checkNodeName(registration.effectiveName(), "name");
         Instant now = clock.instant();
         List<String> nodeLabels = registration.labels() == null ? List.of() : List.copyOf(registration.labels());
+        int slots = registration.slots() == null ? 1 : registration.slots();
         Update update = new Update()
                 .set("labels", nodeLabels)
-                .set("slots", registration.slots() == null ? 1 : registration.slots())
+                .set("slots", slots)
                 .set("host", registration.host())
                 .set("gpus", registration.gpus() == null ? List.of() : registration.gpus().stream()
                         .map(g -> new Document("index", g.index()).append("model", g.model())
@@ -101,29 +104,35 @@ public class WorkerRegistry {
                 .setOnInsert("registeredAt", Date.from(now));
         upsert(name, update);
         durability.sync();
-        remember(name, new Node(Set.copyOf(nodeLabels), now, now));
+        remember(name, new Node(Set.copyOf(nodeLabels), slots, now, now));
         return find(name);
     }
 
     /** The labels a node registered; a node that never registered (the seed's worker) has none. */
     public Set<String> labelsOf(String node) {
+        return known(node).labels();
+    }
+
+    /** The node as memory holds it, read from the store (or made up: no labels, one slot) when memory has none. */
+    private Node known(String node) {
         Node known = nodes.get(node);
         if (known != null) {
-            return known.labels();
+            return known;
         }
-        Set<String> labels = Optional.ofNullable(find(node))
-                .map(d -> Set.copyOf(d.getList("labels", String.class, List.of()))).orElse(Set.of());
-        remember(node, new Node(labels, Instant.EPOCH, Instant.EPOCH));
-        return labels;
+        Document stored = find(node);
+        Set<String> labels = stored == null ? Set.of() : Set.copyOf(stored.getList("labels", String.class, List.of()));
+        int slots = stored != null && stored.get("slots") instanceof Number n ? n.intValue() : 1;
+        Node loaded = new Node(labels, slots, Instant.EPOCH, Instant.EPOCH);
+        remember(node, loaded);
+        return loaded;
     }
 
     public void seen(String node) {
         Instant now = clock.instant();
-        Set<String> labels = labelsOf(node);
-        Node before = nodes.get(node);
-        Instant written = before == null ? Instant.EPOCH : before.lastSeenWritten();
+        Node before = known(node);
+        Instant written = before.lastSeenWritten();
         boolean write = Duration.between(written, now).compareTo(SEEN_WRITE_EVERY) >= 0;
-        remember(node, new Node(labels, now, write ? now : written));
+        remember(node, new Node(before.labels(), before.slots(), now, write ? now : written));
         if (write) {
             upsert(node, new Update().set("lastSeenAt", Date.from(now)).setOnInsert("registeredAt", Date.from(now))
                     .setOnInsert("labels", List.of()));
@@ -151,6 +160,18 @@ public class WorkerRegistry {
                     .limit(Math.max(1, settings.maxKnown() / 10)).map(Map.Entry::getKey).toList()
                     .forEach(nodes::remove);
         }
+    }
+
+    /**
+     * The nodes heard from within {@code boss.workers.offline-after}. Walks the nodes in memory (at most
+     * {@code boss.workers.max-known}), never the store.
+     */
+    public List<LiveNode> live() {
+        Instant cutoff = clock.instant().minus(settings.offlineAfter());
+        return nodes.entrySet().stream()
+                .filter(e -> !e.getValue().lastSeen().isBefore(cutoff))
+                .map(e -> new LiveNode(e.getKey(), e.getValue().labels(), e.getValue().slots()))
+                .toList();
     }
 
     int knownInMemory() {

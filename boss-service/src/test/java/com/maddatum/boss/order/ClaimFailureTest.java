@@ -93,7 +93,8 @@ class ClaimFailureTest {
         store = new ElectingStore(mongo, durability);
         ready = new ReadyIndex();
         OrderCatalog catalog = new OrderCatalog();
-        OrderMirror mirror = new OrderMirror(ready, new LeaseTracker(), catalog, new ProjectBoards());
+        OrderMirror mirror = new OrderMirror(ready, new LeaseTracker(), catalog, new ProjectBoards(),
+                new ScriptDurations(TestProperties.defaults()), new OrderWatch(store));
         orders = new OrderService(store, mirror, ready, new LeaseTracker(), MutableClock.stopped(),
                 TestProperties.defaults(), new OrderMetrics(new SimpleMeterRegistry(), catalog, ready));
         created.clear();

@@ -24,6 +24,9 @@ final class OrderFixture {
     private List<String> seedNodes = List.of();
     private Instant finished;
     private Double loss;
+    private String script = "a.py";
+    private Instant started;
+    private List<Order.HistoryEntry> history = List.of();
 
     static OrderFixture order() {
         return new OrderFixture();
@@ -42,10 +45,13 @@ final class OrderFixture {
     OrderFixture seedClaim(String... nodes) { seedClaim = true; seedNodes = List.of(nodes); return this; }
     OrderFixture finished(Instant value) { finished = value; return this; }
     OrderFixture loss(Double value) { loss = value; return this; }
+    OrderFixture script(String value) { script = value; return this; }
+    OrderFixture started(Instant value) { started = value; return this; }
+    OrderFixture history(Order.HistoryEntry... value) { history = List.of(value); return this; }
 
     Order build() {
-        return new Order(id, "job-" + id.toHexString(), created, status, priority, labels, project, "a.py", attempt,
-                maxAttempts, node, lease, null, finished, null, null, null, List.of(), Order.revision(id, revision),
+        return new Order(id, "job-" + id.toHexString(), created, status, priority, labels, project, script, attempt,
+                maxAttempts, node, lease, started, finished, null, null, null, history, Order.revision(id, revision),
                 seedClaim, seedNodes, null, loss);
     }
 }

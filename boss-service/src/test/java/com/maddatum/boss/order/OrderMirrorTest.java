@@ -16,7 +16,8 @@ class OrderMirrorTest {
     private final LeaseTracker leases = new LeaseTracker();
     private final OrderCatalog catalog = new OrderCatalog();
     private final ProjectBoards boards = new ProjectBoards();
-    private final OrderMirror mirror = new OrderMirror(ready, leases, catalog, boards);
+    private final ScriptDurations durations = new ScriptDurations(com.maddatum.boss.support.TestProperties.defaults());
+    private final OrderMirror mirror = new OrderMirror(ready, leases, catalog, boards, durations, new OrderWatch(null));
     private final ObjectId id = new ObjectId();
 
     @Test

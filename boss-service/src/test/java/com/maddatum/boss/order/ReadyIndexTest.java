@@ -97,6 +97,63 @@ class ReadyIndexTest {
         assertThat(calls[0]).isEqualTo(1);
     }
 
+    @Test
+    void aheadCountsOnlyEarlierOrdersTheNodeCouldTake() {
+        Order gpuOld = order(0, t0, List.of("gpu"));
+        Order anyUrgent = order(9, t0.plusSeconds(5), List.of());
+        Order gpuCudaUrgent = order(9, t0.plusSeconds(1), List.of("gpu", "cuda"));
+        Order mine = order(0, t0.plusSeconds(2), List.of("gpu"));
+        Order later = order(0, t0.plusSeconds(3), List.of());
+        List.of(gpuOld, anyUrgent, gpuCudaUrgent, mine, later).forEach(index::offer);
+        assertThat(index.ahead(mine.id(), Set.of("gpu"))).isEqualTo(2); // gpuOld, anyUrgent
+        assertThat(index.ahead(mine.id(), Set.of("gpu", "cuda", "x"))).isEqualTo(3);
+        assertThat(index.ahead(later.id(), Set.of())).isEqualTo(1);
+        index.remove(anyUrgent.id());
+        index.skip(index.candidate(gpuOld.id()));
+        assertThat(index.ahead(mine.id(), Set.of("gpu"))).isZero();
+        ReadyIndex.Candidate taken = index.take(Set.of("gpu"));
+        assertThat(taken.id()).isEqualTo(mine.id());
+        assertThat(index.ahead(mine.id(), Set.of("gpu"))).isEqualTo(-1); // taken: not waiting here any more
+        index.restore(taken);
+        assertThat(index.ahead(mine.id(), Set.of("gpu", "cuda"))).isEqualTo(1);
+    }
+
+    @Test
+    void aheadAgreesWithAWalkOfTheQueueUnderRandomChanges() {
+        java.util.Random random = new java.util.Random(7);
+        List<List<String>> labelSets = List.of(List.of(), List.of("gpu"), List.of("cpu"), List.of("gpu", "big"));
+        List<Set<String>> nodes = List.of(Set.of(), Set.of("gpu"), Set.of("gpu", "big", "cpu"), Set.of("cpu"));
+        List<Order> offered = new java.util.ArrayList<>();
+        for (int step = 0; step < 3_000; step++) {
+            int op = random.nextInt(10);
+            if (op < 5 || offered.isEmpty()) {
+                Order order = order(random.nextInt(3), t0.plusSeconds(random.nextInt(50)),
+                        labelSets.get(random.nextInt(labelSets.size())));
+                index.offer(order);
+                offered.add(order);
+            } else if (op < 7) {
+                index.remove(offered.get(random.nextInt(offered.size())).id());
+            } else if (op < 8) {
+                index.take(nodes.get(random.nextInt(nodes.size())));
+            } else {
+                Order probe = offered.get(random.nextInt(offered.size()));
+                Set<String> node = nodes.get(random.nextInt(nodes.size()));
+                assertThat(index.ahead(probe.id(), node)).as("step %d", step).isEqualTo(walk(probe, node));
+            }
+        }
+    }
+
+    /** What a claimer would take first, counted the slow way. */
+    private long walk(Order probe, Set<String> node) {
+        var waiting = index.snapshot();
+        if (!waiting.containsKey(probe.id())) {
+            return -1;
+        }
+        ReadyIndex.Entry mine = waiting.get(probe.id()).entry();
+        return waiting.values().stream().map(ReadyIndex.Candidate::entry)
+                .filter(e -> e.runnableOn(node) && ReadyIndex.CLAIM_ORDER.compare(e, mine) < 0).count();
+    }
+
     private Order order(int priority, Instant created, List<String> labels) {
         return OrderFixture.order().priority(priority).created(created).labels(labels.toArray(String[]::new)).build();
     }

@@ -23,6 +23,9 @@ class ApiDocsTest extends BossApiTestBase {
         JsonNode create = docs.get("paths").get("/job/create").get("post");
         assertThat(create.get("summary").asString()).contains("seed");
         assertThat(create.get("requestBody").toString()).contains("depedentVariable");
+        // ?waitSeconds= is served by a handler of its own, documented as a parameter of the plain route.
+        assertThat(create.get("parameters").toString()).contains("waitSeconds");
+        assertThat(docs.get("paths").get("/jobs/{id}").get("get").get("parameters").toString()).contains("waitSeconds");
         assertThat(docs.get("paths").get("/callback").get("post").get("requestBody").toString())
                 .contains("the seed's form").contains("the worker's form");
         assertThat(boss.get("/swagger-ui.html").status()).isIn(200, 302);
