@@ -71,6 +71,29 @@ class JobController {
                         order.status().wire()));
     }
 
+    record RerunView(@JsonProperty("_id") String id, String jobId, String orderId, String status, String rerunOf) {}
+
+    @Operation(summary = "Run a job again", description = "A new job with the original's fields and the body's "
+            + "over them (shallow; a null removes a field), the same seed and data file unless the body says "
+            + "otherwise ({\"seed\": null} asks for a new seed). The new job has rerunOf; the original lists it "
+            + "in reruns.")
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(required = false, content = @Content(
+            mediaType = "application/json", schema = @Schema(type = "object"),
+            examples = @ExampleObject(name = "more epochs", value = "{\"epochs\": 500}")))
+    @ApiResponse(responseCode = "201", description = "stored and queued", content = @Content(examples = @ExampleObject(
+            value = "{\"_id\":\"6b0a...01\",\"jobId\":\"6b0a...01\",\"orderId\":\"6b0a...02\",\"status\":"
+                    + "\"unassigned\",\"rerunOf\":\"6b09...7a\"}")))
+    @PostMapping("/jobs/{id}/rerun")
+    ResponseEntity<RerunView> rerun(@PathVariable String id, @RequestBody(required = false) JsonNode body) {
+        Document overrides = body == null || body.isNull() || body.isMissingNode() ? new Document()
+                : json.toDocument(body, "A rerun's overrides");
+        JobService.Rerun rerun = service.rerun(id, overrides);
+        JobService.Created created = rerun.created();
+        return ResponseEntity.created(URI.create("/jobs/" + created.jobId()))
+                .body(new RerunView(created.jobId(), created.jobId(), created.order().id().toHexString(),
+                        created.order().status().wire(), rerun.rerunOf()));
+    }
+
     /** The seed's job fetch: the job exactly as submitted, plus {@code _id}. */
     @Operation(summary = "The job exactly as submitted, plus _id (the seed's route)")
     @GetMapping("/retrieve/job/{id}")
