@@ -71,6 +71,12 @@ class RunManifestsTest {
     }
 
     @Test
+    void theWorkersVersionIsTheBuildsNotDev() {
+        // build-info.properties is written by the build (worker-service/pom.xml) before the tests run.
+        assertThat(WorkerVersion.current()).matches("\\d+\\.\\d+.*");
+    }
+
+    @Test
     void aDataFileOnlyTheScriptsFolderHasIsHashedThereAndAMissingOneHasNoHash() throws Exception {
         assertThat(manifestOf(Map.of("scriptName", "train.py", "dataFileName", "bundled.csv"), null))
                 .containsEntry("dataSha256", sha256(scripts.resolve("data").resolve("bundled.csv")))
