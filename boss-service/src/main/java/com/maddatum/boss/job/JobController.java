@@ -56,8 +56,9 @@ class JobController {
     record CreatedView(@JsonProperty("_id") String id, String jobId, String orderId, String status) {}
 
     @Operation(summary = "Submit a job (the seed's route)", description = "Stores the job exactly as sent and "
-            + "queues its order. scriptName is required; priority, maxAttempts, requiredLabels, timeoutSeconds "
-            + "and projectName are read by the Boss; everything else is the script's.")
+            + "queues its order. scriptName is required; priority, maxAttempts, requiredLabels, timeoutSeconds, "
+            + "projectName and seed are read by the Boss; everything else is the script's. A job without a seed "
+            + "gets one the Boss chooses (seedSource \"boss\"); rerunOf and reruns are the Boss's to write.")
     @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(mediaType = "application/json",
             schema = @Schema(type = "object"), examples = @ExampleObject(name = "the seed's job", value = SEED_JOB)))
     @ApiResponse(responseCode = "201", description = "stored and queued", content = @Content(examples = @ExampleObject(
