@@ -233,6 +233,26 @@ def error_outcome(job: Any, status: int, type_: str, message: str) -> Dict[str, 
     return {"status": status, "jobId": job_id(job), "error": {"type": type_, "message": message}}
 
 
+def seed_everything(seed: int) -> None:
+    """Seeds Python's random, NumPy's global generator and, once a script has imported it, torch's, so
+    that code drawing from the global generators repeats itself for the Job's `seed`. Call it after
+    the heavy imports: importing torch does not reseed, but a module imported later may draw first."""
+    import random
+
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        try:
+            import numpy
+        except ImportError:
+            numpy = None
+    if numpy is not None:
+        numpy.random.seed(seed % 2**32)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
 def run(main: Callable[[Dict[str, Any]], Dict[str, Any]]) -> None:
     """Loads the Job, runs `main(job)`, prints its Outcome (or an error Outcome) and exits."""
     started = time.monotonic()

@@ -24,7 +24,9 @@ Fields (all optional but the target):
                           mean_squared_error, mean_absolute_error, huber_loss: the training loss,
                           and the Outcome's `loss` (mean over held-out folds, in the target's
                           units; huber uses delta = one standard deviation of the training target)
-    seed                  default 0; the same seed gives the same result
+    seed                  default 0 (the Boss gives every Job one); Python's random, NumPy and torch
+                          are seeded with it, the folds and models with it (fold k: seed + k), so
+                          the same seed gives the same result on the same machine
 Preprocessing runs in the order scaler -> ExtraTrees selection -> PCA, fitted inside each fold.
 """
 from __future__ import annotations
@@ -250,6 +252,7 @@ def evaluate(spec: TabularSpec, X, y, fit_predict: Callable, save: Optional[Call
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import KFold, train_test_split
 
+    jc.seed_everything(spec.seed)
     scorer = get_scorer(spec.scorer)
     if spec.cross_validate:
         splits = list(KFold(n_splits=spec.folds, shuffle=True, random_state=spec.seed).split(X))
@@ -260,7 +263,8 @@ def evaluate(spec: TabularSpec, X, y, fit_predict: Callable, save: Optional[Call
     losses, metrics, infos = [], [], []
     for fold, (train, test) in enumerate(splits):
         started = time.monotonic()
-        prediction, info = fit_predict(X[train], y[train], X[test], spec.seed + fold)
+        # Within 2^32: scikit-learn refuses a larger random_state.
+        prediction, info = fit_predict(X[train], y[train], X[test], (spec.seed + fold) % 2**32)
         prediction = np.asarray(prediction, dtype=np.float64)
         if not np.all(np.isfinite(prediction)):
             raise jc.JobError("the model predicted non-finite values", "Diverged", 422)

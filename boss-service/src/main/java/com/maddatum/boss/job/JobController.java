@@ -73,10 +73,11 @@ class JobController {
     record CreatedView(@JsonProperty("_id") String id, String jobId, String orderId, String status) {}
 
     @Operation(summary = "Submit a job (the seed's route)", description = "Stores the job exactly as sent and "
-            + "queues its order. scriptName is required; priority, maxAttempts, requiredLabels, timeoutSeconds "
-            + "and projectName are read by the Boss; everything else is the script's. With an Idempotency-Key, "
-            + "sending the same body again (within boss.idempotency.keep-for) creates nothing and answers as the "
-            + "first time, with Idempotent-Replayed: true; the same key with another body is a 422.")
+            + "queues its order. scriptName is required; priority, maxAttempts, requiredLabels, timeoutSeconds, "
+            + "projectName and seed are read by the Boss; everything else is the script's. A job without a seed "
+            + "gets one the Boss chooses (seedSource \"boss\"); rerunOf and reruns are the Boss's to write. With an "
+            + "Idempotency-Key, sending the same body again (within boss.idempotency.keep-for) creates nothing and "
+            + "answers as the first time, with Idempotent-Replayed: true; the same key with another body is a 422.")
     @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(mediaType = "application/json",
             schema = @Schema(type = "object"), examples = @ExampleObject(name = "the seed's job", value = SEED_JOB)))
     @ApiResponse(responseCode = "201", description = "stored and queued (or, replayed, as it was)", content = @Content(
@@ -126,6 +127,29 @@ class JobController {
         String jobId = path.substring(path.lastIndexOf('/') + 1);
         Order order = orderReads.findByJobId(jobId).orElseThrow(() -> ApiProblem.notFound("order of job", jobId));
         return finishes.untilFinished(jobId, order.id(), wait);
+    }
+
+    record RerunView(@JsonProperty("_id") String id, String jobId, String orderId, String status, String rerunOf) {}
+
+    @Operation(summary = "Run a job again", description = "A new job with the original's fields and the body's "
+            + "over them (shallow; a null removes a field), the same seed and data file unless the body says "
+            + "otherwise ({\"seed\": null} asks for a new seed). The new job has rerunOf; the original lists it "
+            + "in reruns.")
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(required = false, content = @Content(
+            mediaType = "application/json", schema = @Schema(type = "object"),
+            examples = @ExampleObject(name = "more epochs", value = "{\"epochs\": 500}")))
+    @ApiResponse(responseCode = "201", description = "stored and queued", content = @Content(examples = @ExampleObject(
+            value = "{\"_id\":\"6b0a...01\",\"jobId\":\"6b0a...01\",\"orderId\":\"6b0a...02\",\"status\":"
+                    + "\"unassigned\",\"rerunOf\":\"6b09...7a\"}")))
+    @PostMapping("/jobs/{id}/rerun")
+    ResponseEntity<RerunView> rerun(@PathVariable String id, @RequestBody(required = false) JsonNode body) {
+        Document overrides = body == null || body.isNull() || body.isMissingNode() ? new Document()
+                : json.toDocument(body, "A rerun's overrides");
+        JobService.Rerun rerun = service.rerun(id, overrides);
+        JobService.Created created = rerun.created();
+        return ResponseEntity.created(URI.create("/jobs/" + created.jobId()))
+                .body(new RerunView(created.jobId(), created.jobId(), created.order().id().toHexString(),
+                        created.order().status().wire(), rerun.rerunOf()));
     }
 
     /** The seed's job fetch: the job exactly as submitted, plus {@code _id}. */

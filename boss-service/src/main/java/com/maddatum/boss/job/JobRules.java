@@ -22,6 +22,8 @@ import org.springframework.stereotype.Component;
  *   <li>{@code maxAttempts}: 1-100; default {@code boss.lease.default-max-attempts}.
  *   <li>{@code requiredLabels}: labels a worker must have registered to be given this job.
  *   <li>{@code timeoutSeconds}: positive; the worker's limit for this job.
+ *   <li>{@code seed}: an integer from 0 to 2^32-1 (NumPy's range) that the script seeds its random
+ *       numbers with; the Boss chooses one when the job has none ({@link Seeds}).
  * </ul>
  */
 @Component
@@ -61,7 +63,17 @@ class JobRules {
         int priority = optionalInt(job, "priority", 0, -1_000_000, 1_000_000);
         int maxAttempts = optionalInt(job, "maxAttempts", defaultMaxAttempts, 1, 100);
         Double timeoutSeconds = optionalPositiveNumber(job, "timeoutSeconds");
+        checkSeed(job.get("seed"));
         return new NewOrder(null, priority, labels(job), project, script, maxAttempts, timeoutSeconds);
+    }
+
+    private static void checkSeed(Object seed) {
+        boolean ok = seed == null
+                || (seed instanceof Integer i && i >= 0)
+                || (seed instanceof Long l && l >= 0 && l <= Seeds.MAX);
+        if (!ok) {
+            throw ApiProblem.invalidField("seed", "seed must be an integer from 0 to " + Seeds.MAX + ".");
+        }
     }
 
     private static String requiredString(Document job, String field) {

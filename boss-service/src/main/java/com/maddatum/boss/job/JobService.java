@@ -4,6 +4,9 @@ import com.maddatum.boss.order.NewOrder;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Ids;
+import java.util.List;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
@@ -11,16 +14,20 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Service;
 
-/** Stores a job and queues its order. */
+/** Stores a job (a new one, or a rerun of an earlier one) and queues its order. */
 @Service
 class JobService {
 
     private static final Logger log = LoggerFactory.getLogger(JobService.class);
 
+    /** Links between jobs that only the Boss writes: never taken from a body, never copied to a rerun. */
+    static final List<String> LINKS = List.of("rerunOf", "reruns");
+
     private final JobStore jobs;
     private final JobRules rules;
     private final OrderService orders;
     private final OrderQueries orderQueries;
+    private final Seeds seeds = new Seeds();
 
     JobService(JobStore jobs, JobRules rules, OrderService orders, OrderQueries orderQueries) {
         this.jobs = jobs;
@@ -35,25 +42,79 @@ class JobService {
      * concurrently), it creates nothing twice, since the job's {@code _id} and the order's {@code jobId}
      * are both unique, and it answers with the one job and its order.
      *
+     * <p>Links and {@code seedSource} in the body are the Boss's to write: they are dropped or replaced
+     * rather than refused, so that a job fetched with {@code GET /retrieve/job} can be sent back as it is
+     * (the seed it carries then counts as the job's own).
+     *
      * <p>The job is written before its order: a crash between the two leaves a job with no order, which
      * never runs and which the client, not having had its 201, submits again (with the same id when it
      * sent an {@code Idempotency-Key}, which then gets its order). The reverse order would leave an order
      * that points at nothing.
      */
     Created create(ObjectId jobId, Document job) {
+        LINKS.forEach(job::remove);
+        job.remove(Seeds.SOURCE);
         NewOrder spec = rules.check(job);
+        seeds.assign(job, null);
         String id = jobId.toHexString();
         Order order = jobs.insert(jobId, job) ? null : orderQueries.findByJobId(id).orElse(null);
-        if (order == null) {
-            order = createOrder(spec.forJob(id));
-            log.info("job created job={} order={} script={} project={} priority={}", id, order.id(),
-                    spec.scriptName(), spec.projectName(), spec.priority());
-        }
-        return new Created(id, order);
+        return order != null ? new Created(id, order) : queue(jobId, spec, job);
     }
 
     Created create(Document job) {
         return create(new ObjectId(), job);
+    }
+
+    /**
+     * A new job with the fields of {@code originalId}, the fields of {@code overrides} put over them (a
+     * null removes the field), linked both ways: {@code rerunOf} in the new job, its id pushed onto the
+     * original's {@code reruns}. The seed, and where it came from, are the original's unless
+     * {@code overrides} names {@code seed} ({@code "seed": null} asks the Boss for a new one).
+     *
+     * <p>The new job is written first, then the link in the original, then the order: a crash in
+     * between leaves a job that never runs (no order), as {@link #create} does, and the client, not
+     * having had its 201, asks again.
+     */
+    Rerun rerun(String originalId, Document overrides) {
+        ObjectId original = Ids.parse(originalId, "job");
+        Document source = jobs.findById(original).orElseThrow(() -> ApiProblem.notFound("job", originalId));
+        for (String link : LINKS) {
+            if (overrides.containsKey(link)) {
+                throw ApiProblem.invalidField(link, "The Boss sets " + link + "; leave it out.");
+            }
+        }
+        if (overrides.containsKey("_id")) {
+            throw ApiProblem.invalidField("_id", "The Boss assigns _id; leave it out.");
+        }
+        Document job = new Document(source);
+        job.remove("_id");
+        LINKS.forEach(job::remove);
+        overrides.remove(Seeds.SOURCE);
+        String inherited = overrides.containsKey(Seeds.FIELD) ? null : source.getString(Seeds.SOURCE);
+        if (overrides.containsKey(Seeds.FIELD)) {
+            job.remove(Seeds.SOURCE);
+        }
+        overrides.forEach((key, value) -> {
+            if (value == null) {
+                job.remove(key);
+            } else {
+                job.put(key, value);
+            }
+        });
+        job.put("rerunOf", originalId);
+        NewOrder spec = rules.check(job);
+        seeds.assign(job, inherited);
+        ObjectId jobId = new ObjectId();
+        jobs.insert(jobId, job);
+        jobs.addRerun(original, jobId.toHexString());
+        return new Rerun(queue(jobId, spec, job), originalId);
+    }
+
+    private Created queue(ObjectId jobId, NewOrder spec, Document job) {
+        Order order = createOrder(spec.forJob(jobId.toHexString()));
+        log.info("job created job={} order={} script={} project={} priority={} seed={} rerunOf={}", jobId, order.id(),
+                spec.scriptName(), spec.projectName(), spec.priority(), job.get(Seeds.FIELD), job.get("rerunOf"));
+        return new Created(jobId.toHexString(), order);
     }
 
     private Order createOrder(NewOrder spec) {
@@ -66,4 +127,6 @@ class JobService {
     }
 
     record Created(String jobId, Order order) {}
+
+    record Rerun(Created created, String rerunOf) {}
 }

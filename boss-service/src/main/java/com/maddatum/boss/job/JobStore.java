@@ -11,11 +11,13 @@ import org.springframework.dao.DuplicateKeyException;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
+import org.springframework.data.mongodb.core.query.Update;
 import org.springframework.stereotype.Component;
 
 /**
- * The {@code jobs} collection: each job is stored exactly as submitted, plus {@code _id}. Every
- * lookup is by {@code _id}, so no other index is needed.
+ * The {@code jobs} collection: each job is stored as submitted, plus {@code _id}, its seed and the
+ * links between reruns (see {@link JobService}). Every lookup and update is by {@code _id}, so no
+ * other index is needed.
  */
 @Component
 public class JobStore {
@@ -45,6 +47,13 @@ public class JobStore {
         }
         durability.sync();
         return true;
+    }
+
+    /** Records a rerun in the original job, atomically, so that two reruns at once are both kept. */
+    void addRerun(ObjectId original, String rerunId) {
+        mongo.updateFirst(Query.query(Criteria.where("_id").is(original)), new Update().push("reruns", rerunId),
+                COLLECTION);
+        durability.sync();
     }
 
     public Optional<Document> findById(ObjectId id) {

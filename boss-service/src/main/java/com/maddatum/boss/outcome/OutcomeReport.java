@@ -13,7 +13,9 @@ import org.bson.types.ObjectId;
  * A callback body, checked field by field. The seed's bare form is {@code {status, jobId, loss,
  * metric}}; the worker's richer form adds {@code orderId, attempt, node, startedAt, finishedAt,
  * exitCode, metrics, error, logTail, retryable}. Any other fields (a script's extras such as
- * {@code device} or {@code epochsRun}) are kept under {@code details}.
+ * {@code device} or {@code epochsRun}) are kept under {@code details}. {@code manifest} is what the
+ * worker recorded about the run (script and data hashes, versions, GPU, seed): an object of at most
+ * {@value #MAX_MANIFEST_FIELDS} fields, stored as sent; the Boss adds the job's seed when it is missing.
  *
  * @param retryable an infrastructure failure (the script never ran to an answer): re-queue the order
  */
@@ -34,11 +36,14 @@ record OutcomeReport(
         String logTail,
         boolean logTruncated,
         boolean retryable,
+        Document manifest,
         Document details) {
+
+    static final int MAX_MANIFEST_FIELDS = 64;
 
     private static final Set<String> KNOWN = Set.of("status", "jobId", "orderId", "attempt", "node", "loss",
             "metric", "metricName", "startedAt", "finishedAt", "exitCode", "metrics", "error", "logTail",
-            "retryable", "assignmentId");
+            "retryable", "assignmentId", "manifest");
 
     /** Parses an already safe document (see JsonInput); {@code maxLogTail} caps the kept log tail. */
     static OutcomeReport parse(Document body, int maxLogTail) {
@@ -74,12 +79,15 @@ record OutcomeReport(
         return new OutcomeReport(status, jobId, orderId, attempt, node, number(body, "loss"),
                 number(body, "metric"), string(body, "metricName", 128), instant(body, "startedAt"),
                 instant(body, "finishedAt"), integer(body, "exitCode"), numbers(body, "metrics"), error(body),
-                logTail, truncated, Boolean.TRUE.equals(bool(body, "retryable")), details);
+                logTail, truncated, Boolean.TRUE.equals(bool(body, "retryable")), manifest(body), details);
     }
 
-    /** The outcome as stored: the seed's five fields first, this project's after them. */
+    /**
+     * The outcome as stored: the seed's five fields first, this project's after them; {@code resolvedManifest}
+     * is {@link #manifest} with what the Boss added.
+     */
     Document toDocument(ObjectId id, ObjectId resolvedOrderId, String resolvedJobId, int resolvedAttempt,
-            String resolvedNode, String project, Instant receivedAt) {
+            String resolvedNode, String project, Instant receivedAt, Document resolvedManifest) {
         Document d = new Document("_id", id)
                 .append("status", status)
                 .append("jobId", resolvedJobId)
@@ -96,6 +104,7 @@ record OutcomeReport(
                 .append("exitCode", exitCode)
                 .append("metrics", metrics)
                 .append("error", error)
+                .append("manifest", resolvedManifest)
                 .append("logTail", logTail);
         if (logTruncated) {
             d.append("logTruncated", true);
@@ -159,6 +168,18 @@ record OutcomeReport(
             }
         }
         return kept;
+    }
+
+    private static Document manifest(Document body) {
+        Object value = body.get("manifest");
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof Document manifest) || manifest.size() > MAX_MANIFEST_FIELDS) {
+            throw ApiProblem.invalidField("manifest", "manifest must be an object of at most " + MAX_MANIFEST_FIELDS
+                    + " fields.");
+        }
+        return manifest;
     }
 
     private static Document numbers(Document body, String field) {

@@ -1,5 +1,6 @@
 package com.maddatum.boss.outcome;
 
+import com.maddatum.boss.job.JobStore;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderService;
@@ -11,6 +12,7 @@ import com.maddatum.boss.web.ApiProblem;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.util.Optional;
+import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,15 +37,17 @@ public class OutcomeService {
     private static final Logger log = LoggerFactory.getLogger(OutcomeService.class);
 
     private final OutcomeStore outcomes;
+    private final JobStore jobs;
     private final OrderService orders;
     private final OrderQueries orderReads;
     private final NodeAccess nodes;
     private final Clock clock;
     private final MeterRegistry meters;
 
-    OutcomeService(OutcomeStore outcomes, OrderService orders, OrderQueries orderReads, NodeAccess nodes, Clock clock,
-            MeterRegistry meters) {
+    OutcomeService(OutcomeStore outcomes, JobStore jobs, OrderService orders, OrderQueries orderReads, NodeAccess nodes,
+            Clock clock, MeterRegistry meters) {
         this.outcomes = outcomes;
+        this.jobs = jobs;
         this.orders = orders;
         this.orderReads = orderReads;
         this.nodes = nodes;
@@ -69,7 +73,7 @@ public class OutcomeService {
         // A hand-back stores nothing, unless this attempt's outcome is stored already (see below).
         OutcomeStore.Saved saved = verdict == Verdict.RETRY ? outcomes.standing(order.id(), attempt).orElse(null)
                 : outcomes.save(report.toDocument(new ObjectId(), order.id(), order.jobId(), attempt, node,
-                        order.projectName(), clock.instant()));
+                        order.projectName(), clock.instant(), withSeed(report.manifest(), order.jobId())));
         String reason = report.reason();
         if (saved != null) {
             // A repeat whose first call stored its outcome but died before the order moved: the stored
@@ -88,6 +92,25 @@ public class OutcomeService {
                 .increment();
         return new Recorded(done.id().toHexString(), done.status().wire(),
                 outcomeId == null ? null : outcomeId.toHexString(), false);
+    }
+
+    /**
+     * The manifest with the job's seed, for a worker that did not record it (the seed's Node worker sends no
+     * manifest at all): the Boss chose or stored the seed, so it can say which one the script was given.
+     */
+    private Document withSeed(Document manifest, String jobId) {
+        if (manifest != null && manifest.get("seed") != null) {
+            return manifest;
+        }
+        Optional<Document> job = ObjectId.isValid(jobId) ? jobs.findById(new ObjectId(jobId)) : Optional.empty();
+        Object seed = job.map(j -> j.get("seed")).orElse(null);
+        if (seed == null) {
+            return manifest;
+        }
+        Document seeded = manifest == null ? new Document() : new Document(manifest);
+        seeded.put("seed", seed);
+        seeded.put("seedSource", job.get().get("seedSource") instanceof String source ? source : "job");
+        return seeded;
     }
 
     private static boolean heldBy(Order order, int attempt, String node, boolean bare) {

@@ -37,6 +37,8 @@ import tools.jackson.databind.json.JsonMapper;
  *   <li>Keys longer than {@link #MAX_KEY} characters once encoded (a Jackson reader refuses names over
  *       50,000, and percent-encoding triples a dot) are cut, ending in {@code ~} and a hash of the
  *       script's key, so that different keys stay different.</li>
+ *   <li>{@code manifest}, the Worker's record of the run ({@code RunManifest}), is one of the Boss's own
+ *       fields: small and bounded, it is never left out to make room.</li>
  *   <li>Size: past 5,000 values or 1 MiB, counting what the Worker adds ({@code invalidFields},
  *       {@code workerFixes}), the script's extra fields are left out, largest first, then
  *       {@code invalidFields}, then the start of {@code logTail}, then the extra parts of {@code error},
@@ -56,7 +58,9 @@ public final class OutcomeContract {
     private static final Pattern OBJECT_ID = Pattern.compile("[0-9a-f]{24}");
     private static final Set<String> KNOWN = Set.of("status", "jobId", "orderId", "attempt", "node", "loss", "metric",
             "metricName", "startedAt", "finishedAt", "exitCode", "metrics", "error", "logTail", "retryable",
-            "assignmentId");
+            "assignmentId", "manifest");
+    /** The Boss's limit on the run manifest's fields (OutcomeReport.MAX_MANIFEST_FIELDS). */
+    static final int MAX_MANIFEST_FIELDS = 64;
     private static final Set<String> NON_FINITE = Set.of("NaN", "Infinity", "-Infinity");
 
     private final JsonMapper json;
@@ -253,6 +257,10 @@ public final class OutcomeContract {
         }
         metrics(out, fixes);
         error(out, fixes);
+        if (out.get("manifest") != null && !(out.get("manifest") instanceof Map<?, ?> manifest
+                && manifest.size() <= MAX_MANIFEST_FIELDS)) {
+            fixes.move(out, "manifest", "not an object of at most " + MAX_MANIFEST_FIELDS + " fields");
+        }
     }
 
     private void metrics(Map<String, Object> out, Fixes fixes) {

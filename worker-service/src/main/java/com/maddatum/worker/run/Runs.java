@@ -1,6 +1,7 @@
 package com.maddatum.worker.run;
 
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.manifest.RunManifests;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.StopReason;
@@ -30,6 +31,7 @@ public class Runs {
 
     private final ScriptLauncher launcher;
     private final OutcomeBuilder outcomes;
+    private final RunManifests manifests;
     private final WorkDirJanitor janitor;
     private final Duration shutdownGrace;
     private final ShutdownBudget budget;
@@ -39,10 +41,11 @@ public class Runs {
     private final Object entry = new Object();
     private boolean closed;
 
-    public Runs(ScriptLauncher launcher, OutcomeBuilder outcomes, WorkDirJanitor janitor, WorkerSettings settings,
-            ShutdownBudget budget) {
+    public Runs(ScriptLauncher launcher, OutcomeBuilder outcomes, RunManifests manifests, WorkDirJanitor janitor,
+            WorkerSettings settings, ShutdownBudget budget) {
         this.launcher = launcher;
         this.outcomes = outcomes;
+        this.manifests = manifests;
         this.janitor = janitor;
         this.shutdownGrace = settings.shutdownGrace();
         this.budget = budget;
@@ -136,6 +139,10 @@ public class Runs {
 
     OutcomeBuilder outcomes() {
         return outcomes;
+    }
+
+    RunManifests manifests() {
+        return manifests;
     }
 
     WorkDirJanitor janitor() {

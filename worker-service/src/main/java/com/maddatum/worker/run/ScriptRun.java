@@ -1,5 +1,6 @@
 package com.maddatum.worker.run;
 
+import com.maddatum.worker.manifest.RunManifest;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.runner.ProcessResult;
 import com.maddatum.worker.runner.ProcessRunner;
@@ -78,6 +79,7 @@ public final class ScriptRun {
         Object jobId = job.get("_id");
         runs.janitor().use(name);
         try {
+            RunManifest manifest = runs.manifests().begin(job, gpu);
             running = runs.launcher().launch(job, name, gpu, env, listener);
             StopReason early = stop.get();
             if (early != null) {
@@ -87,6 +89,7 @@ public final class ScriptRun {
             ProcessResult result = running.await();
             StopReason honoured = result.stoppedBy();
             Map<String, Object> outcome = runs.outcomes().fromResult(result, jobId);
+            manifest.attach(outcome);
             log.info("script ended run={} exit={} status={} stop={} leftovers={} stuck={} seconds={}", name,
                     result.exitCode(), outcome.get("status"), honoured, result.leftovers(), result.stuck(),
                     result.duration().toMillis() / 1000.0);

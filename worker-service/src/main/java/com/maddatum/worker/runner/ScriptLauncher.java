@@ -98,7 +98,7 @@ public class ScriptLauncher {
      * The variables of {@code environment} that {@code names} lets through: an exact name, or a prefix
      * ending in {@code *} ({@code LC_*}).
      */
-    static Map<String, String> passed(Map<String, String> environment, List<String> names) {
+    public static Map<String, String> passed(Map<String, String> environment, List<String> names) {
         Map<String, String> passed = new TreeMap<>();
         environment.forEach((name, value) -> {
             for (String allowed : names) {
@@ -122,6 +122,11 @@ public class ScriptLauncher {
 
     /** The script's real path, which must lie inside the scripts directory (no "..", no symlink out). */
     Path resolveScript(Object scriptName) throws Refused {
-        return Scripts.resolve(settings.scriptsDir(), scriptName);
+        return scriptPath(settings.scriptsDir(), scriptName);
+    }
+
+    /** The path a job's {@code scriptName} runs, by the same rules as a launch; refused as a launch would be. */
+    public static Path scriptPath(Path scriptsDir, Object scriptName) throws Refused {
+        return Scripts.resolve(scriptsDir, scriptName);
     }
 }

@@ -58,7 +58,8 @@ class LocalRunsTest {
         OutcomeSpool spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
                 MutableClock.stopped(), new SimpleMeterRegistry(), budget);
         runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
-                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings, budget);
+                new OutcomeBuilder(TestSettings.JSON), TestSettings.manifests(settings), new WorkDirJanitor(settings),
+                settings, budget);
         local = new LocalRuns(runs, spool, settings, Clock.systemUTC(), budget);
     }
 
@@ -199,7 +200,8 @@ class LocalRunsTest {
                 LocalRuns.KEEP_RESULTS + 50);
         ShutdownBudget roomyBudget = TestSettings.budget(roomy);
         Runs roomyRuns = new Runs(new ScriptLauncher(roomy, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
-                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(roomy), roomy, roomyBudget);
+                new OutcomeBuilder(TestSettings.JSON), TestSettings.manifests(roomy), new WorkDirJanitor(roomy), roomy,
+                roomyBudget);
         LocalRuns many = new LocalRuns(roomyRuns, new OutcomeSpool(roomy, new BossClient(roomy, TestSettings.JSON),
                 new OutcomeContract(TestSettings.JSON), TestSettings.JSON, MutableClock.stopped(), new SimpleMeterRegistry(),
                 roomyBudget), roomy, Clock.systemUTC(), roomyBudget);

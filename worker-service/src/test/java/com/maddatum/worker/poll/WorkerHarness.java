@@ -52,7 +52,7 @@ final class WorkerHarness implements AutoCloseable {
         spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
                 MutableClock.stopped(), meters, budget);
         Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
-                janitor.apply(settings), settings, budget);
+                TestSettings.manifests(settings), janitor.apply(settings), settings, budget);
         poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters, budget);
         ticker = new Thread(() -> {
             while (ticking) {

@@ -27,6 +27,25 @@ class ScriptRunTest {
     @TempDir
     Path root;
 
+    /** The manifest is the Worker's record: a script printing one of its own cannot replace it. */
+    @org.junit.jupiter.api.Test
+    void aScriptsOwnManifestDoesNotReplaceTheWorkersRecordOfTheRun() throws Exception {
+        WorkerSettings settings = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(), root, null);
+        Runs runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
+                new OutcomeBuilder(TestSettings.JSON), TestSettings.manifests(settings), new WorkDirJanitor(settings),
+                settings, TestSettings.budget(settings));
+        ScriptRun run = runs.open("own-manifest").orElseThrow();
+        ScriptRun.Ending ended = run.execute(Map.of("_id", "job-1", "scriptName", "own_manifest.py", "seed", 8), null,
+                Map.of(), null, e -> { });
+        Map<?, ?> manifest = (Map<?, ?>) ended.outcome().get("manifest");
+        byte[] script = Files.readAllBytes(TestSettings.fixtureScripts().resolve("own_manifest.py"));
+        assertThat(manifest.get("scriptSha256")).isEqualTo(java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(script)));
+        assertThat(manifest.get("seed")).isEqualTo(8);
+        assertThat(manifest.get("gpu")).isEqualTo("cpu");
+        assertThat(((Map<?, ?>) ended.outcome().get("scriptManifest")).get("scriptSha256")).isEqualTo("forged");
+    }
+
     /**
      * The script outlives its time limit and ignores the SIGTERM of the timeout's kill; while the kill
      * waits out its grace, a shutdown or a cancellation arrives. The run timed out all the same: a 504,
@@ -38,7 +57,8 @@ class ScriptRunTest {
         WorkerSettings settings = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(), root, null,
                 1, Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1));
         Runs runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
-                new OutcomeBuilder(TestSettings.JSON), new WorkDirJanitor(settings), settings, TestSettings.budget(settings));
+                new OutcomeBuilder(TestSettings.JSON), TestSettings.manifests(settings), new WorkDirJanitor(settings),
+                settings, TestSettings.budget(settings));
         ScriptRun run = runs.open("late-stop").orElseThrow();
         Map<String, Object> job = Map.of("_id", "job-1", "scriptName", "term_noted.py", "timeoutSeconds", 0.3);
         CompletableFuture<ScriptRun.Ending> ending = CompletableFuture.supplyAsync(() -> {

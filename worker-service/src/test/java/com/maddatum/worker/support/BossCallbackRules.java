@@ -18,7 +18,7 @@ public final class BossCallbackRules {
 
     private static final Set<String> KNOWN = Set.of("status", "jobId", "orderId", "attempt", "node", "loss", "metric",
             "metricName", "startedAt", "finishedAt", "exitCode", "metrics", "error", "logTail", "retryable",
-            "assignmentId");
+            "assignmentId", "manifest");
 
     private BossCallbackRules() {}
 
@@ -126,6 +126,9 @@ public final class BossCallbackRules {
                     }
                 });
             }
+        }
+        if (present(root, "manifest") && (!root.get("manifest").isObject() || root.get("manifest").size() > 64)) {
+            problems.add("manifest");
         }
         if (present(root, "error")) {
             JsonNode error = root.get("error");

@@ -2,6 +2,10 @@ package com.maddatum.worker.support;
 
 import com.maddatum.worker.config.WorkerProperties;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.manifest.FileHashes;
+import com.maddatum.worker.manifest.GpuIdentities;
+import com.maddatum.worker.manifest.InterpreterProbe;
+import com.maddatum.worker.manifest.RunManifests;
 import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
 import java.nio.file.Files;
@@ -9,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Worker settings for tests: fixture scripts, a temporary work and spool directory, short limits. */
@@ -24,6 +29,20 @@ public final class TestSettings {
     public static ShutdownBudget budget(WorkerSettings settings) {
         return new ShutdownBudget(settings, Duration.ZERO);
     }
+
+    /**
+     * Run manifests whose interpreter probe is a shell printing fixed versions (the real one imports torch,
+     * seconds of CPU per Worker a test assembles), and whose GPU probe finds none.
+     */
+    public static RunManifests manifests(WorkerSettings settings) {
+        ProcessRunner runner = new ProcessRunner(Clock.systemUTC());
+        return new RunManifests(settings, new InterpreterProbe(runner, List.of("sh", "-c", "echo '" + VERSIONS + "'"),
+                Map.of("PATH", System.getenv("PATH")), JSON), new GpuIdentities(runner, List.of("false")),
+                new FileHashes(), "test");
+    }
+
+    public static final String VERSIONS = "{\"python\": \"3.0.test\", \"torch\": null, \"sklearn\": null, "
+            + "\"numpy\": null, \"cuda\": null}";
 
     public static Path fixtureScripts() {
         return Path.of("src/test/resources/scripts").toAbsolutePath();

@@ -1,0 +1,69 @@
+package com.maddatum.worker.manifest;
+
+import com.maddatum.worker.runner.ProcessRunner;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Which GPU a slot's index is ({@code nvidia-smi}'s model and UUID) and the driver, asked the first time
+ * a run on a GPU needs them and kept: GPUs and drivers do not change under a running Worker.
+ */
+public class GpuIdentities {
+
+    private static final Logger log = LoggerFactory.getLogger(GpuIdentities.class);
+    public static final List<String> NVIDIA_SMI = List.of("nvidia-smi", "--query-gpu=index,name,uuid,driver_version",
+            "--format=csv,noheader");
+
+    /** One GPU; {@code index} is the one {@code CUDA_VISIBLE_DEVICES} names. */
+    record Identity(int index, String model, String uuid, String driver) {}
+
+    private final ProcessRunner runner;
+    private final List<String> command;
+    private Map<Integer, Identity> known;
+
+    public GpuIdentities(ProcessRunner runner, List<String> command) {
+        this.runner = runner;
+        this.command = List.copyOf(command);
+    }
+
+    /** The GPU with this index; empty when {@code nvidia-smi} did not name it. */
+    synchronized Optional<Identity> of(int index) throws InterruptedException {
+        if (known == null) {
+            known = Command.stdout(runner, command, Map.of(), true, Duration.ofSeconds(15)).map(GpuIdentities::parse)
+                    .orElseGet(Map::of);
+            if (known.isEmpty()) {
+                log.warn("nvidia-smi named no GPU; run manifests leave GPU model, UUID and driver out");
+            }
+        }
+        return Optional.ofNullable(known.get(index));
+    }
+
+    /**
+     * Parses {@code index, name, uuid, driver_version} lines (no header). A name may hold a comma, so the
+     * index is the first field, the UUID and the driver the last two, and the name what lies between.
+     */
+    static Map<Integer, Identity> parse(String csv) {
+        Map<Integer, Identity> gpus = new HashMap<>();
+        for (String line : csv.split("\r?\n")) {
+            String[] parts = line.split(",");
+            if (parts.length < 4) {
+                continue;
+            }
+            try {
+                int index = Integer.parseInt(parts[0].trim());
+                String name = String.join(",", Arrays.copyOfRange(parts, 1, parts.length - 2)).trim();
+                gpus.put(index, new Identity(index, RunManifest.cut(name), RunManifest.cut(parts[parts.length - 2].trim()),
+                        RunManifest.cut(parts[parts.length - 1].trim())));
+            } catch (NumberFormatException e) {
+                log.warn("unreadable nvidia-smi line line={}", line);
+            }
+        }
+        return Map.copyOf(gpus);
+    }
+}

@@ -1,0 +1,83 @@
+package com.maddatum.worker.manifest;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What one run ran with, recorded by the Worker without the script's help: the script's and the data
+ * file's SHA-256 (taken before the launch, so a file replaced while the script runs does not pass for
+ * what it read), the interpreter's versions, the GPU (or {@code "cpu"}), this Worker and the seed.
+ */
+public final class RunManifest {
+
+    static final int MAX_TEXT = 256;
+    /** How long an outcome waits for the interpreter probe the first run started (it imports torch). */
+    static final Duration PROBE_WAIT = Duration.ofSeconds(20);
+
+    private final RunManifests source;
+    private final Map<String, Object> files;
+    private final Integer gpu;
+    private final Object seed;
+    private final String seedSource;
+
+    RunManifest(RunManifests source, Map<String, Object> files, Integer gpu, Object seed, String seedSource) {
+        this.source = source;
+        this.files = files;
+        this.gpu = gpu;
+        this.seed = seed;
+        this.seedSource = seedSource;
+    }
+
+    /**
+     * Puts the manifest into {@code outcome} as {@code manifest}. The Worker's record wins: a script that
+     * printed a {@code manifest} of its own finds it under {@code scriptManifest}. A hand-back
+     * ({@code retryable}) gets none: the Boss stores no outcome for it, and a shutdown must not wait for
+     * the probe. Never throws, and never loses the outcome: interrupted while it waits for the probe, it
+     * leaves the versions out and keeps the interrupt for the caller.
+     */
+    public void attach(Map<String, Object> outcome) {
+        if (Boolean.TRUE.equals(outcome.get("retryable"))) {
+            return;
+        }
+        Object scripts = outcome.put("manifest", toMap());
+        if (scripts != null) {
+            outcome.put("scriptManifest", scripts);
+        }
+    }
+
+    Map<String, Object> toMap() {
+        Map<String, Object> manifest = new LinkedHashMap<>(files);
+        Map<String, Object> versions = InterpreterProbe.unknown();
+        GpuIdentities.Identity identity = null;
+        try {
+            versions = source.interpreter().versions(PROBE_WAIT);
+            identity = gpu == null ? null : source.gpus().of(gpu).orElse(null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        manifest.putAll(versions);
+        if (gpu == null) {
+            manifest.put("cuda", null); // a CUDA build of torch on a CPU slot still runs without CUDA
+        }
+        manifest.put("driver", identity == null ? null : identity.driver());
+        if (gpu == null) {
+            manifest.put("gpu", "cpu");
+        } else {
+            Map<String, Object> device = new LinkedHashMap<>();
+            device.put("model", identity == null ? null : identity.model());
+            device.put("uuid", identity == null ? null : identity.uuid());
+            manifest.put("gpu", device);
+        }
+        manifest.put("host", source.host());
+        manifest.put("worker", source.worker());
+        manifest.put("workerVersion", source.version());
+        manifest.put("seed", seed);
+        manifest.put("seedSource", seedSource);
+        return manifest;
+    }
+
+    static String cut(String text) {
+        return text == null || text.length() <= MAX_TEXT ? text : text.substring(0, MAX_TEXT);
+    }
+}

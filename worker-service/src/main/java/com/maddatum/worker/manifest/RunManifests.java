@@ -1,0 +1,127 @@
+package com.maddatum.worker.manifest;
+
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.runner.ScriptLauncher;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/** Starts a {@link RunManifest} for each run; holds what all runs share (the probes, the hash cache). */
+@Component
+public class RunManifests {
+
+    private static final Logger log = LoggerFactory.getLogger(RunManifests.class);
+    /** The data file rule the Boss and jobcontract.py apply: a plain name, no path. */
+    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
+
+    private final WorkerSettings settings;
+    private final InterpreterProbe interpreter;
+    private final GpuIdentities gpus;
+    private final FileHashes hashes;
+    private final String version;
+    private final String host;
+
+    @Autowired
+    public RunManifests(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
+        this(settings, new InterpreterProbe(runner, List.of(settings.python(), "-c", InterpreterProbe.SCRIPT),
+                        ScriptLauncher.passed(System.getenv(), settings.scriptEnvironment()), json),
+                new GpuIdentities(runner, GpuIdentities.NVIDIA_SMI), new FileHashes(), WorkerVersion.current());
+    }
+
+    public RunManifests(WorkerSettings settings, InterpreterProbe interpreter, GpuIdentities gpus, FileHashes hashes,
+            String version) {
+        this.settings = settings;
+        this.interpreter = interpreter;
+        this.gpus = gpus;
+        this.hashes = hashes;
+        this.version = version;
+        this.host = hostName();
+    }
+
+    /**
+     * Records the files before the launch and starts the interpreter probe (once per Worker), so that it
+     * runs while the first script does. Never throws: a file that cannot be read is left out.
+     */
+    public RunManifest begin(Map<String, Object> job, Integer gpu) {
+        interpreter.start();
+        Map<String, Object> files = new LinkedHashMap<>();
+        files.put("scriptSha256", scriptHash(job.get("scriptName")));
+        Object dataName = job.get("dataFileName");
+        if (dataName instanceof String name && FILE_NAME.matcher(name).matches() && !name.contains("..")) {
+            files.put("dataSha256", dataHash(name));
+            files.put("dataFile", name);
+        }
+        Object seed = job.get("seed") instanceof Number n && !(n instanceof Double || n instanceof Float) ? n : null;
+        String seedSource = job.get("seedSource") instanceof String s && (s.equals("job") || s.equals("boss")) ? s
+                : seed == null ? null : "job";
+        return new RunManifest(this, files, gpu, seed, seedSource);
+    }
+
+    private String scriptHash(Object scriptName) {
+        try {
+            return hashes.sha256(ScriptLauncher.scriptPath(settings.scriptsDir(), scriptName));
+        } catch (ScriptLauncher.Refused | IOException e) {
+            return null; // the launch refuses it, with the reason
+        }
+    }
+
+    /** The file the script will find: in the data directory, else in the scripts' own data folder (jobcontract.find_data). */
+    private String dataHash(String name) {
+        for (Path dir : List.of(settings.dataDir(), settings.scriptsDir().resolve("data"))) {
+            Path candidate = dir.resolve(name);
+            if (Files.isRegularFile(candidate)) {
+                try {
+                    return hashes.sha256(candidate);
+                } catch (IOException e) {
+                    log.warn("cannot hash the data file file={} error={}", candidate, e.toString());
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The kernel's name for this machine; looking it up in DNS (InetAddress) can fail or take seconds. */
+    private static String hostName() {
+        try {
+            return RunManifest.cut(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip());
+        } catch (IOException | RuntimeException e) {
+            try {
+                return RunManifest.cut(InetAddress.getLocalHost().getHostName());
+            } catch (IOException notFound) {
+                return System.getenv("HOSTNAME");
+            }
+        }
+    }
+
+    InterpreterProbe interpreter() {
+        return interpreter;
+    }
+
+    GpuIdentities gpus() {
+        return gpus;
+    }
+
+    String host() {
+        return host;
+    }
+
+    String worker() {
+        return settings.nodeName();
+    }
+
+    String version() {
+        return version;
+    }
+}
