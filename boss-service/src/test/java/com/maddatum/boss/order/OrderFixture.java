@@ -24,6 +24,7 @@ final class OrderFixture {
     private List<String> seedNodes = List.of();
     private Instant finished;
     private Double loss;
+    private String sweep;
 
     static OrderFixture order() {
         return new OrderFixture();
@@ -42,10 +43,11 @@ final class OrderFixture {
     OrderFixture seedClaim(String... nodes) { seedClaim = true; seedNodes = List.of(nodes); return this; }
     OrderFixture finished(Instant value) { finished = value; return this; }
     OrderFixture loss(Double value) { loss = value; return this; }
+    OrderFixture sweep(String value) { sweep = value; return this; }
 
     Order build() {
         return new Order(id, "job-" + id.toHexString(), created, status, priority, labels, project, "a.py", attempt,
                 maxAttempts, node, lease, null, finished, null, null, null, List.of(), Order.revision(id, revision),
-                seedClaim, seedNodes, null, loss);
+                seedClaim, seedNodes, null, loss, sweep);
     }
 }
