@@ -1,7 +1,12 @@
 // The Boss dashboard: plain ES module, no build step. Every call carries the submitter token, asked
 // for once (on the first 401) and kept in sessionStorage for this tab only.
 const $ = (selector) => document.querySelector(selector);
-const state = { job: null, logAbort: null, charts: {} };
+const state = {
+  job: null, jobLive: false, logAbort: null, charts: {},
+  sort: '', // '' newest first, 'loss' lowest first, '-loss' highest first
+  selected: new Set(), // job ids ticked for comparison; kept across the table's re-renders
+  lastJobsPage: null, // the last /jobs answer drawn, to skip redrawing an unchanged table
+};
 
 function token() { return sessionStorage.getItem('bossToken'); }
 
@@ -17,7 +22,9 @@ async function api(path, options = {}) {
   if (!response.ok && response.status !== 204) {
     let detail = response.statusText;
     try { detail = (await response.json()).detail || detail; } catch (ignored) { /* not JSON */ }
-    throw new Error(`${path}: ${detail}`);
+    const error = new Error(`${path}: ${detail}`);
+    error.status = response.status;
+    throw error;
   }
   return response.status === 204 ? null : response.json();
 }
@@ -37,6 +44,23 @@ function cell(row, text, className) {
 }
 
 function when(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
+
+// Losses and metrics span many magnitudes: five significant digits, exponents only at the extremes.
+function num(value) {
+  if (typeof value !== 'number') return value ?? '';
+  const size = Math.abs(value);
+  if (size !== 0 && (size >= 1e6 || size < 1e-3)) return value.toExponential(3);
+  return String(Number(value.toPrecision(5)));
+}
+
+function duration(seconds) {
+  if (typeof seconds !== 'number') return '';
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  const pad = (n) => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`;
+}
 
 // ---- queue ---------------------------------------------------------------------------------------
 async function refreshQueue() {
@@ -62,27 +86,100 @@ async function refreshJobs() {
   const params = new URLSearchParams({ size: '100' });
   if ($('#filter-project').value) params.set('project', $('#filter-project').value);
   if ($('#filter-status').value) params.set('status', $('#filter-status').value);
+  if ($('#filter-sweep').value.trim()) params.set('sweep', $('#filter-sweep').value.trim());
+  if (state.sort) params.set('sort', state.sort);
   const page = await api(`/jobs?${params}`);
+  // Polled every 2 s: an unchanged answer leaves the table (and what the mouse is on) alone.
+  const text = JSON.stringify(page);
+  if (text === state.lastJobsPage) return;
+  state.lastJobsPage = text;
+  renderJobs(page.items);
+}
+
+function renderJobs(items) {
   const body = $('#jobs-table tbody');
   body.replaceChildren();
-  for (const { order, job } of page.items) {
+  const sweeps = new Set();
+  for (const item of items) {
+    const { order, job } = item;
+    if (order.sweepId) sweeps.add(order.sweepId);
     const row = body.insertRow();
     row.dataset.jobId = order.jobId;
     row.dataset.status = order.status;
+    const pick = document.createElement('input');
+    pick.type = 'checkbox';
+    pick.className = 'select-job';
+    pick.checked = state.selected.has(order.jobId);
+    pick.addEventListener('click', (event) => event.stopPropagation());
+    pick.addEventListener('change', () => {
+      if (pick.checked) state.selected.add(order.jobId); else state.selected.delete(order.jobId);
+      updateCompareButton();
+    });
+    row.insertCell().append(pick);
     cell(row, order.jobId.slice(-8));
-    cell(row, order.projectName);
+    cell(row, order.sweepId ? `${order.projectName ?? ''} / ${order.sweepId}` : order.projectName);
     cell(row, order.scriptName);
     cell(row, order.status, `status-${order.status}`);
     cell(row, order.attempt);
     cell(row, order.assignedTo);
     cell(row, when(order.createdDate));
+    cell(row, duration(item.durationSeconds), 'num duration');
+    cell(row, num(item.loss), 'num loss');
+    const metric = cell(row, num(item.metric), 'num metric');
+    if (item.metricName) {
+      const name = document.createElement('span');
+      name.className = 'metric-name';
+      name.textContent = ` ${item.metricName}`;
+      metric.append(name);
+    }
+    const results = row.insertCell();
+    results.className = 'results';
+    if (item.links?.outcome) {
+      // Plain links work in a new tab when tokens are off; a click opens the section here, with the token.
+      results.append(sectionLink('outcome', item.links.outcome, order.jobId, '#job-outcome'),
+        sectionLink('manifest', item.links.outcome, order.jobId, '#job-manifest'),
+        sectionLink('artifacts', item.links.outcome, order.jobId, '#job-outcome'));
+    }
     const actions = row.insertCell();
     if (['unassigned', 'assigned', 'running'].includes(order.status)) {
       actions.append(button('Cancel', 'cancel-job', () => cancel(order.jobId)));
     }
-    if (job) actions.append(button('Re-run', 'rerun-job', () => rerun(job)));
-    row.addEventListener('click', () => openJob(order.jobId));
+    if (job) actions.append(button('Re-run', 'rerun-job', () => rerun(order.jobId)));
+    row.addEventListener('click', () => openJob(order.jobId).catch(showError));
   }
+  const list = $('#sweep-ids');
+  const known = new Set([...list.options].map((o) => o.value));
+  for (const sweep of sweeps) if (!known.has(sweep)) list.append(new Option(sweep, sweep));
+  updateCompareButton();
+}
+
+function sectionLink(label, href, jobId, section) {
+  const a = document.createElement('a');
+  a.textContent = label;
+  a.href = href;
+  a.className = `${label}-link`;
+  a.addEventListener('click', (event) => {
+    event.preventDefault();
+    event.stopPropagation();
+    openJob(jobId).then(() => {
+      const target = $(section);
+      (target.hidden || target.closest('[hidden]') ? $('#job-outcome') : target).scrollIntoView();
+    }).catch(showError);
+  });
+  return a;
+}
+
+function updateCompareButton() {
+  const compare = $('#compare-button');
+  compare.disabled = state.selected.size < 2;
+  compare.textContent = `Compare selected (${state.selected.size})`;
+}
+
+function showSort() {
+  const header = $('#sort-loss');
+  if (state.sort) header.dataset.sort = state.sort === 'loss' ? '▲' : '▼';
+  else delete header.dataset.sort;
+  header.title = { '': 'sort by loss, lowest first', loss: 'sort by loss, highest first', '-loss': 'newest first' }[state.sort];
 }
 
 function button(label, className, action) {
@@ -98,32 +195,151 @@ async function cancel(jobId) {
   await refreshJobs();
 }
 
-async function rerun(job) {
-  const copy = { ...job };
-  delete copy._id;
-  delete copy.assignmentId;
-  delete copy.callbackAddress;
-  const created = await api('/job/create', { method: 'POST', body: JSON.stringify(copy) });
+// The Boss's rerun keeps the data version and seed and links the two jobs both ways.
+async function rerun(jobId) {
+  const created = await api(`/jobs/${jobId}/rerun`, { method: 'POST', body: '{}' });
   await refreshJobs();
   await openJob(created.jobId);
+}
+
+// ---- compare -------------------------------------------------------------------------------------
+async function openCompare() {
+  const ids = [...state.selected];
+  const view = $('#compare-view');
+  $('#job-detail').hidden = true;
+  view.hidden = false;
+  $('#compare-count').textContent = ids.length;
+  $('#compare-error').hidden = true;
+  $('#compare-table thead').replaceChildren();
+  $('#compare-table tbody').replaceChildren();
+  $('#compare-same').textContent = '';
+  try {
+    renderCompare(await api(`/jobs/compare?ids=${ids.map(encodeURIComponent).join(',')}`), ids);
+  } catch (error) {
+    $('#compare-error').textContent = `This Boss cannot compare jobs (${error.message}).`;
+    $('#compare-error').hidden = false;
+  }
+  view.scrollIntoView();
+}
+
+function renderCompare(answer, asked) {
+  const ids = answer.ids || asked;
+  const headRow = $('#compare-table thead').insertRow();
+  cell(headRow, 'field');
+  for (const id of ids) {
+    const th = cell(headRow, id.slice(-8));
+    th.dataset.jobId = id;
+    th.title = id;
+    th.addEventListener('click', () => openJob(id).catch(showError));
+  }
+  const body = $('#compare-table tbody');
+  // Metrics are always shown, alike or not; the job's fields and the manifest only where they differ.
+  compareSection(body, 'metrics', 'results', answer.metrics || {}, ids.length, true);
+  compareSection(body, 'job', 'job fields that differ', answer.job || {}, ids.length, false);
+  compareSection(body, 'manifest', 'manifest fields that differ', answer.manifest || {}, ids.length, false);
+  const same = answer.same || {};
+  const parts = [];
+  if (same.job?.length) parts.push(`job: ${same.job.join(', ')}`);
+  if (same.manifest?.length) parts.push(`manifest: ${same.manifest.join(', ')}`);
+  $('#compare-same').textContent = parts.length ? `The same in every job — ${parts.join('; ')}` : '';
+}
+
+const METRICS_FIRST = ['status', 'loss', 'metric', 'metricName', 'durationSeconds'];
+
+function compareSection(body, section, title, fields, columns, always) {
+  const rank = (name) => (METRICS_FIRST.includes(name) ? METRICS_FIRST.indexOf(name) : METRICS_FIRST.length);
+  const names = Object.keys(fields).sort((a, b) => rank(a) - rank(b));
+  if (!names.length && !always) return;
+  const head = body.insertRow();
+  head.className = 'section';
+  head.dataset.section = section;
+  const th = document.createElement('th');
+  th.colSpan = columns + 1;
+  th.textContent = title;
+  head.append(th);
+  for (const name of names) {
+    const values = fields[name] || [];
+    const row = body.insertRow();
+    row.dataset.section = section;
+    row.dataset.field = name;
+    cell(row, name);
+    const shown = values.map((v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v));
+    // A cell is highlighted where it differs from the first job's, as the leaderboard does from the best.
+    for (let i = 0; i < columns; i++) {
+      const differs = JSON.stringify(values[i]) !== JSON.stringify(values[0]);
+      const text = typeof values[i] === 'number' ? num(values[i]) : shown[i];
+      cell(row, name === 'durationSeconds' ? duration(values[i]) : text, differs ? 'diff' : '');
+    }
+  }
 }
 
 // ---- job page ------------------------------------------------------------------------------------
 async function openJob(jobId) {
   state.job = jobId;
   const detail = await api(`/jobs/${jobId}`);
+  $('#compare-view').hidden = true;
   $('#job-detail').hidden = false;
   $('#job-id').textContent = jobId;
-  $('#job-status').textContent = detail.order.status;
-  $('#job-status').className = `status-${detail.order.status}`;
   $('#job-params').textContent = JSON.stringify(detail.job, null, 2);
-  $('#job-outcome').textContent = detail.outcome ? JSON.stringify(detail.outcome, null, 2) : '(none yet)';
   $('#job-timeline').replaceChildren(...detail.order.history.map((h) => {
     const li = document.createElement('li');
     li.textContent = `${when(h.at)} — ${h.status}${h.node ? ` on ${h.node}` : ''} (attempt ${h.attempt}): ${h.reason || ''}`;
     return li;
   }));
+  const rerunOf = detail.job?.rerunOf || detail.order?.rerunOf;
+  $('#job-rerun-of').hidden = !rerunOf;
+  $('#job-rerun-of').textContent = rerunOf ? `a rerun of ${rerunOf}` : '';
+  showJobState(detail);
   followLog(jobId);
+}
+
+/** The parts of the job page that change while it waits and runs; the page polls them while it is live. */
+function showJobState(detail) {
+  state.jobLive = ['unassigned', 'assigned', 'running'].includes(detail.order.status);
+  $('#job-status').textContent = detail.order.status;
+  $('#job-status').className = `status-${detail.order.status}`;
+  $('#job-outcome').textContent = detail.outcome ? JSON.stringify(detail.outcome, null, 2) : '(none yet)';
+  showQueue(detail.queue);
+  showManifest(detail.outcome?.manifest);
+}
+
+function showQueue(queue) {
+  $('#job-queue').hidden = !queue;
+  if (!queue) return;
+  const facts = [];
+  if (queue.position !== undefined) facts.push(['position', `${queue.position} ahead`]);
+  if (queue.eligibleWorkers) {
+    facts.push(['eligible workers', `${queue.eligibleWorkers.live ?? 0} live, ${queue.eligibleWorkers.idle ?? 0} idle`]);
+  }
+  if (typeof queue.etaSeconds === 'number') {
+    facts.push(['starts in', `about ${duration(queue.etaSeconds)}${queue.etaMethod ? ` (${queue.etaMethod})` : ''}`]);
+  }
+  if (queue.waitingBecause) facts.push(['waiting because', queue.waitingBecause]);
+  $('#job-queue-facts').replaceChildren(...facts.flatMap(([name, value]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = name;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    return [dt, dd];
+  }));
+}
+
+function showManifest(manifest) {
+  $('#job-manifest').hidden = !manifest;
+  if (!manifest) return;
+  const body = $('#job-manifest-table tbody');
+  body.replaceChildren();
+  for (const [name, value] of Object.entries(manifest)) {
+    const row = body.insertRow();
+    row.dataset.field = name;
+    const th = document.createElement('th');
+    th.textContent = name;
+    row.append(th);
+    let text = value;
+    if (name === 'gpu' && value && typeof value === 'object') text = `${value.model ?? ''}${value.uuid ? ` (${value.uuid})` : ''}`;
+    else if (value !== null && typeof value === 'object') text = JSON.stringify(value);
+    cell(row, text);
+  }
 }
 
 // EventSource cannot send an Authorization header, so the SSE stream is read through fetch.
@@ -163,8 +379,7 @@ async function followLog(jobId) {
 
 async function openJobQuietly(jobId) {
   const detail = await api(`/jobs/${jobId}`);
-  $('#job-status').textContent = detail.order.status;
-  $('#job-outcome').textContent = detail.outcome ? JSON.stringify(detail.outcome, null, 2) : '(none)';
+  if (state.job === jobId) showJobState(detail);
 }
 
 function parseEvent(text) {
@@ -281,7 +496,11 @@ async function refreshAll() {
     await refreshQueue();
     await refreshProjects();
     const panel = document.querySelector('nav button.active').dataset.panel;
-    if (panel === 'jobs-panel') await refreshJobs();
+    if (panel === 'jobs-panel') {
+      await refreshJobs();
+      // Only a job still waiting or running changes (its place in the queue, its state): one read by id.
+      if (state.job && state.jobLive && !$('#job-detail').hidden) await openJobQuietly(state.job);
+    }
     if (panel === 'workers-panel') await refreshWorkers();
     if (panel === 'leaderboard-panel') await refreshLeaderboard();
     clearError();
@@ -297,7 +516,18 @@ for (const tab of document.querySelectorAll('nav button')) {
     refreshAll();
   });
 }
-for (const id of ['#filter-project', '#filter-status']) $(id).addEventListener('change', refreshAll);
+for (const id of ['#filter-project', '#filter-status', '#filter-sweep']) $(id).addEventListener('change', refreshAll);
+$('#sort-loss').addEventListener('click', () => {
+  state.sort = { '': 'loss', loss: '-loss', '-loss': '' }[state.sort];
+  showSort();
+  refreshAll();
+});
+$('#compare-button').addEventListener('click', () => openCompare().catch(showError));
+$('#compare-close').addEventListener('click', () => { $('#compare-view').hidden = true; });
+$('#job-rerun').addEventListener('click', () => {
+  if (state.job) rerun(state.job).catch(showError);
+});
+showSort();
 for (const id of ['#board-project', '#param-select']) $(id).addEventListener('change', () => refreshLeaderboard().catch(showError));
 $('#token-form').addEventListener('submit', (event) => {
   event.preventDefault();

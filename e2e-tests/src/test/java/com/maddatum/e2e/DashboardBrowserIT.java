@@ -6,22 +6,27 @@ import com.maddatum.testsupport.HttpJson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
+import tools.jackson.databind.JsonNode;
 
 /**
  * The dashboard in real headless Chromium (Debian's chromium and chromium-driver), against the packaged
@@ -68,12 +73,18 @@ class DashboardBrowserIT {
         try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(tokens)) {
             system.startWorker("w1", Map.of("WORKER_TOKEN", "dash-worker-0123456789abcdef0123456789ab"));
             HttpJson api = system.boss.withToken(SUBMITTER);
+            List<String> doneJobs = new ArrayList<>();
             for (double alpha : new double[] {0.1, 10, 1000}) {
-                String jobId = api.post("/job/create", Map.of("scriptName", "sk.py", "projectName", "dash",
+                Map<String, Object> job = new HashMap<>(Map.of("scriptName", "sk.py", "projectName", "dash",
                         "dataFileName", "diabetes.csv", "depedentVariable", "progression", "model", "ridge",
-                        "alpha", alpha, "cvFolds", 3)).json().get("jobId").asString();
+                        "alpha", alpha, "cvFolds", 3));
+                if (alpha < 1000) {
+                    job.put("sweepId", "dash-sweep");
+                }
+                String jobId = api.post("/job/create", job).json().get("jobId").asString();
                 assertThat(api.awaitJobStatus(jobId, "done", Duration.ofMinutes(2)).get("order").get("status")
                         .asString()).isEqualTo("done");
+                doneJobs.add(jobId);
             }
             // Long enough to still be running however slowly the browser starts; cancelled once looked at.
             String longJob = api.post("/job/create", Map.of("scriptName", "noop.py", "projectName", "dash-live",
@@ -97,12 +108,31 @@ class DashboardBrowserIT {
             wait.until(d -> !d.findElement(By.cssSelector("#queue [data-status=done] b")).getText().equals("–"));
             assertThat(browser.findElement(By.cssSelector("#queue [data-status=done] b")).getText()).isEqualTo("3");
 
+            resultsSortingFiltersAndCompare(wait, api, doneJobs);
+
             // The job page follows the running script's log live.
             click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + longJob + "']"));
             wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-log"), "noop started"));
             assertThat(browser.findElement(By.id("job-timeline")).getText()).contains("running");
             screenshot("dashboard-job");
             assertThat(api.post("/jobs/" + longJob + "/cancel", "").status()).isEqualTo(200);
+
+            // The job nobody can run: its place in the queue when the Boss says it, and a rerun from its page.
+            click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + queued + "'] td.duration"));
+            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-id"), queued));
+            JsonNode queue = api.get("/jobs/" + queued).json().get("queue");
+            wait.until(d -> d.findElement(By.id("job-queue")).isDisplayed() == (queue != null));
+            if (queue != null && queue.has("waitingBecause")) {
+                assertThat(browser.findElement(By.id("job-queue-facts")).getText())
+                        .contains(queue.get("waitingBecause").asString());
+            }
+            click(wait, By.id("job-rerun"));
+            wait.until(d -> !d.findElement(By.id("job-id")).getText().equals(queued));
+            String again = browser.findElement(By.id("job-id")).getText();
+            JsonNode rerun = api.get("/jobs/" + again).json();
+            assertThat(rerun.get("job").get("projectName").asString()).isEqualTo("dash-queued");
+            assertThat(rerun.get("job").get("requiredLabels").get(0).asString()).isEqualTo("tpu");
+            assertThat(api.post("/jobs/" + again + "/cancel", "").status()).isEqualTo(200);
 
             // Cancel the job nobody can run, from the page.
             click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + queued + "'] button.cancel-job"));
@@ -126,6 +156,101 @@ class DashboardBrowserIT {
             wait.until(d -> d.findElement(By.cssSelector("#param-chart canvas")).isDisplayed());
             screenshot("dashboard-leaderboard");
         }
+    }
+
+    /**
+     * The table shows what a person opens it for (loss, metric, duration, links), sorts by loss, filters by
+     * project and sweep, and compares ticked jobs side by side. Leaves the filters as it found them.
+     */
+    private void resultsSortingFiltersAndCompare(WebDriverWait wait, HttpJson api, List<String> doneJobs)
+            throws Exception {
+        By doneRow = By.cssSelector("#jobs-table tr[data-job-id='" + doneJobs.get(0) + "']");
+        wait.until(d -> !d.findElement(doneRow).findElement(By.cssSelector("td.loss")).getText().isEmpty());
+        assertThat(browser.findElement(doneRow).findElement(By.cssSelector("td.metric")).getText())
+                .contains("neg_mean_squared_error");
+        assertThat(browser.findElement(doneRow).findElement(By.cssSelector("td.duration")).getText()).endsWith("s");
+        assertThat(browser.findElement(doneRow).findElements(By.cssSelector("td.results a")))
+                .extracting(WebElement::getText).containsExactly("outcome", "manifest", "artifacts");
+
+        // Filter by project: only the three done sk.py jobs.
+        wait.until(d -> {
+            new Select(d.findElement(By.id("filter-project"))).selectByValue("dash");
+            return true;
+        });
+        wait.until(d -> rowIds(d).size() == 3);
+        assertThat(rowIds(browser)).containsExactlyInAnyOrderElementsOf(doneJobs);
+
+        // Sort by loss: lowest first, then highest first, as the Boss ranks them.
+        click(wait, By.id("sort-loss"));
+        wait.until(d -> rowIds(d).equals(apiOrder(api, "loss")));
+        List<Double> ascending = losses(browser);
+        assertThat(ascending).isSorted().doesNotHaveDuplicates().hasSize(3);
+        screenshot("dashboard-sorted-by-loss");
+        click(wait, By.id("sort-loss"));
+        wait.until(d -> rowIds(d).equals(apiOrder(api, "-loss")));
+        List<Double> descending = new ArrayList<>(ascending);
+        java.util.Collections.reverse(descending);
+        assertThat(losses(browser)).containsExactlyElementsOf(descending);
+        click(wait, By.id("sort-loss")); // back to newest first
+
+        // Filter by sweep: the two jobs sent with sweepId.
+        browser.findElement(By.id("filter-sweep")).sendKeys("dash-sweep" + Keys.TAB);
+        wait.until(d -> rowIds(d).size() == 2);
+        assertThat(rowIds(browser)).containsExactlyInAnyOrder(doneJobs.get(0), doneJobs.get(1));
+
+        // Compare the two, through the Boss's GET /jobs/compare.
+        for (String jobId : doneJobs.subList(0, 2)) {
+            click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + jobId + "'] input.select-job"));
+        }
+        wait.until(d -> d.findElement(By.id("compare-button")).isEnabled());
+        click(wait, By.id("compare-button"));
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#compare-table tr[data-field='loss']")));
+        assertThat(browser.findElements(By.cssSelector("#compare-table tr[data-section='metrics'][data-field]")))
+                .extracting(row -> row.getAttribute("data-field")).contains("loss", "metric", "status");
+        assertThat(browser.findElement(By.id("compare-error")).isDisplayed()).isFalse();
+        // alpha is a job field that differs: listed, and the second job's cell highlighted against the first's.
+        assertThat(browser.findElements(By.cssSelector("#compare-table tr[data-section='job'][data-field='alpha'] td")))
+                .extracting(td -> td.getDomProperty("className")).containsExactly("", "", "diff");
+        // Each job got its own seed from the Boss; the script and its data are the same.
+        assertThat(browser.findElements(
+                By.cssSelector("#compare-table tr[data-section='manifest'][data-field='seed'] td.diff"))).hasSize(1);
+        assertThat(browser.findElement(By.id("compare-same")).getText()).contains("scriptSha256");
+        screenshot("dashboard-compare");
+
+        // The job view shows a done job's manifest when its outcome has one, and hides the section otherwise.
+        click(wait, By.cssSelector("#jobs-table tr[data-job-id='" + doneJobs.get(0) + "'] td.loss"));
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-id"), doneJobs.get(0)));
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-outcome"), "neg_mean_squared_error"));
+        assertThat(api.get("/jobs/" + doneJobs.get(0)).json().get("outcome").has("manifest")).isTrue();
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("job-manifest")));
+        assertThat(browser.findElement(By.id("compare-view")).isDisplayed()).isFalse();
+        assertThat(browser.findElement(By.cssSelector("#job-manifest-table tr[data-field='scriptSha256']"))
+                .getText()).isNotBlank();
+
+        browser.findElement(By.id("filter-sweep")).clear();
+        browser.findElement(By.id("filter-sweep")).sendKeys(Keys.TAB);
+        wait.until(d -> {
+            new Select(d.findElement(By.id("filter-project"))).selectByValue("");
+            return true;
+        });
+        wait.until(d -> rowIds(d).size() >= 5);
+    }
+
+    private static List<String> rowIds(WebDriver d) {
+        return d.findElements(By.cssSelector("#jobs-table tbody tr[data-job-id]")).stream()
+                .map(row -> row.getAttribute("data-job-id")).toList();
+    }
+
+    private static List<Double> losses(WebDriver d) {
+        return d.findElements(By.cssSelector("#jobs-table tbody td.loss")).stream()
+                .map(td -> Double.parseDouble(td.getText())).toList();
+    }
+
+    private static List<String> apiOrder(HttpJson api, String sort) {
+        List<String> ids = new ArrayList<>();
+        api.get("/jobs?project=dash&sort=" + sort).json().get("items")
+                .forEach(item -> ids.add(item.get("order").get("jobId").asString()));
+        return ids;
     }
 
     private static void click(WebDriverWait wait, By target) {

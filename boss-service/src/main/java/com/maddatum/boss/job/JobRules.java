@@ -18,6 +18,7 @@ import org.springframework.stereotype.Component;
  *   <li>{@code scriptName} (required): a file name in the worker's scripts directory, no paths.
  *   <li>{@code dataFileName}: a file name in the worker's data directory, no paths.
  *   <li>{@code projectName}: groups jobs for listings and the leaderboard.
+ *   <li>{@code sweepId}: the sweep a job belongs to; listings filter on it.
  *   <li>{@code priority}: integer, higher first; default 0.
  *   <li>{@code maxAttempts}: 1-100; default {@code boss.lease.default-max-attempts}.
  *   <li>{@code requiredLabels}: labels a worker must have registered to be given this job.
@@ -53,18 +54,24 @@ class JobRules {
         if (dataFile != null && (!FILE_NAME.matcher(dataFile).matches() || dataFile.contains(".."))) {
             throw ApiProblem.invalidField("dataFileName", "dataFileName must be a plain file name, with no path.");
         }
-        String project = optionalString(job, "projectName");
-        if (project != null && (project.isBlank() || project.length() > 128
-                || project.chars().anyMatch(Character::isISOControl))) {
-            // Control characters would let a project name forge lines in logs and break the dashboard.
-            throw ApiProblem.invalidField("projectName", "projectName must be 1-128 characters, none of them control "
-                    + "characters such as line breaks.");
-        }
+        String project = name(job, "projectName");
+        String sweep = name(job, "sweepId");
         int priority = optionalInt(job, "priority", 0, -1_000_000, 1_000_000);
         int maxAttempts = optionalInt(job, "maxAttempts", defaultMaxAttempts, 1, 100);
         Double timeoutSeconds = optionalPositiveNumber(job, "timeoutSeconds");
         checkSeed(job.get("seed"));
-        return new NewOrder(null, priority, labels(job), project, script, maxAttempts, timeoutSeconds);
+        return new NewOrder(null, priority, labels(job), project, script, maxAttempts, timeoutSeconds, sweep);
+    }
+
+    /** A name jobs are grouped by: memory keeps a listing per name, and logs and the dashboard show it. */
+    private static String name(Document job, String field) {
+        String name = optionalString(job, field);
+        if (name != null && (name.isBlank() || name.length() > 128 || name.chars().anyMatch(Character::isISOControl))) {
+            // Control characters would let a name forge lines in logs and break the dashboard.
+            throw ApiProblem.invalidField(field, field + " must be 1-128 characters, none of them control "
+                    + "characters such as line breaks.");
+        }
+        return name;
     }
 
     private static void checkSeed(Object seed) {

@@ -36,7 +36,8 @@ public record Order(
         boolean seedClaim,
         List<String> seedNodes,
         Double timeoutSeconds,
-        Double loss) {
+        Double loss,
+        String sweepId) {
 
     static final String ID = "_id";
     static final String JOB_ID = "jobId";
@@ -69,6 +70,8 @@ public record Order(
     static final String TIMEOUT_SECONDS = "timeoutSeconds";
     /** The outcome's loss, copied onto a done order so that leaderboards are kept from orders alone. */
     static final String LOSS = "loss";
+    /** The job's sweep, copied like its project so that listings filter on it from memory. */
+    static final String SWEEP_ID = "sweepId";
     /**
      * The revision, {@code <_id>:<n>}, replaced on every write and unique across the collection, so
      * that a compare-and-set on it is a single-key lookup the embedded server serves from an index.
@@ -129,7 +132,7 @@ public record Order(
     /** The document for a brand-new order: unassigned, attempt 0, with its first history line. */
     static Document newDocument(ObjectId id, NewOrder spec, Instant now) {
         HistoryEntry created = new HistoryEntry(OrderStatus.UNASSIGNED, now, null, 0, "created");
-        return new Document(ID, id)
+        Document order = new Document(ID, id)
                 .append(JOB_ID, spec.jobId())
                 .append(CREATED_DATE, Date.from(now))
                 .append(STATUS, OrderStatus.UNASSIGNED.wire())
@@ -143,6 +146,10 @@ public record Order(
                 .append(HISTORY, List.of(created.toDocument()))
                 .append(REV, revision(id, 0))
                 .append(MODIFIED_AT, Date.from(now));
+        if (spec.sweepId() != null) {
+            order.append(SWEEP_ID, spec.sweepId());
+        }
+        return order;
     }
 
     @SuppressWarnings("unchecked")
@@ -174,7 +181,8 @@ public record Order(
                 d.getBoolean(SEED_CLAIM, false),
                 List.copyOf(d.getList(SEED_NODES, String.class, List.of())),
                 number(d, TIMEOUT_SECONDS),
-                number(d, LOSS));
+                number(d, LOSS),
+                d.getString(SWEEP_ID));
     }
 
     private static Double number(Document d, String field) {

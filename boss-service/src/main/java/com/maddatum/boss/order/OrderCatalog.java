@@ -21,8 +21,27 @@ import org.springframework.stereotype.Component;
 @Component
 class OrderCatalog {
 
-    /** A listing: all orders, or those of one project and/or one status. */
-    record Filter(String project, OrderStatus status) {}
+    /** Which orders a listing holds: all, one project's, one sweep's, or one sweep's within one project. */
+    record Scope(String project, String sweep) {
+        static final Scope ALL = new Scope(null, null);
+    }
+
+    /** A listing: the orders of a scope, of any status or of one. */
+    record Filter(String project, String sweep, OrderStatus status) {
+
+        /** A listing that ignores sweeps. */
+        Filter(String project, OrderStatus status) {
+            this(project, null, status);
+        }
+
+        Scope scope() {
+            return new Scope(project, sweep);
+        }
+
+        Filter withStatus(OrderStatus other) {
+            return new Filter(project, sweep, other);
+        }
+    }
 
     private record Listed(Instant created, ObjectId id) {}
 
@@ -72,12 +91,14 @@ class OrderCatalog {
         }
     }
 
+    /** Each of the order's scopes, of any status and of its own: four listings, eight for a job in a sweep. */
     private static List<Filter> filters(OrderFacts facts) {
-        if (facts.project() == null) {
-            return List.of(new Filter(null, null), new Filter(null, facts.status()));
+        List<Filter> filters = new java.util.ArrayList<>(8);
+        for (Scope scope : facts.scopes()) {
+            filters.add(new Filter(scope.project(), scope.sweep(), null));
+            filters.add(new Filter(scope.project(), scope.sweep(), facts.status()));
         }
-        return List.of(new Filter(null, null), new Filter(null, facts.status()), new Filter(facts.project(), null),
-                new Filter(facts.project(), facts.status()));
+        return filters;
     }
 
     private static Long zeroToNull(long n) {
@@ -86,11 +107,13 @@ class OrderCatalog {
 
     /** The ids on one page of a listing, newest first. */
     List<ObjectId> page(Filter filter, int page, int size) {
+        return newestFirst(filter).skip((long) page * size).limit(size).toList();
+    }
+
+    /** A listing's ids, newest first, walked lazily: a page costs its offset plus its size. */
+    java.util.stream.Stream<ObjectId> newestFirst(Filter filter) {
         ConcurrentSkipListSet<Listed> listing = listings.get(filter);
-        if (listing == null) {
-            return List.of();
-        }
-        return listing.stream().skip((long) page * size).limit(size).map(Listed::id).toList();
+        return listing == null ? java.util.stream.Stream.empty() : listing.stream().map(Listed::id);
     }
 
     /** Every id in a listing; meant for the small ones (the live statuses). */
@@ -113,7 +136,7 @@ class OrderCatalog {
 
     /** Project names that have at least one order, sorted. */
     List<String> projects() {
-        return counts.keySet().stream().filter(f -> f.project() != null && f.status() == null)
+        return counts.keySet().stream().filter(f -> f.project() != null && f.sweep() == null && f.status() == null)
                 .map(Filter::project).sorted().toList();
     }
 

@@ -44,11 +44,26 @@ public class OrderQueries {
 
     /** Newest first; {@code project} and {@code status} filter when not null. */
     public List<Order> page(String project, OrderStatus status, int page, int size) {
-        return store.findAll(catalog.page(new OrderCatalog.Filter(project, status), page, size));
+        return page(project, null, status, OrderSort.NEWEST, page, size);
+    }
+
+    /** {@code project}, {@code sweep} and {@code status} filter when not null; see {@link OrderSort}. */
+    public List<Order> page(String project, String sweep, OrderStatus status, OrderSort sort, int page, int size) {
+        OrderCatalog.Filter filter = new OrderCatalog.Filter(project, sweep, status);
+        List<ObjectId> ids = switch (sort) {
+            case NEWEST -> catalog.page(filter, page, size);
+            case LOWEST_LOSS -> LossListing.page(catalog, boards, filter, false, page, size);
+            case HIGHEST_LOSS -> LossListing.page(catalog, boards, filter, true, page, size);
+        };
+        return store.findAll(ids);
     }
 
     public long count(String project, OrderStatus status) {
-        return catalog.count(new OrderCatalog.Filter(project, status));
+        return count(project, null, status);
+    }
+
+    public long count(String project, String sweep, OrderStatus status) {
+        return catalog.count(new OrderCatalog.Filter(project, sweep, status));
     }
 
     public Map<OrderStatus, Long> countByStatus() {

@@ -23,6 +23,7 @@ public record OrderView(
         int priority,
         List<String> requiredLabels,
         String projectName,
+        String sweepId,
         String scriptName,
         Instant startedAt,
         Instant finishedAt,
@@ -37,7 +38,7 @@ public record OrderView(
     public static OrderView of(Order o) {
         return new OrderView(o.id().toHexString(), o.jobId(), o.createdDate(), o.status().wire(), o.attempt(),
                 o.maxAttempts(), o.assignedTo(), o.leaseExpiresAt(), o.priority(), o.requiredLabels(),
-                o.projectName(), o.scriptName(), o.startedAt(), o.finishedAt(), o.reason(),
+                o.projectName(), o.sweepId(), o.scriptName(), o.startedAt(), o.finishedAt(), o.reason(),
                 o.outcomeId() == null ? null : o.outcomeId().toHexString(), o.progress(),
                 o.history().stream()
                         .map(h -> new HistoryView(h.status().wire(), h.at(), h.node(), h.attempt(), h.reason()))

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 import org.bson.Document;
 import org.bson.RawBsonDocument;
 import org.bson.codecs.DocumentCodec;
@@ -19,7 +20,8 @@ import org.bson.types.ObjectId;
 import org.springframework.stereotype.Component;
 
 /**
- * The leaderboard's and the loss plot's rows: a done job's loss, metric, node and parameters. A done
+ * The rows of the leaderboard, the loss plot and the done jobs in {@code GET /jobs}: a done job's loss,
+ * metric, node and parameters. A done
  * order, its outcome and its job never change again, so each row is read from the store once and kept
  * (the most recently used, at most {@link #MAX_KEPT} rows and {@link #MAX_KEPT_BYTES} of job documents,
  * as measured in BSON: a job may be a megabyte of parameters): a dashboard polling every two seconds
@@ -73,6 +75,25 @@ class BoardEntries {
 
     /** The rows of these done orders, in the order given. */
     List<Row> rows(List<ObjectId> ids) {
+        Map<ObjectId, Row> found = collect(ids, orders::findAll);
+        List<Row> rows = new ArrayList<>(ids.size());
+        for (ObjectId id : ids) {
+            Row row = found.get(id);
+            if (row != null) {
+                rows.add(row);
+            }
+        }
+        return rows;
+    }
+
+    /** The rows of those of these orders that are done, by order id; the orders are already read. */
+    Map<ObjectId, Row> rowsOf(List<Order> some) {
+        Map<ObjectId, Order> done = new LinkedHashMap<>();
+        some.stream().filter(o -> o.status() == OrderStatus.DONE).forEach(o -> done.put(o.id(), o));
+        return collect(List.copyOf(done.keySet()), ids -> ids.stream().map(done::get).toList());
+    }
+
+    private Map<ObjectId, Row> collect(List<ObjectId> ids, Function<List<ObjectId>, List<Order>> fetch) {
         Map<ObjectId, Row> found = new java.util.HashMap<>();
         List<ObjectId> missing = new ArrayList<>();
         synchronized (kept) {
@@ -85,19 +106,12 @@ class BoardEntries {
                 }
             }
         }
-        Map<ObjectId, Row> read = read(missing);
+        Map<ObjectId, Row> read = missing.isEmpty() ? Map.of() : read(fetch.apply(missing));
         synchronized (kept) {
             read.forEach(this::keep); // may evict rows of this very answer: they are in found already
         }
         found.putAll(read);
-        List<Row> rows = new ArrayList<>(ids.size());
-        for (ObjectId id : ids) {
-            Row row = found.get(id);
-            if (row != null) {
-                rows.add(row);
-            }
-        }
-        return rows;
+        return found;
     }
 
     /** Caller holds the lock on {@code kept}. */
@@ -118,12 +132,8 @@ class BoardEntries {
         }
     }
 
-    private Map<ObjectId, Row> read(List<ObjectId> ids) {
+    private Map<ObjectId, Row> read(List<Order> found) {
         Map<ObjectId, Row> read = new LinkedHashMap<>();
-        if (ids.isEmpty()) {
-            return read;
-        }
-        List<Order> found = orders.findAll(ids);
         Map<ObjectId, Document> outcomeById = outcomes.findAll(
                 found.stream().map(Order::outcomeId).filter(Objects::nonNull).toList(), "metric", "metricName", "node");
         Map<String, Document> jobById = jobs.findAll(found.stream().map(Order::jobId).toList());

@@ -5,6 +5,7 @@ import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.job.JobStore;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
+import com.maddatum.boss.order.OrderSort;
 import com.maddatum.boss.order.OrderStatus;
 import com.maddatum.boss.order.OrderView;
 import com.maddatum.boss.web.ApiProblem;
@@ -44,14 +45,16 @@ class JobReadController {
     private final OrderQueries orders;
     private final JobDetails details;
     private final JobWaits waits;
+    private final JobRows rows;
     private final int maxPageSize;
 
-    JobReadController(JobStore jobs, OrderQueries orders, JobDetails details, JobWaits waits,
+    JobReadController(JobStore jobs, OrderQueries orders, JobDetails details, JobWaits waits, JobRows rows,
             BossProperties properties) {
         this.jobs = jobs;
         this.orders = orders;
         this.details = details;
         this.waits = waits;
+        this.rows = rows;
         this.maxPageSize = properties.limits().maxPageSize();
     }
 
@@ -84,24 +87,41 @@ class JobReadController {
         return waits.untilChanged(id, details.of(id), wait);
     }
 
-    record JobSummary(OrderView order, Map<String, Object> job) {}
+    record JobPage(int page, int size, long total, List<JobRows.JobSummary> items) {}
 
-    record JobPage(int page, int size, long total, List<JobSummary> items) {}
-
-    @Operation(summary = "Jobs, newest first, filtered by project and status")
+    @Operation(summary = "Jobs, newest first or by loss, filtered by project, sweep and status",
+            description = "Each item has the order, the job, and for the table: loss, metric and metricName (a done "
+                    + "job's), durationSeconds and links. sort=loss lists done jobs by loss, lowest first (-loss: "
+                    + "highest first), then the jobs without a loss: done, running, assigned, unassigned, failed, "
+                    + "cancelled, each newest first.")
     @GetMapping("/jobs")
     JobPage list(@RequestParam(required = false) String project, @RequestParam(required = false) String status,
+            @RequestParam(required = false) String sweep, @RequestParam(required = false) String sort,
             @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
         Paging.checkPage(page, size, maxPageSize);
         OrderStatus wanted = statusParam(status);
-        String projectName = project == null || project.isBlank() ? null : project;
-        List<Order> found = orders.page(projectName, wanted, page, size);
-        Map<String, Document> byId = jobs.findAll(found.stream().map(Order::jobId).toList());
-        List<JobSummary> items = found.stream()
-                .map(o -> new JobSummary(OrderView.of(o),
-                        byId.containsKey(o.jobId()) ? BsonView.plain(byId.get(o.jobId())) : null))
-                .toList();
-        return new JobPage(page, size, orders.count(projectName, wanted), items);
+        OrderSort order = sortParam(sort);
+        String projectName = blankToNull(project);
+        String sweepId = blankToNull(sweep);
+        List<Order> found = orders.page(projectName, sweepId, wanted, order, page, size);
+        return new JobPage(page, size, orders.count(projectName, sweepId, wanted), rows.of(found));
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value;
+    }
+
+    /** {@code newest} (the default), {@code loss} (lowest first) or {@code -loss} (highest first). */
+    static OrderSort sortParam(String value) {
+        if (value == null || value.isBlank() || value.equals("newest")) {
+            return OrderSort.NEWEST;
+        }
+        return switch (value) {
+            case "loss" -> OrderSort.LOWEST_LOSS;
+            case "-loss" -> OrderSort.HIGHEST_LOSS;
+            default -> throw ApiProblem.invalidField("sort", "Unknown sort '" + value
+                    + "'; use newest (the default), loss (lowest first) or -loss (highest first).");
+        };
     }
 
     /** The seed's order listing, newest first, paged; the total is in {@code X-Total-Count}. */

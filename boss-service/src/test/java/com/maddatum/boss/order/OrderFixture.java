@@ -27,6 +27,7 @@ final class OrderFixture {
     private String script = "a.py";
     private Instant started;
     private List<Order.HistoryEntry> history = List.of();
+    private String sweep;
 
     static OrderFixture order() {
         return new OrderFixture();
@@ -48,10 +49,11 @@ final class OrderFixture {
     OrderFixture script(String value) { script = value; return this; }
     OrderFixture started(Instant value) { started = value; return this; }
     OrderFixture history(Order.HistoryEntry... value) { history = List.of(value); return this; }
+    OrderFixture sweep(String value) { sweep = value; return this; }
 
     Order build() {
         return new Order(id, "job-" + id.toHexString(), created, status, priority, labels, project, script, attempt,
                 maxAttempts, node, lease, started, finished, null, null, null, history, Order.revision(id, revision),
-                seedClaim, seedNodes, null, loss);
+                seedClaim, seedNodes, null, loss, sweep);
     }
 }
