@@ -169,10 +169,15 @@ function sectionLink(label, href, jobId, section) {
   return a;
 }
 
+// The Boss compares 2 to 10 jobs at a time.
+const MAX_COMPARED = 10;
+
 function updateCompareButton() {
   const compare = $('#compare-button');
-  compare.disabled = state.selected.size < 2;
-  compare.textContent = `Compare selected (${state.selected.size})`;
+  const n = state.selected.size;
+  compare.disabled = n < 2 || n > MAX_COMPARED;
+  compare.textContent = n > MAX_COMPARED ? `Compare selected (${n}; at most ${MAX_COMPARED})`
+    : `Compare selected (${n})`;
 }
 
 function showSort() {
@@ -216,7 +221,7 @@ async function openCompare() {
   try {
     renderCompare(await api(`/jobs/compare?ids=${ids.map(encodeURIComponent).join(',')}`), ids);
   } catch (error) {
-    $('#compare-error').textContent = `This Boss cannot compare jobs (${error.message}).`;
+    $('#compare-error').textContent = `Could not compare these jobs: ${error.message}`;
     $('#compare-error').hidden = false;
   }
   view.scrollIntoView();
@@ -281,7 +286,8 @@ async function openJob(jobId) {
   $('#job-detail').hidden = false;
   $('#job-id').textContent = jobId;
   $('#job-params').textContent = JSON.stringify(detail.job, null, 2);
-  $('#job-timeline').replaceChildren(...detail.order.history.map((h) => {
+  // A job can be stored without its order (a Boss that died between the two writes): show what there is.
+  $('#job-timeline').replaceChildren(...(detail.order?.history || []).map((h) => {
     const li = document.createElement('li');
     li.textContent = `${when(h.at)} — ${h.status}${h.node ? ` on ${h.node}` : ''} (attempt ${h.attempt}): ${h.reason || ''}`;
     return li;
@@ -295,9 +301,10 @@ async function openJob(jobId) {
 
 /** The parts of the job page that change while it waits and runs; the page polls them while it is live. */
 function showJobState(detail) {
-  state.jobLive = ['unassigned', 'assigned', 'running'].includes(detail.order.status);
-  $('#job-status').textContent = detail.order.status;
-  $('#job-status').className = `status-${detail.order.status}`;
+  const status = detail.order?.status || 'no order';
+  state.jobLive = ['unassigned', 'assigned', 'running'].includes(status);
+  $('#job-status').textContent = status;
+  $('#job-status').className = `status-${status.replace(' ', '-')}`;
   $('#job-outcome').textContent = detail.outcome ? JSON.stringify(detail.outcome, null, 2) : '(none yet)';
   showQueue(detail.queue);
   showManifest(detail.outcome?.manifest);

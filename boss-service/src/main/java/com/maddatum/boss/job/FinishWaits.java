@@ -17,7 +17,9 @@ public interface FinishWaits {
     /**
      * 201 with the seed's answer fields ({@code _id}, {@code jobId}, {@code orderId}, {@code status}) and the
      * job as {@code GET /jobs/{id}} shows it, once the order has finished or {@code wait} has passed,
-     * whichever comes first; {@code status} is the order's status at that moment.
+     * whichever comes first; {@code status} is the order's status at that moment. {@code headers} go with the
+     * answer (a replayed creation says so).
      */
-    DeferredResult<ResponseEntity<Object>> untilFinished(String jobId, ObjectId orderId, Duration wait);
+    DeferredResult<ResponseEntity<Object>> untilFinished(String jobId, ObjectId orderId, Duration wait,
+            org.springframework.http.HttpHeaders headers);
 }

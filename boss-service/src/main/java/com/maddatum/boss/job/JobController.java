@@ -126,7 +126,12 @@ class JobController {
         String path = location.getPath();
         String jobId = path.substring(path.lastIndexOf('/') + 1);
         Order order = orderReads.findByJobId(jobId).orElseThrow(() -> ApiProblem.notFound("order of job", jobId));
-        return finishes.untilFinished(jobId, order.id(), wait);
+        org.springframework.http.HttpHeaders headers = new org.springframework.http.HttpHeaders();
+        String replayed = answer.getHeaders().getFirst(IdempotentCreates.REPLAYED_HEADER);
+        if (replayed != null) {
+            headers.set(IdempotentCreates.REPLAYED_HEADER, replayed);
+        }
+        return finishes.untilFinished(jobId, order.id(), wait, headers);
     }
 
     record RerunView(@JsonProperty("_id") String id, String jobId, String orderId, String status, String rerunOf) {}
@@ -142,14 +147,19 @@ class JobController {
             value = "{\"_id\":\"6b0a...01\",\"jobId\":\"6b0a...01\",\"orderId\":\"6b0a...02\",\"status\":"
                     + "\"unassigned\",\"rerunOf\":\"6b09...7a\"}")))
     @PostMapping("/jobs/{id}/rerun")
-    ResponseEntity<RerunView> rerun(@PathVariable String id, @RequestBody(required = false) JsonNode body) {
-        Document overrides = body == null || body.isNull() || body.isMissingNode() ? new Document()
-                : json.toDocument(body, "A rerun's overrides");
-        JobService.Rerun rerun = service.rerun(id, overrides);
-        JobService.Created created = rerun.created();
-        return ResponseEntity.created(URI.create("/jobs/" + created.jobId()))
-                .body(new RerunView(created.jobId(), created.jobId(), created.order().id().toHexString(),
-                        created.order().status().wire(), rerun.rerunOf()));
+    ResponseEntity<?> rerun(@PathVariable String id, @RequestBody(required = false) JsonNode body,
+            @Parameter(description = "as on POST /job/create: a double click or a retry makes one rerun")
+            @RequestHeader(name = IdempotentCreates.KEY_HEADER, required = false) String idempotencyKey) {
+        boolean empty = body == null || body.isNull() || body.isMissingNode();
+        JsonNode request = empty ? tools.jackson.databind.node.JsonNodeFactory.instance.objectNode() : body;
+        return idempotent.once("jobs/" + id + "/rerun", idempotencyKey, request, jobId -> {
+            Document overrides = empty ? new Document() : json.toDocument(body, "A rerun's overrides");
+            JobService.Rerun rerun = service.rerun(id, overrides, jobId);
+            JobService.Created created = rerun.created();
+            return ResponseEntity.created(URI.create("/jobs/" + created.jobId()))
+                    .body(new RerunView(created.jobId(), created.jobId(), created.order().id().toHexString(),
+                            created.order().status().wire(), rerun.rerunOf()));
+        });
     }
 
     /** The seed's job fetch: the job exactly as submitted, plus {@code _id}. */

@@ -73,9 +73,10 @@ class JobService {
      *
      * <p>The new job is written first, then the link in the original, then the order: a crash in
      * between leaves a job that never runs (no order), as {@link #create} does, and the client, not
-     * having had its 201, asks again.
+     * having had its 201, asks again (with an {@code Idempotency-Key}, under the same id, which finishes
+     * that job rather than making another).
      */
-    Rerun rerun(String originalId, Document overrides) {
+    Rerun rerun(String originalId, Document overrides, ObjectId jobId) {
         ObjectId original = Ids.parse(originalId, "job");
         Document source = jobs.findById(original).orElseThrow(() -> ApiProblem.notFound("job", originalId));
         for (String link : LINKS) {
@@ -104,10 +105,13 @@ class JobService {
         job.put("rerunOf", originalId);
         NewOrder spec = rules.check(job);
         seeds.assign(job, inherited);
-        ObjectId jobId = new ObjectId();
-        jobs.insert(jobId, job);
-        jobs.addRerun(original, jobId.toHexString());
-        return new Rerun(queue(jobId, spec, job), originalId);
+        // Safe to run again under the same id (an idempotent retry): the job, the link and the order are
+        // each written once.
+        String id = jobId.toHexString();
+        boolean fresh = jobs.insert(jobId, job);
+        jobs.addRerun(original, id);
+        Order order = fresh ? null : orderQueries.findByJobId(id).orElse(null);
+        return new Rerun(order != null ? new Created(id, order) : queue(jobId, spec, job), originalId);
     }
 
     private Created queue(ObjectId jobId, NewOrder spec, Document job) {

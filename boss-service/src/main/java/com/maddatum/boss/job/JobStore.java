@@ -49,9 +49,12 @@ public class JobStore {
         return true;
     }
 
-    /** Records a rerun in the original job, atomically, so that two reruns at once are both kept. */
+    /**
+     * Records a rerun in the original job, atomically, so that two reruns at once are both kept; and once,
+     * so that a retry of the same rerun (same id) adds nothing.
+     */
     void addRerun(ObjectId original, String rerunId) {
-        mongo.updateFirst(Query.query(Criteria.where("_id").is(original)), new Update().push("reruns", rerunId),
+        mongo.updateFirst(Query.query(Criteria.where("_id").is(original)), new Update().addToSet("reruns", rerunId),
                 COLLECTION);
         durability.sync();
     }

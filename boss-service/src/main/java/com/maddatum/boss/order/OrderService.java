@@ -139,7 +139,11 @@ public class OrderService {
                 ready.restore(candidate); // nothing is known about our write: keep the order claimable
                 throw unreadable;
             }
-            failure.addSuppressed(unreadable);
+            if (unreadable != failure) {
+                // The JVM may throw the very same instance again (a hot ClassCastException loses its stack
+                // and is reused), and an exception cannot suppress itself.
+                failure.addSuppressed(unreadable);
+            }
             return false;
         }
     }
@@ -281,7 +285,11 @@ public class OrderService {
         try {
             reflect(id, store.findById(id).orElse(null));
         } catch (RuntimeException unreadable) {
-            failure.addSuppressed(unreadable);
+            if (unreadable != failure) {
+                // The JVM may throw the very same instance again (a hot ClassCastException loses its stack
+                // and is reused), and an exception cannot suppress itself.
+                failure.addSuppressed(unreadable);
+            }
             log.warn("order not re-read after a failed write order={} error={}", id, unreadable.toString());
         }
     }

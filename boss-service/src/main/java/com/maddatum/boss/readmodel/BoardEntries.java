@@ -147,9 +147,22 @@ class BoardEntries {
                     outcome != null && outcome.get("metric") instanceof Number n ? n.doubleValue() : null,
                     outcome == null ? null : outcome.getString("metricName"),
                     outcome == null ? null : outcome.getString("node"), order.finishedAt(),
-                    job == null ? null : new RawBsonDocument(job, new DocumentCodec())));
+                    job == null ? null : new RawBsonDocument(withoutReruns(job), new DocumentCodec())));
         }
         return read;
+    }
+
+    /**
+     * {@code reruns} is the one field of a done job that still changes (each rerun adds to it): rows
+     * leave it out rather than show a stale list; {@code GET /jobs/{id}} reads it fresh.
+     */
+    private static Document withoutReruns(Document job) {
+        if (!job.containsKey("reruns")) {
+            return job;
+        }
+        Document copy = new Document(job);
+        copy.remove("reruns");
+        return copy;
     }
 
     /** A row without its job: ids, numbers and the boxes around them. */

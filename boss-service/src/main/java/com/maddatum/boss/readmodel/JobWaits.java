@@ -85,11 +85,12 @@ class JobWaits implements FinishWaits, SmartLifecycle {
     }
 
     @Override
-    public DeferredResult<ResponseEntity<Object>> untilFinished(String jobId, ObjectId orderId, Duration wait) {
+    public DeferredResult<ResponseEntity<Object>> untilFinished(String jobId, ObjectId orderId, Duration wait,
+            org.springframework.http.HttpHeaders headers) {
         Supplier<ResponseEntity<Object>> answer = () -> {
             JobDetail detail = details.of(jobId);
             String status = detail.order() == null ? null : detail.order().status();
-            return ResponseEntity.created(URI.create("/jobs/" + jobId))
+            return ResponseEntity.created(URI.create("/jobs/" + jobId)).headers(headers)
                     .body(new CreatedJob(jobId, jobId, orderId.toHexString(), status, detail));
         };
         if (wait.isZero()) {
@@ -98,7 +99,22 @@ class JobWaits implements FinishWaits, SmartLifecycle {
         return hold(orderId, o -> o.status().isTerminal(), wait, answer);
     }
 
+    /**
+     * At most this many requests held at once. Each holds a connection, and a client that gave up is not
+     * noticed until its wait ends; beyond the cap a request is answered at once, as with no wait, rather
+     * than refused: a create-and-wait has already created its job.
+     */
+    static final int MAX_HELD = 1000;
+    private volatile int maxHeld = MAX_HELD;
+
+    void maxHeld(int value) {
+        maxHeld = value;
+    }
+
     private <T> DeferredResult<T> hold(ObjectId orderId, Predicate<Order> until, Duration wait, Supplier<T> answer) {
+        if (waiting.size() >= maxHeld) {
+            return answered(answer.get());
+        }
         // The container's timeout is only a backstop; our timer answers first.
         DeferredResult<T> result = new DeferredResult<>(wait.toMillis() + 10_000);
         CompletableFuture<Order> change = watch.until(orderId, until);

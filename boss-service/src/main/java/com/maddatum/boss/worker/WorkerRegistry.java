@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
@@ -167,11 +168,44 @@ public class WorkerRegistry {
      * {@code boss.workers.max-known}), never the store.
      */
     public List<LiveNode> live() {
-        Instant cutoff = clock.instant().minus(settings.offlineAfter());
-        return nodes.entrySet().stream()
-                .filter(e -> !e.getValue().lastSeen().isBefore(cutoff))
-                .map(e -> new LiveNode(e.getKey(), e.getValue().labels(), e.getValue().slots()))
-                .toList();
+        Instant now = clock.instant();
+        Instant cutoff = now.minus(settings.offlineAfter());
+        Map<String, LiveNode> live = new java.util.LinkedHashMap<>();
+        if (!durability.isEmbedded()) {
+            // Replicas sharing a MongoDB: a Worker may talk to another replica only, so this one's memory
+            // does not know it; the store does.
+            storedLive(now).forEach(node -> live.put(node.name(), node));
+        }
+        nodes.forEach((name, node) -> {
+            if (!node.lastSeen().isBefore(cutoff)) {
+                live.put(name, new LiveNode(name, node.labels(), node.slots()));
+            }
+        });
+        return List.copyOf(live.values());
+    }
+
+    private record StoredLive(Instant readAt, List<LiveNode> nodes) {}
+
+    private volatile StoredLive storedLive;
+
+    /**
+     * The nodes the store has seen within {@code offline-after} (plus the write-through interval, since
+     * "last seen" is written lazily), read at most once a second: every view of a waiting job asks.
+     */
+    private List<LiveNode> storedLive(Instant now) {
+        StoredLive cached = storedLive;
+        if (cached != null && Duration.between(cached.readAt(), now).abs().compareTo(Duration.ofSeconds(1)) < 0) {
+            return cached.nodes();
+        }
+        Date since = Date.from(now.minus(settings.offlineAfter()).minus(SEEN_WRITE_EVERY));
+        List<LiveNode> found = new ArrayList<>();
+        for (Document d : mongo.getCollection(COLLECTION).find(Filters.gte("lastSeenAt", since))
+                .projection(new Document("labels", 1).append("slots", 1)).limit(settings.maxKnown())) {
+            found.add(new LiveNode(String.valueOf(d.get("_id")), Set.copyOf(d.getList("labels", String.class, List.of())),
+                    d.get("slots") instanceof Number n ? n.intValue() : 1));
+        }
+        storedLive = new StoredLive(now, List.copyOf(found));
+        return found;
     }
 
     int knownInMemory() {

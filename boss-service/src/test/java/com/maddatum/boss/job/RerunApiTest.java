@@ -151,4 +151,26 @@ class RerunApiTest extends BossApiTestBase {
         assertThat(count("orders")).isEqualTo(orders);
         assertThat(stored(original).has("reruns")).isFalse();
     }
+
+    @Test
+    void aRerunRepeatedWithItsIdempotencyKeyMakesOneRerun() throws Exception {
+        String original = submit(job("projectName", "rerun-idem", "alpha", 0.5)).get("jobId").asString();
+        String key = java.util.UUID.randomUUID().toString();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        List<HttpJson.Reply> replies = new ArrayList<>();
+        for (int i = 0; i < 2; i++) { // a double click on Rerun, or a retry after a timeout
+            java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://127.0.0.1:" + port + "/jobs/" + original + "/rerun"))
+                    .header("Content-Type", "application/json").header("Idempotency-Key", key)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"alpha\": 2}")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            replies.add(new HttpJson.Reply(r.statusCode(), r.body(), r.headers()));
+        }
+        assertThat(replies).extracting(HttpJson.Reply::status).containsExactly(201, 201);
+        assertThat(replies.get(1).headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        String rerun = replies.get(0).json().get("jobId").asString();
+        assertThat(replies.get(1).json().get("jobId").asString()).isEqualTo(rerun);
+        assertThat(stored(original).get("reruns")).extracting(JsonNode::asString).containsExactly(rerun);
+        assertThat(boss.get("/jobs?project=rerun-idem").json().get("total").asLong()).isEqualTo(2);
+    }
 }

@@ -44,6 +44,7 @@ class ClaimFailureTest {
         volatile boolean failing;
         volatile boolean failingAfterRefusal;
         final Set<ObjectId> refused = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        volatile RuntimeException readFailure;
         volatile java.util.function.Supplier<RuntimeException> refusal =
                 () -> new DataIntegrityViolationException("Document failed validation (test)");
 
@@ -72,6 +73,9 @@ class ClaimFailureTest {
         @Override
         public Optional<Order> findById(ObjectId id) {
             maybeFail();
+            if (readFailure != null && refused.contains(id)) {
+                throw readFailure;
+            }
             return super.findById(id);
         }
     }
@@ -181,5 +185,19 @@ class ClaimFailureTest {
         }
         assertThat(ready.skippedCount()).isZero();
         assertThat(ready.size()).isEqualTo(5);
+    }
+
+    @Test
+    void theSameExceptionInstanceFromTheClaimAndTheReadIsStillOneSkip() {
+        // A hot ClassCastException is thrown by the JVM as one reused instance: the claim and the read
+        // after it can fail with the very same object, which cannot be added to itself as suppressed.
+        RuntimeException hot = new ClassCastException("reused (test)");
+        store.refused.add(created.get(0));
+        store.refusal = () -> hot;
+        store.readFailure = hot;
+        Optional<Order> claimed = orders.claim("n1", Set.of(), true);
+        assertThat(claimed).isPresent();
+        assertThat(claimed.get().id()).isEqualTo(created.get(1));
+        assertThat(ready.skippedCount()).isEqualTo(1);
     }
 }

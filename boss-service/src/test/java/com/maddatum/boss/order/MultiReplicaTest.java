@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.bson.types.ObjectId;
+import tools.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -132,5 +133,17 @@ class MultiReplicaTest {
         assertThat(client(b).get("/jobs?project=api-only&status=done").json().get("total").asLong()).isEqualTo(1);
         assertThat(client(b).get("/projects/api-only/leaderboard").json().get(0).get("jobId").asString())
                 .isEqualTo(jobId);
+    }
+
+    @Test
+    void aJobReadOnOneReplicaCountsTheWorkersThatTalkToTheOther() {
+        // The gpu Workers are configured with replica a's address; a person asks replica b.
+        client(a).post("/worker-node/create", Map.of("name", "mr-gpu-1", "labels", List.of("mr-gpu"), "slots", 2));
+        String jobId = client(b).post("/job/create", Map.of("scriptName", "noop.py", "requiredLabels",
+                List.of("mr-gpu"))).json().get("jobId").asString();
+        JsonNode queue = client(b).get("/jobs/" + jobId).json().get("queue");
+        assertThat(queue.get("eligibleWorkers").get("live").asInt()).isEqualTo(1);
+        assertThat(queue.get("waitingBecause").asString()).doesNotContain("no live Worker");
+        client(b).post("/jobs/" + jobId + "/cancel", "");
     }
 }

@@ -215,9 +215,30 @@ class JobWaitApiTest extends BossApiTestBase {
 
         HttpJson.Reply answer = retry.get(30, TimeUnit.SECONDS);
         assertThat(answer.status()).isEqualTo(201);
+        assertThat(answer.headers().firstValue("Idempotent-Replayed")).hasValue("true");
         assertThat(answer.json().get("jobId").asString()).isEqualTo(jobId);
         assertThat(answer.json().get("status").asString()).isEqualTo("done");
         assertThat(answer.json().get("outcome").get("loss").asDouble()).isEqualTo(0.5);
         assertThat(boss.get("/jobs?project=wait-" + label).json().get("total").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void beyondTheCapARequestIsAnsweredAtOnceInsteadOfHeld() throws Exception {
+        String first = submit(labelledJob()).get("jobId").asString();
+        String second = submit(labelledJob()).get("jobId").asString();
+        waits.maxHeld(1);
+        try {
+            CompletableFuture<HttpJson.Reply> held = getAsync("/jobs/" + first + "?waitSeconds=120");
+            awaitHolding(1);
+            HttpJson.Reply atOnce = boss.get("/jobs/" + second + "?waitSeconds=120");
+            assertThat(atOnce.status()).isEqualTo(200);
+            assertThat(atOnce.json().get("order").get("status").asString()).isEqualTo("unassigned");
+            assertThat(held).isNotDone();
+            boss.post("/jobs/" + first + "/cancel", "");
+            assertThat(held.get(30, TimeUnit.SECONDS).json().get("order").get("status").asString())
+                    .isEqualTo("cancelled");
+        } finally {
+            waits.maxHeld(JobWaits.MAX_HELD);
+        }
     }
 }
