@@ -61,6 +61,17 @@ public final class OutcomeBuilder {
         return failure(jobId, status, type, message);
     }
 
+    /**
+     * A run stopped before its script was launched: a cancellation ends the job as one that ran would
+     * (499); any other stop (a shutdown) hands the order back, as a stop during the run does.
+     */
+    public static Map<String, Object> notStarted(Object jobId, StopReason stop) {
+        return stop == StopReason.CANCELLED
+                ? failure(jobId, 499, "Cancelled", "the job was cancelled before its script started")
+                : handBack(jobId, stop == StopReason.SHUTDOWN ? "WorkerShutdown" : "NotStarted",
+                        "the run was stopped (" + stop + ") before its script started");
+    }
+
     /** The machine is at fault, not the job: the Boss re-queues the order at once. */
     public static Map<String, Object> handBack(Object jobId, String type, String message) {
         Map<String, Object> outcome = failure(jobId, 503, type, message);
