@@ -7,12 +7,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Which GPU a slot's index is ({@code nvidia-smi}'s model and UUID) and the driver, asked the first time
- * a run on a GPU needs them and kept: GPUs and drivers do not change under a running Worker.
+ * a run on a GPU needs them. An answer is kept: GPUs and drivers do not change under a running Worker. A
+ * failure (nvidia-smi crashed, timed out, named no GPU) is not: it is asked again
+ * {@link InterpreterProbe#RETRY_AFTER} later, and until then the manifest leaves the GPU out.
  */
 public class GpuIdentities {
 
@@ -25,23 +28,42 @@ public class GpuIdentities {
 
     private final ProcessRunner runner;
     private final List<String> command;
-    private Map<Integer, Identity> known;
+    private final LongSupplier nanoTime;
+    private volatile Map<Integer, Identity> known;
+    private long failedAt;
+    private boolean failed;
 
     public GpuIdentities(ProcessRunner runner, List<String> command) {
-        this.runner = runner;
-        this.command = List.copyOf(command);
+        this(runner, command, System::nanoTime);
     }
 
-    /** The GPU with this index; empty when {@code nvidia-smi} did not name it. */
+    GpuIdentities(ProcessRunner runner, List<String> command, LongSupplier nanoTime) {
+        this.runner = runner;
+        this.command = List.copyOf(command);
+        this.nanoTime = nanoTime;
+    }
+
+    /** The GPU with this index; empty when {@code nvidia-smi} did not name it, or failed lately. */
     synchronized Optional<Identity> of(int index) throws InterruptedException {
-        if (known == null) {
-            known = Command.stdout(runner, command, Map.of(), true, Duration.ofSeconds(15)).map(GpuIdentities::parse)
-                    .orElseGet(Map::of);
-            if (known.isEmpty()) {
-                log.warn("nvidia-smi named no GPU; run manifests leave GPU model, UUID and driver out");
+        if (known == null && (!failed || nanoTime.getAsLong() - failedAt >= InterpreterProbe.RETRY_AFTER.toNanos())) {
+            Map<Integer, Identity> found = Command.stdout(runner, command, Map.of(), true, Duration.ofSeconds(15))
+                    .map(GpuIdentities::parse).orElseGet(Map::of);
+            if (found.isEmpty()) {
+                failed = true;
+                failedAt = nanoTime.getAsLong();
+                log.warn("nvidia-smi named no GPU; run manifests leave GPU model, UUID and driver out until a retry "
+                        + "answers retryAfter={}", InterpreterProbe.RETRY_AFTER);
+            } else {
+                known = found;
             }
         }
-        return Optional.ofNullable(known.get(index));
+        return known(index);
+    }
+
+    /** What an earlier answer said of this index, asking nothing: for a run that must not wait. */
+    Optional<Identity> known(int index) {
+        Map<Integer, Identity> answer = known;
+        return answer == null ? Optional.empty() : Optional.ofNullable(answer.get(index));
     }
 
     /**

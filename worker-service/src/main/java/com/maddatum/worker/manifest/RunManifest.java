@@ -37,22 +37,32 @@ public final class RunManifest {
      * leaves the versions out and keeps the interrupt for the caller.
      */
     public void attach(Map<String, Object> outcome) {
+        attach(outcome, true);
+    }
+
+    /**
+     * As {@link #attach(Map)}; {@code mayWait} false (a run that was cancelled or stopped) takes only what
+     * the probes already know, so that a cancellation or a shutdown never waits {@link #PROBE_WAIT} or
+     * an {@code nvidia-smi} for a manifest.
+     */
+    public void attach(Map<String, Object> outcome, boolean mayWait) {
         if (Boolean.TRUE.equals(outcome.get("retryable"))) {
             return;
         }
-        Object scripts = outcome.put("manifest", toMap());
+        Object scripts = outcome.put("manifest", toMap(mayWait));
         if (scripts != null) {
             outcome.put("scriptManifest", scripts);
         }
     }
 
-    Map<String, Object> toMap() {
+    Map<String, Object> toMap(boolean mayWait) {
         Map<String, Object> manifest = new LinkedHashMap<>(files);
         Map<String, Object> versions = InterpreterProbe.unknown();
         GpuIdentities.Identity identity = null;
         try {
-            versions = source.interpreter().versions(PROBE_WAIT);
-            identity = gpu == null ? null : source.gpus().of(gpu).orElse(null);
+            versions = source.interpreter().versions(mayWait ? PROBE_WAIT : Duration.ZERO);
+            identity = gpu == null ? null
+                    : (mayWait ? source.gpus().of(gpu) : source.gpus().known(gpu)).orElse(null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

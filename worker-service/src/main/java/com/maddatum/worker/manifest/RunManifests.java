@@ -4,6 +4,7 @@ import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,13 +51,15 @@ public class RunManifests {
     }
 
     /**
-     * Records the files before the launch and starts the interpreter probe (once per Worker), so that it
-     * runs while the first script does. Never throws: a file that cannot be read is left out.
+     * Records the files before the launch and starts the interpreter probe (once per Worker, or again
+     * after a failure), so that it runs while the script does. Never throws: a file that cannot be read
+     * is left out; interrupted, it leaves the rest out and keeps the interrupt.
      */
     public RunManifest begin(Map<String, Object> job, Integer gpu) {
         interpreter.start();
         Map<String, Object> files = new LinkedHashMap<>();
         files.put("scriptSha256", scriptHash(job.get("scriptName")));
+        files.put("scriptsSha256", scriptsHash());
         Object dataName = job.get("dataFileName");
         if (dataName instanceof String name && FILE_NAME.matcher(name).matches() && !name.contains("..")) {
             files.put("dataSha256", dataHash(name));
@@ -73,6 +76,22 @@ public class RunManifests {
             return hashes.sha256(ScriptLauncher.scriptPath(settings.scriptsDir(), scriptName));
         } catch (ScriptLauncher.Refused | IOException e) {
             return null; // the launch refuses it, with the reason
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the launch that follows sees it
+            return null;
+        }
+    }
+
+    /** What the script can import from its own folder, beside the script itself. */
+    private String scriptsHash() {
+        try {
+            return hashes.pythonFilesSha256(settings.scriptsDir());
+        } catch (IOException | UncheckedIOException e) {
+            log.warn("cannot hash the scripts folder dir={} error={}", settings.scriptsDir(), e.toString());
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
         }
     }
 
@@ -85,6 +104,9 @@ public class RunManifests {
                     return hashes.sha256(candidate);
                 } catch (IOException e) {
                     log.warn("cannot hash the data file file={} error={}", candidate, e.toString());
+                    return null;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                     return null;
                 }
             }

@@ -61,6 +61,17 @@ public final class OutcomeBuilder {
         return failure(jobId, status, type, message);
     }
 
+    /**
+     * A run stopped before its script was launched: a cancellation ends the job as one that ran would
+     * (499); any other stop (a shutdown) hands the order back, as a stop during the run does.
+     */
+    public static Map<String, Object> notStarted(Object jobId, StopReason stop) {
+        return stop == StopReason.CANCELLED
+                ? failure(jobId, 499, "Cancelled", "the job was cancelled before its script started")
+                : handBack(jobId, stop == StopReason.SHUTDOWN ? "WorkerShutdown" : "NotStarted",
+                        "the run was stopped (" + stop + ") before its script started");
+    }
+
     /** The machine is at fault, not the job: the Boss re-queues the order at once. */
     public static Map<String, Object> handBack(Object jobId, String type, String message) {
         Map<String, Object> outcome = failure(jobId, 503, type, message);
@@ -70,20 +81,22 @@ public final class OutcomeBuilder {
 
     /**
      * What is sent instead of an Outcome the Boss refused: the same order, attempt and run, status 500
-     * {@code OutcomeRejected} with the Boss's reason, and the log tail, so the order ends with why. Should
-     * the Boss refuse that too (a log tail over a Boss's smaller body limit), the last resort goes
-     * without the log tail; null once even that was refused: nothing smaller is left to send.
+     * {@code OutcomeRejected} with the Boss's reason, the log tail and the run manifest, so the order ends
+     * with why and with what ran. Should the Boss refuse that too (a log tail over a Boss's smaller body
+     * limit, a manifest it cannot read), the last resort goes without both; null once even that was
+     * refused: nothing smaller is left to send.
      */
     public static Map<String, Object> replacement(Map<String, Object> refused, String reason) {
         boolean again = isReplacement(refused);
-        if (again && !refused.containsKey("logTail")) {
+        if (again && !refused.containsKey("logTail") && !refused.containsKey("manifest")) {
             return null;
         }
         String message = again ? ((Map<?, ?>) refused.get("error")).get("message") + "; then the replacement too: " + reason
                 : "the Boss refused the script's outcome (status " + refused.get("status") + "): " + reason;
         Map<String, Object> outcome = failure(refused.get("jobId"), 500, "OutcomeRejected", message);
-        for (String kept : new String[] {"orderId", "attempt", "node", "startedAt", "finishedAt", "exitCode", "logTail"}) {
-            if (refused.get(kept) != null && !(again && kept.equals("logTail"))) {
+        for (String kept : new String[] {"orderId", "attempt", "node", "startedAt", "finishedAt", "exitCode", "logTail",
+                "manifest"}) {
+            if (refused.get(kept) != null && !(again && (kept.equals("logTail") || kept.equals("manifest")))) {
                 outcome.put(kept, refused.get(kept));
             }
         }

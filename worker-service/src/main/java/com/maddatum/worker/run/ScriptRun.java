@@ -80,6 +80,12 @@ public final class ScriptRun {
         runs.janitor().use(name);
         try {
             RunManifest manifest = runs.manifests().begin(job, gpu);
+            StopReason before = stop.get();
+            if (before != null) {
+                // Asked while the files were hashed (a large data file takes a while): nothing to launch.
+                log.info("run stopped before its script started run={} stop={}", name, before);
+                return new Ending(OutcomeBuilder.notStarted(jobId, before), null, before);
+            }
             running = runs.launcher().launch(job, name, gpu, env, listener);
             StopReason early = stop.get();
             if (early != null) {
@@ -89,7 +95,7 @@ public final class ScriptRun {
             ProcessResult result = running.await();
             StopReason honoured = result.stoppedBy();
             Map<String, Object> outcome = runs.outcomes().fromResult(result, jobId);
-            manifest.attach(outcome);
+            manifest.attach(outcome, stop.get() == null); // a stopped run waits for no probe
             log.info("script ended run={} exit={} status={} stop={} leftovers={} stuck={} seconds={}", name,
                     result.exitCode(), outcome.get("status"), honoured, result.leftovers(), result.stuck(),
                     result.duration().toMillis() / 1000.0);

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,6 +55,29 @@ class GpuIdentitiesTest {
         assertThat(identities.of(0).orElseThrow().uuid()).startsWith("GPU-6f1a");
         assertThat(identities.of(7)).isEmpty();
         assertThat(Files.readAllLines(calls)).hasSize(1);
+    }
+
+    /** A failed nvidia-smi is not kept for the Worker's life: it is asked again after the back-off, an answer is kept. */
+    @Test
+    void aFailedNvidiaSmiIsAskedAgainAfterItsBackOffAndAnAnswerIsKept() throws Exception {
+        Path recorded = Files.writeString(dir.resolve("recorded.csv"), RECORDED);
+        Path calls = dir.resolve("calls");
+        Path failedOnce = dir.resolve("failed-once");
+        AtomicLong now = new AtomicLong();
+        GpuIdentities identities = new GpuIdentities(new ProcessRunner(Clock.systemUTC()), List.of("sh", "-c",
+                "echo call >> " + calls + "; if [ ! -e " + failedOnce + " ]; then touch " + failedOnce + "; exit 9; fi; cat "
+                        + recorded), now::get);
+        assertThat(identities.of(0)).isEmpty();
+        now.addAndGet(InterpreterProbe.RETRY_AFTER.toNanos() - 1);
+        assertThat(identities.of(0)).isEmpty();
+        assertThat(Files.readAllLines(calls)).hasSize(1);
+
+        now.addAndGet(1);
+        assertThat(identities.of(0).orElseThrow().uuid()).startsWith("GPU-6f1a");
+        now.addAndGet(InterpreterProbe.RETRY_AFTER.toNanos() * 10);
+        assertThat(identities.of(1)).isPresent();
+        assertThat(identities.known(1)).isPresent();
+        assertThat(Files.readAllLines(calls)).hasSize(2);
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,7 +66,7 @@ class InterpreterProbeTest {
     }
 
     @Test
-    void anInterpreterThatFailsOrPrintsSomethingElseLeavesEveryVersionNullAndIsNotAskedAgain() throws Exception {
+    void anInterpreterThatFailsOrPrintsSomethingElseLeavesEveryVersionNullAndIsNotAskedAgainAtOnce() throws Exception {
         for (String[] bad : new String[][] {{"{\"python\": \"3.11.2\"}", "1"}, {"not json", "0"}, {"[1, 2]", "0"},
                 {"{\"torch\": \"1.13\"}", "0"}}) {
             Files.deleteIfExists(dir.resolve("calls"));
@@ -76,6 +77,46 @@ class InterpreterProbeTest {
         }
         InterpreterProbe missing = probe(dir.resolve("no-such-python"));
         assertThat(missing.versions(WAIT)).isEqualTo(InterpreterProbe.unknown());
+    }
+
+    /** A probe that fails (a crash, its timeout on a loaded machine) is asked again a minute later; an answer is kept. */
+    @Test
+    void aFailedProbeIsAskedAgainAfterItsBackOffAndAnAnswerIsKept() throws Exception {
+        Path calls = dir.resolve("calls");
+        Path failedOnce = dir.resolve("failed-once");
+        Path fake = dir.resolve("flaky-python");
+        Files.writeString(fake, "#!/bin/sh\necho call >> " + calls + "\nif [ ! -e " + failedOnce + " ]; then touch "
+                + failedOnce + "; exit 1; fi\necho '{\"python\": \"3.12.1\"}'\n");
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        AtomicLong now = new AtomicLong();
+        InterpreterProbe probe = new InterpreterProbe(runner, List.of(fake.toString()), Map.of("PATH", System.getenv("PATH")),
+                TestSettings.JSON, now::get);
+
+        assertThat(probe.versions(WAIT)).isEqualTo(InterpreterProbe.unknown());
+        now.addAndGet(InterpreterProbe.RETRY_AFTER.toNanos() - 1);
+        probe.start(); // the next job's begin, within the back-off
+        assertThat(probe.versions(WAIT)).isEqualTo(InterpreterProbe.unknown());
+        assertThat(calls()).isEqualTo(1);
+
+        now.addAndGet(1);
+        probe.start();
+        assertThat(probe.versions(WAIT)).containsEntry("python", "3.12.1");
+        assertThat(calls()).isEqualTo(2);
+
+        now.addAndGet(InterpreterProbe.RETRY_AFTER.toNanos() * 10);
+        probe.start();
+        assertThat(probe.versions(WAIT)).containsEntry("python", "3.12.1");
+        assertThat(calls()).isEqualTo(2);
+    }
+
+    /** A run that must not wait (cancelled, shut down) takes what is known and starts no probe. */
+    @Test
+    void versionsWithoutWaitingAnswerAtOnceAndStartNothing() throws Exception {
+        InterpreterProbe probe = probe(fakeInterpreter("{\"python\": \"3.12.1\"}", 0));
+        assertThat(probe.versions(Duration.ZERO)).isEqualTo(InterpreterProbe.unknown());
+        assertThat(calls()).isZero();
+        assertThat(probe.versions(WAIT)).containsEntry("python", "3.12.1");
+        assertThat(probe.versions(Duration.ZERO)).containsEntry("python", "3.12.1");
     }
 
     @Test

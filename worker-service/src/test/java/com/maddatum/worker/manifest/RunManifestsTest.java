@@ -58,7 +58,7 @@ class RunManifestsTest {
     void recordsTheFilesVersionsCpuWorkerAndSeedOfARun() throws Exception {
         Map<String, Object> manifest = manifestOf(Map.of("_id", "j", "scriptName", "train.py", "dataFileName",
                 "shared.csv", "seed", 42, "seedSource", "boss"), null);
-        assertThat(manifest).containsOnlyKeys("scriptSha256", "dataSha256", "dataFile", "python", "torch", "sklearn",
+        assertThat(manifest).containsOnlyKeys("scriptSha256", "scriptsSha256", "dataSha256", "dataFile", "python", "torch", "sklearn",
                 "numpy", "cuda", "driver", "gpu", "host", "worker", "workerVersion", "seed", "seedSource");
         assertThat(manifest.get("scriptSha256")).isEqualTo(sha256(scripts.resolve("train.py")));
         // The data directory comes first, as for the script (jobcontract.find_data).
@@ -68,6 +68,48 @@ class RunManifestsTest {
                 .containsEntry("worker", "test-node").containsEntry("workerVersion", "test")
                 .containsEntry("seed", 42).containsEntry("seedSource", "boss");
         assertThat((String) manifest.get("host")).isNotBlank();
+    }
+
+    /** nn.py imports jobcontract.py and tabular.py from its folder: a change there is a change to what ran. */
+    @Test
+    void aChangedFileBesideTheScriptChangesTheScriptsHashButNotTheScripts() throws Exception {
+        Files.writeString(scripts.resolve("helper.py"), "SCALE = 1\n");
+        Map<String, Object> before = manifestOf(Map.of("scriptName", "train.py"), null);
+        Files.writeString(scripts.resolve("data").resolve("bundled.csv"), "a,b\n9,9\n");
+        assertThat(manifestOf(Map.of("scriptName", "train.py"), null)).as("data is not a script")
+                .containsEntry("scriptsSha256", before.get("scriptsSha256"));
+        Files.writeString(scripts.resolve("helper.py.new"), "SCALE = 2\n");
+        Files.move(scripts.resolve("helper.py.new"), scripts.resolve("helper.py"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Map<String, Object> after = manifestOf(Map.of("scriptName", "train.py"), null);
+        assertThat(after.get("scriptSha256")).isEqualTo(before.get("scriptSha256")).isNotNull();
+        assertThat(after.get("scriptsSha256")).isNotEqualTo(before.get("scriptsSha256")).isNotNull();
+    }
+
+    /** A cancelled or stopped run takes what the probes know: no wait for the interpreter, no nvidia-smi. */
+    @Test
+    void aRunThatMustNotWaitAsksNoProbe() throws Exception {
+        Path fifo = root.resolve("probe-gate");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        Path calls = root.resolve("smi-calls");
+        ProcessRunner runner = new ProcessRunner(Clock.systemUTC());
+        RunManifests blocked = new RunManifests(settings, new InterpreterProbe(runner, List.of("sh", "-c",
+                "read x < " + fifo + "; echo '{\"python\": \"3.12.1\"}'"), Map.of(), TestSettings.JSON),
+                new GpuIdentities(runner, List.of("sh", "-c", "echo call >> " + calls)), new FileHashes(), "1.0");
+        try {
+            Map<String, Object> outcome = new LinkedHashMap<>(Map.of("status", 499));
+            long started = System.nanoTime();
+            blocked.begin(Map.of("scriptName", "train.py"), 0).attach(outcome, false);
+            assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).isLessThan(RunManifest.PROBE_WAIT);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> manifest = (Map<String, Object>) outcome.get("manifest");
+            assertThat(manifest).containsEntry("python", null).containsEntry("driver", null);
+            assertThat(manifest.get("gpu")).isEqualTo(java.util.Arrays.stream(new String[] {"model", "uuid"})
+                    .collect(LinkedHashMap::new, (m, k) -> m.put(k, null), Map::putAll));
+            assertThat(calls).doesNotExist();
+        } finally {
+            Files.writeString(fifo, "go\n"); // lets the probe's shell end
+        }
     }
 
     @Test

@@ -50,7 +50,7 @@ class OutcomeBuilderTest {
     }
 
     @Test
-    void aRefusedOutcomeIsReplacedByOneForTheSameOrderAndAttemptThenWithoutItsLogTailThenNothing() {
+    void aRefusedOutcomeIsReplacedByOneForTheSameOrderAndAttemptWithItsManifestThenWithoutItsLogTailAndManifestThenNothing() {
         Map<String, Object> refused = new LinkedHashMap<>();
         refused.put("status", 200);
         refused.put("jobId", "job-1");
@@ -59,16 +59,19 @@ class OutcomeBuilderTest {
         refused.put("node", "n1");
         refused.put("loss", 0.5);
         refused.put("logTail", "epoch 1\nepoch 2");
+        refused.put("manifest", Map.of("scriptSha256", "ab12", "seed", 7));
         Map<String, Object> replacement = OutcomeBuilder.replacement(refused, "HTTP 400: jobId does not match (field jobId)");
         assertThat(replacement).containsEntry("status", 500).containsEntry("jobId", "job-1")
                 .containsEntry("orderId", "65a1b2c3d4e5f60718293a4b").containsEntry("attempt", 2)
                 .containsEntry("node", "n1").containsEntry("logTail", "epoch 1\nepoch 2").doesNotContainKey("loss")
+                .containsEntry("manifest", Map.of("scriptSha256", "ab12", "seed", 7))
                 .doesNotContainKey("retryable");
         assertThat(replacement.get("error")).isEqualTo(Map.of("type", "OutcomeRejected", "message",
                 "the Boss refused the script's outcome (status 200): HTTP 400: jobId does not match (field jobId)"));
 
         Map<String, Object> lastResort = OutcomeBuilder.replacement(replacement, "HTTP 413: too large");
-        assertThat(lastResort).containsEntry("status", 500).containsEntry("attempt", 2).doesNotContainKey("logTail");
+        assertThat(lastResort).containsEntry("status", 500).containsEntry("attempt", 2).doesNotContainKeys("logTail",
+                "manifest");
         assertThat((String) ((Map<?, ?>) lastResort.get("error")).get("message")).contains("jobId does not match", "too large");
         assertThat(OutcomeBuilder.replacement(lastResort, "HTTP 400")).isNull();
     }

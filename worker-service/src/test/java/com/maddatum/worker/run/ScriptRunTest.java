@@ -3,18 +3,21 @@ package com.maddatum.worker.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.manifest.FileHashes;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.StopReason;
 import com.maddatum.worker.runner.WorkDirJanitor;
 import com.maddatum.worker.support.TestSettings;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,6 +47,62 @@ class ScriptRunTest {
         assertThat(manifest.get("seed")).isEqualTo(8);
         assertThat(manifest.get("gpu")).isEqualTo("cpu");
         assertThat(((Map<?, ?>) ended.outcome().get("scriptManifest")).get("scriptSha256")).isEqualTo("forged");
+    }
+
+    /**
+     * A stop that arrives while the run's data file is hashed (a large file takes a while) is honoured
+     * before the launch: the script never starts. A cancellation ends the job (499), a shutdown hands it back.
+     */
+    @ParameterizedTest
+    @EnumSource(value = StopReason.class, names = {"SHUTDOWN", "CANCELLED"})
+    void aRunStoppedWhileItsDataIsHashedIsNeverLaunched(StopReason stop) throws Exception {
+        WorkerSettings settings = TestSettings.settings("http://127.0.0.1:9", TestSettings.fixtureScripts(), root, null);
+        Files.createDirectories(settings.dataDir());
+        Files.writeString(settings.dataDir().resolve("big.csv"), "a,b\n1,2\n");
+        CountDownLatch hashing = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        FileHashes slow = new FileHashes() {
+            @Override
+            protected String digest(Path file) throws IOException {
+                if (file.getFileName().toString().equals("big.csv")) {
+                    hashing.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
+                return super.digest(file);
+            }
+        };
+        Runs runs = new Runs(new ScriptLauncher(settings, new ProcessRunner(Clock.systemUTC()), TestSettings.JSON),
+                new OutcomeBuilder(TestSettings.JSON), TestSettings.manifests(settings, slow), new WorkDirJanitor(settings),
+                settings, TestSettings.budget(settings));
+        ScriptRun run = runs.open("stopped-while-hashing").orElseThrow();
+        Map<String, Object> job = Map.of("_id", "job-1", "scriptName", "ok.py", "dataFileName", "big.csv");
+        CompletableFuture<ScriptRun.Ending> ending = CompletableFuture.supplyAsync(() -> {
+            try {
+                return run.execute(job, null, Map.of(), null, e -> { });
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try {
+            assertThat(hashing.await(20, TimeUnit.SECONDS)).isTrue();
+            run.stop(stop);
+        } finally {
+            release.countDown();
+        }
+        ScriptRun.Ending ended = ending.get(20, TimeUnit.SECONDS);
+        assertThat(ended.result()).as("no process was started").isNull();
+        assertThat(ended.stop()).isEqualTo(stop);
+        if (stop == StopReason.CANCELLED) {
+            assertThat(ended.outcome()).containsEntry("status", 499).doesNotContainKey("retryable");
+        } else {
+            assertThat(ended.outcome()).containsEntry("status", 503).containsEntry("retryable", true);
+        }
+        assertThat(((Map<?, ?>) ended.outcome().get("error")).get("message").toString()).contains("before its script started");
+        assertThat(runs.size()).isZero();
     }
 
     /**

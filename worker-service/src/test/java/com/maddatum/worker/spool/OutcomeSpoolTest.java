@@ -163,6 +163,7 @@ class OutcomeSpoolTest {
         server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
         Map<String, Object> outcome = outcome(6);
         outcome.put("logTail", "epoch 1\nepoch 2");
+        outcome.put("manifest", Map.of("scriptSha256", "ab12", "seed", 7));
         spool().submit(outcome);
 
         assertThat(body(server.takeRequest(1, TimeUnit.SECONDS)).get("loss").asDouble()).isEqualTo(0.5);
@@ -172,6 +173,7 @@ class OutcomeSpoolTest {
         assertThat(replacement.get("attempt").asInt()).isEqualTo(1);
         assertThat(replacement.get("jobId").asString()).isEqualTo("job-6");
         assertThat(replacement.get("logTail").asString()).isEqualTo("epoch 1\nepoch 2");
+        assertThat(replacement.get("manifest").get("scriptSha256").asString()).isEqualTo("ab12");
         assertThat(replacement.get("error").get("type").asString()).isEqualTo("OutcomeRejected");
         assertThat(replacement.get("error").get("message").asString())
                 .contains("HTTP 400: jobId does not match the order's job. (field jobId)");
@@ -179,18 +181,22 @@ class OutcomeSpoolTest {
     }
 
     @Test
-    void aReplacementTheBossAlsoRefusesGoesAgainWithoutItsLogTailThenIsDropped() throws Exception {
+    void aReplacementTheBossAlsoRefusesGoesAgainWithoutItsLogTailAndManifestThenIsDropped() throws Exception {
         server.enqueue(problem(400, "first"));
         server.enqueue(new MockResponse.Builder().code(413).build());
         server.enqueue(problem(400, "third"));
         Map<String, Object> outcome = outcome(7);
         outcome.put("logTail", "x".repeat(10_000));
+        outcome.put("manifest", Map.of("scriptSha256", "ab12"));
         OutcomeSpool spool = spool();
         spool.submit(outcome);
         server.takeRequest(1, TimeUnit.SECONDS);
-        assertThat(body(server.takeRequest(1, TimeUnit.SECONDS)).has("logTail")).isTrue();
+        JsonNode first = body(server.takeRequest(1, TimeUnit.SECONDS));
+        assertThat(first.has("logTail")).isTrue();
+        assertThat(first.has("manifest")).isTrue();
         JsonNode last = body(server.takeRequest(1, TimeUnit.SECONDS));
         assertThat(last.has("logTail")).isFalse();
+        assertThat(last.has("manifest")).isFalse();
         assertThat(last.get("error").get("message").asString()).contains("first", "HTTP 413");
         assertThat(spool.size()).isZero();
         assertThat(server.getRequestCount()).isEqualTo(3);

@@ -35,10 +35,15 @@ public final class TestSettings {
      * seconds of CPU per Worker a test assembles), and whose GPU probe finds none.
      */
     public static RunManifests manifests(WorkerSettings settings) {
+        return manifests(settings, new FileHashes());
+    }
+
+    /** As above, with these file hashes (a test's, holding a read). */
+    public static RunManifests manifests(WorkerSettings settings, FileHashes hashes) {
         ProcessRunner runner = new ProcessRunner(Clock.systemUTC());
         return new RunManifests(settings, new InterpreterProbe(runner, List.of("sh", "-c", "echo '" + VERSIONS + "'"),
                 Map.of("PATH", System.getenv("PATH")), JSON), new GpuIdentities(runner, List.of("false")),
-                new FileHashes(), "test");
+                hashes, "test");
     }
 
     public static final String VERSIONS = "{\"python\": \"3.0.test\", \"torch\": null, \"sklearn\": null, "
