@@ -88,11 +88,8 @@ class OutcomeVisibilityTest extends BossApiTestBase {
     void anOutcomeWrittenJustBeforeACrashIsTheOneTheRepeatedCallbackUses() {
         String jobId = submit(job()).get("jobId").asString();
         JsonNode order = claim("crashy");
-        org.bson.types.ObjectId earlier = new org.bson.types.ObjectId();
         // What a Boss that died between writing the outcome and moving the order left behind.
-        mongo.insert(new Document("_id", earlier).append("status", 200).append("jobId", jobId)
-                .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
-                .append("loss", 3.0), "outcomes");
+        org.bson.types.ObjectId earlier = storedOutcome(jobId, order, 200, "loss", 3.0);
         // The retry says something else (a script that is not deterministic, a worker that re-ran it):
         // the outcome already stored stands, and the order's loss agrees with it.
         HttpJson.Reply retried = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId",
@@ -110,11 +107,8 @@ class OutcomeVisibilityTest extends BossApiTestBase {
     void aRepeatThatDisagreesWithTheStoredOutcomeEndsTheOrderAsTheStoredOneSays() {
         String jobId = submit(job()).get("jobId").asString();
         JsonNode order = claim("crashy");
-        org.bson.types.ObjectId earlier = new org.bson.types.ObjectId();
         // The first callback reported a failure, and its outcome was written before the Boss died.
-        mongo.insert(new Document("_id", earlier).append("status", 500).append("jobId", jobId)
-                .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
-                .append("reason", "CUDA out of memory"), "outcomes");
+        org.bson.types.ObjectId earlier = storedOutcome(jobId, order, 500, "reason", "CUDA out of memory");
         HttpJson.Reply retried = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "orderId",
                 order.get("_id").asString(), "attempt", 1, "node", "crashy", "loss", 0.5));
         assertThat(retried.status()).isEqualTo(200);
@@ -130,10 +124,7 @@ class OutcomeVisibilityTest extends BossApiTestBase {
     void aHandBackForAnAttemptWhoseOutcomeIsStoredEndsTheOrderWithThatOutcome() {
         String jobId = submit(job()).get("jobId").asString();
         JsonNode order = claim("crashy");
-        org.bson.types.ObjectId earlier = new org.bson.types.ObjectId();
-        mongo.insert(new Document("_id", earlier).append("status", 200).append("jobId", jobId)
-                .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
-                .append("loss", 1.25), "outcomes");
+        org.bson.types.ObjectId earlier = storedOutcome(jobId, order, 200, "loss", 1.25);
         // The worker, restarted, hands the attempt back: re-running it would orphan the stored outcome.
         HttpJson.Reply handBack = boss.post("/callback", Map.of("status", 503, "jobId", jobId, "orderId",
                 order.get("_id").asString(), "attempt", 1, "node", "crashy", "retryable", true));
@@ -143,5 +134,17 @@ class OutcomeVisibilityTest extends BossApiTestBase {
         assertThat(after.get("outcomeId").asString()).isEqualTo(earlier.toHexString());
         assertThat(mongo.findById(new org.bson.types.ObjectId(order.get("_id").asString()), Document.class, "orders")
                 .getDouble("loss")).isEqualTo(1.25);
+    }
+
+    /**
+     * What a Boss that died between writing an attempt's outcome and moving its order left behind: the
+     * outcome of attempt 1, with {@code status} and one more field.
+     */
+    private org.bson.types.ObjectId storedOutcome(String jobId, JsonNode order, int status, String field, Object value) {
+        org.bson.types.ObjectId id = new org.bson.types.ObjectId();
+        mongo.insert(new Document("_id", id).append("status", status).append("jobId", jobId)
+                .append("orderId", new org.bson.types.ObjectId(order.get("_id").asString())).append("attempt", 1)
+                .append(field, value), "outcomes");
+        return id;
     }
 }
