@@ -4,7 +4,6 @@ import jakarta.annotation.PreDestroy;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,8 +29,12 @@ class ClaimWaiters implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(ClaimWaiters.class);
 
-    private record Waiter(String node, Set<String> labels, boolean heartbeats,
-            DeferredResult<ResponseEntity<Object>> result, AtomicBoolean answered) {}
+    private record Waiter(Claimer claimer, DeferredResult<ResponseEntity<Object>> result, AtomicBoolean answered) {
+
+        String node() {
+            return claimer.node();
+        }
+    }
 
     private final OrderService orders;
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
@@ -46,10 +49,10 @@ class ClaimWaiters implements SmartLifecycle {
         ready.onOffer(this::signal);
     }
 
-    DeferredResult<ResponseEntity<Object>> await(String node, Set<String> labels, boolean heartbeats, Duration wait) {
+    DeferredResult<ResponseEntity<Object>> await(Claimer claimer, Duration wait) {
         // The container's own timeout is only a backstop; our timer answers first.
         DeferredResult<ResponseEntity<Object>> result = new DeferredResult<>(wait.toMillis() + 10_000);
-        Waiter waiter = new Waiter(node, labels, heartbeats, result, new AtomicBoolean());
+        Waiter waiter = new Waiter(claimer, result, new AtomicBoolean());
         result.onTimeout(() -> answerEmpty(waiter));
         result.onError(error -> waiter.answered().set(true));
         waiters.add(waiter);
@@ -83,7 +86,7 @@ class ClaimWaiters implements SmartLifecycle {
             }
             Optional<Order> claimed;
             try {
-                claimed = orders.claim(waiter.node(), waiter.labels(), waiter.heartbeats());
+                claimed = orders.claim(waiter.claimer());
             } catch (RuntimeException e) {
                 log.warn("long-poll claim failed node={} error={}", waiter.node(), e.toString());
                 continue;

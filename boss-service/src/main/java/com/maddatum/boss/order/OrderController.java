@@ -76,7 +76,8 @@ class OrderController {
         nodes.require(node);
         workers.seen(node);
         Set<String> labels = workers.labelsOf(node);
-        Optional<Order> claimed = orders.claim(node, labels, heartbeats);
+        Claimer claimer = Claimer.of(node, labels, heartbeats);
+        Optional<Order> claimed = orders.claim(claimer);
         if (claimed.isPresent() || waitSeconds == 0) {
             DeferredResult<ResponseEntity<Object>> now = new DeferredResult<>();
             now.setResult(claimed.<ResponseEntity<Object>>map(o -> ResponseEntity.ok(OrderView.of(o)))
@@ -85,7 +86,7 @@ class OrderController {
         }
         Duration cap = properties.claim().maxWait();
         Duration wait = Duration.ofSeconds(waitSeconds).compareTo(cap) > 0 ? cap : Duration.ofSeconds(waitSeconds);
-        return waiters.await(node, labels, heartbeats, wait);
+        return waiters.await(claimer, wait);
     }
 
     record HeartbeatRequest(

@@ -70,16 +70,31 @@ public class OrderService {
      *     the job's own time limit plus the lease, or {@code boss.lease.seed-timeout}, as its lease
      */
     public Optional<Order> claim(String node, Set<String> nodeLabels, boolean heartbeats) {
+        return claim(Claimer.of(node, nodeLabels, heartbeats));
+    }
+
+    /** As {@link #claim(String, Set, boolean)}, for a claimer that may say more about itself. */
+    public Optional<Order> claim(Claimer claimer) {
         long started = System.nanoTime();
-        Optional<Order> claimed = claimFirst(node, nodeLabels, heartbeats);
+        Optional<Order> claimed = claimFirst(claimer);
         metrics.claim(Duration.ofNanos(System.nanoTime() - started), claimed.isPresent());
         return claimed;
     }
 
-    private Optional<Order> claimFirst(String node, Set<String> nodeLabels, boolean heartbeats) {
+    /**
+     * Whether this waiting order may go to this claimer, beyond its labels (which the ready index
+     * matches itself). Asked for every candidate the claimer's labels match, so it must be cheap.
+     */
+    private boolean fits(Claimer claimer, ReadyIndex.Candidate candidate) {
+        return true;
+    }
+
+    private Optional<Order> claimFirst(Claimer claimer) {
+        String node = claimer.node();
+        boolean heartbeats = claimer.heartbeats();
         ReadyIndex.Candidate candidate;
         boolean skippedOne = false;
-        while ((candidate = ready.take(nodeLabels)) != null) {
+        while ((candidate = ready.take(claimer.labels(), c -> fits(claimer, c))) != null) {
             OrderStore.Result result;
             try {
                 result = store.apply(candidate.id(), OrderTransition.claim(node, candidate.attempt(),

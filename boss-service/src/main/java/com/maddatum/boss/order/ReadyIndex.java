@@ -100,8 +100,30 @@ class ReadyIndex {
      * claim: two threads of this Boss never race for the same order in the database.
      */
     Candidate take(Set<String> nodeLabels) {
+        return take(nodeLabels, candidate -> true);
+    }
+
+    /**
+     * As {@link #take(Set)}, passing over (and leaving in the queue) the candidates {@code fits} refuses:
+     * what else than labels decides whether this claimer may have an order.
+     */
+    Candidate take(Set<String> nodeLabels, java.util.function.Predicate<Candidate> fits) {
         for (Entry entry : queue) {
-            if (entry.runnableOn(nodeLabels) && queue.remove(entry)) {
+            if (!entry.runnableOn(nodeLabels)) {
+                continue;
+            }
+            Candidate current = byId.get(entry.id());
+            if (current == null) {
+                // A leftover of an order no longer waiting: drop it, unless it was offered again meanwhile.
+                if (queue.remove(entry) && byId.containsKey(entry.id())) {
+                    queue.add(entry);
+                }
+                continue;
+            }
+            if (!fits.test(current)) {
+                continue;
+            }
+            if (queue.remove(entry)) {
                 Candidate candidate = drop(entry.id());
                 if (candidate != null) {
                     return candidate;
