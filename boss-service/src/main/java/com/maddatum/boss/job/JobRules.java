@@ -23,6 +23,8 @@ import org.springframework.stereotype.Component;
  *   <li>{@code maxAttempts}: 1-100; default {@code boss.lease.default-max-attempts}.
  *   <li>{@code requiredLabels}: labels a worker must have registered to be given this job.
  *   <li>{@code timeoutSeconds}: positive; the worker's limit for this job.
+ *   <li>{@code minGpuMemoryMiB}: an integer from 1 to {@link #MAX_GPU_MEMORY_MIB}; only a slot whose GPU
+ *       has that much memory is given the job.
  *   <li>{@code seed}: an integer from 0 to 2^32-1 (NumPy's range) that the script seeds its random
  *       numbers with; the Boss chooses one when the job has none ({@link Seeds}).
  * </ul>
@@ -32,7 +34,9 @@ class JobRules {
 
     static final Pattern SCRIPT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\\.py");
     static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
-    static final Pattern LABEL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}");
+    static final Pattern LABEL = Pattern.compile(NewOrder.LABEL);
+    /** 10 TB: far above any GPU made, low enough that nobody mistakes bytes or KiB for MiB unnoticed. */
+    static final int MAX_GPU_MEMORY_MIB = 10_000_000;
 
     private final int defaultMaxAttempts;
 
@@ -59,8 +63,10 @@ class JobRules {
         int priority = optionalInt(job, "priority", 0, -1_000_000, 1_000_000);
         int maxAttempts = optionalInt(job, "maxAttempts", defaultMaxAttempts, 1, 100);
         Double timeoutSeconds = optionalPositiveNumber(job, "timeoutSeconds");
+        Long minGpuMemoryMiB = optionalLong(job, "minGpuMemoryMiB", 1, MAX_GPU_MEMORY_MIB);
         checkSeed(job.get("seed"));
-        return new NewOrder(null, priority, labels(job), project, script, maxAttempts, timeoutSeconds, sweep);
+        return new NewOrder(null, priority, labels(job), project, script, maxAttempts, timeoutSeconds, sweep,
+                minGpuMemoryMiB);
     }
 
     /** A name jobs are grouped by: memory keeps a listing per name, and logs and the dashboard show it. */
@@ -111,6 +117,19 @@ class JobRules {
             throw ApiProblem.invalidField(field, field + " must be an integer from " + min + " to " + max + ".");
         }
         return i;
+    }
+
+    /** As {@link #optionalInt} with no default; a 64-bit integer in range is as good as a 32-bit one. */
+    private static Long optionalLong(Document job, String field, long min, long max) {
+        Object value = job.get(field);
+        if (value == null) {
+            return null;
+        }
+        boolean integer = value instanceof Integer || value instanceof Long;
+        if (!integer || ((Number) value).longValue() < min || ((Number) value).longValue() > max) {
+            throw ApiProblem.invalidField(field, field + " must be an integer from " + min + " to " + max + ".");
+        }
+        return ((Number) value).longValue();
     }
 
     private static Double optionalPositiveNumber(Document job, String field) {

@@ -37,7 +37,8 @@ public record Order(
         List<String> seedNodes,
         Double timeoutSeconds,
         Double loss,
-        String sweepId) {
+        String sweepId,
+        Long minGpuMemoryMiB) {
 
     static final String ID = "_id";
     static final String JOB_ID = "jobId";
@@ -72,6 +73,11 @@ public record Order(
     static final String LOSS = "loss";
     /** The job's sweep, copied like its project so that listings filter on it from memory. */
     static final String SWEEP_ID = "sweepId";
+    /**
+     * The GPU memory a claiming slot must have, copied from the job so that a claim never reads the job.
+     * Absent from orders that need none (and from every order stored before the field existed).
+     */
+    static final String MIN_GPU_MEMORY_MIB = "minGpuMemoryMiB";
     /**
      * The revision, {@code <_id>:<n>}, replaced on every write and unique across the collection, so
      * that a compare-and-set on it is a single-key lookup the embedded server serves from an index.
@@ -149,6 +155,9 @@ public record Order(
         if (spec.sweepId() != null) {
             order.append(SWEEP_ID, spec.sweepId());
         }
+        if (spec.minGpuMemoryMiB() != null) {
+            order.append(MIN_GPU_MEMORY_MIB, spec.minGpuMemoryMiB());
+        }
         return order;
     }
 
@@ -182,7 +191,8 @@ public record Order(
                 List.copyOf(d.getList(SEED_NODES, String.class, List.of())),
                 number(d, TIMEOUT_SECONDS),
                 number(d, LOSS),
-                d.getString(SWEEP_ID));
+                d.getString(SWEEP_ID),
+                d.get(MIN_GPU_MEMORY_MIB) instanceof Number n ? n.longValue() : null);
     }
 
     private static Double number(Document d, String field) {

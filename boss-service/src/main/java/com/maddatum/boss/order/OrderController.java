@@ -57,26 +57,33 @@ class OrderController {
      * {@code waitSeconds} the request is held (up to {@code boss.claim.max-wait}) until work arrives.
      * A worker that heartbeats says so with {@code heartbeats=true} and gets {@code boss.lease.timeout};
      * one that does not (the seed's worker) gets a lease as long as the job's own time limit, and only
-     * such a claim can be completed by the seed's bare callback.
+     * such a claim can be completed by the seed's bare callback. A slot bound to a GPU sends that GPU's
+     * memory as {@code gpuMemoryMiB}: only then can it be given a job with {@code minGpuMemoryMiB}.
      */
     @Operation(summary = "Claim the best order this node can run (the seed's route)", description = "200 with the "
             + "order, now assigned and leased; 204 when there is none. waitSeconds long-polls; heartbeats=true "
-            + "takes the short lease that heartbeats keep alive.")
+            + "takes the short lease that heartbeats keep alive; gpuMemoryMiB is the memory of the GPU of the "
+            + "asking slot (without it, no order with minGpuMemoryMiB is given).")
     @ApiResponse(responseCode = "200", content = @Content(examples = @ExampleObject(value = "{\"_id\":\"6b09...7b\","
             + "\"jobId\":\"6b09...7a\",\"createdDate\":\"2026-11-27T08:00:00Z\",\"status\":\"assigned\",\"attempt\":1,"
             + "\"assignedTo\":\"gpu-1\",\"leaseExpiresAt\":\"2026-11-27T08:05:00Z\"}")))
     @ApiResponse(responseCode = "204", description = "no work for this node")
     @PostMapping("/bored/{nodeName}")
     DeferredResult<ResponseEntity<Object>> bored(@PathVariable String nodeName,
-            @RequestParam(defaultValue = "0") int waitSeconds, @RequestParam(defaultValue = "false") boolean heartbeats) {
+            @RequestParam(defaultValue = "0") int waitSeconds, @RequestParam(defaultValue = "false") boolean heartbeats,
+            @RequestParam(required = false) Long gpuMemoryMiB) {
         String node = WorkerRegistry.checkNodeName(nodeName, "nodeName");
         if (waitSeconds < 0) {
             throw ApiProblem.invalidField("waitSeconds", "waitSeconds must be 0 or more.");
         }
+        if (gpuMemoryMiB != null && gpuMemoryMiB < 0) {
+            throw ApiProblem.invalidField("gpuMemoryMiB", "gpuMemoryMiB must be an integer, 0 or more.");
+        }
         nodes.require(node);
         workers.seen(node);
         Set<String> labels = workers.labelsOf(node);
-        Claimer claimer = Claimer.of(node, labels, heartbeats);
+        // Per call, not per node: each slot of a Worker is bound to its own GPU (or to none) and says so.
+        Claimer claimer = new Claimer(node, labels, heartbeats, gpuMemoryMiB);
         Optional<Order> claimed = orders.claim(claimer);
         if (claimed.isPresent() || waitSeconds == 0) {
             DeferredResult<ResponseEntity<Object>> now = new DeferredResult<>();

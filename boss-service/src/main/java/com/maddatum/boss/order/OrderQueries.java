@@ -99,6 +99,15 @@ public class OrderQueries {
         return ahead < 0 ? OptionalLong.empty() : OptionalLong.of(ahead);
     }
 
+    /**
+     * The claimable orders a Worker with these labels and, per slot, this much GPU memory (null: none)
+     * could take, one entry per set of required labels it has. Counted in memory from this Boss's ready
+     * index, never from the store.
+     */
+    public List<LabelSetDemand> demand(Set<String> nodeLabels, Long gpuMemoryMiB) {
+        return ready.demand(nodeLabels, gpuMemoryMiB);
+    }
+
     /** How long the latest done runs of the script in the project took, oldest first (at most the kept number). */
     public List<Duration> recentDurations(String project, String script) {
         return durations.recent(project, script);

@@ -84,9 +84,11 @@ public class OrderService {
     /**
      * Whether this waiting order may go to this claimer, beyond its labels (which the ready index
      * matches itself). Asked for every candidate the claimer's labels match, so it must be cheap.
+     * An order that needs GPU memory goes only to a slot that said it has that much; one that did not
+     * say (the seed's worker, a CPU slot) never gets it. A refused order keeps its place for the next claimer.
      */
     private boolean fits(Claimer claimer, ReadyIndex.Candidate candidate) {
-        return true;
+        return candidate.entry().fitsGpuMemory(claimer.gpuMemoryMiB());
     }
 
     private Optional<Order> claimFirst(Claimer claimer) {

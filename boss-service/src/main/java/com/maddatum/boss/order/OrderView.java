@@ -22,6 +22,7 @@ public record OrderView(
         Instant leaseExpiresAt,
         int priority,
         List<String> requiredLabels,
+        Long minGpuMemoryMiB,
         String projectName,
         String sweepId,
         String scriptName,
@@ -38,6 +39,7 @@ public record OrderView(
     public static OrderView of(Order o) {
         return new OrderView(o.id().toHexString(), o.jobId(), o.createdDate(), o.status().wire(), o.attempt(),
                 o.maxAttempts(), o.assignedTo(), o.leaseExpiresAt(), o.priority(), o.requiredLabels(),
+                o.minGpuMemoryMiB(),
                 o.projectName(), o.sweepId(), o.scriptName(), o.startedAt(), o.finishedAt(), o.reason(),
                 o.outcomeId() == null ? null : o.outcomeId().toHexString(), o.progress(),
                 o.history().stream()

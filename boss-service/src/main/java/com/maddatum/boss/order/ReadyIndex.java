@@ -1,7 +1,9 @@
 package com.maddatum.boss.order;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,11 +26,21 @@ import org.springframework.stereotype.Component;
 @Component
 class ReadyIndex {
 
-    /** What never changes about an order while it waits: its place in the claim order and its needs. */
-    record Entry(ObjectId id, int priority, Instant createdDate, Set<String> labels, Double timeoutSeconds) {
+    /**
+     * What never changes about an order while it waits: its place in the claim order and its needs.
+     *
+     * @param minGpuMemoryMiB the GPU memory a claiming slot must have, or null when the order needs none
+     */
+    record Entry(ObjectId id, int priority, Instant createdDate, Set<String> labels, Double timeoutSeconds,
+            Long minGpuMemoryMiB) {
 
         boolean runnableOn(Set<String> nodeLabels) {
             return nodeLabels.containsAll(labels);
+        }
+
+        /** Whether a slot with this much GPU memory (null: no GPU, or it did not say) may have the order. */
+        boolean fitsGpuMemory(Long gpuMemoryMiB) {
+            return minGpuMemoryMiB == null || (gpuMemoryMiB != null && gpuMemoryMiB >= minGpuMemoryMiB);
         }
     }
 
@@ -37,7 +49,8 @@ class ReadyIndex {
 
         static Candidate of(Order order) {
             return new Candidate(new Entry(order.id(), order.priority(), order.createdDate(),
-                    Set.copyOf(order.requiredLabels()), order.timeoutSeconds()), order.attempt(), order.revision());
+                    Set.copyOf(order.requiredLabels()), order.timeoutSeconds(), order.minGpuMemoryMiB()),
+                    order.attempt(), order.revision());
         }
 
         ObjectId id() {
@@ -61,10 +74,11 @@ class ReadyIndex {
     private final ConcurrentHashMap<String, Long> labelCounts = new ConcurrentHashMap<>();
     /**
      * The same orders grouped by the labels they require, each group in claim order and able to count
-     * the orders before a given one: a job's place in the queue is a few counts, not a walk of the queue.
-     * Each tree is changed only inside {@code compute} for its key, and read under its own lock.
+     * the orders before a given one: a job's place in the queue, or how many orders a kind of Worker
+     * could take, is a few counts per group, not a walk of the queue. Each group is changed only inside
+     * {@code compute} for its key.
      */
-    private final ConcurrentHashMap<Set<String>, RankTree<Entry>> byLabels = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Set<String>, LabelGroup> byLabels = new ConcurrentHashMap<>();
     private final CopyOnWriteArrayList<Runnable> offerListeners = new CopyOnWriteArrayList<>();
     private final CopyOnWriteArrayList<LabelListener> labelListeners = new CopyOnWriteArrayList<>();
 
@@ -185,16 +199,14 @@ class ReadyIndex {
     }
 
     private void rank(Entry entry, int delta) {
-        byLabels.compute(entry.labels(), (labels, tree) -> {
-            RankTree<Entry> kept = tree == null ? new RankTree<>(CLAIM_ORDER) : tree;
-            synchronized (kept) {
-                if (delta > 0) {
-                    kept.add(entry);
-                } else {
-                    kept.remove(entry);
-                }
-                return kept.isEmpty() ? null : kept;
+        byLabels.compute(entry.labels(), (labels, group) -> {
+            LabelGroup kept = group == null ? new LabelGroup(labels) : group;
+            if (delta > 0) {
+                kept.add(entry);
+            } else {
+                kept.remove(entry);
             }
+            return kept.isEmpty() ? null : kept;
         });
     }
 
@@ -209,15 +221,28 @@ class ReadyIndex {
             return -1;
         }
         long ahead = 0;
-        for (Map.Entry<Set<String>, RankTree<Entry>> group : byLabels.entrySet()) {
+        for (Map.Entry<Set<String>, LabelGroup> group : byLabels.entrySet()) {
             if (nodeLabels.containsAll(group.getKey())) {
-                RankTree<Entry> tree = group.getValue();
-                synchronized (tree) {
-                    ahead += tree.rank(candidate.entry());
-                }
+                ahead += group.getValue().rank(candidate.entry());
             }
         }
         return ahead;
+    }
+
+    /**
+     * For every set of required labels a node with {@code nodeLabels} has: how many claimable orders need
+     * it, and how many of those a slot with {@code gpuMemoryMiB} (null: no GPU) may take, as
+     * {@link Entry#fitsGpuMemory} decides for a claim. A few counts per distinct set of required labels,
+     * each O(log n); no order is visited.
+     */
+    List<LabelSetDemand> demand(Set<String> nodeLabels, Long gpuMemoryMiB) {
+        List<LabelSetDemand> demand = new ArrayList<>();
+        byLabels.forEach((labels, group) -> {
+            if (nodeLabels.containsAll(labels)) {
+                demand.add(group.demand(gpuMemoryMiB));
+            }
+        });
+        return demand;
     }
 
     boolean contains(ObjectId id) {
@@ -251,5 +276,63 @@ class ReadyIndex {
 
     Map<ObjectId, Candidate> snapshot() {
         return Map.copyOf(byId);
+    }
+
+    /**
+     * The waiting orders that require one set of labels: all of them in claim order (a job's place), and
+     * those that need GPU memory by how much they need (how many a slot of a given size cannot take).
+     * Its own lock guards both trees.
+     */
+    private static final class LabelGroup {
+
+        private static final Comparator<Entry> BY_GPU_MEMORY = Comparator.comparing(Entry::minGpuMemoryMiB)
+                .thenComparing(CLAIM_ORDER);
+        private static final ObjectId FIRST_ID = new ObjectId(new byte[12]);
+
+        private final Set<String> labels;
+        private final RankTree<Entry> inClaimOrder = new RankTree<>(CLAIM_ORDER);
+        private final RankTree<Entry> byGpuMemory = new RankTree<>(BY_GPU_MEMORY);
+
+        LabelGroup(Set<String> labels) {
+            this.labels = labels;
+        }
+
+        synchronized void add(Entry entry) {
+            if (inClaimOrder.add(entry) && entry.minGpuMemoryMiB() != null) {
+                byGpuMemory.add(entry);
+            }
+        }
+
+        synchronized void remove(Entry entry) {
+            if (inClaimOrder.remove(entry) && entry.minGpuMemoryMiB() != null) {
+                byGpuMemory.remove(entry);
+            }
+        }
+
+        synchronized boolean isEmpty() {
+            return inClaimOrder.isEmpty();
+        }
+
+        synchronized long rank(Entry entry) {
+            return inClaimOrder.rank(entry);
+        }
+
+        synchronized LabelSetDemand demand(Long gpuMemoryMiB) {
+            long all = inClaimOrder.size();
+            long tooBig;
+            if (gpuMemoryMiB == null) {
+                tooBig = byGpuMemory.size();
+            } else if (gpuMemoryMiB == Long.MAX_VALUE) {
+                tooBig = 0;
+            } else {
+                tooBig = byGpuMemory.size() - byGpuMemory.rank(firstNeeding(gpuMemoryMiB + 1));
+            }
+            return new LabelSetDemand(labels, all, all - tooBig);
+        }
+
+        /** A key that sorts before every order needing {@code mib} or more, and after every order needing less. */
+        private static Entry firstNeeding(long mib) {
+            return new Entry(FIRST_ID, Integer.MAX_VALUE, Instant.MIN, Set.of(), null, mib);
+        }
     }
 }

@@ -28,6 +28,7 @@ final class OrderFixture {
     private Instant started;
     private List<Order.HistoryEntry> history = List.of();
     private String sweep;
+    private Long gpuMemory;
 
     static OrderFixture order() {
         return new OrderFixture();
@@ -50,10 +51,11 @@ final class OrderFixture {
     OrderFixture started(Instant value) { started = value; return this; }
     OrderFixture history(Order.HistoryEntry... value) { history = List.of(value); return this; }
     OrderFixture sweep(String value) { sweep = value; return this; }
+    OrderFixture minGpuMemoryMiB(long value) { gpuMemory = value; return this; }
 
     Order build() {
         return new Order(id, "job-" + id.toHexString(), created, status, priority, labels, project, script, attempt,
                 maxAttempts, node, lease, started, finished, null, null, null, history, Order.revision(id, revision),
-                seedClaim, seedNodes, null, loss, sweep);
+                seedClaim, seedNodes, null, loss, sweep, gpuMemory);
     }
 }
