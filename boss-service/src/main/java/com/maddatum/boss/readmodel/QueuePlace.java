@@ -24,7 +24,10 @@ import org.springframework.stereotype.Component;
  * is the place the job has for the Worker that would reach it soonest. With no live eligible Worker it
  * is counted for a Worker that has exactly the labels the job needs (the fewest any Worker could have
  * ahead). Each count is a few O(log n) lookups in the ready index; no request walks the queue. Finding
- * the live Workers walks the Workers memory holds (at most {@code boss.workers.max-known}).
+ * the live Workers walks the Workers memory holds (at most {@code boss.workers.max-known}). For a job
+ * with {@code minGpuMemoryMiB}, eligible Workers are also those that registered a GPU with that much
+ * memory, which is one query of the {@code workers} collection by {@code _id}; the position still counts
+ * by labels only (orders ahead that need more GPU memory than the Worker has are counted too).
  */
 @Component
 class QueuePlace {
@@ -50,14 +53,31 @@ class QueuePlace {
             return null;
         }
         Set<String> needs = Set.copyOf(order.requiredLabels());
-        List<LiveNode> eligible = workers.live().stream().filter(n -> n.labels().containsAll(needs)).toList();
+        List<LiveNode> labelled = workers.live().stream().filter(n -> n.labels().containsAll(needs)).toList();
+        List<LiveNode> eligible = withGpuMemory(labelled, order.minGpuMemoryMiB());
         int idle = (int) eligible.stream().filter(n -> orders.heldBy(n.name()) < n.slots()).count();
         long slots = eligible.stream().mapToLong(LiveNode::slots).sum();
         OptionalLong position = position(order, needs, eligible);
         Eta eta = position.isPresent() && slots > 0 ? eta(order, position.getAsLong(), slots) : null;
         return new QueueView(position.isPresent() ? position.getAsLong() : null,
                 new EligibleWorkers(eligible.size(), idle), eta == null ? null : eta.seconds(),
-                eta == null ? null : eta.method(), because(needs, position, eligible.size(), idle));
+                eta == null ? null : eta.method(),
+                eligible.isEmpty() && !labelled.isEmpty() ? noGpu(needs, order.minGpuMemoryMiB())
+                        : because(needs, position, eligible.size(), idle));
+    }
+
+    /** The live Workers that registered a GPU with the memory the job needs (all of them when it needs none). */
+    private List<LiveNode> withGpuMemory(List<LiveNode> labelled, Long mib) {
+        if (mib == null || labelled.isEmpty()) {
+            return labelled;
+        }
+        Set<String> big = workers.withGpuMemory(labelled.stream().map(LiveNode::name).toList(), mib);
+        return labelled.stream().filter(n -> big.contains(n.name())).toList();
+    }
+
+    private static String noGpu(Set<String> needs, long mib) {
+        return "no live Worker" + (needs.isEmpty() ? "" : " with labels " + new TreeSet<>(needs))
+                + " has a GPU with " + mib + " MiB or more";
     }
 
     private OptionalLong position(Order order, Set<String> needs, List<LiveNode> eligible) {

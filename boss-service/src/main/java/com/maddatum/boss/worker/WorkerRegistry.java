@@ -262,4 +262,22 @@ public class WorkerRegistry {
         }
         return (int) forgotten;
     }
+
+    /**
+     * Of these nodes, those that registered a GPU with at least {@code mib} MiB ({@code gpus.memoryMb},
+     * which the Worker reads from {@code nvidia-smi} in MiB): one query by {@code _id}, asked only about a
+     * waiting job that needs GPU memory.
+     */
+    public Set<String> withGpuMemory(java.util.Collection<String> names, long mib) {
+        Set<String> found = new java.util.HashSet<>();
+        if (names.isEmpty()) {
+            return found;
+        }
+        for (Document d : mongo.getCollection(COLLECTION)
+                .find(Filters.and(Filters.in("_id", names), Filters.gte("gpus.memoryMb", mib)))
+                .projection(new Document("_id", 1))) {
+            found.add(String.valueOf(d.get("_id")));
+        }
+        return found;
+    }
 }
