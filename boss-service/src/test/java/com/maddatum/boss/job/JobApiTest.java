@@ -100,4 +100,41 @@ class JobApiTest extends BossApiTestBase {
         assertThat(again.status()).isEqualTo(409);
         assertThat(again.json().get("type").asString()).endsWith("/invalid-transition");
     }
+
+    @Test
+    void minGpuMemoryMiBIsCopiedIntoTheOrderWithinItsBounds() {
+        for (long mib : new long[] {1, 40_960, 10_000_000}) {
+            JsonNode created = submit(job("minGpuMemoryMiB", mib));
+            JsonNode order = boss.get("/jobs/" + created.get("jobId").asString()).json().get("order");
+            assertThat(order.get("minGpuMemoryMiB").asLong()).isEqualTo(mib);
+            assertThat(mongo.getCollection("orders").find(new org.bson.Document("_id",
+                    new org.bson.types.ObjectId(created.get("orderId").asString()))).first().get("minGpuMemoryMiB"))
+                    .isInstanceOfSatisfying(Number.class, n -> assertThat(n.longValue()).isEqualTo(mib));
+        }
+        for (Object bad : new Object[] {0, -1, 10_000_001, 2.5, "40960", true, List.of(1)}) {
+            long jobs = count("jobs");
+            HttpJson.Reply reply = boss.post("/job/create", job("minGpuMemoryMiB", bad));
+            assertThat(reply.status()).as("%s", bad).isEqualTo(400);
+            assertThat(reply.json().get("field").asString()).isEqualTo("minGpuMemoryMiB");
+            assertThat(reply.json().get("detail").asString()).contains("1 to 10000000");
+            assertThat(count("jobs")).isEqualTo(jobs);
+        }
+    }
+
+    @Test
+    void aRerunCanDropOrChangeTheGpuMemoryItNeeds() {
+        String original = submit(job("minGpuMemoryMiB", 81_920)).get("jobId").asString();
+        HttpJson.Reply smaller = boss.post("/jobs/" + original + "/rerun", Map.of("minGpuMemoryMiB", 40_960));
+        assertThat(smaller.status()).as(smaller.body()).isEqualTo(201);
+        assertThat(orderOf(smaller).get("minGpuMemoryMiB").asLong()).isEqualTo(40_960);
+        java.util.Map<String, Object> drop = new java.util.HashMap<>();
+        drop.put("minGpuMemoryMiB", null);
+        HttpJson.Reply none = boss.post("/jobs/" + original + "/rerun", drop);
+        assertThat(none.status()).as(none.body()).isEqualTo(201);
+        assertThat(orderOf(none).has("minGpuMemoryMiB")).isFalse();
+    }
+
+    private JsonNode orderOf(HttpJson.Reply created) {
+        return boss.get("/jobs/" + created.json().get("jobId").asString()).json().get("order");
+    }
 }

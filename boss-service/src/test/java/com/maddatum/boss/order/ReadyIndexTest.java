@@ -143,6 +143,81 @@ class ReadyIndexTest {
         }
     }
 
+    @Test
+    void takePassesOverOrdersTheClaimerDoesNotFitAndLeavesThemInPlace() {
+        Order big = gpuOrder(5, t0, List.of(), 40_960);
+        Order small = gpuOrder(0, t0.plusSeconds(1), List.of(), 16_384);
+        index.offer(big);
+        index.offer(small);
+        ReadyIndex.Candidate taken = index.take(Set.of(), c -> c.entry().fitsGpuMemory(24_576L));
+        assertThat(taken.id()).isEqualTo(small.id());
+        assertThat(index.take(Set.of(), c -> c.entry().fitsGpuMemory(null))).isNull();
+        assertThat(index.contains(big.id())).isTrue();
+        assertThat(index.take(Set.of(), c -> c.entry().fitsGpuMemory(81_920L)).id()).isEqualTo(big.id());
+    }
+
+    @Test
+    void demandCountsEveryLabelSetTheWorkerHasAndWhatItsGpuCanTake() {
+        index.offer(order(0, t0, List.of()));
+        index.offer(order(0, t0, List.of("gpu")));
+        index.offer(gpuOrder(0, t0, List.of("gpu"), 24_576));
+        index.offer(gpuOrder(0, t0, List.of("gpu"), 40_960));
+        index.offer(order(0, t0, List.of("gpu", "cuda")));
+        index.offer(order(0, t0, List.of("cpu")));
+
+        assertThat(demand(Set.of("gpu"), 40_960L)).containsExactlyInAnyOrder(
+                new LabelSetDemand(Set.of(), 1, 1), new LabelSetDemand(Set.of("gpu"), 3, 3));
+        assertThat(demand(Set.of("gpu"), 24_576L)).contains(new LabelSetDemand(Set.of("gpu"), 3, 2));
+        assertThat(demand(Set.of("gpu"), 24_575L)).contains(new LabelSetDemand(Set.of("gpu"), 3, 1));
+        assertThat(demand(Set.of("gpu"), 0L)).contains(new LabelSetDemand(Set.of("gpu"), 3, 1));
+        // No GPU memory said: no order that needs some, as in a claim.
+        assertThat(demand(Set.of("gpu"), null)).contains(new LabelSetDemand(Set.of("gpu"), 3, 1));
+        assertThat(demand(Set.of("gpu", "cuda"), Long.MAX_VALUE)).hasSize(3)
+                .contains(new LabelSetDemand(Set.of("gpu", "cuda"), 1, 1), new LabelSetDemand(Set.of("gpu"), 3, 3));
+        assertThat(demand(Set.of(), null)).containsExactly(new LabelSetDemand(Set.of(), 1, 1));
+    }
+
+    @Test
+    void demandAgreesWithAWalkOfTheQueueUnderRandomChanges() {
+        java.util.Random random = new java.util.Random(11);
+        List<List<String>> labelSets = List.of(List.of(), List.of("gpu"), List.of("gpu", "big"));
+        List<Set<String>> nodes = List.of(Set.of(), Set.of("gpu"), Set.of("gpu", "big"));
+        Long[] memories = {null, 0L, 8_000L, 16_000L, 16_001L, 40_000L};
+        List<Order> offered = new java.util.ArrayList<>();
+        for (int step = 0; step < 3_000; step++) {
+            int op = random.nextInt(10);
+            if (op < 5 || offered.isEmpty()) {
+                List<String> labels = labelSets.get(random.nextInt(labelSets.size()));
+                Instant created = t0.plusSeconds(random.nextInt(50));
+                Order order = random.nextBoolean() ? order(random.nextInt(3), created, labels)
+                        : gpuOrder(random.nextInt(3), created, labels, 8_000 * (1 + random.nextInt(5)));
+                index.offer(order);
+                offered.add(order);
+            } else if (op < 7) {
+                index.remove(offered.get(random.nextInt(offered.size())).id());
+            } else if (op < 8) {
+                Long memory = memories[random.nextInt(memories.length)];
+                index.take(nodes.get(random.nextInt(nodes.size())), c -> c.entry().fitsGpuMemory(memory));
+            } else {
+                Set<String> node = nodes.get(random.nextInt(nodes.size()));
+                Long memory = memories[random.nextInt(memories.length)];
+                long counted = index.demand(node, memory).stream().mapToLong(LabelSetDemand::claimable).sum();
+                long walked = index.snapshot().values().stream().map(ReadyIndex.Candidate::entry)
+                        .filter(e -> e.runnableOn(node) && e.fitsGpuMemory(memory)).count();
+                assertThat(counted).as("step %d node %s memory %s", step, node, memory).isEqualTo(walked);
+            }
+        }
+    }
+
+    private List<LabelSetDemand> demand(Set<String> node, Long gpuMemoryMiB) {
+        return index.demand(node, gpuMemoryMiB);
+    }
+
+    private Order gpuOrder(int priority, Instant created, List<String> labels, long mib) {
+        return OrderFixture.order().priority(priority).created(created).labels(labels.toArray(String[]::new))
+                .minGpuMemoryMiB(mib).build();
+    }
+
     /** What a claimer would take first, counted the slow way. */
     private long walk(Order probe, Set<String> node) {
         var waiting = index.snapshot();

@@ -126,4 +126,27 @@ class QueueApiTest extends BossApiTestBase {
         assertThat(queue(noWorker).has("etaSeconds")).isFalse();
         assertThat(queue(noWorker).get("position").asLong()).isEqualTo(4);
     }
+
+    @Test
+    void aJobThatNeedsMoreGpuMemoryThanAnyLiveWorkerRegisteredSaysSo() {
+        String small = "small-" + label;
+        assertThat(boss.post("/worker-node/create", Map.of("name", small, "labels", List.of(label), "gpus",
+                List.of(Map.of("index", 0, "model", "RTX 4090", "memoryMb", 24_564)))).status()).isEqualTo(200);
+        String big = submitQueued(job("requiredLabels", List.of(label), "minGpuMemoryMiB", 40_960));
+        String any = submitQueued(job("requiredLabels", List.of(label)));
+
+        JsonNode waiting = queue(big);
+        assertThat(waiting.get("eligibleWorkers").get("live").asInt()).isZero();
+        assertThat(waiting.get("waitingBecause").asString())
+                .isEqualTo("no live Worker with labels [" + label + "] has a GPU with 40960 MiB or more");
+        assertThat(queue(any).get("eligibleWorkers").get("live").asInt()).isEqualTo(1);
+
+        String large = "large-" + label;
+        assertThat(boss.post("/worker-node/create", Map.of("name", large, "labels", List.of(label), "gpus",
+                List.of(Map.of("index", 0, "model", "T4", "memoryMb", 15_360),
+                        Map.of("index", 1, "model", "A100", "memoryMb", 81_920)))).status()).isEqualTo(200);
+        waiting = queue(big);
+        assertThat(waiting.get("eligibleWorkers").get("live").asInt()).isEqualTo(1);
+        assertThat(waiting.get("waitingBecause").asString()).startsWith("next in line");
+    }
 }
