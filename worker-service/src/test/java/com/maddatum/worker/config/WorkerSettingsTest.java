@@ -29,7 +29,7 @@ class WorkerSettingsTest {
                 root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
                 Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
                 Duration.ofSeconds(5), token, tokenFile, root.resolve("spool").toString(), 1 << 20, 65536,
-                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false);
+                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false, null);
     }
 
     private java.util.Optional<String> token(String token, String tokenFile) {
@@ -78,11 +78,6 @@ class WorkerSettingsTest {
         assertThat(settings.labels()).containsExactly("bigmem", "cpu");
     }
 
-    @Test
-    void parsesNvidiaSmiOutput() {
-        assertThat(GpuProbe.parse("0, NVIDIA H100 80GB HBM3, 81559\n1, NVIDIA H100 80GB HBM3, 81559\n"))
-                .containsExactly(new Gpu(0, "NVIDIA H100 80GB HBM3", 81559), new Gpu(1, "NVIDIA H100 80GB HBM3", 81559));
-    }
 
     @Test
     void refusesAMissingScriptsDirectoryOrAnUnsafeNodeName() {

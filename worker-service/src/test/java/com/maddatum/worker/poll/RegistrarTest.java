@@ -30,7 +30,8 @@ class RegistrarTest {
             WorkerSettings settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(),
                     root, null);
             MutableClock clock = MutableClock.stopped();
-            Registrar registrar = new Registrar(new BossClient(settings, TestSettings.JSON), settings, clock);
+            Registrar registrar = new Registrar(new BossClient(settings, TestSettings.JSON), settings,
+                    WorkerHarness.gpus(settings), clock);
 
             assertThat(registrar.ensureRegistered()).isFalse();       // fails: wait 1 s
             assertThat(registrar.ensureRegistered()).isFalse();       // backing off: no request
