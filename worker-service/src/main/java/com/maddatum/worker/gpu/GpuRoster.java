@@ -94,7 +94,8 @@ public class GpuRoster {
         return recheck(why, nanoTime.getAsLong());
     }
 
-    private synchronized boolean recheck(String why, long failedAt) {
+    /** {@code failedAt}: when the failure was seen, on the {@code nanoTime} clock. */
+    synchronized boolean recheck(String why, long failedAt) {
         if (health == null || settings.gpus().isEmpty() || lastCheckStarted - failedAt > 0) {
             return false;
         }
