@@ -41,6 +41,7 @@ public class GpuRoster {
     private final LongSupplier nanoTime;
     private volatile State state;
     private long lastCheckStarted;
+    private volatile int checks;
 
     @Autowired
     public GpuRoster(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
@@ -59,6 +60,7 @@ public class GpuRoster {
         GpuReport first = health == null ? unchecked(settings.gpus())
                 : health.check(settings.gpuListing(), settings.gpus());
         this.state = new State(first, assign(settings.slots(), settings.gpus(), first), 0);
+        this.checks = 1;
         logReport("start-up", first);
     }
 
@@ -69,6 +71,11 @@ public class GpuRoster {
     /** Goes up each time the set of healthy GPUs changes: the Registrar registers again when it does. */
     public int generation() {
         return state.generation();
+    }
+
+    /** How many checks have run, the start-up one included (a skipped re-check does not count). */
+    public int checks() {
+        return checks;
     }
 
     public Assignment assignment(int slot) {
@@ -101,6 +108,7 @@ public class GpuRoster {
         }
         lastCheckStarted = nanoTime.getAsLong();
         GpuReport report = health.check(settings.gpus());
+        checks++;
         State before = state;
         boolean changed = !report.healthyIndexes().equals(before.report().healthyIndexes());
         state = new State(report, assign(settings.slots(), settings.gpus(), report),

@@ -99,10 +99,16 @@ class JobPoller {
     private void cycle(Slot slot) {
         try {
             while (!stopping && !slot.broken) {
-                // Taken afresh for each claim: a GPU check between two jobs may have moved or idled the slot.
-                GpuRoster.Assignment assignment = gpus.assignment(slot.index);
-                if (!assignment.claims()) {
+                // Taken afresh for each claim: a GPU check between two jobs may have moved or idled the slot,
+                // and the Boss must know the GPUs' health before a claim relies on it (a slot gone CPU-only
+                // claiming on the old gpu labels would be given GPU work).
+                int generation = gpus.generation();
+                if (!registrar.ensureRegistered()) {
                     return;
+                }
+                GpuRoster.Assignment assignment = gpus.assignment(slot.index);
+                if (!assignment.claims() || gpus.generation() != generation) {
+                    return; // idle until a check passes its GPU; or a check just changed things: the next tick
                 }
                 Optional<Order> order;
                 slot.polling = Thread.currentThread();

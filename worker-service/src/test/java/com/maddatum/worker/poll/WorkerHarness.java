@@ -44,10 +44,22 @@ final class WorkerHarness implements AutoCloseable {
 
     WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
             ProcessRunner runner, Function<WorkerSettings, WorkDirJanitor> janitor) throws Exception {
+        this(bossUrl -> TestSettings.settings(bossUrl, TestSettings.fixtureScripts(), root, null, slots, heartbeat,
+                shutdownGrace, killGrace), runner, janitor, WorkerHarness::gpus);
+    }
+
+    /** A Worker whose settings (a GPU machine's, say) and GPU roster the test makes. */
+    WorkerHarness(Function<String, WorkerSettings> settingsFor, Function<WorkerSettings, GpuRoster> roster)
+            throws Exception {
+        this(settingsFor, new ProcessRunner(Clock.systemUTC()), WorkDirJanitor::new, roster);
+    }
+
+    private WorkerHarness(Function<String, WorkerSettings> settingsFor, ProcessRunner runner,
+            Function<WorkerSettings, WorkDirJanitor> janitor, Function<WorkerSettings, GpuRoster> roster)
+            throws Exception {
         server.setDispatcher(boss);
         server.start(0);
-        settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(), root, null, slots,
-                heartbeat, shutdownGrace, killGrace);
+        settings = settingsFor.apply(server.url("/").toString());
         BossClient client = new BossClient(settings, TestSettings.JSON);
         Clock clock = Clock.systemUTC();
         ShutdownBudget budget = TestSettings.budget(settings);
@@ -55,7 +67,7 @@ final class WorkerHarness implements AutoCloseable {
                 MutableClock.stopped(), meters, budget);
         Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
                 TestSettings.manifests(settings), janitor.apply(settings), settings, budget);
-        gpus = gpus(settings);
+        gpus = roster.apply(settings);
         poller = new JobPoller(settings, client, new Registrar(client, settings, gpus, clock), gpus, runs, spool, clock,
                 meters, budget);
         ticker = new Thread(() -> {
