@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -134,11 +135,11 @@ public final class GpuHealth {
                     Duration.ofSeconds(1), null)).await();
         } catch (IOException e) {
             return new ProcessResult(null, "cannot make a directory for it: " + e.getMessage(), null, null, false, 0,
-                    null, "", "", 0, 0, false, java.time.Instant.now(), java.time.Instant.now());
+                    null, "", "", 0, 0, false, Instant.now(), Instant.now());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new ProcessResult(null, "interrupted", null, null, false, 0, null, "", "", 0, 0, false,
-                    java.time.Instant.now(), java.time.Instant.now());
+                    Instant.now(), Instant.now());
         } finally {
             delete(dir);
         }

@@ -1,6 +1,7 @@
 package com.maddatum.worker.gpu;
 
 import com.maddatum.worker.config.Gpu;
+import com.maddatum.worker.config.GpuProbe;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
@@ -45,7 +46,7 @@ public class GpuRoster {
 
     @Autowired
     public GpuRoster(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
-        this(settings, settings.gpuCheck().enabled() ? new GpuHealth(runner, com.maddatum.worker.config.GpuProbe.NVIDIA_SMI,
+        this(settings, settings.gpuCheck().enabled() ? new GpuHealth(runner, GpuProbe.NVIDIA_SMI,
                 settings.gpuCheck().cuda() ? GpuHealth.pythonCommand(settings.python()) : null,
                 ScriptLauncher.passed(System.getenv(), settings.scriptEnvironment()), settings.gpuCheck().timeout(), json)
                 : null, System::nanoTime);

@@ -76,6 +76,10 @@ class JobPoller {
         runs.onClose(this::stopPolling);
         Gauge.builder("worker.slots.busy", running, Map::size).description("slots running a script").register(meters);
         Gauge.builder("worker.slots", () -> slots.length).register(meters);
+        Gauge.builder("worker.gpus.healthy", () -> gpus.report().healthy().size())
+                .description("GPUs that passed the latest check").register(meters);
+        Gauge.builder("worker.gpus.failed", () -> gpus.report().failed().size())
+                .description("GPUs that failed the latest check; their slots claim nothing").register(meters);
         Gauge.builder("worker.slots.broken", () -> Arrays.stream(slots).filter(s -> s.broken).count())
                 .description("slots out of service: a process of their last run outlived SIGKILL").register(meters);
         this.scriptTime = Timer.builder("worker.script.duration").description("script run time")
