@@ -94,12 +94,20 @@ public class BossClient {
         }
     }
 
-    /** Long-polls for work: the order, or empty when the Boss has none for us. */
+    /** Long-polls for work for a slot without a GPU: the order, or empty when the Boss has none for us. */
     public Optional<Order> bored(String node, Duration wait) throws BossUnavailableException {
+        return bored(node, wait, null);
+    }
+
+    /**
+     * Long-polls for work for a slot whose GPU has {@code gpuMemoryMiB} (null: the slot has none), so the
+     * Boss gives it no job that asks for more ({@code minGpuMemoryMiB}).
+     */
+    public Optional<Order> bored(String node, Duration wait, Long gpuMemoryMiB) throws BossUnavailableException {
         // heartbeats=true: this Worker heartbeats, so the Boss gives it the short lease those keep alive
         // (a claim without it is the seed's worker's, with a lease as long as the job's time limit).
         String path = "/bored/" + URLEncoder.encode(node, StandardCharsets.UTF_8) + "?waitSeconds=" + wait.toSeconds()
-                + "&heartbeats=true";
+                + "&heartbeats=true" + (gpuMemoryMiB == null ? "" : "&gpuMemoryMiB=" + gpuMemoryMiB);
         HttpResponse<String> response = send(post(path, null, timeout.plus(wait)));
         return switch (response.statusCode()) {
             case 200 -> Optional.of(order(response.body()));

@@ -1,8 +1,13 @@
 package com.maddatum.worker.client;
 
+import com.maddatum.worker.config.FailedGpu;
 import com.maddatum.worker.config.Gpu;
 import java.util.List;
 
-/** {@code POST /worker-node/create}. */
+/**
+ * {@code POST /worker-node/create}. {@code gpus} are the GPUs that passed the health check;
+ * {@code failedGpus} those that did not, with why; {@code cpuOnlyBecause} says why a machine with GPUs
+ * (or a failing nvidia-smi) offers none. The last two are always sent, null or empty when all is well.
+ */
 public record Registration(String name, List<String> labels, int slots, String host, List<Gpu> gpus,
-        List<String> scripts) {}
+        List<String> scripts, List<FailedGpu> failedGpus, String cpuOnlyBecause) {}

@@ -1,4 +1,7 @@
 package com.maddatum.worker.config;
 
-/** One GPU as {@code nvidia-smi} reports it. */
-public record Gpu(int index, String model, long memoryMb) {}
+/**
+ * One GPU as {@code nvidia-smi} lists it; {@code memoryMb} is its {@code memory.total} in MiB, null when
+ * nvidia-smi could not say ({@code [N/A]}: a GPU in that state fails its health check).
+ */
+public record Gpu(int index, String model, Long memoryMb) {}

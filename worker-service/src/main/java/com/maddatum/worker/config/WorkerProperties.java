@@ -1,5 +1,6 @@
 package com.maddatum.worker.config;
 
+import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -8,6 +9,8 @@ import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.hibernate.validator.constraints.time.DurationMax;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -46,4 +49,24 @@ public record WorkerProperties(
                 "no_proxy"}) List<String> scriptEnvironment,
         @Min(1) @Max(1000) @DefaultValue("8") int localQueue,
         @Min(1024) @DefaultValue("1048576") int localMaxBodyBytes,
-        @DefaultValue("false") boolean localAllowRemote) {}
+        @DefaultValue("false") boolean localAllowRemote,
+        @Valid @DefaultValue GpuCheck gpuCheck) {
+
+    /** Null (a test that builds the record by hand) means the defaults. */
+    public WorkerProperties {
+        gpuCheck = gpuCheck == null ? GpuCheck.DEFAULTS : gpuCheck;
+    }
+
+    /**
+     * The GPU health check ({@code gpu/GpuHealth}), run at start-up and after each run that failed for the
+     * machine's sake. {@code timeout} bounds each of its two processes ({@code nvidia-smi}, and Python
+     * importing torch and touching every GPU); {@code cuda} false leaves the Python step out.
+     */
+    public record GpuCheck(
+            @DefaultValue("true") boolean enabled,
+            @NotNull @DurationMin(seconds = 1) @DurationMax(minutes = 10) @DefaultValue("30s") Duration timeout,
+            @DefaultValue("true") boolean cuda) {
+
+        public static final GpuCheck DEFAULTS = new GpuCheck(true, Duration.ofSeconds(30), true);
+    }
+}

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -39,12 +40,19 @@ public class WorkerSettings {
     private final Path workDir;
     private final Path spoolDir;
     private final String python;
-    private final List<Gpu> gpus;
+    private final GpuProbe.Listing gpuListing;
+    private final List<String> configuredLabels;
     private final int slots;
     private final List<String> labels;
     private final Optional<String> token;
 
+    @Autowired
     public WorkerSettings(WorkerProperties properties, ProcessRunner runner, JsonMapper json) {
+        this(properties, runner, json, GpuProbe.NVIDIA_SMI);
+    }
+
+    /** {@code nvidiaSmi}: the command that lists the GPUs (a test's stands in for a GPU machine's). */
+    public WorkerSettings(WorkerProperties properties, ProcessRunner runner, JsonMapper json, List<String> nvidiaSmi) {
         this.properties = properties;
         this.token = token(properties, System.getenv());
         this.scriptsDir = realDirectory(Optional.ofNullable(properties.scriptsDir()).map(Path::of)
@@ -63,13 +71,33 @@ public class WorkerSettings {
         this.spoolDir = createDirectory(Path.of(properties.spoolDir()));
         this.python = properties.python() != null ? properties.python()
                 : Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
-        this.gpus = GpuProbe.detect(runner);
+        // Every GPU listed, healthy or not, has its slots: one that passes a later check gets its work back.
+        this.gpuListing = GpuProbe.list(runner, nvidiaSmi, properties.gpuCheck().timeout());
+        List<Gpu> gpus = gpuListing.gpus();
         this.slots = properties.slots() > 0 ? properties.slots() : Math.max(1, gpus.size());
-        TreeSet<String> all = new TreeSet<>(properties.labels() == null ? List.of() : properties.labels());
-        all.addAll(gpus.isEmpty() ? List.of("cpu") : List.of("gpu", "cuda"));
-        this.labels = List.copyOf(all);
+        this.configuredLabels = properties.labels() == null ? List.of() : List.copyOf(new TreeSet<>(properties.labels()));
+        this.labels = labels(configuredLabels, !gpus.isEmpty());
         log.info("worker settings node={} boss={} slots={} labels={} gpus={} python={} scripts={} data={} work={} spool={}",
                 nodeName, bossUrl, slots, labels, gpus.size(), python, scriptsDir, dataDir, workDir, spoolDir);
+        if (gpus.isEmpty() && gpuListing.installed() && !gpuListing.noDevices()) {
+            log.warn("nvidia-smi is installed but listed no GPU; running CPU-only reason={}", gpuListing.failure());
+        }
+    }
+
+    /**
+     * {@code worker.labels} plus what the machine offers: {@code gpu} and {@code cuda} with a GPU to run
+     * on, else {@code cpu}. A machine whose GPUs all failed their check is a CPU machine: its configured
+     * {@code gpu} or {@code cuda} go too, or the Boss would send it work it cannot do.
+     */
+    public static List<String> labels(List<String> configured, boolean withGpu) {
+        TreeSet<String> all = new TreeSet<>(configured);
+        if (withGpu) {
+            all.addAll(List.of("gpu", "cuda")); // a configured cpu stays: a GPU box may take CPU work too
+        } else {
+            all.removeAll(List.of("gpu", "cuda"));
+            all.add("cpu");
+        }
+        return List.copyOf(all);
     }
 
     /**
@@ -175,7 +203,12 @@ public class WorkerSettings {
     public Path workDir() { return workDir; }
     public Path spoolDir() { return spoolDir; }
     public String python() { return python; }
-    public List<Gpu> gpus() { return gpus; }
+    /** The GPUs {@code nvidia-smi} listed at start-up, healthy or not: the ones slots are bound to. */
+    public List<Gpu> gpus() { return gpuListing.gpus(); }
+    /** What {@code nvidia-smi} answered at start-up, failures included: the GPU check's first listing. */
+    public GpuProbe.Listing gpuListing() { return gpuListing; }
+    public List<String> configuredLabels() { return configuredLabels; }
+    public WorkerProperties.GpuCheck gpuCheck() { return properties.gpuCheck(); }
     public int slots() { return slots; }
     public List<String> labels() { return labels; }
     public Optional<String> token() { return token; }

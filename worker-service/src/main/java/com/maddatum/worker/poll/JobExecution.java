@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One Boss order on one slot: fetch the job, run it ({@link ScriptRun}) while its {@link Heartbeat} and
  * {@link LogShipper} run on the slot's own threads, and hand the Outcome to the spool. A lost lease
- * ends it with no Outcome: the order is someone else's now.
+ * ends it with no Outcome: the order is someone else's now. It runs on the GPU the slot was given for
+ * this claim ({@code gpu}); a CPU claim on a machine with GPUs sees none of them.
  */
 final class JobExecution {
 
@@ -36,11 +37,15 @@ final class JobExecution {
     private final OutcomeSpool spool;
     private final Clock clock;
     private final Timer scriptTime;
+    private final Integer gpu;
+    /** Why the Outcome blames the machine ({@link MachineFault}); null when it does not. */
+    private volatile String machineFault;
 
-    JobExecution(Order order, Slot slot, WorkerSettings settings, BossClient boss, Runs runs, OutcomeSpool spool,
-            Clock clock, Timer scriptTime) {
+    JobExecution(Order order, Slot slot, Integer gpu, WorkerSettings settings, BossClient boss, Runs runs,
+            OutcomeSpool spool, Clock clock, Timer scriptTime) {
         this.order = order;
         this.slot = slot;
+        this.gpu = gpu;
         this.settings = settings;
         this.boss = boss;
         this.runs = runs;
@@ -79,9 +84,7 @@ final class JobExecution {
         ScriptRun.Ending ending;
         try {
             log.info("running order={} job={} attempt={} slot={}", order.id(), order.jobId(), order.attempt(), slot.index);
-            ending = run.execute(job, slot.gpu,
-                    Map.of("BOSS_ORDER_ID", order.id(), "BOSS_ATTEMPT", Integer.toString(order.attempt())), shipper,
-                    this::keep);
+            ending = run.execute(job, gpu, environment(), shipper, this::keep);
         } finally {
             // A stuck run must not keep its lease alive either: the Boss reclaims it and re-runs the job.
             beats.cancel(false);
@@ -97,11 +100,27 @@ final class JobExecution {
         return !ending.stuck();
     }
 
+    private Map<String, String> environment() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("BOSS_ORDER_ID", order.id());
+        env.put("BOSS_ATTEMPT", Integer.toString(order.attempt()));
+        if (gpu == null && !settings.gpus().isEmpty()) {
+            env.put("CUDA_VISIBLE_DEVICES", ""); // a CPU claim, here because the GPUs failed their check
+        }
+        return env;
+    }
+
+    /** Why the run's Outcome blames the machine, once {@link #run} has returned; null when it does not. */
+    String machineFault() {
+        return machineFault;
+    }
+
     /** The outcome goes safe on disk first, before the last logs ship and before anything is tidied up. */
     private void keep(ScriptRun.Ending ending) {
         if (ending.stop() == StopReason.LEASE_LOST) {
             log.warn("lease lost, outcome dropped order={} attempt={}", order.id(), order.attempt());
         } else {
+            machineFault = MachineFault.of(ending.outcome(), gpu != null);
             spool.keep(stamped(ending.outcome(), order, settings.nodeName(), clock));
         }
     }

@@ -4,6 +4,7 @@ import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.client.BossUnavailableException;
 import com.maddatum.worker.client.Order;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.gpu.GpuRoster;
 import com.maddatum.worker.run.Runs;
 import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.spool.OutcomeSpool;
@@ -32,7 +33,9 @@ import org.springframework.stereotype.Component;
  * long-polls {@code /bored}, runs what it gets, and asks again at once when a job ends, so there is
  * no idle gap while work is queued. A 204 ends the cycle (the long poll already waited); an error
  * backs the slot off, doubling from the poll interval up to a minute. A slot whose run left a process
- * that would not die is taken out of service.
+ * that would not die is taken out of service. Each claim says the memory of the slot's GPU; a slot whose
+ * GPU failed its check claims nothing ({@link GpuRoster}), and a run that failed for the machine's sake
+ * has the GPUs checked again.
  */
 @Component
 class JobPoller {
@@ -42,6 +45,7 @@ class JobPoller {
     private final WorkerSettings settings;
     private final BossClient boss;
     private final Registrar registrar;
+    private final GpuRoster gpus;
     private final Runs runs;
     private final OutcomeSpool spool;
     private final Clock clock;
@@ -52,9 +56,10 @@ class JobPoller {
     private final ShutdownBudget budget;
     private volatile boolean stopping;
 
-    JobPoller(WorkerSettings settings, BossClient boss, Registrar registrar, Runs runs, OutcomeSpool spool, Clock clock,
-            MeterRegistry meters, ShutdownBudget budget) {
+    JobPoller(WorkerSettings settings, BossClient boss, Registrar registrar, GpuRoster gpus, Runs runs,
+            OutcomeSpool spool, Clock clock, MeterRegistry meters, ShutdownBudget budget) {
         this.settings = settings;
+        this.gpus = gpus;
         this.budget = budget;
         this.boss = boss;
         this.registrar = registrar;
@@ -63,9 +68,7 @@ class JobPoller {
         this.clock = clock;
         this.slots = new Slot[settings.slots()];
         for (int i = 0; i < slots.length; i++) {
-            // One GPU per slot when there are GPUs: the script sees only its own as CUDA_VISIBLE_DEVICES.
-            Integer gpu = settings.gpus().isEmpty() ? null : settings.gpus().get(i % settings.gpus().size()).index();
-            slots[i] = new Slot(i, gpu, settings.pollInterval());
+            slots[i] = new Slot(i, settings.pollInterval());
         }
         AtomicInteger threads = new AtomicInteger();
         this.slotThreads = Executors.newFixedThreadPool(slots.length,
@@ -73,6 +76,10 @@ class JobPoller {
         runs.onClose(this::stopPolling);
         Gauge.builder("worker.slots.busy", running, Map::size).description("slots running a script").register(meters);
         Gauge.builder("worker.slots", () -> slots.length).register(meters);
+        Gauge.builder("worker.gpus.healthy", () -> gpus.report().healthy().size())
+                .description("GPUs that passed the latest check").register(meters);
+        Gauge.builder("worker.gpus.failed", () -> gpus.report().failed().size())
+                .description("GPUs that failed the latest check; their slots claim nothing").register(meters);
         Gauge.builder("worker.slots.broken", () -> Arrays.stream(slots).filter(s -> s.broken).count())
                 .description("slots out of service: a process of their last run outlived SIGKILL").register(meters);
         this.scriptTime = Timer.builder("worker.script.duration").description("script run time")
@@ -86,7 +93,7 @@ class JobPoller {
         }
         Instant now = clock.instant();
         for (Slot slot : slots) {
-            if (!slot.busy && !slot.broken && slot.backoff.ready(now)) {
+            if (!slot.busy && !slot.broken && slot.backoff.ready(now) && gpus.assignment(slot.index).claims()) {
                 slot.busy = true;
                 slotThreads.execute(() -> cycle(slot));
             }
@@ -96,10 +103,21 @@ class JobPoller {
     private void cycle(Slot slot) {
         try {
             while (!stopping && !slot.broken) {
+                // Taken afresh for each claim: a GPU check between two jobs may have moved or idled the slot,
+                // and the Boss must know the GPUs' health before a claim relies on it (a slot gone CPU-only
+                // claiming on the old gpu labels would be given GPU work).
+                int generation = gpus.generation();
+                if (!registrar.ensureRegistered()) {
+                    return;
+                }
+                GpuRoster.Assignment assignment = gpus.assignment(slot.index);
+                if (!assignment.claims() || gpus.generation() != generation) {
+                    return; // idle until a check passes its GPU; or a check just changed things: the next tick
+                }
                 Optional<Order> order;
                 slot.polling = Thread.currentThread();
                 try {
-                    order = boss.bored(settings.nodeName(), settings.longPoll());
+                    order = boss.bored(settings.nodeName(), settings.longPoll(), assignment.memoryMiB());
                 } finally {
                     slot.polling = null;
                 }
@@ -112,7 +130,7 @@ class JobPoller {
                     spool.submit(JobExecution.shuttingDown(order.get(), settings.nodeName(), clock));
                     return;
                 }
-                execute(slot, order.get());
+                execute(slot, order.get(), assignment.gpu());
             }
         } catch (BossUnavailableException e) {
             if (stopping) {
@@ -131,17 +149,24 @@ class JobPoller {
         }
     }
 
-    private void execute(Slot slot, Order order) throws InterruptedException {
-        JobExecution execution = new JobExecution(order, slot, settings, boss, runs, spool, clock, scriptTime);
+    private void execute(Slot slot, Order order, Integer gpu) throws InterruptedException {
+        JobExecution execution = new JobExecution(order, slot, gpu, settings, boss, runs, spool, clock, scriptTime);
         running.put(slot.index, execution);
         try {
             if (!execution.run()) {
                 slot.broken = true;
                 log.error("slot out of service: a process of its last run outlived SIGKILL slot={} gpu={} order={}",
-                        slot.index, slot.gpu, order.id());
+                        slot.index, gpu, order.id());
             }
         } finally {
             running.remove(slot.index);
+        }
+        String fault = execution.machineFault();
+        if (fault != null && !stopping) {
+            // On the slot's own thread: this slot waits for the check (its GPU may be the sick one), no other does.
+            log.warn("a run failed for the machine's sake; checking the GPUs again slot={} gpu={} order={} reason={}",
+                    slot.index, gpu, order.id(), fault);
+            gpus.recheck(fault);
         }
     }
 

@@ -5,6 +5,8 @@ import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.client.BossUnavailableException;
 import com.maddatum.worker.client.Registration;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.gpu.GpuReport;
+import com.maddatum.worker.gpu.GpuRoster;
 import com.maddatum.worker.runner.Scripts;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -18,7 +20,9 @@ import org.springframework.stereotype.Component;
  * Registers this node with the Boss ({@code POST /worker-node/create}): name, labels, slots, host,
  * GPUs and the scripts a job can name (not the libraries they import). A Boss that is down at
  * start-up is not fatal: the Worker says so plainly and tries again with back-off (1 s doubling to a
- * minute) instead of crash-looping.
+ * minute) instead of crash-looping. When a GPU check changes which GPUs are healthy
+ * ({@link GpuRoster#generation()}) it registers again, and until the Boss has the new picture the slots
+ * claim nothing: a Worker that lost its last GPU must not take GPU work on its old labels.
  */
 @Component
 class Registrar {
@@ -27,38 +31,48 @@ class Registrar {
 
     private final BossClient boss;
     private final WorkerSettings settings;
+    private final GpuRoster gpus;
     private final Clock clock;
     private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(1));
-    private volatile boolean registered;
+    /** The {@link GpuRoster#generation()} the Boss has; -1 before the first registration. */
+    private volatile int registered = -1;
 
-    Registrar(BossClient boss, WorkerSettings settings, Clock clock) {
+    Registrar(BossClient boss, WorkerSettings settings, GpuRoster gpus, Clock clock) {
         this.boss = boss;
         this.settings = settings;
+        this.gpus = gpus;
         this.clock = clock;
     }
 
-    /** Registers unless done already or backing off; true once registered. */
+    /**
+     * Registers unless the Boss has the current GPU picture already, or backing off; true when it has
+     * (the current one: a registration of older GPU health does not count).
+     */
     synchronized boolean ensureRegistered() {
-        if (registered || !backoff.ready(clock.instant())) {
-            return registered;
+        int generation = gpus.generation();
+        if (registered == generation || !backoff.ready(clock.instant())) {
+            return registered == generation;
         }
         try {
-            boss.register(registration());
-            registered = true;
+            Registration registration = registration();
+            boss.register(registration);
+            registered = generation;
             backoff.succeeded();
-            log.info("registered with the Boss boss={} node={} labels={} slots={}", settings.bossUrl(),
-                    settings.nodeName(), settings.labels(), settings.slots());
+            log.info("registered with the Boss boss={} node={} labels={} slots={} gpus={} failedGpus={} cpuOnlyBecause={}",
+                    settings.bossUrl(), settings.nodeName(), registration.labels(), registration.slots(),
+                    registration.gpus().size(), registration.failedGpus().size(), registration.cpuOnlyBecause());
         } catch (BossUnavailableException e) {
             Duration wait = backoff.failed(clock.instant());
             log.warn("the Boss is not reachable boss={} retryIn={}s error={}", settings.bossUrl(), wait.toSeconds(),
                     e.getMessage());
         }
-        return registered;
+        return registered == generation;
     }
 
     Registration registration() {
-        return new Registration(settings.nodeName(), settings.labels(), settings.slots(), host(), settings.gpus(),
-                Scripts.advertised(settings.scriptsDir()));
+        GpuReport report = gpus.report();
+        return new Registration(settings.nodeName(), gpus.labels(), gpus.usableSlots(), host(), report.healthy(),
+                Scripts.advertised(settings.scriptsDir()), report.failed(), report.cpuOnlyBecause());
     }
 
     private static String host() {

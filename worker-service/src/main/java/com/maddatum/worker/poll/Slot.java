@@ -7,14 +7,14 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 
 /**
- * One concurrent job's place on this Worker, pinned to a GPU when there are GPUs. It has its own
+ * One concurrent job's place on this Worker; which GPU it runs on is {@code gpu/GpuRoster}'s to say,
+ * claim by claim. It has its own
  * heartbeat thread and its own log-shipping thread, so that one slot's slow Boss call or kill never
  * delays another slot's heartbeat past its lease.
  */
 final class Slot {
 
     final int index;
-    final Integer gpu;
     final ScheduledExecutorService beats;
     final ScheduledExecutorService logs;
     final Backoff backoff;
@@ -24,9 +24,8 @@ final class Slot {
     /** Set while the slot waits in a long poll, so that shutdown can cut the wait short. */
     volatile Thread polling;
 
-    Slot(int index, Integer gpu, Duration firstBackoff) {
+    Slot(int index, Duration firstBackoff) {
         this.index = index;
-        this.gpu = gpu;
         this.beats = Executors.newSingleThreadScheduledExecutor(daemon("slot-" + index + "-heartbeat"));
         this.logs = Executors.newSingleThreadScheduledExecutor(daemon("slot-" + index + "-logs"));
         this.backoff = new Backoff(firstBackoff, Duration.ofMinutes(1));

@@ -88,6 +88,9 @@ public class ScriptLauncher {
         env.put("OUTPUT_DIR", workDir.toString());
         env.put("PYTHONUNBUFFERED", "1");
         if (gpu != null) {
+            // nvidia-smi numbers GPUs in PCI bus order, CUDA by default fastest first: without this, on a
+            // machine with mixed GPUs the script would run on another GPU than the slot's.
+            env.put("CUDA_DEVICE_ORDER", "PCI_BUS_ID");
             env.put("CUDA_VISIBLE_DEVICES", gpu.toString());
         }
         return runner.start(new ProcessSpec(command, workDir, env, false, jobBytes, timeout(job),

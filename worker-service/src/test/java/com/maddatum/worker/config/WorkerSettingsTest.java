@@ -10,6 +10,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.validation.ValidationBindHandler;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +34,7 @@ class WorkerSettingsTest {
                 root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
                 Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
                 Duration.ofSeconds(5), token, tokenFile, root.resolve("spool").toString(), 1 << 20, 65536,
-                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false);
+                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false, null);
     }
 
     private java.util.Optional<String> token(String token, String tokenFile) {
@@ -78,11 +83,6 @@ class WorkerSettingsTest {
         assertThat(settings.labels()).containsExactly("bigmem", "cpu");
     }
 
-    @Test
-    void parsesNvidiaSmiOutput() {
-        assertThat(GpuProbe.parse("0, NVIDIA H100 80GB HBM3, 81559\n1, NVIDIA H100 80GB HBM3, 81559\n"))
-                .containsExactly(new Gpu(0, "NVIDIA H100 80GB HBM3", 81559), new Gpu(1, "NVIDIA H100 80GB HBM3", 81559));
-    }
 
     @Test
     void refusesAMissingScriptsDirectoryOrAnUnsafeNodeName() {
@@ -90,5 +90,28 @@ class WorkerSettingsTest {
                 .hasMessageContaining("WORKER_SCRIPTS_DIR");
         assertThatThrownBy(() -> settings("http://b", "bad name/..", TestSettings.fixtureScripts(), 1))
                 .hasMessageContaining("node-name");
+    }
+
+    private static WorkerProperties bind(Map<String, String> values) {
+        var validator = new org.springframework.validation.beanvalidation.LocalValidatorFactoryBean();
+        validator.afterPropertiesSet();
+        return new Binder(new MapConfigurationPropertySource(values)).bindOrCreate("worker",
+                Bindable.of(WorkerProperties.class), new ValidationBindHandler(validator));
+    }
+
+    @Test
+    void theGpuCheckIsOnWithThirtySecondsAndCudaUnlessSetAndItsTimeoutIsBounded() {
+        assertThat(bind(Map.of()).gpuCheck()).isEqualTo(new WorkerProperties.GpuCheck(true, Duration.ofSeconds(30), true));
+        assertThat(bind(Map.of("worker.gpu-check.timeout", "5s", "worker.gpu-check.cuda", "false")).gpuCheck())
+                .isEqualTo(new WorkerProperties.GpuCheck(true, Duration.ofSeconds(5), false));
+        assertThat(bind(Map.of("worker.gpu-check.enabled", "false")).gpuCheck().enabled()).isFalse();
+        assertThatThrownBy(() -> bind(Map.of("worker.gpu-check.timeout", "0s"))).hasStackTraceContaining("Binding validation errors on worker.gpu-check");
+        assertThatThrownBy(() -> bind(Map.of("worker.gpu-check.timeout", "1h"))).hasStackTraceContaining("Binding validation errors on worker.gpu-check");
+    }
+
+    @Test
+    void labelsDropGpuAndCudaOnACpuOnlyMachineAndKeepAConfiguredCpuOnAGpuMachine() {
+        assertThat(WorkerSettings.labels(List.of("gpu", "bigmem"), false)).containsExactly("bigmem", "cpu");
+        assertThat(WorkerSettings.labels(List.of("cpu"), true)).containsExactly("cpu", "cuda", "gpu");
     }
 }

@@ -4,6 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.gpu.GpuHealth;
+import com.maddatum.worker.gpu.GpuRoster;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.support.FakeCommand;
+import java.time.Clock;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import com.maddatum.testsupport.MutableClock;
 import com.maddatum.worker.support.TestSettings;
 import java.nio.file.Path;
@@ -30,7 +37,8 @@ class RegistrarTest {
             WorkerSettings settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(),
                     root, null);
             MutableClock clock = MutableClock.stopped();
-            Registrar registrar = new Registrar(new BossClient(settings, TestSettings.JSON), settings, clock);
+            Registrar registrar = new Registrar(new BossClient(settings, TestSettings.JSON), settings,
+                    WorkerHarness.gpus(settings), clock);
 
             assertThat(registrar.ensureRegistered()).isFalse();       // fails: wait 1 s
             assertThat(registrar.ensureRegistered()).isFalse();       // backing off: no request
@@ -52,6 +60,49 @@ class RegistrarTest {
             assertThat(body.get("slots").asInt()).isEqualTo(1);
             assertThat(body.get("labels").toString()).contains("cpu").contains("test");
             assertThat(body.get("scripts").toString()).contains("ok.py").contains("reader.py");
+        }
+    }
+
+    @Test
+    void registersAgainOnlyWhenACheckChangedTheHealthyGpusAndUntilThenSaysItIsNotCurrent() throws Exception {
+        try (MockWebServer server = new MockWebServer()) {
+            server.start(0);
+            FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+            WorkerSettings settings = TestSettings.gpuSettings(server.url("/").toString(), root, 0, smi.command(),
+                    TestSettings.python());
+            AtomicLong now = new AtomicLong();
+            GpuRoster gpus = new GpuRoster(settings, new GpuHealth(new ProcessRunner(Clock.systemUTC()), smi.command(),
+                    null, Map.of(), Duration.ofSeconds(10), TestSettings.JSON), now::get);
+            MutableClock clock = MutableClock.stopped();
+            Registrar registrar = new Registrar(new BossClient(settings, TestSettings.JSON), settings, gpus, clock);
+            server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+            assertThat(registrar.ensureRegistered()).isTrue();
+            JsonNode first = TestSettings.JSON.readTree(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8());
+            assertThat(first.get("gpus")).hasSize(2);
+            assertThat(first.get("slots").asInt()).isEqualTo(2);
+
+            now.set(1);
+            assertThat(gpus.recheck("hand-back")).isFalse();
+            assertThat(registrar.ensureRegistered()).isTrue();
+            assertThat(server.getRequestCount()).isEqualTo(1);
+
+            smi.answer("0, NVIDIA GeForce RTX 4090, 24564\n", 0);
+            now.set(2);
+            assertThat(gpus.recheck("hand-back")).isTrue();
+            server.enqueue(new MockResponse.Builder().code(503).build());
+            server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+            assertThat(registrar.ensureRegistered()).isFalse(); // the Boss has the old GPUs: no claims on them
+            server.takeRequest(1, TimeUnit.SECONDS);
+            clock.advance(Duration.ofSeconds(1));
+            assertThat(registrar.ensureRegistered()).isTrue();
+            JsonNode again = TestSettings.JSON.readTree(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8());
+            assertThat(again.get("gpus")).hasSize(1);
+            assertThat(again.get("slots").asInt()).isEqualTo(1); // the slot of the lost GPU claims nothing
+            assertThat(again.get("failedGpus").get(0).get("index").asInt()).isEqualTo(1);
+            assertThat(again.get("failedGpus").get(0).get("model").asString()).isEqualTo("NVIDIA RTX A6000");
+            assertThat(again.get("failedGpus").get(0).get("memoryMb").asLong()).isEqualTo(49140);
+            assertThat(again.get("failedGpus").get(0).get("reason").asString()).isEqualTo("nvidia-smi no longer lists it");
+            assertThat(again.get("cpuOnlyBecause").isNull()).isTrue();
         }
     }
 }

@@ -31,7 +31,12 @@ final class ScriptedBoss extends Dispatcher {
     private final Map<String, String> jobs = new ConcurrentHashMap<>();
     final List<Beat> beats = new CopyOnWriteArrayList<>();
     final BlockingQueue<JsonNode> callbacks = new LinkedBlockingQueue<>();
+    /** Each claim's path and query: {@code /bored/test-node?waitSeconds=2&heartbeats=true...}. */
     final List<String> boredCalls = new CopyOnWriteArrayList<>();
+    /** Every request's path and query, in the order they arrived. */
+    final List<String> requests = new CopyOnWriteArrayList<>();
+    /** Each registration's body, in order. */
+    final List<JsonNode> registrations = new CopyOnWriteArrayList<>();
     /** (orderId, how many heartbeats that order has sent before this one) -> the answer. */
     volatile BiFunction<String, Integer, MockResponse> heartbeat = (order, n) -> json("{\"cancelRequested\":false}");
     volatile MockResponse jobAnswer;
@@ -57,8 +62,9 @@ final class ScriptedBoss extends Dispatcher {
     @Override
     public MockResponse dispatch(RecordedRequest request) {
         String path = request.getUrl().encodedPath();
+        requests.add(path + (request.getUrl().encodedQuery() == null ? "" : "?" + request.getUrl().encodedQuery()));
         if (path.startsWith("/bored")) {
-            boredCalls.add(path);
+            boredCalls.add(path + "?" + request.getUrl().encodedQuery());
             String order = orders.poll();
             return order == null ? new MockResponse.Builder().code(204).build() : json(order);
         }
@@ -74,6 +80,9 @@ final class ScriptedBoss extends Dispatcher {
         }
         if (path.endsWith("/logs")) {
             onLogs.accept(path.split("/")[2], JSON.readTree(request.getBody().utf8()).path("text").asString());
+        }
+        if (path.equals("/worker-node/create")) {
+            registrations.add(JSON.readTree(request.getBody().utf8()));
         }
         if (path.equals("/callback")) {
             callbacks.add(JSON.readTree(request.getBody().utf8()));

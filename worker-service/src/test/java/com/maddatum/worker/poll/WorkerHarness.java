@@ -3,6 +3,7 @@ package com.maddatum.worker.poll;
 import com.maddatum.testsupport.MutableClock;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.gpu.GpuRoster;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.outcome.OutcomeContract;
 import com.maddatum.worker.run.Runs;
@@ -31,6 +32,7 @@ final class WorkerHarness implements AutoCloseable {
     final WorkerSettings settings;
     final JobPoller poller;
     final OutcomeSpool spool;
+    final GpuRoster gpus;
     private final Thread ticker;
     private volatile boolean ticking = true;
     private boolean shutDown;
@@ -42,10 +44,22 @@ final class WorkerHarness implements AutoCloseable {
 
     WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
             ProcessRunner runner, Function<WorkerSettings, WorkDirJanitor> janitor) throws Exception {
+        this(bossUrl -> TestSettings.settings(bossUrl, TestSettings.fixtureScripts(), root, null, slots, heartbeat,
+                shutdownGrace, killGrace), runner, janitor, WorkerHarness::gpus);
+    }
+
+    /** A Worker whose settings (a GPU machine's, say) and GPU roster the test makes. */
+    WorkerHarness(Function<String, WorkerSettings> settingsFor, Function<WorkerSettings, GpuRoster> roster)
+            throws Exception {
+        this(settingsFor, new ProcessRunner(Clock.systemUTC()), WorkDirJanitor::new, roster);
+    }
+
+    private WorkerHarness(Function<String, WorkerSettings> settingsFor, ProcessRunner runner,
+            Function<WorkerSettings, WorkDirJanitor> janitor, Function<WorkerSettings, GpuRoster> roster)
+            throws Exception {
         server.setDispatcher(boss);
         server.start(0);
-        settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(), root, null, slots,
-                heartbeat, shutdownGrace, killGrace);
+        settings = settingsFor.apply(server.url("/").toString());
         BossClient client = new BossClient(settings, TestSettings.JSON);
         Clock clock = Clock.systemUTC();
         ShutdownBudget budget = TestSettings.budget(settings);
@@ -53,7 +67,9 @@ final class WorkerHarness implements AutoCloseable {
                 MutableClock.stopped(), meters, budget);
         Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
                 TestSettings.manifests(settings), janitor.apply(settings), settings, budget);
-        poller = new JobPoller(settings, client, new Registrar(client, settings, clock), runs, spool, clock, meters, budget);
+        gpus = roster.apply(settings);
+        poller = new JobPoller(settings, client, new Registrar(client, settings, gpus, clock), gpus, runs, spool, clock,
+                meters, budget);
         ticker = new Thread(() -> {
             while (ticking) {
                 poller.tick();
@@ -69,6 +85,11 @@ final class WorkerHarness implements AutoCloseable {
 
     WorkerHarness(Path root, int slots, Duration heartbeat) throws Exception {
         this(root, slots, heartbeat, Duration.ofSeconds(1), Duration.ofSeconds(1), new ProcessRunner(Clock.systemUTC()));
+    }
+
+    /** The GPUs of a machine without any (the build machines have none), checked by nothing. */
+    static GpuRoster gpus(WorkerSettings settings) {
+        return new GpuRoster(settings, null, System::nanoTime);
     }
 
     WorkerHarness start() {

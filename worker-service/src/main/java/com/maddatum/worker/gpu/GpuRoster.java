@@ -1,0 +1,174 @@
+package com.maddatum.worker.gpu;
+
+import com.maddatum.worker.config.Gpu;
+import com.maddatum.worker.config.GpuProbe;
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.runner.ScriptLauncher;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Which GPUs this Worker offers and which slot runs on which, from the latest {@link GpuHealth} check:
+ * at start-up, and again after a run fails for the machine's sake. Slot i prefers the i-th GPU listed at
+ * start-up (round robin); a slot whose GPU failed takes a healthy GPU no slot prefers, else claims
+ * nothing until a check passes its GPU again, so two jobs never share a GPU because a third one broke.
+ * With no GPU left every slot claims as a CPU slot, and the labels say {@code cpu}, not {@code gpu}.
+ */
+@Component
+public class GpuRoster {
+
+    private static final Logger log = LoggerFactory.getLogger(GpuRoster.class);
+
+    /** What a slot does now: claim or not, and on which GPU with how much memory (null: a CPU claim). */
+    public record Assignment(boolean claims, Integer gpu, Long memoryMiB) {
+        static final Assignment IDLE = new Assignment(false, null, null);
+        static final Assignment CPU = new Assignment(true, null, null);
+    }
+
+    /** A check's report and what follows from it; {@code generation} goes up when the healthy GPUs change. */
+    private record State(GpuReport report, List<Assignment> assignments, int generation) {}
+
+    private final WorkerSettings settings;
+    private final GpuHealth health;
+    private final LongSupplier nanoTime;
+    private volatile State state;
+    private long lastCheckStarted;
+    private volatile int checks;
+
+    @Autowired
+    public GpuRoster(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
+        this(settings, settings.gpuCheck().enabled() ? new GpuHealth(runner, GpuProbe.NVIDIA_SMI,
+                settings.gpuCheck().cuda() ? GpuHealth.pythonCommand(settings.python()) : null,
+                ScriptLauncher.passed(System.getenv(), settings.scriptEnvironment()), settings.gpuCheck().timeout(), json)
+                : null, System::nanoTime);
+    }
+
+    /** {@code health} null: the check is switched off, and every GPU listed at start-up is taken as healthy. */
+    public GpuRoster(WorkerSettings settings, GpuHealth health, LongSupplier nanoTime) {
+        this.settings = settings;
+        this.health = health;
+        this.nanoTime = nanoTime;
+        this.lastCheckStarted = nanoTime.getAsLong();
+        GpuReport first = health == null ? unchecked(settings.gpus())
+                : health.check(settings.gpuListing(), settings.gpus());
+        this.state = new State(first, assign(settings.slots(), settings.gpus(), first), 0);
+        this.checks = 1;
+        logReport("start-up", first);
+    }
+
+    public GpuReport report() {
+        return state.report();
+    }
+
+    /** Goes up each time the set of healthy GPUs changes: the Registrar registers again when it does. */
+    public int generation() {
+        return state.generation();
+    }
+
+    /** How many checks have run, the start-up one included (a skipped re-check does not count). */
+    public int checks() {
+        return checks;
+    }
+
+    public Assignment assignment(int slot) {
+        return state.assignments().get(slot);
+    }
+
+    /** {@code worker.labels} plus {@code gpu,cuda} while a GPU is healthy, else {@code cpu}. */
+    public List<String> labels() {
+        return WorkerSettings.labels(settings.configuredLabels(), !state.report().healthy().isEmpty());
+    }
+
+    /** The slots that claim work now: the Boss counts on no more. */
+    public int usableSlots() {
+        return (int) state.assignments().stream().filter(Assignment::claims).count();
+    }
+
+    /**
+     * Checks the GPUs again after a run failed for the machine's sake, unless a check begun since the
+     * failure has already looked: several slots failing at once cost one check, not one each, queued.
+     * True when the healthy GPUs changed.
+     */
+    public boolean recheck(String why) {
+        return recheck(why, nanoTime.getAsLong());
+    }
+
+    /** {@code failedAt}: when the failure was seen, on the {@code nanoTime} clock. */
+    synchronized boolean recheck(String why, long failedAt) {
+        if (health == null || settings.gpus().isEmpty() || lastCheckStarted - failedAt > 0) {
+            return false;
+        }
+        lastCheckStarted = nanoTime.getAsLong();
+        GpuReport report = health.check(settings.gpus());
+        checks++;
+        State before = state;
+        boolean changed = !report.healthyIndexes().equals(before.report().healthyIndexes());
+        state = new State(report, assign(settings.slots(), settings.gpus(), report),
+                before.generation() + (changed ? 1 : 0));
+        log.info("GPUs checked again reason={} changed={}", why, changed);
+        if (changed) {
+            logReport("re-check", report);
+        }
+        return changed;
+    }
+
+    /**
+     * Slot i prefers GPU {@code i % n} of those listed at start-up. A slot whose preferred GPU failed takes
+     * a healthy GPU that no slot prefers (there are some when {@code worker.slots} is below the GPU count),
+     * else claims nothing. No GPU at all, or none healthy: every slot is a CPU slot.
+     */
+    static List<Assignment> assign(int slots, List<Gpu> listed, GpuReport report) {
+        List<Assignment> assignments = new ArrayList<>();
+        if (listed.isEmpty() || report.healthy().isEmpty()) {
+            for (int i = 0; i < slots; i++) {
+                assignments.add(Assignment.CPU);
+            }
+            return List.copyOf(assignments);
+        }
+        Set<Integer> spare = new LinkedHashSet<>(report.healthyIndexes().stream().sorted().toList());
+        for (int i = 0; i < slots; i++) {
+            spare.remove(listed.get(i % listed.size()).index());
+        }
+        for (int i = 0; i < slots; i++) {
+            Gpu preferred = listed.get(i % listed.size());
+            Gpu gpu = report.healthy(preferred.index()).orElse(null);
+            if (gpu == null && !spare.isEmpty()) {
+                int index = spare.iterator().next();
+                spare.remove(index);
+                gpu = report.healthy(index).orElseThrow();
+            }
+            assignments.add(gpu == null ? Assignment.IDLE : new Assignment(true, gpu.index(), gpu.memoryMb()));
+        }
+        return List.copyOf(assignments);
+    }
+
+    /** The check switched off: what nvidia-smi listed at start-up is what the Worker offers, as before it had one. */
+    private static GpuReport unchecked(List<Gpu> listed) {
+        return new GpuReport(listed.stream().map(g -> new GpuReport.Status(g, null, "not checked (worker.gpu-check.enabled "
+                + "is false)")).toList(), null);
+    }
+
+    private static void logReport(String when, GpuReport report) {
+        for (GpuReport.Status status : report.gpus()) {
+            if (status.passed()) {
+                log.info("GPU healthy when={} gpu={} model={} memoryMiB={} note={}", when, status.gpu().index(),
+                        status.gpu().model(), status.gpu().memoryMb(), status.note());
+            } else {
+                log.warn("GPU failed its check when={} gpu={} model={} reason={}", when, status.gpu().index(),
+                        status.gpu().model(), status.failure());
+            }
+        }
+        if (report.cpuOnlyBecause() != null) {
+            log.warn("no GPU passed; this Worker takes CPU work only reason={}", report.cpuOnlyBecause());
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package com.maddatum.worker.gpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.worker.config.Gpu;
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.gpu.GpuRoster.Assignment;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.support.FakeCommand;
+import com.maddatum.worker.support.TestSettings;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the Worker offers after a check: which slot claims on which GPU, its labels, and when that changed. */
+class GpuRosterTest {
+
+    private static final List<Gpu> FOUR = List.of(gpu(0), gpu(1), gpu(2), gpu(3));
+
+    @TempDir
+    Path root;
+
+    private static Gpu gpu(int index) {
+        return new Gpu(index, "NVIDIA H100 80GB HBM3", 81559L + index);
+    }
+
+    private static GpuReport report(List<Gpu> gpus, int... failed) {
+        return new GpuReport(gpus.stream().map(g -> new GpuReport.Status(g,
+                java.util.Arrays.stream(failed).anyMatch(f -> f == g.index()) ? "broken" : null, null)).toList(), null);
+    }
+
+    private static Assignment on(int gpu) {
+        return new Assignment(true, gpu, 81559L + gpu);
+    }
+
+    @Test
+    void allPassedEachSlotClaimsOnItsOwnGpuWithItsMemory() {
+        assertThat(GpuRoster.assign(4, FOUR, report(FOUR))).containsExactly(on(0), on(1), on(2), on(3));
+        // More slots than GPUs: they share round robin, as they always did.
+        assertThat(GpuRoster.assign(3, FOUR.subList(0, 2), report(FOUR.subList(0, 2)))).containsExactly(on(0), on(1), on(0));
+    }
+
+    @Test
+    void aSlotWhoseGpuFailedClaimsNothingRatherThanDoubleUpOnAnother() {
+        assertThat(GpuRoster.assign(4, FOUR, report(FOUR, 1, 3)))
+                .containsExactly(on(0), Assignment.IDLE, on(2), Assignment.IDLE);
+    }
+
+    @Test
+    void withFewerSlotsThanGpusASlotWhoseGpuFailedTakesAHealthyOneNoSlotUses() {
+        assertThat(GpuRoster.assign(2, FOUR, report(FOUR, 0))).containsExactly(on(2), on(1));
+        assertThat(GpuRoster.assign(2, FOUR, report(FOUR, 0, 1, 2))).containsExactly(on(3), Assignment.IDLE);
+    }
+
+    @Test
+    void noGpuPassedOrNoneAtAllEverySlotClaimsAsACpuSlot() {
+        assertThat(GpuRoster.assign(4, FOUR, report(FOUR, 0, 1, 2, 3))).containsOnly(Assignment.CPU).hasSize(4);
+        assertThat(GpuRoster.assign(1, List.of(), report(List.of()))).containsExactly(Assignment.CPU);
+    }
+
+    @Test
+    void aRecheckMovesTheGenerationOnlyWhenTheHealthyGpusChangeAndLosingThemAllMakesACpuMachine() {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("h100x4.csv", 0);
+        WorkerSettings settings = TestSettings.gpuSettings("http://boss", root, 0, smi.command(), TestSettings.python());
+        ProcessRunner runner = new ProcessRunner(Clock.systemUTC());
+        AtomicLong now = new AtomicLong();
+        GpuHealth health = new GpuHealth(runner, smi.command(), null, Map.of(), Duration.ofSeconds(10), TestSettings.JSON);
+        GpuRoster roster = new GpuRoster(settings, health, now::get);
+        assertThat(settings.slots()).isEqualTo(4);
+        assertThat(roster.labels()).containsExactly("cuda", "gpu", "test");
+        assertThat(roster.usableSlots()).isEqualTo(4);
+        assertThat(roster.report().gpus()).allMatch(s -> s.note().equals("the CUDA check is switched off"));
+
+        now.set(1);
+        assertThat(roster.recheck("hand-back ScriptNotStarted")).isFalse(); // same GPUs: nothing to tell the Boss
+        assertThat(roster.generation()).isZero();
+
+        smi.answer(FakeCommand.recording("h100x4.csv").replace("3, NVIDIA H100 80GB HBM3, 81559", "3, NVIDIA H100 80GB HBM3, [N/A]"), 0);
+        now.set(2);
+        assertThat(roster.recheck("hand-back ScriptNotStarted")).isTrue();
+        assertThat(roster.generation()).isEqualTo(1);
+        assertThat(roster.assignment(3)).isEqualTo(Assignment.IDLE);
+        assertThat(roster.assignment(0).memoryMiB()).isEqualTo(81559L);
+        assertThat(roster.usableSlots()).isEqualTo(3);
+        assertThat(roster.labels()).containsExactly("cuda", "gpu", "test");
+
+        smi.recorded("no-devices.txt", 6);
+        now.set(3);
+        assertThat(roster.recheck("a CUDA error")).isTrue();
+        assertThat(roster.generation()).isEqualTo(2);
+        assertThat(roster.labels()).containsExactly("cpu", "test");
+        assertThat(roster.usableSlots()).isEqualTo(4);
+        assertThat(roster.assignment(0)).isEqualTo(Assignment.CPU);
+        assertThat(roster.report().cpuOnlyBecause()).startsWith("no GPU passed its check: GPU 0: nvidia-smi exited with 6");
+
+        smi.recorded("h100x4.csv", 0);
+        now.set(4);
+        assertThat(roster.recheck("hand-back WorkerFailure")).isTrue(); // back: the slots claim GPU work again
+        assertThat(roster.assignment(3)).isEqualTo(new Assignment(true, 3, 81559L));
+        assertThat(roster.labels()).containsExactly("cuda", "gpu", "test");
+    }
+
+    @Test
+    void failuresThatACheckBegunSinceHasSeenCostNoSecondCheck() {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("h100x4.csv", 0);
+        WorkerSettings settings = TestSettings.gpuSettings("http://boss", root, 0, smi.command(), TestSettings.python());
+        AtomicLong now = new AtomicLong(10);
+        GpuHealth health = new GpuHealth(new ProcessRunner(Clock.systemUTC()), smi.command(), null, Map.of(),
+                Duration.ofSeconds(10), TestSettings.JSON);
+        GpuRoster roster = new GpuRoster(settings, health, now::get);
+        smi.recorded("no-devices.txt", 6);
+        now.set(20);
+        assertThat(roster.recheck("slot 0's hand-back")).isTrue(); // began at 20
+        smi.recorded("h100x4.csv", 0);
+        // Slot 1 failed at 15 and waited for slot 0's check: that check saw the machine after its failure.
+        assertThat(roster.recheck("slot 1's hand-back", 15)).isFalse();
+        assertThat(roster.generation()).isEqualTo(1);
+        assertThat(roster.recheck("slot 1's next hand-back", 21)).isTrue();
+        assertThat(roster.generation()).isEqualTo(2);
+    }
+
+    @Test
+    void switchedOffEveryGpuListedAtStartUpIsOffered() {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("a100x2-one-na.csv", 0);
+        WorkerSettings settings = TestSettings.gpuSettings("http://boss", root, 0, smi.command(), TestSettings.python());
+        GpuRoster roster = new GpuRoster(settings, null, System::nanoTime);
+        assertThat(roster.report().healthyIndexes()).containsExactlyInAnyOrder(0, 1);
+        assertThat(roster.assignment(1)).isEqualTo(new Assignment(true, 1, null)); // no memory known: none claimed
+        assertThat(roster.recheck("hand-back")).isFalse();
+    }
+}

@@ -1,0 +1,172 @@
+package com.maddatum.worker.poll;
+
+import static com.maddatum.worker.poll.ScriptedBoss.orderId;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.worker.config.WorkerSettings;
+import com.maddatum.worker.gpu.GpuHealth;
+import com.maddatum.worker.gpu.GpuRoster;
+import com.maddatum.worker.runner.ProcessRunner;
+import com.maddatum.worker.support.FakeCommand;
+import com.maddatum.worker.support.TestSettings;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A Worker on a GPU machine (nvidia-smi stood in by a {@link FakeCommand}) against a scripted Boss: what
+ * its claims say, which GPU its scripts see, and how a run that fails for the machine's sake has the GPUs
+ * checked again and the Boss told only when their health changed.
+ */
+class GpuSlotsTest {
+
+    private static final Duration A_WHILE = Duration.ofSeconds(30);
+    private static final String CUDA_ENV = "{\"scriptName\":\"cuda_env.py\"}";
+
+    @TempDir
+    Path root;
+
+    private Function<String, WorkerSettings> gpuMachine(FakeCommand smi, int slots, String python) {
+        return url -> TestSettings.gpuSettings(url, root, slots, smi.command(), python);
+    }
+
+    /** Checked by nvidia-smi alone: the CUDA step needs a torch with CUDA, which the build machines lack. */
+    private static Function<WorkerSettings, GpuRoster> checkedBy(FakeCommand smi) {
+        return settings -> new GpuRoster(settings, new GpuHealth(new ProcessRunner(Clock.systemUTC()), smi.command(),
+                null, Map.of(), Duration.ofSeconds(10), TestSettings.JSON), System::nanoTime);
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + A_WHILE.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    private static List<String> claimsSince(WorkerHarness worker, int from) {
+        List<String> calls = worker.boss.boredCalls;
+        return List.copyOf(calls.subList(Math.min(from, calls.size()), calls.size()));
+    }
+
+    @Test
+    void eachGpuSlotsClaimSaysItsGpusMemoryAndItsScriptSeesOnlyThatGpu() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+        try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 0, TestSettings.python()), checkedBy(smi))) {
+            worker.boss.order(1, CUDA_ENV);
+            worker.start();
+            JsonNode outcome = worker.boss.callback(A_WHILE);
+            assertThat(outcome.get("status").asInt()).isEqualTo(200);
+            assertThat(outcome.get("logTail").asString()).containsPattern("visible='[01]' order='PCI_BUS_ID'");
+            await("claims from both slots", () -> worker.boss.boredCalls.stream().anyMatch(c -> c.endsWith("&gpuMemoryMiB=24564"))
+                    && worker.boss.boredCalls.stream().anyMatch(c -> c.endsWith("&gpuMemoryMiB=49140")));
+            assertThat(worker.boss.boredCalls).allMatch(c -> c.contains("&gpuMemoryMiB="));
+
+            JsonNode registration = worker.boss.registrations.get(0);
+            assertThat(registration.get("labels").toString()).contains("\"gpu\"", "\"cuda\"").doesNotContain("\"cpu\"");
+            assertThat(registration.get("gpus")).hasSize(2);
+            assertThat(registration.get("gpus").get(1).get("memoryMb").asLong()).isEqualTo(49140);
+            assertThat(registration.get("failedGpus")).isEmpty();
+            assertThat(registration.has("cpuOnlyBecause")).isTrue();
+            assertThat(registration.get("cpuOnlyBecause").isNull()).isTrue();
+        }
+    }
+
+    @Test
+    void aCpuMachinesClaimsSayNoGpuMemory() throws Exception {
+        try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(100))) {
+            worker.boss.order(1, CUDA_ENV);
+            worker.start();
+            JsonNode outcome = worker.boss.callback(A_WHILE);
+            assertThat(outcome.get("logTail").asString()).contains("visible=None order=None");
+            await("a claim", () -> !worker.boss.boredCalls.isEmpty());
+            assertThat(worker.boss.boredCalls).noneMatch(c -> c.contains("gpuMemoryMiB"));
+            assertThat(worker.boss.registrations.get(0).get("labels").toString()).contains("\"cpu\"");
+            assertThat(worker.boss.registrations.get(0).get("failedGpus")).isEmpty();
+        }
+    }
+
+    @Test
+    void aMachineWhoseOnlyGpuFailsAtStartUpRegistersAsCpuOnlyAndHidesTheGpuFromItsScripts() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").answer("0, NVIDIA H200, [N/A]\n", 0);
+        try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 0, TestSettings.python()), checkedBy(smi))) {
+            worker.boss.order(1, CUDA_ENV);
+            worker.start();
+            JsonNode outcome = worker.boss.callback(A_WHILE);
+            assertThat(outcome.get("logTail").asString()).contains("visible='' order=None");
+            JsonNode registration = worker.boss.registrations.get(0);
+            assertThat(registration.get("labels").toString()).contains("\"cpu\"").doesNotContain("gpu", "cuda");
+            assertThat(registration.get("gpus")).isEmpty();
+            assertThat(registration.get("failedGpus").get(0).get("reason").asString()).contains("memory.total");
+            assertThat(registration.get("failedGpus").get(0).get("model").asString()).isEqualTo("NVIDIA H200");
+            assertThat(registration.get("cpuOnlyBecause").asString())
+                    .isEqualTo("no GPU passed its check: GPU 0: nvidia-smi gives no memory.total for it (such as [N/A])");
+            assertThat(worker.boss.boredCalls).noneMatch(c -> c.contains("gpuMemoryMiB"));
+        }
+    }
+
+    @Test
+    void aHandBackHasTheGpusCheckedAgainAndTheWorkerRegistersAgainOnlyWhenTheirHealthChanged() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+        // One slot on two GPUs; scripts cannot start (no such Python): every run is a ScriptNotStarted hand-back.
+        String noPython = root.resolve("no-python").toString();
+        try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 1, noPython), checkedBy(smi))) {
+            GpuRoster gpus = worker.gpus;
+            worker.boss.order(1, CUDA_ENV);
+            worker.start();
+            JsonNode first = worker.boss.callback(A_WHILE);
+            assertThat(first.get("error").get("type").asString()).isEqualTo("ScriptNotStarted");
+            await("the re-check after order 1", () -> gpus.checks() == 2);
+            assertThat(worker.boss.registrations).hasSize(1); // the same GPUs: nothing new to tell
+            assertThat(worker.boss.registrations.get(0).get("slots").asInt()).isEqualTo(1);
+            assertThat(claimsSince(worker, 0)).allMatch(c -> c.endsWith("&gpuMemoryMiB=24564"));
+
+            // GPU 0, the slot's, loses its memory reading: the slot moves to GPU 1, which no slot used.
+            smi.answer("0, NVIDIA GeForce RTX 4090, [N/A]\n1, NVIDIA RTX A6000, 49140\n", 0);
+            worker.boss.order(2, CUDA_ENV);
+            await("the second registration", () -> worker.boss.registrations.size() == 2);
+            assertThat(gpus.checks()).isEqualTo(3);
+            JsonNode second = worker.boss.registrations.get(1);
+            assertThat(second.get("gpus")).hasSize(1);
+            assertThat(second.get("gpus").get(0).get("index").asInt()).isEqualTo(1);
+            assertThat(second.get("failedGpus")).hasSize(1);
+            assertThat(second.get("failedGpus").get(0).get("index").asInt()).isZero();
+            assertThat(second.get("failedGpus").get(0).get("memoryMb").isNull()).isTrue();
+            assertThat(second.get("labels").toString()).contains("\"gpu\"");
+            int claimsBefore = worker.boss.boredCalls.size();
+            await("a claim on GPU 1", () -> claimsSince(worker, claimsBefore).stream()
+                    .anyMatch(c -> c.endsWith("&gpuMemoryMiB=49140")));
+
+            // nvidia-smi finds nothing: a CPU machine now, and it says why.
+            smi.recorded("no-devices.txt", 6);
+            worker.boss.order(3, CUDA_ENV);
+            await("the third registration", () -> worker.boss.registrations.size() == 3);
+            JsonNode third = worker.boss.registrations.get(2);
+            assertThat(third.get("labels").toString()).contains("\"cpu\"").doesNotContain("gpu", "cuda");
+            assertThat(third.get("gpus")).isEmpty();
+            assertThat(third.get("failedGpus")).hasSize(2);
+            assertThat(third.get("cpuOnlyBecause").asString()).startsWith("no GPU passed its check: GPU 0: nvidia-smi "
+                    + "exited with 6: No devices were found");
+            int cpuClaims = worker.boss.boredCalls.size();
+            await("a CPU claim", () -> claimsSince(worker, cpuClaims).size() > 1);
+            assertThat(claimsSince(worker, cpuClaims + 1)).noneMatch(c -> c.contains("gpuMemoryMiB"));
+            // No CPU claim before the Boss had the CPU labels: it would have given GPU work to a GPU-less slot.
+            List<String> requests = List.copyOf(worker.boss.requests);
+            int thirdRegistration = java.util.stream.IntStream.range(0, requests.size())
+                    .filter(i -> requests.get(i).equals("/worker-node/create")).skip(2).findFirst().orElseThrow();
+            int firstCpuClaim = java.util.stream.IntStream.range(0, requests.size())
+                    .filter(i -> requests.get(i).startsWith("/bored") && !requests.get(i).contains("gpuMemoryMiB"))
+                    .findFirst().orElseThrow();
+            assertThat(firstCpuClaim).isGreaterThan(thirdRegistration);
+            assertThat(List.of(worker.boss.callback(A_WHILE), worker.boss.callback(A_WHILE)))
+                    .extracting(o -> o.get("orderId").asString()).containsExactly(orderId(2), orderId(3));
+        }
+    }
+}
