@@ -8,9 +8,14 @@ cd "$(dirname "$0")"
 # Python packages for the training scripts: Debian's builds, visible to /usr/bin/python3 only
 # (PyPI is not reachable). Without recommends the install is a fraction of the 1.4 GB it would be.
 # docker-compose (v1) only validates docker-compose.yml offline; no engine is installed or needed.
-# chromium and chromium-driver run the dashboard's browser test headless.
+# chromium and chromium-driver run the dashboard's browser test headless. curl runs the Worker pods'
+# preStop script in WorkerDrainHookTest.
 packages=(python3 python3-torch python3-sklearn python3-pandas python3-numpy python3-pytest docker-compose
-  chromium chromium-driver)
+  chromium chromium-driver curl)
+# KubernetesManifestTest renders deploy/k8s with `kubectl kustomize`: any kubectl on PATH will do (ours
+# have kustomize v5); else Debian's kubernetes-client (kubectl 1.20, kustomize v2), which the
+# manifests are kept compatible with.
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -20,6 +20,10 @@ class ComposeFileTest {
 
     private static final Path REPO = Path.of(System.getProperty("repo.dir", "..")).toAbsolutePath().normalize();
 
+    /** The variables compose requires; METRICS_TOKEN may be left out. */
+    private static final Map<String, String> TOKENS = Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w",
+            "OPERATOR_TOKEN", "o");
+
     private record Result(int exit, String output) {}
 
     private static List<String> compose() throws Exception {
@@ -34,7 +38,15 @@ class ComposeFileTest {
     }
 
     private static Result run(List<String> command, Map<String, String> env) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(command).directory(REPO.toFile()).redirectErrorStream(true);
+        return runIn(REPO, command, env);
+    }
+
+    private static Result runIn(Path dir, List<String> command) throws Exception {
+        return runIn(dir, command, Map.of());
+    }
+
+    private static Result runIn(Path dir, List<String> command, Map<String, String> env) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
         builder.environment().keySet().removeIf(k -> k.endsWith("_TOKEN"));
         builder.environment().putAll(env);
         try {
@@ -56,7 +68,7 @@ class ComposeFileTest {
 
     @Test
     void theComposeFileIsValidWithTokensAndWithTheGpuProfile() throws Exception {
-        Map<String, String> tokens = Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w");
+        Map<String, String> tokens = TOKENS;
         Result plain = config(tokens);
         assertThat(plain.exit()).as(plain.output()).isZero();
         Result gpu = config(tokens, "--profile", "gpu");
@@ -68,13 +80,93 @@ class ComposeFileTest {
         Result missing = config(Map.of());
         assertThat(missing.exit()).isNotZero();
         assertThat(missing.output()).contains("SUBMITTER_TOKEN");
+        Map<String, String> noOperator = new java.util.HashMap<>(TOKENS);
+        noOperator.remove("OPERATOR_TOKEN");
+        Result withoutOperator = config(noOperator);
+        assertThat(withoutOperator.exit()).isNotZero();
+        assertThat(withoutOperator.output()).contains("OPERATOR_TOKEN");
     }
 
+    /** Every token in the sample is one the Boss's TokenPolicy refuses ("change-me"), or empty. */
     @Test
-    void theEnvExampleNamesEveryVariableTheComposeFileNeeds() throws Exception {
-        String example = Files.readString(REPO.resolve(".env.example"));
-        for (String variable : List.of("SUBMITTER_TOKEN", "WORKER_TOKEN", "BOSS_PORT")) {
-            assertThat(example).contains(variable + "=");
+    void theEnvExampleNamesEveryVariableTheComposeFileNeedsWithValuesTheBossRefuses() throws Exception {
+        Map<String, String> example = envFile(Files.readString(REPO.resolve(".env.example")));
+        assertThat(example).containsKeys("SUBMITTER_TOKEN", "WORKER_TOKEN", "OPERATOR_TOKEN", "METRICS_TOKEN", "BOSS_PORT");
+        example.forEach((key, value) -> {
+            if (key.endsWith("_TOKEN")) {
+                assertThat(value).as(key).matches("|change-me.*");
+            }
+        });
+    }
+
+    /** The Boss gets every role's tokens, reports ready through Actuator, and Workers start after that. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void theBossHasAHealthCheckAndWorkersStartOnceItIsHealthy() throws Exception {
+        Result resolved = run(concat(compose(), "--profile", "gpu", "config"), TOKENS);
+        assertThat(resolved.exit()).as(resolved.output()).isZero();
+        Map<String, Object> services = (Map<String, Object>) ((Map<String, Object>)
+                new org.yaml.snakeyaml.Yaml().load(resolved.output())).get("services");
+        Map<String, Object> boss = (Map<String, Object>) services.get("boss");
+        assertThat((Map<String, Object>) boss.get("environment"))
+                .containsEntry("BOSS_SECURITY_SUBMITTER_TOKENS", "s")
+                .containsEntry("BOSS_SECURITY_WORKER_TOKENS", "w")
+                .containsEntry("BOSS_SECURITY_OPERATOR_TOKENS", "o")
+                .containsKey("BOSS_SECURITY_METRICS_TOKENS");
+        Map<String, Object> health = (Map<String, Object>) boss.get("healthcheck");
+        assertThat(health).as("boss healthcheck").isNotNull();
+        assertThat(String.join(" ", (List<String>) health.get("test")))
+                .startsWith("CMD wget").contains("http://127.0.0.1:8080/actuator/health/readiness");
+        // The Boss image (eclipse-temurin) has the wget the check runs.
+        assertThat(Files.readString(REPO.resolve("boss-service/Dockerfile"))).contains("FROM eclipse-temurin:17-jre");
+        for (String name : List.of("worker", "worker-gpu")) {
+            Map<String, Object> dependsOn = (Map<String, Object>) ((Map<String, Object>) services.get(name)).get("depends_on");
+            assertThat((Map<String, Object>) dependsOn.get("boss")).as(name + " depends_on boss")
+                    .containsEntry("condition", "service_healthy");
+        }
+    }
+
+    /**
+     * compose-env.sh, run on a copy so the repository's own .env is untouched: random tokens long enough
+     * for the Boss, all different, a file only its owner reads, that compose accepts, and never replaced
+     * by accident.
+     */
+    @Test
+    void composeEnvWritesRandomTokensOnceAndOnlyReplacesThemWithForce(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path script = Files.copy(REPO.resolve("compose-env.sh"), dir.resolve("compose-env.sh"));
+        Result first = runIn(dir, List.of("sh", script.toString()));
+        assertThat(first.exit()).as(first.output()).isZero();
+        Path env = dir.resolve(".env");
+        Map<String, String> written = envFile(Files.readString(env));
+        List<String> tokens = List.of("SUBMITTER_TOKEN", "WORKER_TOKEN", "OPERATOR_TOKEN", "METRICS_TOKEN");
+        for (String key : tokens) {
+            assertThat(written.get(key)).as(key).matches("[0-9a-f]{64}");
+        }
+        assertThat(tokens.stream().map(written::get).distinct()).hasSize(tokens.size());
+        assertThat(java.nio.file.Files.getPosixFilePermissions(env))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        assertThat(Files.readString(dir.resolve("worker_token"))).isEqualTo(written.get("WORKER_TOKEN"));
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
+                    "compose-env.sh", ".env", "worker_token");
+        }
+
+        Map<String, String> forCompose = new java.util.HashMap<>(written);
+        forCompose.remove("BOSS_PORT");
+        Result valid = config(forCompose);
+        assertThat(valid.exit()).as(valid.output()).isZero();
+
+        Result again = runIn(dir, List.of("sh", script.toString()));
+        assertThat(again.exit()).isNotZero();
+        assertThat(again.output()).contains("--force");
+        assertThat(envFile(Files.readString(env))).isEqualTo(written);
+
+        Result forced = runIn(dir, List.of("sh", script.toString(), "--force"));
+        assertThat(forced.exit()).as(forced.output()).isZero();
+        Map<String, String> replaced = envFile(Files.readString(env));
+        for (String key : tokens) {
+            assertThat(replaced.get(key)).as(key).matches("[0-9a-f]{64}").isNotEqualTo(written.get(key));
         }
     }
 
@@ -83,22 +175,16 @@ class ComposeFileTest {
     @SuppressWarnings("unchecked")
     void workersRunUnderAnInitHandEveryOrderBackBeforeComposeKillsThemAndKeepTheirSpool() throws Exception {
         Result resolved = run(concat(compose(), "--profile", "gpu", "config"),
-                Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
+                TOKENS);
         assertThat(resolved.exit()).as(resolved.output()).isZero();
         Map<String, Object> file = new org.yaml.snakeyaml.Yaml().load(resolved.output());
-        Map<String, Object> yml = new org.yaml.snakeyaml.Yaml()
-                .load(Files.readString(REPO.resolve("worker-service/src/main/resources/application.yml")));
-        Map<String, Object> worker = (Map<String, Object>) yml.get("worker");
-        Map<String, Object> lifecycle = (Map<String, Object>) ((Map<String, Object>) yml.get("spring")).get("lifecycle");
         // The Worker's own bound from SIGTERM to exit, for its default settings (Docker's default is 10 s).
-        java.time.Duration budget = shutdownBudget((String) worker.get("shutdown-grace"), (String) worker.get("kill-grace"),
-                (String) lifecycle.get("timeout-per-shutdown-phase"));
-        assertThat(budget).isGreaterThan(goDuration((String) worker.get("shutdown-grace")));
+        java.time.Duration budget = WorkerShutdownBudget.forDefaults(REPO);
         Map<String, Object> services = (Map<String, Object>) file.get("services");
         for (String name : List.of("worker", "worker-gpu")) {
             Map<String, Object> service = (Map<String, Object>) services.get(name);
             assertThat(service.get("init")).as(name + " init").isEqualTo(true);
-            java.time.Duration stop = goDuration(String.valueOf(service.get("stop_grace_period")));
+            java.time.Duration stop = WorkerShutdownBudget.goDuration(String.valueOf(service.get("stop_grace_period")));
             assertThat(stop).as(name + " stop_grace_period").isGreaterThanOrEqualTo(budget);
             assertThat((List<String>) service.get("volumes")).as(name + " volumes")
                     .anySatisfy(v -> assertThat(v).startsWith("worker-spool:/app/spool"));
@@ -111,7 +197,7 @@ class ComposeFileTest {
     @SuppressWarnings("unchecked")
     void withTheTokenFileOverrideWorkersReadTheirTokenFromASecretNotTheirEnvironment() throws Exception {
         Result resolved = run(concat(compose(), "-f", "docker-compose.yml", "-f", "docker-compose.token-file.yml",
-                "--profile", "gpu", "config"), Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
+                "--profile", "gpu", "config"), TOKENS);
         assertThat(resolved.exit()).as(resolved.output()).isZero();
         Map<String, Object> file = new org.yaml.snakeyaml.Yaml().load(resolved.output());
         Map<String, Object> services = (Map<String, Object>) file.get("services");
@@ -132,7 +218,7 @@ class ComposeFileTest {
     @Test
     @SuppressWarnings("unchecked")
     void theBossWritesWithMajorityAndJournal() throws Exception {
-        Result resolved = run(concat(compose(), "config"), Map.of("SUBMITTER_TOKEN", "s", "WORKER_TOKEN", "w"));
+        Result resolved = run(concat(compose(), "config"), TOKENS);
         assertThat(resolved.exit()).as(resolved.output()).isZero();
         Map<String, Object> boss = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>)
                 new org.yaml.snakeyaml.Yaml().load(resolved.output())).get("services")).get("boss");
@@ -143,41 +229,21 @@ class ComposeFileTest {
         assertThat(parsed.getWriteConcern().getJournal()).isTrue();
     }
 
-    /** ShutdownBudget.total, computed by the packaged Worker's own code for these settings. */
-    private static java.time.Duration shutdownBudget(String grace, String kill, String webShutdown) throws Exception {
-        String jvm = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Result printed = run(List.of(jvm, "-Dloader.main=com.maddatum.worker.run.ShutdownBudget", "-cp",
-                com.maddatum.testsupport.JarProcess.jar("worker.jar").toString(),
-                "org.springframework.boot.loader.launch.PropertiesLauncher", grace, kill, webShutdown), Map.of());
-        assertThat(printed.exit()).as(printed.output()).isZero();
-        String[] lines = printed.output().strip().split("\\R");
-        return java.time.Duration.ofSeconds(Long.parseLong(lines[lines.length - 1].strip()));
+    /** KEY=value lines; comments and blank lines skipped. */
+    private static Map<String, String> envFile(String text) {
+        Map<String, String> entries = new java.util.LinkedHashMap<>();
+        for (String line : text.split("\\R")) {
+            int eq = line.indexOf('=');
+            if (!line.isBlank() && !line.startsWith("#") && eq > 0) {
+                entries.put(line.substring(0, eq).strip(), line.substring(eq + 1).strip());
+            }
+        }
+        return entries;
     }
 
     private static List<String> concat(List<String> head, String... tail) {
         List<String> all = new ArrayList<>(head);
         all.addAll(List.of(tail));
         return all;
-    }
-
-    /** "90s", "1m30s", "2h", as Compose writes durations. */
-    static java.time.Duration goDuration(String text) {
-        java.util.regex.Matcher part = java.util.regex.Pattern.compile("(\\d+)(h|ms|m|s)").matcher(text);
-        java.time.Duration total = java.time.Duration.ZERO;
-        int end = 0;
-        while (part.find()) {
-            long n = Long.parseLong(part.group(1));
-            total = total.plus(switch (part.group(2)) {
-                case "h" -> java.time.Duration.ofHours(n);
-                case "m" -> java.time.Duration.ofMinutes(n);
-                case "ms" -> java.time.Duration.ofMillis(n);
-                default -> java.time.Duration.ofSeconds(n);
-            });
-            end = part.end();
-        }
-        if (end != text.length() || text.isEmpty()) {
-            throw new IllegalArgumentException("not a duration: " + text);
-        }
-        return total;
     }
 }
