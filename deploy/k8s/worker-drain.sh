@@ -41,9 +41,11 @@ done
 deadline=$(( $(date +%s) + wait_s ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
   body=$(boss "${node_url}")
-  # The top-level "state" exactly; python3 is in the image anyway, it runs the jobs.
+  # The top-level "state" exactly; python3 is in the image anyway, it runs the jobs. A quarantined node
+  # stays "quarantined" (that outranks drained), so for it an empty currentOrders is what "drained" means.
   state=$(printf '%s' "$body" | "${WORKER_PYTHON:-python3}" -c \
-    'import json, sys; print(json.load(sys.stdin).get("state", ""))' 2>/dev/null)
+    'import json, sys; d = json.load(sys.stdin); s = d.get("state", "")
+print("drained" if s == "quarantined" and not d.get("currentOrders") else s)' 2>/dev/null)
   case "$state" in
     # offline: the Boss has not heard from the Worker for a while, so it runs nothing it knows of.
     drained|offline) echo "drain: ${WORKER_NODE_NAME} is ${state}"; exit 0 ;;

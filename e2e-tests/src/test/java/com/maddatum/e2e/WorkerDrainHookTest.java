@@ -83,6 +83,21 @@ class WorkerDrainHookTest {
         assertThat(bodies.get(0)).contains("\"reason\"");
     }
 
+    /** Quarantine outranks drained in the node's state: for it, nothing left running is what drained means. */
+    @Test
+    void aQuarantinedNodeIsDoneOnceItRunsNothing(@TempDir Path dir) throws Exception {
+        AtomicInteger reads = new AtomicInteger();
+        start(200, n -> reads.incrementAndGet() < 2
+                ? "{\"state\":\"quarantined\",\"currentOrders\":[\"o1\"]}"
+                : "{\"state\":\"quarantined\",\"currentOrders\":[]}");
+
+        Ran ran = drain(dir, Map.of("DRAIN_POLL_SECONDS", "0"));
+
+        assertThat(ran.exit()).as(ran.output()).isZero();
+        assertThat(ran.output()).contains(NODE + " is drained");
+        assertThat(requests).filteredOn(r -> r.startsWith("GET")).hasSize(2);
+    }
+
     @Test
     void givesUpAfterItsWaitWhileAJobStillRuns(@TempDir Path dir) throws Exception {
         start(200, n -> "{\"state\":\"draining\"}");
