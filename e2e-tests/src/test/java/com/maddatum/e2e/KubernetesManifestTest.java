@@ -256,7 +256,7 @@ class KubernetesManifestTest {
         assertThat(url.getPort()).isEqualTo(8080);
         assertThat(url.getPath()).isEqualTo("/fleet/demand");
         assertThat(url.getQuery()).isEqualTo("labels=gpu,cuda");
-        assertThat(meta).containsEntry("valueLocation", "claimable").containsEntry("authMode", "bearer");
+        assertThat(meta).containsEntry("valueLocation", "wanted").containsEntry("authMode", "bearer");
         assertThat(Double.parseDouble((String) meta.get("targetValue"))).isPositive();
         assertThat(((Map<String, Object>) trigger.get("authenticationRef")).get("name"))
                 .isEqualTo(name(object("TriggerAuthentication", "boss-metrics")));

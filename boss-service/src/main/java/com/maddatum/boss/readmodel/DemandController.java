@@ -48,7 +48,7 @@ class DemandController {
      *     shown even when null, so that the answer names the kind of Worker it counted for
      */
     record DemandView(List<String> labels, @JsonInclude(JsonInclude.Include.ALWAYS) Long gpuMemoryMiB,
-            long claimable, List<LabelSetView> byLabelSet) {}
+            long claimable, long inFlight, long wanted, List<LabelSetView> byLabelSet) {}
 
     record LabelSetView(List<String> requiredLabels, long unassigned, long claimable) {
 
@@ -61,11 +61,12 @@ class DemandController {
     @Operation(summary = "Unassigned orders a Worker with these labels (and GPU memory) could take",
             description = "labels: the Worker's labels, comma-separated (none: a Worker with no labels). "
                     + "gpuMemoryMiB: the memory of each slot's GPU; without it, orders with minGpuMemoryMiB are "
-                    + "not counted, as such a Worker is never given them. claimable is the total, for KEDA's "
-                    + "metrics-api trigger (valueLocation: claimable); byLabelSet splits it by the labels the "
+                    + "not counted, as such a Worker is never given them. claimable is the total waiting; "
+                    + "inFlight those assigned or running now; wanted the sum, what KEDA's metrics-api trigger should "
+                    + "scale on (valueLocation: wanted), so that busy Workers are not scaled away; byLabelSet splits it by the labels the "
                     + "orders require (unassigned: all of them; claimable: those this Worker could take).")
     @ApiResponse(responseCode = "200", content = @Content(examples = @ExampleObject(value = "{\"labels\":[\"cuda\","
-            + "\"gpu\"],\"gpuMemoryMiB\":24576,\"claimable\":12,\"byLabelSet\":[{\"requiredLabels\":[],"
+            + "\"gpu\"],\"gpuMemoryMiB\":24576,\"claimable\":12,\"inFlight\":3,\"wanted\":15,\"byLabelSet\":[{\"requiredLabels\":[],"
             + "\"unassigned\":2,\"claimable\":2},{\"requiredLabels\":[\"gpu\"],\"unassigned\":13,\"claimable\":10}]}")))
     @GetMapping("/fleet/demand")
     DemandView demand(@RequestParam(required = false) String labels,
@@ -77,7 +78,21 @@ class DemandController {
         List<LabelSetView> bySet = orders.demand(workerLabels, gpuMemoryMiB).stream()
                 .map(LabelSetView::of).sorted(BY_LABELS).toList();
         long claimable = bySet.stream().mapToLong(LabelSetView::claimable).sum();
-        return new DemandView(List.copyOf(workerLabels), gpuMemoryMiB, claimable, bySet);
+        long inFlight = inFlight(workerLabels, gpuMemoryMiB);
+        return new DemandView(List.copyOf(workerLabels), gpuMemoryMiB, claimable, inFlight, claimable + inFlight, bySet);
+    }
+
+    /**
+     * Orders assigned or running now that a Worker of this kind could have taken. An autoscaler that sized
+     * the pool on waiting orders alone would shrink it under Workers still busy with their jobs; on
+     * {@code wanted} (waiting plus running) it removes a Worker only when there is one too many. Walks
+     * the held orders, which are at most the fleet's slots.
+     */
+    private long inFlight(Set<String> workerLabels, Long gpuMemoryMiB) {
+        return orders.heldByNode().values().stream().flatMap(List::stream)
+                .filter(o -> workerLabels.containsAll(o.requiredLabels()))
+                .filter(o -> o.minGpuMemoryMiB() == null || (gpuMemoryMiB != null && gpuMemoryMiB >= o.minGpuMemoryMiB()))
+                .count();
     }
 
     /** The Worker's labels, sorted: empty for none; each must be a label a Worker could register. */

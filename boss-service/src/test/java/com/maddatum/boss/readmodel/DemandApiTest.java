@@ -82,12 +82,19 @@ class DemandApiTest extends BossApiTestBase {
         JsonNode empty = demand(query);
         assertThat(empty.get("claimable").asLong()).isZero();
         assertThat(empty.get("byLabelSet")).isEmpty();
+        // What an autoscaler scales on: the three held orders still want their Workers.
+        assertThat(empty.get("inFlight").asLong()).isEqualTo(3);
+        assertThat(empty.get("wanted").asLong()).isEqualTo(3);
+        assertThat(demand("").get("inFlight").asLong()).as("a Worker without the label could not run them").isZero();
 
         HttpJson.Reply handBack = boss.post("/callback", Map.of("status", 503, "orderId", claimed.get("_id").asString(),
                 "attempt", 1, "node", "demand-w", "retryable", true,
                 "error", Map.of("type", "WorkerShutdown", "message", "worker stopped")));
         assertThat(handBack.status()).as(handBack.body()).isEqualTo(200);
-        assertThat(demand(query).get("claimable").asLong()).isEqualTo(1);
+        JsonNode afterHandBack = demand(query);
+        assertThat(afterHandBack.get("claimable").asLong()).isEqualTo(1);
+        assertThat(afterHandBack.get("inFlight").asLong()).isEqualTo(2);
+        assertThat(afterHandBack.get("wanted").asLong()).isEqualTo(3);
     }
 
     @Test
