@@ -44,7 +44,7 @@ public class WorkerRegistry {
     private static final Logger log = LoggerFactory.getLogger(WorkerRegistry.class);
 
     public static final String NODE_NAME = "[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}";
-    static final String COLLECTION = "workers";
+    public static final String COLLECTION = "workers";
     static final Duration SEEN_WRITE_EVERY = Duration.ofSeconds(10);
     static final int TRIM_BATCHES = 10;
 
@@ -59,6 +59,8 @@ public class WorkerRegistry {
     private final Clock clock;
     private final BossProperties.Workers settings;
     private final Map<String, Node> nodes = new ConcurrentHashMap<>();
+    private final List<java.util.function.Consumer<String>> registrationListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     WorkerRegistry(MongoTemplate mongo, StoreDurability durability, Clock clock, BossProperties properties,
             MeterRegistry meters) {
@@ -101,12 +103,35 @@ public class WorkerRegistry {
                                 .append("memoryMb", g.memoryMb()))
                         .toList())
                 .set("scripts", registration.scripts() == null ? List.of() : registration.scripts())
+                .set("failedGpus", registration.failedGpus() == null ? List.of() : registration.failedGpus().stream()
+                        .map(g -> new Document("index", g.index()).append("model", g.model())
+                                .append("memoryMb", g.memoryMb()).append("reason", g.reason()))
+                        .toList())
                 .set("lastSeenAt", Date.from(now))
                 .setOnInsert("registeredAt", Date.from(now));
+        if (registration.cpuOnlyBecause() == null) {
+            update.unset("cpuOnlyBecause");
+        } else {
+            update.set("cpuOnlyBecause", registration.cpuOnlyBecause());
+        }
         upsert(name, update);
+        registrationListeners.forEach(listener -> listener.accept(name));
         durability.sync();
         remember(name, new Node(Set.copyOf(nodeLabels), slots, now, now));
         return find(name);
+    }
+
+    /**
+     * Told the node's name each time a node registers, before the registration is answered (a drain the
+     * node asked for itself is lifted then, see the fleet package).
+     */
+    public void onRegister(java.util.function.Consumer<String> listener) {
+        registrationListeners.add(listener);
+    }
+
+    /** The node's document, as stored. */
+    public java.util.Optional<Document> one(String node) {
+        return java.util.Optional.ofNullable(find(node));
     }
 
     /** The labels a node registered; a node that never registered (the seed's worker) has none. */
@@ -237,8 +262,9 @@ public class WorkerRegistry {
     @Scheduled(fixedDelayString = "PT10M", initialDelayString = "PT1M")
     int forgetStale() {
         Instant cutoff = clock.instant().minus(settings.forgetAfter());
-        long forgotten = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))), COLLECTION)
-                .getDeletedCount();
+        // A drained or quarantined node is kept however long it is away: it must not come back with work.
+        long forgotten = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))
+                .and("drain").exists(false).and("quarantine").exists(false)), COLLECTION).getDeletedCount();
         long excess;
         // At most TRIM_BATCHES batches a run: a flood of names is trimmed over a few runs, never in one
         // long stall; and a batch that deletes nothing (others registering as fast) ends the run.
