@@ -58,13 +58,14 @@ class FleetController {
 
     /**
      * One node. {@code state}: quarantined, draining (drained, still finishing orders), drained, offline,
-     * busy or idle, in that order of precedence.
+     * busy or idle, in that order of precedence. {@code recentEndings}: how its last attempts ended, oldest
+     * first, as the quarantine counts them.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record WorkerView(String name, String state, Instant lastSeenAt, List<String> labels, Object slots,
             String host, Object gpus, Object failedGpus, String cpuOnlyBecause, Object scripts,
             List<String> currentOrders, List<String> currentJobs, long jobsDone, long jobsFailed, Object drain,
-            Object quarantine) {}
+            Object quarantine, Object recentEndings) {}
 
     /** {@code POST /workers/{name}/drain}'s optional body. */
     record DrainRequest(@Size(max = 500) String reason) {}
@@ -128,7 +129,7 @@ class FleetController {
                 worker.getString("cpuOnlyBecause"), plain.get("scripts"),
                 current.stream().map(o -> o.id().toHexString()).toList(), current.stream().map(Order::jobId).toList(),
                 counts.getOrDefault(OrderStatus.DONE, 0L), counts.getOrDefault(OrderStatus.FAILED, 0L),
-                plain.get("drain"), plain.get("quarantine"));
+                plain.get("drain"), plain.get("quarantine"), plain.get("endings"));
     }
 
     private String state(Document worker, Instant seen, List<Order> current) {
