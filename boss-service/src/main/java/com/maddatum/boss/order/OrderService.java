@@ -235,14 +235,16 @@ public class OrderService {
 
     /**
      * How an attempt ended, as a callback reports it: the verdict, and the reported status and error,
-     * which the fleet's second opinion and quarantine read.
+     * which the fleet's second opinion and quarantine read. {@code storedBefore}: the outcome was stored by
+     * an earlier call whose Boss died before the order moved; the order then ends as that outcome says (it
+     * is the job's outcome), with no second opinion.
      */
     public record Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss, int status,
-            String errorType, String errorMessage) {
+            String errorType, String errorMessage, boolean storedBefore) {
 
         public Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss) {
             // 0: no status reported, so no node is blamed and no second opinion is asked.
-            this(verdict, outcomeId, reason, loss, verdict == Verdict.DONE ? 200 : 0, null, null);
+            this(verdict, outcomeId, reason, loss, verdict == Verdict.DONE ? 200 : 0, null, null, false);
         }
     }
 
@@ -260,7 +262,8 @@ public class OrderService {
             OrderTransition transition = switch (ending.verdict()) {
                 case DONE -> OrderTransition.complete(node, attempt, ending.outcomeId(), now, ending.loss());
                 case FAILED -> {
-                    judged[0] = opinions.judge(current, node, ending.status(), ending.errorType());
+                    judged[0] = opinions.judge(current, node, ending.status(), ending.errorType(),
+                            !ending.storedBefore());
                     yield scriptFailed(node, attempt, ending, now, judged[0]);
                 }
                 case RETRY -> current.attempt() >= current.maxAttempts()

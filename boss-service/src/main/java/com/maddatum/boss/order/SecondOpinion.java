@@ -95,8 +95,9 @@ final class SecondOpinion {
     }
 
     /** What a script failure of {@code status} and {@code type} on {@code node} means for {@code current}. */
-    Judgement judge(Order current, String node, int status, String type) {
-        return judge(current, node, status, type, fleet);
+    Judgement judge(Order current, String node, int status, String type, boolean mayAskAnother) {
+        Judgement judgement = judge(current, node, status, type, fleet);
+        return judgement.call() == Call.ASK_ANOTHER && !mayAskAnother ? new Judgement(Call.FAIL, null) : judgement;
     }
 
     static Judgement judge(Order current, String node, int status, String type, Fleet fleet) {

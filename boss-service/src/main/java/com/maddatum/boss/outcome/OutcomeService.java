@@ -71,8 +71,9 @@ public class OutcomeService {
         }
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
         // A hand-back stores nothing, unless this attempt's outcome is stored already (see below).
+        ObjectId fresh = new ObjectId();
         OutcomeStore.Saved saved = verdict == Verdict.RETRY ? outcomes.standing(order.id(), attempt).orElse(null)
-                : outcomes.save(report.toDocument(new ObjectId(), order.id(), order.jobId(), attempt, node,
+                : outcomes.save(report.toDocument(fresh, order.id(), order.jobId(), attempt, node,
                         order.projectName(), clock.instant(), withSeed(report.manifest(), order.jobId())));
         String reason = report.reason();
         if (saved != null) {
@@ -86,7 +87,8 @@ public class OutcomeService {
         Optional<Order> finished = orders.finish(order.id(), node, attempt,
                 new Ending(verdict, outcomeId, reason, saved == null ? null : saved.loss(),
                         saved == null ? report.status() : saved.status(),
-                        error == null ? null : error.getString("type"), error == null ? null : error.getString("message")),
+                        error == null ? null : error.getString("type"), error == null ? null : error.getString("message"),
+                        saved != null && !saved.id().equals(fresh)),
                 bare);
         if (finished.isEmpty()) {
             return repeated(report, attempt, order.id(), bare);

@@ -81,7 +81,7 @@ class SecondOpinionTest {
     @MethodSource("stops")
     void aDeliberateStopBlamesNobody(String type, String message, Failure.Kind expected) {
         OrderService.Ending ending = new OrderService.Ending(OrderService.Verdict.RETRY, null, "handed back", null, 503,
-                type, message);
+                type, message, false);
         assertThat(OrderService.handBack(ending).kind()).isEqualTo(expected);
         Order order = order().history(new HistoryEntry(OrderStatus.UNASSIGNED, T0, "n", 1, "x",
                 OrderService.handBack(ending))).build();

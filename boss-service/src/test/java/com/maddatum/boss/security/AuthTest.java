@@ -217,6 +217,9 @@ class AuthTest {
         assertThat(bound.get("/workers/gpu-drain-1").json().get("state").asString()).isEqualTo("drained");
         assertThat(bound.post("/workers/gpu-drain-1/undrain", "").status()).isEqualTo(403);
         assertThat(submitter.post("/workers/gpu-drain-1/undrain", "").status()).isEqualTo(403);
+        // The node's own drain (a preStop) is lifted when the node registers again (the restarted pod).
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1")).status()).isEqualTo(200);
+        assertThat(bound.get("/workers/gpu-drain-1").json().has("drain")).isFalse();
 
         HttpJson.Reply operatorDrain = operator.post("/workers/gpu-drain-1/drain", Map.of("reason", "bad fan"));
         assertThat(operatorDrain.json().get("drain").get("by").asString()).isEqualTo("operator");
