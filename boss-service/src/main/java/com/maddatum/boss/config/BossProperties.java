@@ -27,7 +27,8 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Workers workers,
         @Valid @NotNull @DefaultValue Security security,
         @Valid @NotNull @DefaultValue Idempotency idempotency,
-        @Valid @NotNull @DefaultValue Queue queue) {
+        @Valid @NotNull @DefaultValue Queue queue,
+        @Valid @NotNull @DefaultValue Fleet fleet) {
 
     /**
      * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
@@ -71,15 +72,20 @@ public record BossProperties(
     /**
      * Bearer tokens by role, and CORS. With no tokens at all the Boss runs without authentication,
      * which it allows only on a loopback address unless {@code allowAnonymous} says otherwise.
+     * {@code operatorTokens} may drain and undrain Workers; {@code metricsTokens} may read only the
+     * fleet's demand and the Prometheus metrics (what an autoscaler such as KEDA needs).
      */
     public record Security(
             @DefaultValue List<@NotBlank String> submitterTokens,
             @DefaultValue List<@NotBlank String> workerTokens,
+            @DefaultValue List<@NotBlank String> operatorTokens,
+            @DefaultValue List<@NotBlank String> metricsTokens,
             @DefaultValue("false") boolean allowAnonymous,
             @DefaultValue List<@NotBlank String> corsAllowedOrigins) {
 
         public boolean enabled() {
-            return !submitterTokens.isEmpty() || !workerTokens.isEmpty();
+            return !submitterTokens.isEmpty() || !workerTokens.isEmpty() || !operatorTokens.isEmpty()
+                    || !metricsTokens.isEmpty();
         }
     }
 
@@ -125,4 +131,14 @@ public record BossProperties(
             }
         }
     }
+
+    /**
+     * Automatic quarantine: a Worker whose last {@code quarantineAfter} attempts all ended in failures
+     * that count against it (see the README's "Operating a fleet") gets no more work until an operator
+     * undrains it; {@code 0} turns quarantine off. {@code standingRefresh} is how stale a replica's view of
+     * another replica's drain may be before a claim reads the node's document again.
+     */
+    public record Fleet(
+            @Min(0) @Max(20) @DefaultValue("3") int quarantineAfter,
+            @NotNull @DurationMax(seconds = 60) @DefaultValue("1s") Duration standingRefresh) {}
 }

@@ -114,21 +114,98 @@ public record Order(
         return seedNodes.size() <= 1 ? assignedTo : null;
     }
 
-    /** One line of an order's history: what it became, when, on which node, at which attempt, and why. */
-    public record HistoryEntry(OrderStatus status, Instant at, String node, int attempt, String reason) {
+    /**
+     * One line of an order's history: what it became, when, on which node, at which attempt, and why;
+     * for an attempt that ended without success, how it failed ({@code failure}), which is what the fleet's
+     * second opinion and quarantine read.
+     */
+    public record HistoryEntry(OrderStatus status, Instant at, String node, int attempt, String reason,
+            Failure failure) {
+
+        public HistoryEntry(OrderStatus status, Instant at, String node, int attempt, String reason) {
+            this(status, at, node, attempt, reason, null);
+        }
 
         Document toDocument() {
-            return new Document("status", status.wire())
+            Document d = new Document("status", status.wire())
                     .append("at", Date.from(at))
                     .append("node", node)
                     .append("attempt", attempt)
                     .append("reason", reason);
+            if (failure != null) {
+                d.append("failure", failure.toDocument());
+            }
+            return d;
         }
 
         static HistoryEntry fromDocument(Document d) {
             return new HistoryEntry(OrderStatus.fromWire(d.getString("status")), instant(d, "at"),
-                    d.getString("node"), d.getInteger("attempt", 0), d.getString("reason"));
+                    d.getString("node"), d.getInteger("attempt", 0), d.getString("reason"),
+                    Failure.fromDocument(d.get("failure", Document.class)));
         }
+    }
+
+    /**
+     * How an attempt failed, as far as the fleet is concerned: the machine ({@code infrastructure}: a
+     * hand-back; {@code lease-expired}: the Worker was lost), the script ({@code script}: status 500 or
+     * more), or a deliberate stop ({@code stopped}: the Worker shut down), which blames nobody.
+     */
+    public record Failure(Kind kind, Integer status, String type) {
+
+        public enum Kind {
+            INFRASTRUCTURE("infrastructure"), LEASE_EXPIRED("lease-expired"), SCRIPT("script"), STOPPED("stopped");
+
+            private final String wire;
+
+            Kind(String wire) {
+                this.wire = wire;
+            }
+
+            public String wire() {
+                return wire;
+            }
+
+            static Kind fromWire(String wire) {
+                for (Kind kind : values()) {
+                    if (kind.wire.equals(wire)) {
+                        return kind;
+                    }
+                }
+                return null;
+            }
+        }
+
+        /** Whether the node it happened on may be to blame: everything but a deliberate stop. */
+        public boolean blamesNode() {
+            return kind != Kind.STOPPED;
+        }
+
+        Document toDocument() {
+            Document d = new Document("kind", kind.wire());
+            if (status != null) {
+                d.append("status", status);
+            }
+            if (type != null) {
+                d.append("type", type);
+            }
+            return d;
+        }
+
+        static Failure fromDocument(Document d) {
+            Kind kind = d == null ? null : Kind.fromWire(d.getString("kind"));
+            return kind == null ? null : new Failure(kind, d.getInteger("status"), d.getString("type"));
+        }
+    }
+
+    /** The nodes where an attempt of this order failed in a way that may be the node's fault. */
+    public java.util.Set<String> failedOn() {
+        java.util.Set<String> nodes = new java.util.HashSet<>();
+        for (HistoryEntry entry : history) {
+            if (entry.failure() != null && entry.failure().blamesNode() && entry.node() != null) {
+                nodes.add(entry.node());
+            }
+        }
+        return nodes;
     }
 
     public boolean isInFlight() {

@@ -37,9 +37,11 @@ public class OrderService {
     private final Clock clock;
     private final BossProperties.Lease lease;
     private final OrderMetrics metrics;
+    private final Fleet fleet;
+    private final SecondOpinion opinions;
 
     OrderService(OrderStore store, OrderMirror mirror, ReadyIndex ready, LeaseTracker leases, Clock clock,
-            BossProperties properties, OrderMetrics metrics) {
+            BossProperties properties, OrderMetrics metrics, Fleet fleet) {
         this.store = store;
         this.mirror = mirror;
         this.ready = ready;
@@ -47,6 +49,8 @@ public class OrderService {
         this.clock = clock;
         this.lease = properties.lease();
         this.metrics = metrics;
+        this.fleet = fleet;
+        this.opinions = new SecondOpinion(store, fleet);
     }
 
     public Order create(NewOrder spec) {
@@ -73,22 +77,42 @@ public class OrderService {
         return claim(Claimer.of(node, nodeLabels, heartbeats));
     }
 
-    /** As {@link #claim(String, Set, boolean)}, for a claimer that may say more about itself. */
+    /**
+     * As {@link #claim(String, Set, boolean)}, for a claimer that may say more about itself. A drained or
+     * quarantined node gets nothing; one drained while it claimed gives the order straight back.
+     */
     public Optional<Order> claim(Claimer claimer) {
         long started = System.nanoTime();
-        Optional<Order> claimed = claimFirst(claimer);
+        Optional<Order> claimed = fleet.mayClaim(claimer.node())
+                ? claimFirst(claimer).flatMap(order -> keptBy(claimer.node(), order)) : Optional.empty();
         metrics.claim(Duration.ofNanos(System.nanoTime() - started), claimed.isPresent());
         return claimed;
     }
 
     /**
+     * A drain that lands while a claim is under way must not leave the node with new work: checked once
+     * more after the claim, and the order released if the node may no longer have it.
+     */
+    private Optional<Order> keptBy(String node, Order order) {
+        opinions.forget(order.id());
+        if (fleet.stillMayClaim(node)) {
+            return Optional.of(order);
+        }
+        log.info("claim given back: the node was drained or quarantined while it claimed order={} node={}",
+                order.id(), node);
+        release(order, "node " + node + " was drained or quarantined while it claimed");
+        return Optional.empty();
+    }
+
+    /**
      * Whether this waiting order may go to this claimer, beyond its labels (which the ready index
-     * matches itself). Asked for every candidate the claimer's labels match, so it must be cheap.
-     * An order that needs GPU memory goes only to a slot that said it has that much; one that did not
-     * say (the seed's worker, a CPU slot) never gets it. A refused order keeps its place for the next claimer.
+     * matches itself). Asked for every candidate the claimer's labels match, so it must be cheap: an
+     * order that never failed is answered without looking anything up. An order that needs GPU memory goes
+     * only to a slot that said it has that much; one that did not say (the seed's worker, a CPU slot) never
+     * gets it. A refused order keeps its place for the next claimer.
      */
     private boolean fits(Claimer claimer, ReadyIndex.Candidate candidate) {
-        return candidate.entry().fitsGpuMemory(claimer.gpuMemoryMiB());
+        return candidate.entry().fitsGpuMemory(claimer.gpuMemoryMiB()) && !opinions.avoids(candidate, claimer.node());
     }
 
     private Optional<Order> claimFirst(Claimer claimer) {
@@ -211,8 +235,20 @@ public class OrderService {
     /** The result of a heartbeat; {@code cancelRequested} tells the worker to stop the script. */
     public record Heartbeat(Order order, boolean cancelRequested) {}
 
-    /** How an attempt ended, as a callback reports it. */
-    public record Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss) {}
+    /**
+     * How an attempt ended, as a callback reports it: the verdict, and the reported status and error,
+     * which the fleet's second opinion and quarantine read. {@code storedBefore}: the outcome was stored by
+     * an earlier call whose Boss died before the order moved; the order then ends as that outcome says (it
+     * is the job's outcome), with no second opinion.
+     */
+    public record Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss, int status,
+            String errorType, String errorMessage, boolean storedBefore) {
+
+        public Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss) {
+            // 0: no status reported, so no node is blamed and no second opinion is asked.
+            this(verdict, outcomeId, reason, loss, verdict == Verdict.DONE ? 200 : 0, null, null, false);
+        }
+    }
 
     /**
      * Ends the attempt: done, failed (no retry: a script that reported an error would report it
@@ -222,13 +258,20 @@ public class OrderService {
      */
     public Optional<Order> finish(ObjectId id, String node, int attempt, Ending ending, boolean bare) {
         var now = clock.instant();
+        SecondOpinion.Judgement[] judged = {null};
         OrderStore.Result result = write(id, current -> {
+            judged[0] = null;
             OrderTransition transition = switch (ending.verdict()) {
                 case DONE -> OrderTransition.complete(node, attempt, ending.outcomeId(), now, ending.loss());
-                case FAILED -> OrderTransition.fail(node, attempt, ending.outcomeId(), now, ending.reason());
+                case FAILED -> {
+                    judged[0] = opinions.judge(current, node, ending.status(), ending.errorType(),
+                            !ending.storedBefore());
+                    yield scriptFailed(node, attempt, ending, now, judged[0]);
+                }
                 case RETRY -> current.attempt() >= current.maxAttempts()
-                        ? OrderTransition.fail(node, attempt, null, now, ending.reason() + "; no attempts left")
-                        : OrderTransition.requeue(node, attempt, now, ending.reason());
+                        ? OrderTransition.fail(node, attempt, null, now, ending.reason() + "; no attempts left",
+                                handBack(ending))
+                        : OrderTransition.requeue(node, attempt, now, ending.reason(), handBack(ending));
             };
             return bare ? transition.onlyForBareCallback(node == null) : transition;
         });
@@ -236,13 +279,90 @@ public class OrderService {
         finished.ifPresent(order -> {
             if (order.status() == OrderStatus.UNASSIGNED) {
                 metrics.requeued(ending.reason());
+                opinions.remember(order);
             } else {
                 metrics.finished(order);
             }
             log.info("order finished order={} job={} node={} attempt={} status={}", order.id(), order.jobId(),
                     node, attempt, order.status().wire());
+            tellFleet(order, node, attempt, ending, judged[0], now);
         });
         return finished;
+    }
+
+    /** A script's own failure: failed, or back to the queue once for another node's opinion. */
+    private static OrderTransition scriptFailed(String node, int attempt, Ending ending, java.time.Instant now,
+            SecondOpinion.Judgement judgement) {
+        Order.Failure failure = ending.status() >= 500
+                ? new Order.Failure(Order.Failure.Kind.SCRIPT, ending.status(), ending.errorType()) : null;
+        return switch (judgement.call()) {
+            case ASK_ANOTHER -> OrderTransition.requeue(node, attempt, now, ending.reason()
+                    + "; re-queued once for a second opinion on another Worker", failure);
+            case JOBS_FAULT -> OrderTransition.fail(node, attempt, ending.outcomeId(), now, ending.reason()
+                    + "; it failed the same way on node " + judgement.sameOn()
+                    + ": the job's fault, not a Worker's, so it is not retried", failure);
+            case FAIL -> OrderTransition.fail(node, attempt, ending.outcomeId(), now, ending.reason(), failure);
+        };
+    }
+
+    /**
+     * A hand-back blames the machine, unless the Worker stopped on purpose: a rolling deploy must never
+     * count against anyone (the Worker's {@code WorkerShutdown}, or {@code NotStarted} because it shut down).
+     */
+    static Order.Failure handBack(Ending ending) {
+        String type = ending.errorType();
+        boolean stopped = "WorkerShutdown".equals(type) || ("NotStarted".equals(type)
+                && ending.errorMessage() != null && ending.errorMessage().contains("SHUTDOWN"));
+        return new Order.Failure(stopped ? Order.Failure.Kind.STOPPED : Order.Failure.Kind.INFRASTRUCTURE,
+                ending.status(), type);
+    }
+
+    /** Tells the fleet how this attempt ended, by the failure its history line recorded. */
+    private void tellFleet(Order order, String node, int attempt, Ending ending, SecondOpinion.Judgement judgement,
+            java.time.Instant now) {
+        if (node == null) {
+            return; // a result nobody can attribute is held against nobody
+        }
+        Order.HistoryEntry last = order.history().isEmpty() ? null : order.history().get(order.history().size() - 1);
+        Order.Failure failure = last == null ? null : last.failure();
+        AttemptEnding.Kind kind;
+        Set<String> confirms = Set.of();
+        Set<String> excuses = Set.of();
+        if (order.status() == OrderStatus.DONE) {
+            kind = AttemptEnding.Kind.DONE;
+            confirms = scriptFailuresElsewhere(order, node);
+        } else if (failure == null || failure.kind() == Order.Failure.Kind.STOPPED) {
+            return;
+        } else if (failure.kind() == Order.Failure.Kind.SCRIPT) {
+            boolean jobsFault = judgement != null && judgement.call() == SecondOpinion.Call.JOBS_FAULT;
+            kind = jobsFault ? AttemptEnding.Kind.JOBS_FAULT : AttemptEnding.Kind.SCRIPT;
+            excuses = jobsFault ? Set.of(judgement.sameOn()) : Set.of();
+        } else {
+            kind = AttemptEnding.Kind.INFRASTRUCTURE;
+        }
+        tell(new AttemptEnding(kind, node, order.id(), order.jobId(), attempt, ending.status(), ending.errorType(),
+                ending.errorMessage() != null ? ending.errorMessage() : ending.reason(), now, confirms, excuses));
+    }
+
+    private static Set<String> scriptFailuresElsewhere(Order order, String node) {
+        Set<String> nodes = new java.util.HashSet<>();
+        for (Order.HistoryEntry entry : order.history()) {
+            if (entry.failure() != null && entry.failure().kind() == Order.Failure.Kind.SCRIPT && entry.node() != null
+                    && !entry.node().equals(node)) {
+                nodes.add(entry.node());
+            }
+        }
+        return nodes;
+    }
+
+    private void tell(AttemptEnding ending) {
+        try {
+            fleet.ended(ending);
+        } catch (RuntimeException e) {
+            // The order has moved; a lost ending only delays a quarantine.
+            log.warn("attempt ending not recorded node={} order={} error={}", ending.node(), ending.orderId(),
+                    e.toString());
+        }
     }
 
     /** Cancels the job's order wherever it is; a worker holding it hears so on its next heartbeat. */
@@ -268,9 +388,15 @@ public class OrderService {
                 metrics.leaseExpired();
                 if (result.current().status() == OrderStatus.UNASSIGNED) {
                     metrics.requeued(result.current().reason());
+                    opinions.remember(result.current());
                 }
                 log.warn("lease expired order={} job={} node={} attempt={} now={}", expired.id(), expired.jobId(),
                         expired.assignedTo(), expired.attempt(), result.current().status().wire());
+                if (expired.assignedTo() != null) {
+                    tell(new AttemptEnding(AttemptEnding.Kind.LEASE_EXPIRED, expired.assignedTo(), expired.id(),
+                            expired.jobId(), expired.attempt(), null, "LeaseExpired", result.current().reason(), now,
+                            Set.of(), Set.of()));
+                }
             }
         }
         return moved;

@@ -83,14 +83,20 @@ public final class OrderTransition {
      * is copied onto the order so that leaderboards are kept in memory from orders alone.
      */
     static OrderTransition complete(String node, int attempt, ObjectId outcomeId, Instant now, Double loss) {
-        OrderTransition done = finish(OrderStatus.DONE, node, attempt, outcomeId, now, "outcome reported");
+        OrderTransition done = finish(OrderStatus.DONE, node, attempt, outcomeId, now, "outcome reported", null);
         done.update.set(LOSS, loss);
         return done;
     }
 
     /** assigned|running -> failed: the script ran and reported an error, which a retry would repeat. */
     static OrderTransition fail(String node, int attempt, ObjectId outcomeId, Instant now, String reason) {
-        return finish(OrderStatus.FAILED, node, attempt, outcomeId, now, reason);
+        return fail(node, attempt, outcomeId, now, reason, null);
+    }
+
+    /** As {@link #fail(String, int, ObjectId, Instant, String)}, saying how the attempt failed. */
+    static OrderTransition fail(String node, int attempt, ObjectId outcomeId, Instant now, String reason,
+            Failure failure) {
+        return finish(OrderStatus.FAILED, node, attempt, outcomeId, now, reason, failure);
     }
 
     /**
@@ -98,9 +104,14 @@ public final class OrderTransition {
      * start, the order could not be delivered). The attempt stays; the next claim increments it.
      */
     static OrderTransition requeue(String node, int attempt, Instant now, String reason) {
+        return requeue(node, attempt, now, reason, null);
+    }
+
+    /** As {@link #requeue(String, int, Instant, String)}, saying how the attempt failed (null: it did not). */
+    static OrderTransition requeue(String node, int attempt, Instant now, String reason, Failure failure) {
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.UNASSIGNED,
                 held(node, attempt), backToQueue(reason),
-                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason), now);
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason, failure), now);
     }
 
     private static Update backToQueue(String reason) {
@@ -113,16 +124,17 @@ public final class OrderTransition {
         boolean exhausted = order.attempt() >= order.maxAttempts();
         String reason = "lease expired on node " + node + " (attempt " + order.attempt() + " of "
                 + order.maxAttempts() + ")" + (exhausted ? "; no attempts left" : "");
+        Failure lost = new Failure(Failure.Kind.LEASE_EXPIRED, null, null);
         Predicate<Order> guard = o -> o.attempt() == order.attempt()
                 && o.leaseExpiresAt() != null && o.leaseExpiresAt().isBefore(now);
         if (exhausted) {
             return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.FAILED,
                     guard, new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason).unset(LEASE_EXPIRES_AT),
-                    new HistoryEntry(OrderStatus.FAILED, now, node, order.attempt(), reason), now);
+                    new HistoryEntry(OrderStatus.FAILED, now, node, order.attempt(), reason, lost), now);
         }
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), OrderStatus.UNASSIGNED,
                 guard, backToQueue(reason),
-                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, order.attempt(), reason), now);
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, order.attempt(), reason, lost), now);
     }
 
     /** Any live state -> cancelled. A worker holding it learns so from its next heartbeat. */
@@ -146,13 +158,13 @@ public final class OrderTransition {
     }
 
     private static OrderTransition finish(OrderStatus to, String node, int attempt, ObjectId outcomeId,
-            Instant now, String reason) {
+            Instant now, String reason, Failure failure) {
         Update update = new Update().set(FINISHED_AT, Date.from(now)).set(REASON, reason).unset(LEASE_EXPIRES_AT);
         if (outcomeId != null) {
             update.set(OUTCOME_ID, outcomeId);
         }
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED, OrderStatus.RUNNING), to,
-                held(node, attempt), update, new HistoryEntry(to, now, node, attempt, reason), now);
+                held(node, attempt), update, new HistoryEntry(to, now, node, attempt, reason, failure), now);
     }
 
     /** The fencing guard: only the holder of this attempt (and, when named, on this node) may act. */

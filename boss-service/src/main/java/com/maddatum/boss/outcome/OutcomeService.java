@@ -71,8 +71,9 @@ public class OutcomeService {
         }
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
         // A hand-back stores nothing, unless this attempt's outcome is stored already (see below).
+        ObjectId fresh = new ObjectId();
         OutcomeStore.Saved saved = verdict == Verdict.RETRY ? outcomes.standing(order.id(), attempt).orElse(null)
-                : outcomes.save(report.toDocument(new ObjectId(), order.id(), order.jobId(), attempt, node,
+                : outcomes.save(report.toDocument(fresh, order.id(), order.jobId(), attempt, node,
                         order.projectName(), clock.instant(), withSeed(report.manifest(), order.jobId())));
         String reason = report.reason();
         if (saved != null) {
@@ -82,8 +83,13 @@ public class OutcomeService {
             reason = saved.reason();
         }
         ObjectId outcomeId = saved == null ? null : saved.id();
+        Document error = report.error();
         Optional<Order> finished = orders.finish(order.id(), node, attempt,
-                new Ending(verdict, outcomeId, reason, saved == null ? null : saved.loss()), bare);
+                new Ending(verdict, outcomeId, reason, saved == null ? null : saved.loss(),
+                        saved == null ? report.status() : saved.status(),
+                        error == null ? null : error.getString("type"), error == null ? null : error.getString("message"),
+                        saved != null && !saved.id().equals(fresh)),
+                bare);
         if (finished.isEmpty()) {
             return repeated(report, attempt, order.id(), bare);
         }
@@ -142,13 +148,20 @@ public class OutcomeService {
         }
         boolean handedBack = report.retryable()
                 && (current.status() == OrderStatus.UNASSIGNED || current.status() == OrderStatus.FAILED);
-        if (sameAttempt && (current.status() == OrderStatus.CANCELLED || handedBack)) {
+        if (sameAttempt && (current.status() == OrderStatus.CANCELLED || handedBack || askedAnother(current, attempt))) {
             // Cancelled while it ran, or a repeated hand-back: acknowledge so the worker stops retrying.
             return new Recorded(current.id().toHexString(), current.status().wire(), null, true);
         }
         log.warn("stale callback order={} attempt={} node={} current={}", orderId, attempt, report.node(),
                 current.attempt());
         throw ApiProblem.staleAttempt(OrderService.describe(current, report.node(), attempt));
+    }
+
+    /** The attempt's script failure sent the order back for a second opinion: a repeat is acknowledged. */
+    private static boolean askedAnother(Order current, int attempt) {
+        return current.status() == OrderStatus.UNASSIGNED && current.history().stream().anyMatch(h -> h.attempt() == attempt
+                && h.status() == OrderStatus.UNASSIGNED && h.failure() != null
+                && h.failure().kind() == Order.Failure.Kind.SCRIPT);
     }
 
     private Order resolve(OutcomeReport report) {

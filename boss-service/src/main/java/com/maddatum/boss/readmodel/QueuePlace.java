@@ -54,7 +54,7 @@ class QueuePlace {
         }
         Set<String> needs = Set.copyOf(order.requiredLabels());
         List<LiveNode> labelled = workers.live().stream().filter(n -> n.labels().containsAll(needs)).toList();
-        List<LiveNode> eligible = withGpuMemory(labelled, order.minGpuMemoryMiB());
+        List<LiveNode> eligible = labelled.stream().filter(n -> n.hasGpuMemory(order.minGpuMemoryMiB())).toList();
         int idle = (int) eligible.stream().filter(n -> orders.heldBy(n.name()) < n.slots()).count();
         long slots = eligible.stream().mapToLong(LiveNode::slots).sum();
         OptionalLong position = position(order, needs, eligible);
@@ -64,15 +64,6 @@ class QueuePlace {
                 eta == null ? null : eta.method(),
                 eligible.isEmpty() && !labelled.isEmpty() ? noGpu(needs, order.minGpuMemoryMiB())
                         : because(needs, position, eligible.size(), idle));
-    }
-
-    /** The live Workers that registered a GPU with the memory the job needs (all of them when it needs none). */
-    private List<LiveNode> withGpuMemory(List<LiveNode> labelled, Long mib) {
-        if (mib == null || labelled.isEmpty()) {
-            return labelled;
-        }
-        Set<String> big = workers.withGpuMemory(labelled.stream().map(LiveNode::name).toList(), mib);
-        return labelled.stream().filter(n -> big.contains(n.name())).toList();
     }
 
     private static String noGpu(Set<String> needs, long mib) {

@@ -1,6 +1,8 @@
 package com.maddatum.boss.security;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.server.PathContainer;
 import org.springframework.web.util.pattern.PathPattern;
@@ -14,24 +16,32 @@ import org.springframework.web.util.pattern.PathPatternParser;
  */
 final class AccessRules {
 
-    /** Who may call a route. */
-    enum Access {
+    /**
+     * Who may call a route: nobody, anybody (no token needed), or the holders of a token of one of
+     * {@code roles}. The constants are the sets the table uses; compare with {@code equals}.
+     */
+    record Access(boolean open, Set<Role> roles) {
+
         /** Anyone, no token needed: health, the dashboard's page and the API docs, which hold no data. */
-        OPEN,
-        SUBMITTER,
-        WORKER,
-        /** A valid token of either role. */
-        ANY_ROLE,
+        static final Access OPEN = new Access(true, Set.of());
         /** Nobody: what the table does not list. */
-        DENIED;
+        static final Access DENIED = new Access(false, Set.of());
+        static final Access SUBMITTER = of(Role.SUBMITTER);
+        static final Access WORKER = of(Role.WORKER);
+        static final Access OPERATOR = of(Role.OPERATOR);
+        /** People and machines that read jobs: every role but the metrics token, which reads metrics only. */
+        static final Access ANY_ROLE = of(Role.SUBMITTER, Role.WORKER, Role.OPERATOR);
+
+        Access {
+            roles = roles.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(roles));
+        }
+
+        static Access of(Role first, Role... more) {
+            return new Access(false, EnumSet.of(first, more));
+        }
 
         boolean admits(Role role) {
-            return switch (this) {
-                case OPEN, ANY_ROLE -> true;
-                case SUBMITTER -> role == Role.SUBMITTER;
-                case WORKER -> role == Role.WORKER;
-                case DENIED -> false;
-            };
+            return open || roles.contains(role);
         }
     }
 
@@ -44,7 +54,8 @@ final class AccessRules {
             rule(HttpMethod.GET, "/actuator/health/**", Access.OPEN),
             rule(HttpMethod.GET, "/actuator/info", Access.OPEN),
             rule(HttpMethod.GET, "/actuator", Access.ANY_ROLE),
-            rule(HttpMethod.GET, "/actuator/prometheus", Access.ANY_ROLE),
+            rule(HttpMethod.GET, "/actuator/prometheus", Access.of(Role.SUBMITTER, Role.WORKER, Role.OPERATOR,
+                    Role.METRICS)),
             rule(HttpMethod.POST, "/job/create", Access.SUBMITTER),
             rule(HttpMethod.POST, "/jobs/{id}/cancel", Access.SUBMITTER),
             rule(HttpMethod.POST, "/jobs/{id}/rerun", Access.SUBMITTER),
@@ -54,7 +65,14 @@ final class AccessRules {
             rule(HttpMethod.GET, "/jobs/{id}/logs", Access.SUBMITTER),
             rule(HttpMethod.GET, "/retrieve/order", Access.SUBMITTER),
             rule(HttpMethod.GET, "/retrieve/outcome/{jobId}", Access.SUBMITTER),
-            rule(HttpMethod.GET, "/workers", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/workers", Access.of(Role.SUBMITTER, Role.OPERATOR)),
+            // A Worker's preStop polls its own node until it is drained; the controller checks the node.
+            rule(HttpMethod.GET, "/workers/{name}", Access.of(Role.SUBMITTER, Role.OPERATOR, Role.WORKER)),
+            // A Worker may drain its own node (a Kubernetes preStop), never undrain: that is an operator's call.
+            rule(HttpMethod.POST, "/workers/{name}/drain", Access.of(Role.OPERATOR, Role.WORKER)),
+            rule(HttpMethod.POST, "/workers/{name}/undrain", Access.OPERATOR),
+            // What an autoscaler reads (KEDA's metrics-api trigger), with a token that can read nothing else.
+            rule(HttpMethod.GET, "/fleet/demand", Access.of(Role.SUBMITTER, Role.OPERATOR, Role.METRICS)),
             rule(HttpMethod.GET, "/projects", Access.SUBMITTER),
             rule(HttpMethod.GET, "/projects/{name}/leaderboard", Access.SUBMITTER),
             rule(HttpMethod.GET, "/projects/{name}/outcomes", Access.SUBMITTER),

@@ -25,9 +25,9 @@ public class LoopbackDefault implements EnvironmentPostProcessor, Ordered {
             return;
         }
         Binder binder = Binder.get(environment);
-        boolean tokens = !binder.bind("boss.security.submitter-tokens", Bindable.listOf(String.class))
-                .orElse(List.of()).isEmpty()
-                || !binder.bind("boss.security.worker-tokens", Bindable.listOf(String.class)).orElse(List.of()).isEmpty();
+        boolean tokens = java.util.stream.Stream.of("submitter", "worker", "operator", "metrics")
+                .anyMatch(role -> !binder.bind("boss.security." + role + "-tokens", Bindable.listOf(String.class))
+                        .orElse(List.of()).isEmpty());
         if (!tokens) {
             // First, not last: a blank value from any source must not win over the default.
             environment.getPropertySources().addFirst(

@@ -24,8 +24,9 @@ class SecurityStartupCheck {
         InetAddress bound = server.getAddress();
         String address = bound == null ? "every interface (no server.address)" : bound.getHostAddress();
         if (security.enabled()) {
-            log.info("authentication on submitterTokens={} workerTokens={} address={}",
-                    security.submitterTokens().size(), security.workerTokens().size(), address);
+            log.info("authentication on submitterTokens={} workerTokens={} operatorTokens={} metricsTokens={} address={}",
+                    security.submitterTokens().size(), security.workerTokens().size(), security.operatorTokens().size(),
+                    security.metricsTokens().size(), address);
             return;
         }
         if ((bound == null || !bound.isLoopbackAddress()) && !security.allowAnonymous()) {

@@ -41,7 +41,7 @@ class TokenAuthFilter extends OncePerRequestFilter {
             return;
         }
         AccessRules.Access access = AccessRules.access(request.getMethod(), pathInsideApplication(request));
-        if (access == AccessRules.Access.OPEN) {
+        if (access.open()) {
             chain.doFilter(request, response);
             return;
         }

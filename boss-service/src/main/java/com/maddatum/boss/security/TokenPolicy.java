@@ -13,7 +13,8 @@ final class TokenPolicy {
 
     static final int MIN_LENGTH = 32;
     /** The values in {@code .env.example}: copying that file must not give a working Boss. */
-    static final Set<String> EXAMPLE_TOKENS = Set.of("change-me-submitter", "change-me-worker");
+    static final Set<String> EXAMPLE_TOKENS = Set.of("change-me-submitter", "change-me-worker", "change-me-operator",
+            "change-me-metrics");
     private static final String HOW = "make one with `openssl rand -hex 32`";
 
     private TokenPolicy() {}

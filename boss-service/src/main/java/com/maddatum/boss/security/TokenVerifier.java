@@ -33,14 +33,15 @@ class TokenVerifier {
         TokenPolicy.check("boss.security.submitter-tokens", security.submitterTokens());
         TokenPolicy.check("boss.security.worker-tokens",
                 security.workerTokens().stream().map(TokenVerifier::secretOf).toList());
-        for (String token : security.submitterTokens()) {
-            byte[] digest = digest(token);
-            entries.add(new Entry(digest, new Caller(Role.SUBMITTER, List.of(), HexFormat.of().formatHex(digest))));
-        }
+        TokenPolicy.check("boss.security.operator-tokens", security.operatorTokens());
+        TokenPolicy.check("boss.security.metrics-tokens", security.metricsTokens());
+        addAll(Role.SUBMITTER, security.submitterTokens());
         for (String token : security.workerTokens()) {
             byte[] digest = digest(secretOf(token));
             entries.add(new Entry(digest, new Caller(Role.WORKER, nodesOf(token), HexFormat.of().formatHex(digest))));
         }
+        addAll(Role.OPERATOR, security.operatorTokens());
+        addAll(Role.METRICS, security.metricsTokens());
         for (int i = 0; i < entries.size(); i++) {
             for (int j = i + 1; j < entries.size(); j++) {
                 if (MessageDigest.isEqual(entries.get(i).digest(), entries.get(j).digest())) {
@@ -50,6 +51,13 @@ class TokenVerifier {
             }
         }
         this.enabled = security.enabled();
+    }
+
+    private void addAll(Role role, List<String> tokens) {
+        for (String token : tokens) {
+            byte[] digest = digest(token);
+            entries.add(new Entry(digest, new Caller(role, List.of(), HexFormat.of().formatHex(digest))));
+        }
     }
 
     private static String secretOf(String configured) {

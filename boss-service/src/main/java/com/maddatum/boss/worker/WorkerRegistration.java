@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * {@code POST /worker-node/create}. The seed's config file called the name {@code nodeName}, so
- * either key is accepted.
+ * either key is accepted. {@code failedGpus} and {@code cpuOnlyBecause} say which GPUs the Worker's
+ * checks refused and why it runs without one; they are shown in the fleet view, never used to match work.
  */
 public record WorkerRegistration(
         @Pattern(regexp = WorkerRegistry.NODE_NAME) String name,
@@ -19,9 +20,15 @@ public record WorkerRegistration(
         @Min(1) @Max(1024) Integer slots,
         @Size(max = 255) String host,
         @Size(max = 64) List<@Valid Gpu> gpus,
-        @Size(max = 1000) List<@Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9_.-]*\\.py") String> scripts) {
+        @Size(max = 1000) List<@Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9_.-]*\\.py") String> scripts,
+        @Size(max = 64) List<@Valid FailedGpu> failedGpus,
+        @Size(max = 500) String cpuOnlyBecause) {
 
     public record Gpu(@PositiveOrZero Integer index, @Size(max = 255) String model, @PositiveOrZero Long memoryMb) {}
+
+    /** A GPU the Worker found but did not offer, and why (the driver did not list it, an allocation failed). */
+    public record FailedGpu(@PositiveOrZero Integer index, @Size(max = 255) String model,
+            @PositiveOrZero Long memoryMb, @Size(max = 500) String reason) {}
 
     String effectiveName() {
         return name != null ? name : nodeName;

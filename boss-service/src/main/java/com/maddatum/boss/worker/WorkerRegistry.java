@@ -44,21 +44,33 @@ public class WorkerRegistry {
     private static final Logger log = LoggerFactory.getLogger(WorkerRegistry.class);
 
     public static final String NODE_NAME = "[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}";
-    static final String COLLECTION = "workers";
+    public static final String COLLECTION = "workers";
     static final Duration SEEN_WRITE_EVERY = Duration.ofSeconds(10);
     static final int TRIM_BATCHES = 10;
 
     /** What memory keeps of a node. */
-    private record Node(Set<String> labels, int slots, Instant lastSeen, Instant lastSeenWritten) {}
+    private record Node(Set<String> labels, int slots, Long gpuMemoryMiB, Instant lastSeen, Instant lastSeenWritten) {}
 
     /** A node heard from within {@code boss.workers.offline-after}: what it can run, and how many at once. */
-    public record LiveNode(String name, Set<String> labels, int slots) {}
+    /**
+     * A node heard from within {@code boss.workers.offline-after}: what it can run, how many at once, and the
+     * memory of its biggest healthy GPU in MiB ({@code nvidia-smi}'s unit; null: no GPU registered).
+     */
+    public record LiveNode(String name, Set<String> labels, int slots, Long gpuMemoryMiB) {
+
+        /** Whether some slot of this node could be given an order needing {@code mib} of GPU memory (null: none). */
+        public boolean hasGpuMemory(Long mib) {
+            return mib == null || (gpuMemoryMiB != null && gpuMemoryMiB >= mib);
+        }
+    }
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
     private final Clock clock;
     private final BossProperties.Workers settings;
     private final Map<String, Node> nodes = new ConcurrentHashMap<>();
+    private final List<java.util.function.Consumer<String>> registrationListeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     WorkerRegistry(MongoTemplate mongo, StoreDurability durability, Clock clock, BossProperties properties,
             MeterRegistry meters) {
@@ -101,12 +113,35 @@ public class WorkerRegistry {
                                 .append("memoryMb", g.memoryMb()))
                         .toList())
                 .set("scripts", registration.scripts() == null ? List.of() : registration.scripts())
+                .set("failedGpus", registration.failedGpus() == null ? List.of() : registration.failedGpus().stream()
+                        .map(g -> new Document("index", g.index()).append("model", g.model())
+                                .append("memoryMb", g.memoryMb()).append("reason", g.reason()))
+                        .toList())
                 .set("lastSeenAt", Date.from(now))
                 .setOnInsert("registeredAt", Date.from(now));
+        if (registration.cpuOnlyBecause() == null) {
+            update.unset("cpuOnlyBecause");
+        } else {
+            update.set("cpuOnlyBecause", registration.cpuOnlyBecause());
+        }
         upsert(name, update);
+        registrationListeners.forEach(listener -> listener.accept(name));
         durability.sync();
-        remember(name, new Node(Set.copyOf(nodeLabels), slots, now, now));
+        remember(name, new Node(Set.copyOf(nodeLabels), slots, biggestGpu(registration.gpus()), now, now));
         return find(name);
+    }
+
+    /**
+     * Told the node's name each time a node registers, before the registration is answered (a drain the
+     * node asked for itself is lifted then, see the fleet package).
+     */
+    public void onRegister(java.util.function.Consumer<String> listener) {
+        registrationListeners.add(listener);
+    }
+
+    /** The node's document, as stored. */
+    public java.util.Optional<Document> one(String node) {
+        return java.util.Optional.ofNullable(find(node));
     }
 
     /** The labels a node registered; a node that never registered (the seed's worker) has none. */
@@ -123,7 +158,7 @@ public class WorkerRegistry {
         Document stored = find(node);
         Set<String> labels = stored == null ? Set.of() : Set.copyOf(stored.getList("labels", String.class, List.of()));
         int slots = stored != null && stored.get("slots") instanceof Number n ? n.intValue() : 1;
-        Node loaded = new Node(labels, slots, Instant.EPOCH, Instant.EPOCH);
+        Node loaded = new Node(labels, slots, biggestGpu(stored), Instant.EPOCH, Instant.EPOCH);
         remember(node, loaded);
         return loaded;
     }
@@ -133,7 +168,7 @@ public class WorkerRegistry {
         Node before = known(node);
         Instant written = before.lastSeenWritten();
         boolean write = Duration.between(written, now).compareTo(SEEN_WRITE_EVERY) >= 0;
-        remember(node, new Node(before.labels(), before.slots(), now, write ? now : written));
+        remember(node, new Node(before.labels(), before.slots(), before.gpuMemoryMiB(), now, write ? now : written));
         if (write) {
             upsert(node, new Update().set("lastSeenAt", Date.from(now)).setOnInsert("registeredAt", Date.from(now))
                     .setOnInsert("labels", List.of()));
@@ -178,7 +213,7 @@ public class WorkerRegistry {
         }
         nodes.forEach((name, node) -> {
             if (!node.lastSeen().isBefore(cutoff)) {
-                live.put(name, new LiveNode(name, node.labels(), node.slots()));
+                live.put(name, new LiveNode(name, node.labels(), node.slots(), node.gpuMemoryMiB()));
             }
         });
         return List.copyOf(live.values());
@@ -200,9 +235,10 @@ public class WorkerRegistry {
         Date since = Date.from(now.minus(settings.offlineAfter()).minus(SEEN_WRITE_EVERY));
         List<LiveNode> found = new ArrayList<>();
         for (Document d : mongo.getCollection(COLLECTION).find(Filters.gte("lastSeenAt", since))
-                .projection(new Document("labels", 1).append("slots", 1)).limit(settings.maxKnown())) {
+                .projection(new Document("labels", 1).append("slots", 1).append("gpus.memoryMb", 1))
+                .limit(settings.maxKnown())) {
             found.add(new LiveNode(String.valueOf(d.get("_id")), Set.copyOf(d.getList("labels", String.class, List.of())),
-                    d.get("slots") instanceof Number n ? n.intValue() : 1));
+                    d.get("slots") instanceof Number n ? n.intValue() : 1, biggestGpu(d)));
         }
         storedLive = new StoredLive(now, List.copyOf(found));
         return found;
@@ -237,8 +273,9 @@ public class WorkerRegistry {
     @Scheduled(fixedDelayString = "PT10M", initialDelayString = "PT1M")
     int forgetStale() {
         Instant cutoff = clock.instant().minus(settings.forgetAfter());
-        long forgotten = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))), COLLECTION)
-                .getDeletedCount();
+        // A drained or quarantined node is kept however long it is away: it must not come back with work.
+        long forgotten = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))
+                .and("drain").exists(false).and("quarantine").exists(false)), COLLECTION).getDeletedCount();
         long excess;
         // At most TRIM_BATCHES batches a run: a flood of names is trimmed over a few runs, never in one
         // long stall; and a batch that deletes nothing (others registering as fast) ends the run.
@@ -263,21 +300,17 @@ public class WorkerRegistry {
         return (int) forgotten;
     }
 
-    /**
-     * Of these nodes, those that registered a GPU with at least {@code mib} MiB ({@code gpus.memoryMb},
-     * which the Worker reads from {@code nvidia-smi} in MiB): one query by {@code _id}, asked only about a
-     * waiting job that needs GPU memory.
-     */
-    public Set<String> withGpuMemory(java.util.Collection<String> names, long mib) {
-        Set<String> found = new java.util.HashSet<>();
-        if (names.isEmpty()) {
-            return found;
+    /** The memory of the biggest GPU a registration lists (the Worker lists only healthy ones), or null. */
+    private static Long biggestGpu(List<WorkerRegistration.Gpu> gpus) {
+        return gpus == null ? null : gpus.stream().map(WorkerRegistration.Gpu::memoryMb).filter(java.util.Objects::nonNull)
+                .max(Long::compare).orElse(null);
+    }
+
+    private static Long biggestGpu(Document stored) {
+        if (stored == null || !(stored.get("gpus") instanceof List<?> gpus)) {
+            return null;
         }
-        for (Document d : mongo.getCollection(COLLECTION)
-                .find(Filters.and(Filters.in("_id", names), Filters.gte("gpus.memoryMb", mib)))
-                .projection(new Document("_id", 1))) {
-            found.add(String.valueOf(d.get("_id")));
-        }
-        return found;
+        return gpus.stream().filter(Document.class::isInstance).map(g -> ((Document) g).get("memoryMb"))
+                .filter(Number.class::isInstance).map(m -> ((Number) m).longValue()).max(Long::compare).orElse(null);
     }
 }

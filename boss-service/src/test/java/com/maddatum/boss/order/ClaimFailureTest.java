@@ -100,7 +100,7 @@ class ClaimFailureTest {
         OrderMirror mirror = new OrderMirror(ready, new LeaseTracker(), catalog, new ProjectBoards(),
                 new ScriptDurations(TestProperties.defaults()), new OrderWatch(store));
         orders = new OrderService(store, mirror, ready, new LeaseTracker(), MutableClock.stopped(),
-                TestProperties.defaults(), new OrderMetrics(new SimpleMeterRegistry(), catalog, ready));
+                TestProperties.defaults(), new OrderMetrics(new SimpleMeterRegistry(), catalog, ready), Fleet.OPEN);
         created.clear();
         for (int i = 0; i < 5; i++) {
             created.add(orders.create(new NewOrder("job-" + i, 0, List.of(), "p", "a.py", 3, null)).id());

@@ -146,4 +146,30 @@ class MultiReplicaTest {
         assertThat(queue.get("waitingBecause").asString()).doesNotContain("no live Worker");
         client(b).post("/jobs/" + jobId + "/cancel", "");
     }
+
+    @Test
+    void aNodeDrainedOnOneReplicaGetsNoWorkFromTheOther() {
+        client(b).post("/worker-node/create", Map.of("name", "mr-drain", "labels", List.of("mr-drain")));
+        assertThat(client(b).post("/bored/mr-drain?heartbeats=true", "").status()).isEqualTo(204); // b now knows it eligible
+        assertThat(client(a).post("/workers/mr-drain/drain", Map.of("reason", "maintenance")).status()).isEqualTo(200);
+        String jobId = client(a).post("/job/create", Map.of("scriptName", "noop.py", "requiredLabels",
+                List.of("mr-drain"))).json().get("jobId").asString();
+        resyncBoth();
+
+        // Whether b's memory still said eligible (read less than a second ago) or not, nothing is handed out:
+        // a claim that lands is checked against the store and given back.
+        assertThat(client(b).post("/bored/mr-drain?heartbeats=true", "").status()).isEqualTo(204);
+        assertThat(client(b).get("/workers/mr-drain").json().get("state").asString()).isEqualTo("drained");
+        resyncBoth();
+        assertThat(client(a).get("/jobs/" + jobId).json().get("order").get("status").asString()).isEqualTo("unassigned");
+
+        client(a).post("/workers/mr-drain/undrain", "");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        int status;
+        while ((status = client(b).post("/bored/mr-drain?heartbeats=true", "").status()) == 204
+                && System.nanoTime() < deadline) {
+            Thread.onSpinWait(); // b reads the node again within boss.fleet.standing-refresh (1s)
+        }
+        assertThat(status).isEqualTo(200);
+    }
 }

@@ -32,6 +32,8 @@ import org.springframework.web.servlet.mvc.method.RequestMappingInfoHandlerMappi
         "boss.security.submitter-tokens=" + AuthTest.SUBMITTER + "," + AuthTest.SUBMITTER_2,
         "boss.security.worker-tokens=" + AuthTest.WORKER + "," + AuthTest.BOUND + ":node-a|gpu-*,"
                 + AuthTest.SOLE + ":seed-z",
+        "boss.security.operator-tokens=" + AuthTest.OPERATOR,
+        "boss.security.metrics-tokens=" + AuthTest.METRICS,
         "boss.security.cors-allowed-origins=https://dash.example"})
 @Import(AuthTest.ForgottenRoute.class)
 class AuthTest {
@@ -41,6 +43,8 @@ class AuthTest {
     static final String WORKER = "wrk0123456789abcdef0123456789abcdef";
     static final String BOUND = "bnd0123456789abcdef0123456789abcdef";
     static final String SOLE = "sol0123456789abcdef0123456789abcdef";
+    static final String OPERATOR = "opr0123456789abcdef0123456789abcdef";
+    static final String METRICS = "met0123456789abcdef0123456789abcdef";
     static final String ID = "0123456789abcdef01234567";
 
     /** A route a developer added without adding it to the access table. */
@@ -100,14 +104,16 @@ class AuthTest {
                 continue; // the forgotten route is the next test's; /error is only reached by error dispatch
             }
             checked++;
-            if (access == AccessRules.Access.DENIED) {
+            if (access.equals(AccessRules.Access.DENIED)) {
                 wrong.add(method + " " + path + " is served but missing from the access table");
                 continue;
             }
-            expect(wrong, method, path, null, access == AccessRules.Access.OPEN ? null : 401);
-            expect(wrong, method, path, "x" + WORKER, access == AccessRules.Access.OPEN ? null : 401);
+            expect(wrong, method, path, null, access.open() ? null : 401);
+            expect(wrong, method, path, "x" + WORKER, access.open() ? null : 401);
             expect(wrong, method, path, SUBMITTER, access.admits(Role.SUBMITTER) ? null : 403);
             expect(wrong, method, path, WORKER, access.admits(Role.WORKER) ? null : 403);
+            expect(wrong, method, path, OPERATOR, access.admits(Role.OPERATOR) ? null : 403);
+            expect(wrong, method, path, METRICS, access.admits(Role.METRICS) ? null : 403);
             if (!access.admits(Role.WORKER)) {
                 // Where a worker is admitted, a bound token is further limited to its nodes (next tests).
                 expect(wrong, method, path, BOUND, 403);
@@ -131,7 +137,7 @@ class AuthTest {
     void aRouteTheTableForgotIsDeniedToEveryToken() {
         assertThat(AccessRules.access("GET", "/forgotten")).isEqualTo(AccessRules.Access.DENIED);
         assertUnauthorized(call("GET", "/forgotten", null));
-        for (String token : List.of(SUBMITTER, WORKER, BOUND)) {
+        for (String token : List.of(SUBMITTER, WORKER, BOUND, OPERATOR, METRICS)) {
             HttpJson.Reply reply = call("GET", "/forgotten", token);
             assertThat(reply.status()).as(token).isEqualTo(403);
             assertThat(reply.body()).doesNotContain("secret");
@@ -160,7 +166,10 @@ class AuthTest {
         HttpJson worker = new HttpJson("http://127.0.0.1:" + port, WORKER);
         HttpJson submitter = new HttpJson("http://127.0.0.1:" + port, SUBMITTER);
         assertThat(worker.post("/job/create", Map.of("scriptName", "noop.py")).status()).isEqualTo(403);
-        assertThat(submitter.post("/job/create", Map.of("scriptName", "noop.py")).status()).isEqualTo(201);
+        HttpJson.Reply created = submitter.post("/job/create", Map.of("scriptName", "noop.py"));
+        assertThat(created.status()).isEqualTo(201);
+        // Leave no waiting order for the other tests' claims.
+        submitter.post("/jobs/" + created.json().get("jobId").asString() + "/cancel", "");
     }
 
     @Test
@@ -190,6 +199,49 @@ class AuthTest {
         assertThat(submitter.get("/jobs/" + jobId).json().get("order").get("status").asString()).isEqualTo("assigned");
         // The holder's own (unbound) token still can.
         assertThat(unbound.post("/callback", Map.of("status", 200, "jobId", jobId)).status()).isEqualTo(200);
+    }
+
+    @Test
+    void onlyAnOperatorDrainsAnyNodeAndAWorkerOnlyItsOwn() {
+        HttpJson submitter = new HttpJson("http://127.0.0.1:" + port, SUBMITTER);
+        HttpJson operator = new HttpJson("http://127.0.0.1:" + port, OPERATOR);
+        HttpJson bound = new HttpJson("http://127.0.0.1:" + port, BOUND);
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1")).status()).isEqualTo(200);
+
+        assertThat(submitter.post("/workers/gpu-drain-1/drain", "").status()).isEqualTo(403);
+        assertThat(bound.post("/workers/node-b/drain", "").status()).isEqualTo(403);
+        assertThat(bound.get("/workers/node-b").status()).isEqualTo(403);
+        HttpJson.Reply own = bound.post("/workers/gpu-drain-1/drain", Map.of("reason", "preStop"));
+        assertThat(own.status()).as(own.body()).isEqualTo(200);
+        assertThat(own.json().get("drain").get("by").asString()).isEqualTo("node");
+        assertThat(bound.get("/workers/gpu-drain-1").json().get("state").asString()).isEqualTo("drained");
+        assertThat(bound.post("/workers/gpu-drain-1/undrain", "").status()).isEqualTo(403);
+        assertThat(submitter.post("/workers/gpu-drain-1/undrain", "").status()).isEqualTo(403);
+        // The node's own drain (a preStop) is lifted when the node registers again (the restarted pod).
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1")).status()).isEqualTo(200);
+        assertThat(bound.get("/workers/gpu-drain-1").json().has("drain")).isFalse();
+
+        HttpJson.Reply operatorDrain = operator.post("/workers/gpu-drain-1/drain", Map.of("reason", "bad fan"));
+        assertThat(operatorDrain.json().get("drain").get("by").asString()).isEqualTo("operator");
+        // The node's own drain again does not turn an operator's into one its next registration lifts.
+        bound.post("/workers/gpu-drain-1/drain", Map.of("reason", "preStop"));
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1")).status()).isEqualTo(200);
+        assertThat(submitter.get("/workers/gpu-drain-1").json().get("drain").get("reason").asString())
+                .isEqualTo("bad fan");
+        HttpJson.Reply undrained = operator.post("/workers/gpu-drain-1/undrain", "");
+        assertThat(undrained.status()).isEqualTo(200);
+        assertThat(undrained.json().has("drain")).isFalse();
+    }
+
+    @Test
+    void theMetricsTokenReadsMetricsAndNothingElse() {
+        HttpJson metrics = new HttpJson("http://127.0.0.1:" + port, METRICS);
+        assertThat(metrics.get("/actuator/prometheus").status()).isEqualTo(200);
+        assertThat(AccessRules.access("GET", "/fleet/demand").admits(Role.METRICS)).isTrue();
+        for (String path : List.of("/jobs", "/workers", "/stats", "/retrieve/job/" + ID, "/actuator")) {
+            assertThat(metrics.get(path).status()).as(path).isEqualTo(403);
+        }
+        assertThat(metrics.post("/bored/node-a", "").status()).isEqualTo(403);
     }
 
     @Autowired
