@@ -2,17 +2,13 @@ package com.maddatum.worker.config;
 
 import com.maddatum.worker.runner.ProcessResult;
 import com.maddatum.worker.runner.ProcessRunner;
-import com.maddatum.worker.runner.ProcessSpec;
+import com.maddatum.worker.runner.ShortCommand;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,19 +44,13 @@ public final class GpuProbe {
     private GpuProbe() {}
 
     public static Listing list(ProcessRunner runner, List<String> command, Duration timeout) {
-        Path dir = null;
         try {
-            dir = Files.createTempDirectory("gpu-probe");
-            ProcessResult result = runner.start(new ProcessSpec(command, dir, Map.of(), null, timeout, 1 << 20,
-                    1 << 16, Duration.ofSeconds(1))).await();
-            return listing(result, timeout);
+            return listing(ShortCommand.run(runner, command, Map.of(), true, timeout), timeout);
         } catch (IOException e) {
             return new Listing(true, "nvidia-smi could not be run: " + e.getMessage(), false, List.of());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Listing(true, "interrupted while nvidia-smi ran", false, List.of());
-        } finally {
-            delete(dir);
         }
     }
 
@@ -131,16 +121,5 @@ public final class GpuProbe {
 
     static String abbreviate(String text) {
         return text.length() > 200 ? text.substring(0, 200) + "..." : text;
-    }
-
-    private static void delete(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | RuntimeException e) {
-            // A temporary directory left behind costs nothing that matters.
-        }
     }
 }

@@ -4,21 +4,17 @@ import com.maddatum.worker.config.Gpu;
 import com.maddatum.worker.config.GpuProbe;
 import com.maddatum.worker.runner.ProcessResult;
 import com.maddatum.worker.runner.ProcessRunner;
-import com.maddatum.worker.runner.ProcessSpec;
+import com.maddatum.worker.runner.ShortCommand;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
@@ -128,11 +124,8 @@ public final class GpuHealth {
     }
 
     private ProcessResult runPython() {
-        Path dir = null;
         try {
-            dir = Files.createTempDirectory("gpu-check");
-            return runner.start(new ProcessSpec(python, dir, environment, false, null, timeout, 1 << 20, 1 << 16,
-                    Duration.ofSeconds(1), null)).await();
+            return ShortCommand.run(runner, python, environment, false, timeout);
         } catch (IOException e) {
             return new ProcessResult(null, "cannot make a directory for it: " + e.getMessage(), null, null, false, 0,
                     null, "", "", 0, 0, false, Instant.now(), Instant.now());
@@ -140,23 +133,10 @@ public final class GpuHealth {
             Thread.currentThread().interrupt();
             return new ProcessResult(null, "interrupted", null, null, false, 0, null, "", "", 0, 0, false,
                     Instant.now(), Instant.now());
-        } finally {
-            delete(dir);
         }
     }
 
     static String abbreviate(String text) {
         return text.length() > 300 ? text.substring(0, 300) + "..." : text;
-    }
-
-    private static void delete(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | RuntimeException e) {
-            // A temporary directory left behind costs nothing that matters.
-        }
     }
 }

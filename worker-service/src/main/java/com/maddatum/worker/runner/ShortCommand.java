@@ -1,0 +1,39 @@
+package com.maddatum.worker.runner;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A short command the Worker runs for itself ({@code nvidia-smi}, a probe in Python): through the same
+ * runner as scripts (its own session, killed whole on timeout), in a temporary directory removed
+ * afterwards, with small output caps.
+ */
+public final class ShortCommand {
+
+    private ShortCommand() {}
+
+    public static ProcessResult run(ProcessRunner runner, List<String> command, Map<String, String> environment,
+            boolean inheritEnvironment, Duration timeout) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("worker-probe");
+        try {
+            return runner.start(new ProcessSpec(command, dir, environment, inheritEnvironment, null, timeout, 1 << 20,
+                    1 << 16, Duration.ofSeconds(1), null)).await();
+        } finally {
+            delete(dir);
+        }
+    }
+
+    private static void delete(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | RuntimeException e) {
+            // A temporary directory left behind costs nothing that matters.
+        }
+    }
+}
