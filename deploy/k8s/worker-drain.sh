@@ -38,7 +38,9 @@ while :; do
   sleep "$poll_s"
 done
 
-deadline=$(( $(date +%s) + wait_s ))
+# The wait counts from the hook's start, asking included: the grace period is sized on wait_s, plus the
+# Worker's own shutdown budget, plus one last request and poll (at most 10 s + poll_s).
+deadline=$(( start + wait_s ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
   body=$(boss "${node_url}")
   # The top-level "state" exactly; python3 is in the image anyway, it runs the jobs. A quarantined node

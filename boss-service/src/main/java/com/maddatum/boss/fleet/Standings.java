@@ -158,6 +158,13 @@ public class Standings {
      */
     public void drain(String node, DrainedBy by, String reason) {
         Document drain = new Document("by", by.wire()).append("reason", reason).append("at", Date.from(clock.instant()));
+        if (by == DrainedBy.NODE) {
+            // Which start of the Worker asked: only a later start (another bootId) lifts this drain.
+            Document stored = workers().find(Filters.eq("_id", node)).projection(new Document("bootId", 1)).first();
+            if (stored != null && stored.get("bootId") instanceof String bootId) {
+                drain.append("bootId", bootId);
+            }
+        }
         Bson change = Updates.combine(Updates.set(DRAIN, drain), Updates.inc(REV, 1L));
         if (by == DrainedBy.OPERATOR) {
             workers().updateOne(Filters.eq("_id", node), Updates.combine(change, newNode()),
@@ -191,10 +198,16 @@ public class Standings {
         log.warn("worker undrained node={} by=operator", node);
     }
 
-    /** A node that registers again after draining itself (a restarted pod) takes work again. */
-    private void registered(String node) {
-        if (workers().updateOne(Filters.and(Filters.eq("_id", node), Filters.eq(DRAIN + ".by", DrainedBy.NODE.wire())),
-                Updates.combine(Updates.unset(DRAIN), Updates.inc(REV, 1L))).getModifiedCount() > 0) {
+    /**
+     * A node that registers again after draining itself takes work again, when it is a new start of the
+     * Worker (a restarted pod): a registration from the same start (its GPUs changed while its preStop
+     * waited for the running job) must not undo the drain its preStop asked for. A Worker that sends no
+     * {@code bootId} (older ones) is taken to have restarted.
+     */
+    private void registered(String node, String bootId) {
+        Bson ownDrain = Filters.and(Filters.eq("_id", node), Filters.eq(DRAIN + ".by", DrainedBy.NODE.wire()));
+        Bson filter = bootId == null ? ownDrain : Filters.and(ownDrain, Filters.ne(DRAIN + ".bootId", bootId));
+        if (workers().updateOne(filter, Updates.combine(Updates.unset(DRAIN), Updates.inc(REV, 1L))).getModifiedCount() > 0) {
             log.info("worker's own drain lifted: it registered again node={}", node);
         }
         reload(node);

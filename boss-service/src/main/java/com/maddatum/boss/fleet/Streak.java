@@ -6,9 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The quarantine rule, with no state of its own: a node is quarantined when its last {@code k} endings all
- * count against it. Read newest first: a success, or a script failure not (yet) confirmed by a success
- * elsewhere, ends the streak; an ending that was the job's fault is passed over; lease expiries within one
+ * The quarantine rule, with no state of its own: a node is quarantined when its last {@code k} settled
+ * endings all count against it. Read newest first: a success ends the streak; an ending that was the
+ * job's fault is passed over, and so is a script failure not (yet) settled by the same order's next
+ * attempt (a node that fails every script fast always has one pending while the second opinions run
+ * elsewhere: stopping at it would let it burn the whole queue first); lease expiries within one
  * lease period of a counted one count once with it (a node with four slots that loses power once loses
  * four leases at once).
  */
@@ -26,7 +28,7 @@ final class Streak {
         Instant lastExpiry = null;
         for (int i = oldestFirst.size() - 1; i >= 0 && counted < k; i--) {
             RecordedEnding ending = oldestFirst.get(i);
-            if (ending.kind() == RecordedEnding.Kind.JOBS_FAULT) {
+            if (ending.kind() == RecordedEnding.Kind.JOBS_FAULT || ending.kind() == RecordedEnding.Kind.SCRIPT_PENDING) {
                 continue;
             }
             if (!ending.kind().counts()) {

@@ -148,7 +148,8 @@ public record Order(
     /**
      * How an attempt failed, as far as the fleet is concerned: the machine ({@code infrastructure}: a
      * hand-back; {@code lease-expired}: the Worker was lost), the script ({@code script}: status 500 or
-     * more), or a deliberate stop ({@code stopped}: the Worker shut down), which blames nobody.
+     * more), or a stop that is no machine's fault ({@code stopped}: the Worker shut down, or could not fetch
+     * its job from the Boss), which blames nobody.
      */
     public record Failure(Kind kind, Integer status, String type) {
 

@@ -306,12 +306,15 @@ public class OrderService {
     }
 
     /**
-     * A hand-back blames the machine, unless the Worker stopped on purpose: a rolling deploy must never
-     * count against anyone (the Worker's {@code WorkerShutdown}, or {@code NotStarted} because it shut down).
+     * A hand-back blames the machine, unless the Worker stopped on purpose or the Boss was the cause: a
+     * rolling deploy must never count against anyone (the Worker's {@code WorkerShutdown}, or
+     * {@code NotStarted} because it shut down), and neither may a Boss restart or a store election that made
+     * every Worker claiming at that moment fail to fetch its job ({@code JobNotFetched}): that would
+     * quarantine a healthy fleet at once.
      */
     static Order.Failure handBack(Ending ending) {
         String type = ending.errorType();
-        boolean stopped = "WorkerShutdown".equals(type) || ("NotStarted".equals(type)
+        boolean stopped = "WorkerShutdown".equals(type) || "JobNotFetched".equals(type) || ("NotStarted".equals(type)
                 && ending.errorMessage() != null && ending.errorMessage().contains("SHUTDOWN"));
         return new Order.Failure(stopped ? Order.Failure.Kind.STOPPED : Order.Failure.Kind.INFRASTRUCTURE,
                 ending.status(), type);

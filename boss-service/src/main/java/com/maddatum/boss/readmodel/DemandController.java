@@ -5,6 +5,7 @@ import com.maddatum.boss.order.LabelSetDemand;
 import com.maddatum.boss.order.NewOrder;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.worker.WorkerRegistry;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.ExampleObject;
@@ -38,9 +39,11 @@ class DemandController {
             .thenComparing(v -> String.join(",", v.requiredLabels()));
 
     private final OrderQueries orders;
+    private final WorkerRegistry workers;
 
-    DemandController(OrderQueries orders) {
+    DemandController(OrderQueries orders, WorkerRegistry workers) {
         this.orders = orders;
+        this.workers = workers;
     }
 
     /**
@@ -83,13 +86,16 @@ class DemandController {
     }
 
     /**
-     * Orders assigned or running now that a Worker of this kind could have taken. An autoscaler that sized
-     * the pool on waiting orders alone would shrink it under Workers still busy with their jobs; on
-     * {@code wanted} (waiting plus running) it removes a Worker only when there is one too many. Walks
-     * the held orders, which are at most the fleet's slots.
+     * Orders assigned or running now on Workers of this kind (nodes that registered at least these labels)
+     * that such a Worker could have taken. An autoscaler that sized the pool on waiting orders alone would
+     * shrink it under Workers still busy with their jobs; on {@code wanted} (waiting plus running) it removes
+     * a Worker only when there is one too many. Jobs running on other kinds of Workers (CPU boxes running
+     * unlabelled jobs, say) are not this pool's. Walks the held orders, at most the fleet's slots.
      */
     private long inFlight(Set<String> workerLabels, Long gpuMemoryMiB) {
-        return orders.heldByNode().values().stream().flatMap(List::stream)
+        return orders.heldByNode().entrySet().stream()
+                .filter(held -> workers.labelsOf(held.getKey()).containsAll(workerLabels))
+                .flatMap(held -> held.getValue().stream())
                 .filter(o -> workerLabels.containsAll(o.requiredLabels()))
                 .filter(o -> o.minGpuMemoryMiB() == null || (gpuMemoryMiB != null && gpuMemoryMiB >= o.minGpuMemoryMiB()))
                 .count();

@@ -1,6 +1,7 @@
 package com.maddatum.boss.readmodel;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.maddatum.boss.order.Fleet;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderStatus;
@@ -41,10 +42,12 @@ class QueuePlace {
 
     private final WorkerRegistry workers;
     private final OrderQueries orders;
+    private final Fleet fleet;
 
-    QueuePlace(WorkerRegistry workers, OrderQueries orders) {
+    QueuePlace(WorkerRegistry workers, OrderQueries orders, Fleet fleet) {
         this.workers = workers;
         this.orders = orders;
+        this.fleet = fleet;
     }
 
     /** The queue view of an unassigned order; null for any other. */
@@ -53,7 +56,9 @@ class QueuePlace {
             return null;
         }
         Set<String> needs = Set.copyOf(order.requiredLabels());
-        List<LiveNode> labelled = workers.live().stream().filter(n -> n.labels().containsAll(needs)).toList();
+        // A drained or quarantined node takes nothing: counting it would promise a start that never comes.
+        List<LiveNode> labelled = workers.live().stream().filter(n -> n.labels().containsAll(needs))
+                .filter(n -> fleet.mayClaim(n.name())).toList();
         List<LiveNode> eligible = labelled.stream().filter(n -> n.hasGpuMemory(order.minGpuMemoryMiB())).toList();
         int idle = (int) eligible.stream().filter(n -> orders.heldBy(n.name()) < n.slots()).count();
         long slots = eligible.stream().mapToLong(LiveNode::slots).sum();

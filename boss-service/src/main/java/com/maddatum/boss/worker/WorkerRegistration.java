@@ -22,7 +22,8 @@ public record WorkerRegistration(
         @Size(max = 64) List<@Valid Gpu> gpus,
         @Size(max = 1000) List<@Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9_.-]*\\.py") String> scripts,
         @Size(max = 64) List<@Valid FailedGpu> failedGpus,
-        @Size(max = 500) String cpuOnlyBecause) {
+        @Size(max = 500) String cpuOnlyBecause,
+        @Pattern(regexp = "[A-Za-z0-9-]{1,64}") String bootId) {
 
     public record Gpu(@PositiveOrZero Integer index, @Size(max = 255) String model, @PositiveOrZero Long memoryMb) {}
 

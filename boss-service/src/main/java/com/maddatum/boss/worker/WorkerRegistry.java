@@ -69,7 +69,7 @@ public class WorkerRegistry {
     private final Clock clock;
     private final BossProperties.Workers settings;
     private final Map<String, Node> nodes = new ConcurrentHashMap<>();
-    private final List<java.util.function.Consumer<String>> registrationListeners =
+    private final List<java.util.function.BiConsumer<String, String>> registrationListeners =
             new java.util.concurrent.CopyOnWriteArrayList<>();
 
     WorkerRegistry(MongoTemplate mongo, StoreDurability durability, Clock clock, BossProperties properties,
@@ -119,13 +119,18 @@ public class WorkerRegistry {
                         .toList())
                 .set("lastSeenAt", Date.from(now))
                 .setOnInsert("registeredAt", Date.from(now));
+        if (registration.bootId() == null) {
+            update.unset("bootId");
+        } else {
+            update.set("bootId", registration.bootId());
+        }
         if (registration.cpuOnlyBecause() == null) {
             update.unset("cpuOnlyBecause");
         } else {
             update.set("cpuOnlyBecause", registration.cpuOnlyBecause());
         }
         upsert(name, update);
-        registrationListeners.forEach(listener -> listener.accept(name));
+        registrationListeners.forEach(listener -> listener.accept(name, registration.bootId()));
         durability.sync();
         remember(name, new Node(Set.copyOf(nodeLabels), slots, biggestGpu(registration.gpus()), now, now));
         return find(name);
@@ -135,7 +140,7 @@ public class WorkerRegistry {
      * Told the node's name each time a node registers, before the registration is answered (a drain the
      * node asked for itself is lifted then, see the fleet package).
      */
-    public void onRegister(java.util.function.Consumer<String> listener) {
+    public void onRegister(java.util.function.BiConsumer<String, String> listener) {
         registrationListeners.add(listener);
     }
 

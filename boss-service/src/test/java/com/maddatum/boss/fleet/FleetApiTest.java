@@ -165,6 +165,27 @@ class FleetApiTest extends BossApiTestBase {
         assertThat(rolled.get("recentEndings").get(0).get("errorType").asString()).isEqualTo("NotStarted");
     }
 
+    /**
+     * A Boss restart or a store election makes every Worker claiming at that moment fail to fetch its job:
+     * that is the Boss's fault, so four such hand-backs of a four-slot node quarantine nothing.
+     */
+    @Test
+    void handBacksOfJobsTheBossCouldNotServeBlameNobody() {
+        register("fl-blip", "fl-blip");
+        register("fl-blip-2", "fl-blip");
+        List<JsonNode> claimed = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            submitFor("fl-blip");
+            claimed.add(claim("fl-blip"));
+        }
+        claimed.forEach(order -> report(order, "fl-blip", 503, true, "JobNotFetched"));
+        JsonNode blip = worker("fl-blip");
+        assertThat(blip.get("state").asString()).isEqualTo("idle");
+        assertThat(blip.has("recentEndings")).isFalse();
+        assertThat(claim("fl-blip").get("attempt").asInt()).as("not avoided either").isEqualTo(2);
+        cancelLiveOrders();
+    }
+
     @Test
     void lostLeasesOfOneNodeWithinOneLeasePeriodCountOnce() {
         register("fl-power", "fl-power");

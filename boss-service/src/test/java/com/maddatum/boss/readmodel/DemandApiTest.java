@@ -86,6 +86,13 @@ class DemandApiTest extends BossApiTestBase {
         assertThat(empty.get("inFlight").asLong()).isEqualTo(3);
         assertThat(empty.get("wanted").asLong()).isEqualTo(3);
         assertThat(demand("").get("inFlight").asLong()).as("a Worker without the label could not run them").isZero();
+        // An unlabelled job running on a CPU box is not the GPU pool's work, though a GPU Worker could run it.
+        String cpu = "cpu" + System.nanoTime();
+        boss.post("/worker-node/create", Map.of("name", "demand-cpu", "labels", List.of(cpu)));
+        submitMany(1);
+        claim("demand-cpu");
+        assertThat(demand(query).get("inFlight").asLong()).isEqualTo(3);
+        assertThat(demand("?labels=" + cpu).get("inFlight").asLong()).isEqualTo(1);
 
         HttpJson.Reply handBack = boss.post("/callback", Map.of("status", 503, "orderId", claimed.get("_id").asString(),
                 "attempt", 1, "node", "demand-w", "retryable", true,

@@ -78,6 +78,12 @@ class QueueApiTest extends BossApiTestBase {
         assertThat(queue(c).get("waitingBecause").asString()).isEqualTo("1 order ahead; 2 eligible Workers are busy");
         assertThat(queue(a).get("waitingBecause").asString()).isEqualTo("next in line; all 2 eligible Workers are busy");
 
+        // A drained Worker takes nothing new: it is no longer counted as eligible.
+        assertThat(boss.post("/workers/" + w2 + "/drain", Map.of("reason", "maintenance")).status()).isEqualTo(200);
+        assertThat(queue(c).get("eligibleWorkers").get("live").asInt()).isEqualTo(1);
+        assertThat(boss.post("/workers/" + w2 + "/undrain", "").status()).isEqualTo(200);
+        assertThat(queue(c).get("eligibleWorkers").get("live").asInt()).isEqualTo(2);
+
         // Workers not heard from for boss.workers.offline-after no longer count.
         clock.advance(Duration.ofMinutes(2));
         assertThat(queue(c).get("eligibleWorkers").get("live").asInt()).isZero();

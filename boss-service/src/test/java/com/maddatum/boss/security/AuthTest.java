@@ -221,6 +221,20 @@ class AuthTest {
         assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1")).status()).isEqualTo(200);
         assertThat(bound.get("/workers/gpu-drain-1").json().has("drain")).isFalse();
 
+        // With a bootId, only a new start lifts it: the same start registering again while its preStop
+        // waits (its GPUs changed) stays drained.
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1", "bootId", "boot-1")).status())
+                .isEqualTo(200);
+        assertThat(bound.post("/workers/gpu-drain-1/drain", Map.of("reason", "preStop")).status()).isEqualTo(200);
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1", "bootId", "boot-1",
+                "cpuOnlyBecause", "GPU 0 failed")).status()).isEqualTo(200);
+        assertThat(bound.get("/workers/gpu-drain-1").json().get("drain").get("by").asString()).isEqualTo("node");
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1", "bootId", "boot-2")).status())
+                .isEqualTo(200);
+        assertThat(bound.get("/workers/gpu-drain-1").json().has("drain")).isFalse();
+        assertThat(bound.post("/worker-node/create", Map.of("name", "gpu-drain-1", "bootId", "../x")).status())
+                .isEqualTo(400);
+
         HttpJson.Reply operatorDrain = operator.post("/workers/gpu-drain-1/drain", Map.of("reason", "bad fan"));
         assertThat(operatorDrain.json().get("drain").get("by").asString()).isEqualTo("operator");
         // The node's own drain again does not turn an operator's into one its next registration lifts.

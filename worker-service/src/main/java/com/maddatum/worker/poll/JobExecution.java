@@ -62,7 +62,9 @@ final class JobExecution {
         } catch (BossUnavailableException e) {
             log.warn("cannot fetch the job, handing the order back order={} job={} error={}", order.id(),
                     order.jobId(), e.getMessage());
-            spool.submit(stamped(OutcomeBuilder.handBack(order.jobId(), "WorkerFailure",
+            // Its own type: the Boss (restarting, or its store electing) was at fault, not this machine, so
+            // the Boss must not count it towards quarantine, nor the Worker re-check its GPUs for it.
+            spool.submit(stamped(OutcomeBuilder.handBack(order.jobId(), "JobNotFetched",
                     "the worker could not fetch the job: " + e.getMessage()), order, settings.nodeName(), clock));
             return true;
         }

@@ -116,7 +116,7 @@ class JobPollerTest {
             JsonNode handedBack = worker.boss.callback(A_WHILE);
             assertThat(handedBack.get("status").asInt()).isEqualTo(503);
             assertThat(handedBack.get("retryable").asBoolean()).isTrue();
-            assertThat(handedBack.get("error").get("type").asString()).isEqualTo("WorkerFailure");
+            assertThat(handedBack.get("error").get("type").asString()).isEqualTo("JobNotFetched");
             assertThat(handedBack.get("orderId").asString()).isEqualTo(orderId(1));
 
             worker.boss.jobAnswer = null;
