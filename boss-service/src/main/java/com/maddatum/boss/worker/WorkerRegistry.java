@@ -278,15 +278,17 @@ public class WorkerRegistry {
     @Scheduled(fixedDelayString = "PT10M", initialDelayString = "PT1M")
     int forgetStale() {
         Instant cutoff = clock.instant().minus(settings.forgetAfter());
-        // A drained or quarantined node is kept however long it is away: it must not come back with work.
+        // A node an operator drained, or a quarantined one, is kept however long it is away: it must not come
+        // back with work. A node's own drain (a stopped pod's preStop; pod names are never reused) is not.
         long forgotten = mongo.remove(Query.query(Criteria.where("lastSeenAt").lt(Date.from(cutoff))
-                .and("drain").exists(false).and("quarantine").exists(false)), COLLECTION).getDeletedCount();
+                .and("drain.by").ne("operator").and("quarantine").exists(false)), COLLECTION).getDeletedCount();
         long excess;
         // At most TRIM_BATCHES batches a run: a flood of names is trimmed over a few runs, never in one
         // long stall; and a batch that deletes nothing (others registering as fast) ends the run.
         for (int batch = 0; batch < TRIM_BATCHES
                 && (excess = mongo.count(new Query(), COLLECTION) - settings.maxKnown()) > 0; batch++) {
-            Query oldest = new Query().with(Sort.by(Sort.Direction.ASC, "lastSeenAt")).limit((int) Math.min(excess, 1000));
+            Query oldest = new Query(Criteria.where("drain.by").ne("operator").and("quarantine").exists(false))
+                    .with(Sort.by(Sort.Direction.ASC, "lastSeenAt")).limit((int) Math.min(excess, 1000));
             oldest.fields().include("_id");
             List<Object> ids = mongo.find(oldest, Document.class, COLLECTION).stream().map(d -> d.get("_id")).toList();
             long deleted = ids.isEmpty() ? 0 : mongo.getCollection(COLLECTION).deleteMany(Filters.in("_id", ids))

@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.bson.Document;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,30 @@ class WorkerRegistryTest {
         registry.seen("new");
         assertThat(registry.forgetStale()).isEqualTo(1);
         assertThat(registry.all()).extracting(d -> d.get("_id")).containsExactly("new");
+    }
+
+    /**
+     * An operator's drain and a quarantine outlive any absence and the max-known trim (the machine must not
+     * come back with work); a stopped pod's own drain does not (pod names are never reused).
+     */
+    @Test
+    void operatorDrainsAndQuarantinesAreNeverForgottenButAPodsOwnDrainIs() {
+        var workers = client.getDatabase("boss").getCollection("workers");
+        for (String node : List.of("drained", "quarantined", "pod-1", "plain")) {
+            registry.seen(node);
+        }
+        workers.updateOne(new Document("_id", "drained"), new Document("$set", new Document("drain.by", "operator")));
+        workers.updateOne(new Document("_id", "quarantined"), new Document("$set", new Document("quarantine.reason", "x")));
+        workers.updateOne(new Document("_id", "pod-1"), new Document("$set", new Document("drain.by", "node")));
+        clock.advance(Duration.ofDays(2));
+        for (int i = 0; i < 6; i++) {
+            clock.advance(Duration.ofSeconds(11));
+            registry.seen("new-" + i); // three over max-known with the two kept: the trim must pass them by
+        }
+        // pod-1 and plain for their absence, then the three oldest of the others, never the two kept.
+        assertThat(registry.forgetStale()).isEqualTo(5);
+        assertThat(registry.all()).extracting(d -> d.get("_id"))
+                .containsExactlyInAnyOrder("drained", "quarantined", "new-3", "new-4", "new-5");
     }
 
     @Test
