@@ -169,4 +169,40 @@ class GpuSlotsTest {
                     .extracting(o -> o.get("orderId").asString()).containsExactly(orderId(2), orderId(3));
         }
     }
+
+    /**
+     * A check (another slot's) fails this slot's GPU while the slot waits in its long poll: the order it then
+     * gets was claimed for that GPU. It goes back to the queue as not started, and is not run on the failed GPU.
+     */
+    @Test
+    void anOrderClaimedForAGpuThatFailedDuringTheLongPollIsHandedBackNotRun() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+        try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 1, TestSettings.python()), checkedBy(smi))) {
+            GpuRoster gpus = worker.gpus;
+            java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+            worker.boss.duringClaim = () -> {
+                if (once.compareAndSet(false, true)) {
+                    smi.answer("0, NVIDIA GeForce RTX 4090, [N/A]\n1, NVIDIA RTX A6000, 49140\n", 0);
+                    assertThat(gpus.recheck("another slot's CUDA error")).isTrue(); // slot 0 moves to GPU 1
+                }
+            };
+            worker.boss.order(1, CUDA_ENV);
+            worker.start();
+            JsonNode handedBack = worker.boss.callback(A_WHILE);
+            assertThat(handedBack.get("orderId").asString()).isEqualTo(orderId(1));
+            assertThat(handedBack.get("status").asInt()).isEqualTo(503);
+            assertThat(handedBack.get("retryable").asBoolean()).isTrue();
+            assertThat(handedBack.get("error").get("type").asString()).isEqualTo("NotStarted");
+            assertThat(handedBack.get("error").get("message").asString()).contains("GPU changed");
+            assertThat(worker.boss.requests).noneMatch(r -> r.startsWith("/retrieve/job/"));
+            assertThat(worker.boss.boredCalls.get(0)).endsWith("&gpuMemoryMiB=24564");
+            // The slot claims again, on GPU 1, once the Boss has the new picture; the next order runs there.
+            worker.boss.order(2, CUDA_ENV);
+            JsonNode ran = worker.boss.callback(A_WHILE);
+            assertThat(ran.get("orderId").asString()).isEqualTo(orderId(2));
+            assertThat(ran.get("status").asInt()).isEqualTo(200);
+            assertThat(ran.get("logTail").asString()).contains("visible='1'");
+            assertThat(worker.boss.registrations).hasSize(2);
+        }
+    }
 }
