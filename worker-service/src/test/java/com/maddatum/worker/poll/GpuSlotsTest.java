@@ -205,4 +205,38 @@ class GpuSlotsTest {
             assertThat(worker.boss.registrations).hasSize(2);
         }
     }
+
+    /**
+     * A run fails with a CUDA error while another slot's job runs on the other GPU: the re-check allocates
+     * only on the failed run's GPU (free now), not on the busy one, which a nearly full memory or
+     * exclusive-process mode would fail for no fault of its own.
+     */
+    @Test
+    void aRecheckAfterAMachineFaultSparesTheGpuAnotherSlotsJobUses() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+        Path asked = root.resolve("asked");
+        // The CUDA check's Python: notes which GPUs it was asked to allocate on, and finds them all fine.
+        List<String> python = List.of("sh", "-c", "echo \"$*\" >> \"$0\"; echo '{\"torch\": \"2.4.0\", \"cuda\": \"12.4\", "
+                + "\"available\": true, \"devices\": 2}'; for i in \"$@\"; do echo \"{\\\"index\\\": $i, \\\"ok\\\": true}\"; done",
+                asked.toString());
+        Function<WorkerSettings, GpuRoster> roster = settings -> new GpuRoster(settings, new GpuHealth(
+                new ProcessRunner(Clock.systemUTC()), smi.command(), python, Map.of("PATH", System.getenv("PATH")),
+                Duration.ofSeconds(10), TestSettings.JSON), System::nanoTime);
+        try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 0, TestSettings.python()), roster)) {
+            assertThat(java.nio.file.Files.readString(asked)).isEqualTo("0 1\n"); // start-up: every GPU
+            worker.boss.order(1, "{\"scriptName\":\"sleeper.py\"}");
+            worker.start();
+            await("the sleeper running", () -> worker.boss.beatsOf(orderId(1)) > 0);
+            worker.boss.order(2, "{\"scriptName\":\"cuda_lost.py\"}");
+            JsonNode lost = worker.boss.callback(A_WHILE);
+            assertThat(lost.get("orderId").asString()).isEqualTo(orderId(2));
+            String lostGpu = lost.get("logTail").asString().replaceAll("(?s).*visible=(\\d).*", "$1");
+            await("the re-check", () -> worker.gpus.checks() == 2);
+            assertThat(java.nio.file.Files.readString(asked)).isEqualTo("0 1\n" + lostGpu + "\n");
+            int busy = 1 - Integer.parseInt(lostGpu);
+            assertThat(worker.gpus.report().healthyIndexes()).containsExactlyInAnyOrder(0, 1);
+            assertThat(worker.gpus.report().gpus().get(busy).note()).contains("in use by a job");
+            assertThat(worker.boss.registrations).hasSize(1);
+        }
+    }
 }
