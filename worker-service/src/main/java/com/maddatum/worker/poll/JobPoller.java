@@ -40,7 +40,9 @@ import org.springframework.stereotype.Component;
  * backs the slot off, doubling from the poll interval up to a minute. A slot whose run left a process
  * that would not die is taken out of service. Each claim says the memory of the slot's GPU; a slot whose
  * GPU failed its check claims nothing ({@link GpuRoster}), and a run that failed for the machine's sake
- * has the GPUs checked again.
+ * has the GPUs checked again, with no CUDA allocation on the GPUs other slots' jobs use. An order that
+ * arrives for a slot whose GPU a check changed during the long poll goes back unrun. While a GPU is
+ * failed, a thread of its own checks the idle GPUs again on the roster's back-off.
  */
 @Component
 class JobPoller {

@@ -239,4 +239,27 @@ class GpuSlotsTest {
             assertThat(worker.boss.registrations).hasSize(1);
         }
     }
+
+    /** A GPU failed at start-up is looked at again on the back-off, with no run failing, and offered once it passes. */
+    @Test
+    void aGpuThatFailedAtStartUpIsCheckedAgainWithoutAFaultAndOfferedWhenItRecovers() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").answer("0, NVIDIA H200, [N/A]\n", 0);
+        com.maddatum.worker.config.WorkerProperties.GpuCheck quick = new com.maddatum.worker.config.WorkerProperties.GpuCheck(
+                true, Duration.ofSeconds(10), false, Duration.ofSeconds(1), Duration.ofSeconds(1));
+        try (WorkerHarness worker = new WorkerHarness(url -> TestSettings.gpuSettings(url, root, 0, smi.command(),
+                TestSettings.python(), quick), checkedBy(smi))) {
+            worker.start();
+            await("the CPU-only registration", () -> worker.boss.registrations.size() == 1);
+            assertThat(worker.boss.registrations.get(0).get("gpus")).isEmpty();
+            smi.answer("0, NVIDIA H200, 143771\n", 0);
+            await("the registration with the GPU back", () -> worker.boss.registrations.size() == 2);
+            JsonNode back = worker.boss.registrations.get(1);
+            assertThat(back.get("gpus")).hasSize(1);
+            assertThat(back.get("failedGpus")).isEmpty();
+            assertThat(back.get("labels").toString()).contains("\"gpu\"");
+            assertThat(back.get("bootId").asString()).isEqualTo(worker.boss.registrations.get(0).get("bootId").asString());
+            int before = worker.boss.boredCalls.size();
+            await("a claim on the GPU", () -> claimsSince(worker, before).stream().anyMatch(c -> c.endsWith("&gpuMemoryMiB=143771")));
+        }
+    }
 }
