@@ -1,6 +1,7 @@
 package com.maddatum.worker.config;
 
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -60,13 +61,25 @@ public record WorkerProperties(
     /**
      * The GPU health check ({@code gpu/GpuHealth}), run at start-up and after each run that failed for the
      * machine's sake. {@code timeout} bounds each of its two processes ({@code nvidia-smi}, and Python
-     * importing torch and touching every GPU); {@code cuda} false leaves the Python step out.
+     * importing torch and touching every GPU); {@code cuda} false leaves the Python step out. While a GPU
+     * is failed (or nvidia-smi failed at start-up) the check runs again after {@code retryFirst}, the wait
+     * doubling up to {@code retryMax}: a GPU that came back (a driver reload, a reset) is offered again
+     * without a restart and without waiting for a run to fail.
      */
     public record GpuCheck(
             @DefaultValue("true") boolean enabled,
             @NotNull @DurationMin(seconds = 1) @DurationMax(minutes = 10) @DefaultValue("30s") Duration timeout,
-            @DefaultValue("true") boolean cuda) {
+            @DefaultValue("true") boolean cuda,
+            @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 24) @DefaultValue("1m") Duration retryFirst,
+            @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 24) @DefaultValue("30m") Duration retryMax) {
 
-        public static final GpuCheck DEFAULTS = new GpuCheck(true, Duration.ofSeconds(30), true);
+        public static final GpuCheck DEFAULTS = new GpuCheck(true, Duration.ofSeconds(30), true, Duration.ofMinutes(1),
+                Duration.ofMinutes(30));
+
+        /** A first wait longer than the longest would never double; it says the two were mixed up. */
+        @AssertTrue(message = "worker.gpu-check.retry-max must be at least worker.gpu-check.retry-first")
+        public boolean isRetryMaxAtLeastRetryFirst() {
+            return retryFirst == null || retryMax == null || retryMax.compareTo(retryFirst) >= 0;
+        }
     }
 }

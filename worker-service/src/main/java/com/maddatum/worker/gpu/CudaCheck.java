@@ -13,7 +13,8 @@ import tools.jackson.databind.json.JsonMapper;
  * The Python half of the GPU check: one interpreter (the one scripts run with) imports torch and puts
  * a 1 MiB tensor on each GPU it sees, printing one JSON line per GPU as it goes, so that a hang or a crash
  * on the third GPU still leaves the verdict on the first two. A torch without CUDA, or no torch, is not a
- * failure: scripts on this machine then cannot use a GPU either way, and the note says so.
+ * failure: scripts on this machine then cannot use a GPU either way, and the note says so. The GPUs to
+ * touch are its arguments (nvidia-smi's indexes); none: every GPU CUDA sees.
  */
 final class CudaCheck {
 
@@ -37,7 +38,10 @@ final class CudaCheck {
             "    sys.exit(0)",
             "n = torch.cuda.device_count()",
             "say(torch=torch.__version__, cuda=torch.version.cuda, available=True, devices=n)",
-            "for i in range(n):",
+            "wanted = [int(a) for a in sys.argv[1:]] if len(sys.argv) > 1 else range(n)",
+            "for i in wanted:",
+            "    if i >= n:",
+            "        continue",
             "    try:",
             "        x = torch.ones(1 << 18, device='cuda:%d' % i)",
             "        total = int(x.sum().item())",

@@ -13,6 +13,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -62,17 +63,39 @@ public final class GpuHealth {
 
     /** Asks {@code nvidia-smi} afresh and checks every GPU of {@code known} (those listed at start-up). */
     public GpuReport check(Collection<Gpu> known) {
-        return check(GpuProbe.list(runner, nvidiaSmi, timeout), known);
+        return check(list(), known, Set.of(), null);
+    }
+
+    /**
+     * Asks {@code nvidia-smi} afresh and checks {@code known}, allocating only on the GPUs outside
+     * {@code busy} (see {@link #check(GpuProbe.Listing, Collection, Set, GpuReport)}).
+     */
+    public GpuReport check(Collection<Gpu> known, Set<Integer> busy, GpuReport previous) {
+        return check(list(), known, busy, previous);
+    }
+
+    /** What {@code nvidia-smi} lists now. */
+    public GpuProbe.Listing list() {
+        return GpuProbe.list(runner, nvidiaSmi, timeout);
+    }
+
+    public GpuReport check(GpuProbe.Listing listing, Collection<Gpu> known) {
+        return check(listing, known, Set.of(), null);
     }
 
     /**
      * Checks {@code known} against a listing. A GPU nvidia-smi no longer lists fails with nvidia-smi's
      * failure, or as gone; one it lists but did not list at start-up has no slot and is left out.
+     * {@code busy}: GPUs a running job uses. They get no CUDA allocation: on a nearly full GPU, or one in
+     * exclusive-process compute mode, it fails with "out of memory" or "busy or unavailable" although the
+     * GPU is fine, and that would stop a healthy GPU's slots. A busy GPU nvidia-smi still lists with its
+     * memory keeps its verdict from {@code previous} (passes when it had none).
      */
-    public GpuReport check(GpuProbe.Listing listing, Collection<Gpu> known) {
+    public GpuReport check(GpuProbe.Listing listing, Collection<Gpu> known, Set<Integer> busy, GpuReport previous) {
         Map<Integer, Gpu> listed = listing.gpus().stream().collect(Collectors.toMap(Gpu::index, g -> g));
         TreeMap<Integer, Gpu> gpus = new TreeMap<>();
         Map<Integer, String> failures = new HashMap<>();
+        Map<Integer, String> notes = new HashMap<>();
         for (Gpu gpu : known) {
             Gpu now = listed.get(gpu.index());
             gpus.put(gpu.index(), now != null ? now : gpu);
@@ -84,11 +107,23 @@ public final class GpuHealth {
         }
         listed.keySet().stream().filter(i -> !gpus.containsKey(i))
                 .forEach(i -> log.warn("a GPU appeared after start-up; restart the Worker to use it gpu={}", i));
-        List<Integer> candidates = gpus.keySet().stream().filter(i -> !failures.containsKey(i)).toList();
+        for (int index : gpus.keySet()) {
+            if (busy.contains(index) && !failures.containsKey(index)) {
+                GpuReport.Status before = previous == null ? null : previous.gpus().stream()
+                        .filter(s -> s.gpu().index() == index).findFirst().orElse(null);
+                if (before != null && !before.passed()) {
+                    failures.put(index, before.failure());
+                } else {
+                    notes.put(index, "in use by a job: listed by nvidia-smi, no CUDA allocation");
+                }
+            }
+        }
+        List<Integer> candidates = gpus.keySet().stream()
+                .filter(i -> !failures.containsKey(i) && !notes.containsKey(i)).toList();
         String note = null;
         if (!candidates.isEmpty()) {
             CudaCheck.Answer cuda = python == null ? CudaCheck.Answer.skip("the CUDA check is switched off")
-                    : CudaCheck.read(runPython(), timeout, json);
+                    : CudaCheck.read(runPython(candidates), timeout, json);
             note = cuda.skipped();
             if (note == null) {
                 for (int index : candidates) {
@@ -102,7 +137,8 @@ public final class GpuHealth {
         List<GpuReport.Status> statuses = new ArrayList<>();
         for (Gpu gpu : gpus.values()) {
             String failure = failures.get(gpu.index());
-            statuses.add(new GpuReport.Status(gpu, failure, failure == null ? note : null));
+            statuses.add(new GpuReport.Status(gpu, failure, failure != null ? null
+                    : notes.getOrDefault(gpu.index(), note)));
         }
         return new GpuReport(statuses, cpuOnlyBecause(listing, statuses));
     }
@@ -123,9 +159,12 @@ public final class GpuHealth {
                 .map(s -> "GPU " + s.gpu().index() + ": " + s.failure()).collect(Collectors.joining("; "));
     }
 
-    private ProcessResult runPython() {
+    /** Python, told which GPUs to allocate on (nvidia-smi's indexes, which are CUDA's in PCI bus order). */
+    private ProcessResult runPython(List<Integer> indexes) {
+        List<String> command = new ArrayList<>(python);
+        indexes.forEach(i -> command.add(Integer.toString(i)));
         try {
-            return ShortCommand.run(runner, python, environment, false, timeout);
+            return ShortCommand.run(runner, command, environment, false, timeout);
         } catch (IOException e) {
             return new ProcessResult(null, "cannot make a directory for it: " + e.getMessage(), null, null, false, 0,
                     null, "", "", 0, 0, false, Instant.now(), Instant.now());

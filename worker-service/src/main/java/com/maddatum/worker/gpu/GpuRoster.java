@@ -5,9 +5,15 @@ import com.maddatum.worker.config.GpuProbe;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
+import com.maddatum.worker.config.WorkerProperties;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -18,7 +24,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Which GPUs this Worker offers and which slot runs on which, from the latest {@link GpuHealth} check:
- * at start-up, and again after a run fails for the machine's sake. Slot i prefers the i-th GPU listed at
+ * at start-up, again after a run fails for the machine's sake, and on a back-off while a GPU is failed. Slot i prefers the i-th GPU listed at
  * start-up (round robin); a slot whose GPU failed takes a healthy GPU no slot prefers, else claims
  * nothing until a check passes its GPU again, so two jobs never share a GPU because a third one broke.
  * With no GPU left every slot claims as a CPU slot, and the labels say {@code cpu}, not {@code gpu}.
@@ -41,8 +47,16 @@ public class GpuRoster {
     private final GpuHealth health;
     private final LongSupplier nanoTime;
     private volatile State state;
+    /**
+     * The GPUs slots run on: those nvidia-smi listed at start-up, or, when it failed then, those it lists
+     * at the first retry that lists any.
+     */
+    private volatile List<Gpu> known;
     private long lastCheckStarted;
     private volatile int checks;
+    /** While a GPU is failed: the wait before the next retry, and when that is due; null wait: nothing failed. */
+    private Duration retryWait;
+    private long retryAt;
 
     @Autowired
     public GpuRoster(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
@@ -57,12 +71,14 @@ public class GpuRoster {
         this.settings = settings;
         this.health = health;
         this.nanoTime = nanoTime;
+        this.known = settings.gpus();
         this.lastCheckStarted = nanoTime.getAsLong();
         GpuReport first = health == null ? unchecked(settings.gpus())
                 : health.check(settings.gpuListing(), settings.gpus());
-        this.state = new State(first, assign(settings.slots(), settings.gpus(), first), 0);
+        this.state = new State(first, assign(settings.slots(), known, first), 0);
         this.checks = 1;
         logReport("start-up", first);
+        planRetry(first, lastCheckStarted);
     }
 
     public GpuReport report() {
@@ -93,38 +109,96 @@ public class GpuRoster {
         return (int) state.assignments().stream().filter(Assignment::claims).count();
     }
 
+    /** Checks again with no GPU in use (a test's shorthand). */
+    public boolean recheck(String why) {
+        return recheck(why, Set.of());
+    }
+
     /**
      * Checks the GPUs again after a run failed for the machine's sake, unless a check begun since the
      * failure has already looked: several slots failing at once cost one check, not one each, queued.
-     * True when the healthy GPUs changed.
+     * {@code busy}: the GPUs running jobs use now, which get no CUDA allocation ({@link GpuHealth}). True
+     * when the healthy GPUs changed.
      */
-    public boolean recheck(String why) {
-        return recheck(why, nanoTime.getAsLong());
+    public boolean recheck(String why, Set<Integer> busy) {
+        return recheck(why, nanoTime.getAsLong(), busy);
     }
 
     /** {@code failedAt}: when the failure was seen, on the {@code nanoTime} clock. */
     synchronized boolean recheck(String why, long failedAt) {
-        if (health == null || settings.gpus().isEmpty() || lastCheckStarted - failedAt > 0) {
+        return recheck(why, failedAt, Set.of());
+    }
+
+    synchronized boolean recheck(String why, long failedAt, Set<Integer> busy) {
+        if (health == null || known.isEmpty() || lastCheckStarted - failedAt > 0) {
             return false;
         }
+        return checkNow(why, busy);
+    }
+
+    /**
+     * While a GPU is failed, or nvidia-smi failed at start-up, checks again once the back-off
+     * ({@code worker.gpu-check.retry-first} doubling to {@code retry-max}) has passed: the GPUs not in
+     * {@code busy} get the CUDA allocation. Called often by a scheduled task; cheap when nothing is due.
+     * True when the healthy GPUs changed.
+     */
+    public synchronized boolean retryIfDue(Set<Integer> busy) {
+        if (health == null || retryWait == null || nanoTime.getAsLong() - retryAt < 0) {
+            return false;
+        }
+        return checkNow("retry of failed GPUs after " + retryWait.toSeconds() + "s", busy);
+    }
+
+    /** When the next retry is due, on the {@code nanoTime} clock; empty while no GPU is failed. */
+    synchronized OptionalLong retryAt() {
+        return retryWait == null ? OptionalLong.empty() : OptionalLong.of(retryAt);
+    }
+
+    private boolean checkNow(String why, Set<Integer> busy) {
         lastCheckStarted = nanoTime.getAsLong();
-        GpuReport report = health.check(settings.gpus());
-        checks++;
         State before = state;
+        GpuReport report;
+        if (known.isEmpty()) {
+            // nvidia-smi failed at start-up: its first listing with GPUs makes them this Worker's.
+            GpuProbe.Listing listing = health.list();
+            if (!listing.gpus().isEmpty()) {
+                known = listing.gpus();
+                log.info("nvidia-smi lists GPUs it could not list at start-up gpus={}", known.size());
+            }
+            report = health.check(listing, known, busy, before.report());
+        } else {
+            report = health.check(known, busy, before.report());
+        }
+        checks++;
         boolean changed = !report.healthyIndexes().equals(before.report().healthyIndexes());
-        state = new State(report, assign(settings.slots(), settings.gpus(), report),
-                before.generation() + (changed ? 1 : 0));
-        log.info("GPUs checked again reason={} changed={}", why, changed);
+        state = new State(report, assign(settings.slots(), known, report), before.generation() + (changed ? 1 : 0));
+        log.info("GPUs checked again reason={} changed={} busy={}", why, changed, busy);
         if (changed) {
             logReport("re-check", report);
         }
+        planRetry(report, lastCheckStarted);
         return changed;
+    }
+
+    /** A failed GPU, or a failing nvidia-smi on a machine with no GPU listed: retry, waiting longer each time. */
+    private void planRetry(GpuReport report, long checkStarted) {
+        boolean failing = !report.failed().isEmpty() || (known.isEmpty() && report.cpuOnlyBecause() != null);
+        if (health == null || !failing) {
+            retryWait = null;
+            return;
+        }
+        WorkerProperties.GpuCheck config = settings.gpuCheck();
+        retryWait = retryWait == null ? config.retryFirst()
+                : Collections.min(List.of(retryWait.multipliedBy(2), config.retryMax()));
+        retryAt = checkStarted + retryWait.toNanos();
+        log.info("a GPU check failed; checking again later retryIn={}s", retryWait.toSeconds());
     }
 
     /**
      * Slot i prefers GPU {@code i % n} of those listed at start-up. A slot whose preferred GPU failed takes
      * a healthy GPU that no slot prefers (there are some when {@code worker.slots} is below the GPU count),
-     * else claims nothing. No GPU at all, or none healthy: every slot is a CPU slot.
+     * else claims nothing. No GPU at all, or none healthy: every slot is a CPU slot. Slots that share a GPU
+     * share its memory: each claims its share (integer MiB), so two big jobs are not both sent to one GPU.
      */
     static List<Assignment> assign(int slots, List<Gpu> listed, GpuReport report) {
         List<Assignment> assignments = new ArrayList<>();
@@ -138,6 +212,8 @@ public class GpuRoster {
         for (int i = 0; i < slots; i++) {
             spare.remove(listed.get(i % listed.size()).index());
         }
+        List<Gpu> bound = new ArrayList<>();
+        Map<Integer, Integer> sharing = new HashMap<>();
         for (int i = 0; i < slots; i++) {
             Gpu preferred = listed.get(i % listed.size());
             Gpu gpu = report.healthy(preferred.index()).orElse(null);
@@ -146,7 +222,14 @@ public class GpuRoster {
                 spare.remove(index);
                 gpu = report.healthy(index).orElseThrow();
             }
-            assignments.add(gpu == null ? Assignment.IDLE : new Assignment(true, gpu.index(), gpu.memoryMb()));
+            bound.add(gpu);
+            if (gpu != null) {
+                sharing.merge(gpu.index(), 1, Integer::sum);
+            }
+        }
+        for (Gpu gpu : bound) {
+            assignments.add(gpu == null ? Assignment.IDLE : new Assignment(true, gpu.index(),
+                    gpu.memoryMb() == null ? null : gpu.memoryMb() / sharing.get(gpu.index())));
         }
         return List.copyOf(assignments);
     }

@@ -112,6 +112,11 @@ final class JobExecution {
         return env;
     }
 
+    /** The GPU this run uses; null: a CPU run. */
+    Integer gpu() {
+        return gpu;
+    }
+
     /** Why the run's Outcome blames the machine, once {@link #run} has returned; null when it does not. */
     String machineFault() {
         return machineFault;

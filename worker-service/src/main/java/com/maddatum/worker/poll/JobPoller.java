@@ -5,6 +5,7 @@ import com.maddatum.worker.client.BossUnavailableException;
 import com.maddatum.worker.client.Order;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.gpu.GpuRoster;
+import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.run.Runs;
 import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.spool.OutcomeSpool;
@@ -17,10 +18,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -35,7 +40,9 @@ import org.springframework.stereotype.Component;
  * backs the slot off, doubling from the poll interval up to a minute. A slot whose run left a process
  * that would not die is taken out of service. Each claim says the memory of the slot's GPU; a slot whose
  * GPU failed its check claims nothing ({@link GpuRoster}), and a run that failed for the machine's sake
- * has the GPUs checked again.
+ * has the GPUs checked again, with no CUDA allocation on the GPUs other slots' jobs use. An order that
+ * arrives for a slot whose GPU a check changed during the long poll goes back unrun. While a GPU is
+ * failed, a thread of its own checks the idle GPUs again on the roster's back-off.
  */
 @Component
 class JobPoller {
@@ -55,6 +62,9 @@ class JobPoller {
     private final Timer scriptTime;
     private final ShutdownBudget budget;
     private volatile boolean stopping;
+    /** How often the GPU retry asks whether its back-off has passed (the roster says when it is due). */
+    private static final Duration RETRY_TICK = Duration.ofSeconds(1);
+    private final ScheduledExecutorService gpuRetry;
 
     JobPoller(WorkerSettings settings, BossClient boss, Registrar registrar, GpuRoster gpus, Runs runs,
             OutcomeSpool spool, Clock clock, MeterRegistry meters, ShutdownBudget budget) {
@@ -74,6 +84,10 @@ class JobPoller {
         this.slotThreads = Executors.newFixedThreadPool(slots.length,
                 runnable -> Slot.daemon("slot-" + threads.getAndIncrement()).newThread(runnable));
         runs.onClose(this::stopPolling);
+        // A thread of its own: a check may take two timeouts, and must not hold up the slots' tick.
+        this.gpuRetry = Executors.newSingleThreadScheduledExecutor(Slot.daemon("gpu-retry"));
+        gpuRetry.scheduleWithFixedDelay(Repeating.guarded("gpu retry", this::retryFailedGpus),
+                RETRY_TICK.toMillis(), RETRY_TICK.toMillis(), TimeUnit.MILLISECONDS);
         Gauge.builder("worker.slots.busy", running, Map::size).description("slots running a script").register(meters);
         Gauge.builder("worker.slots", () -> slots.length).register(meters);
         Gauge.builder("worker.gpus.healthy", () -> gpus.report().healthy().size())
@@ -130,6 +144,18 @@ class JobPoller {
                     spool.submit(JobExecution.shuttingDown(order.get(), settings.nodeName(), clock));
                     return;
                 }
+                if (gpus.generation() != generation && !gpus.assignment(slot.index).equals(assignment)) {
+                    // A check on another slot changed this slot's GPU during the long poll (failed it, say):
+                    // the order was claimed for a GPU the slot no longer has. Back to the queue, not run there.
+                    GpuRoster.Assignment now = gpus.assignment(slot.index);
+                    log.warn("the slot's GPU changed while it waited for work; handing the order back slot={} "
+                            + "claimedGpu={} gpuNow={} claimsNow={} order={}", slot.index, assignment.gpu(), now.gpu(),
+                            now.claims(), order.get().id());
+                    spool.submit(JobExecution.stamped(OutcomeBuilder.handBack(order.get().jobId(), "NotStarted",
+                            "the slot's GPU changed (a GPU check ran) while it waited for the order; not started"),
+                            order.get(), settings.nodeName(), clock));
+                    return;
+                }
                 execute(slot, order.get(), assignment.gpu());
             }
         } catch (BossUnavailableException e) {
@@ -166,7 +192,19 @@ class JobPoller {
             // On the slot's own thread: this slot waits for the check (its GPU may be the sick one), no other does.
             log.warn("a run failed for the machine's sake; checking the GPUs again slot={} gpu={} order={} reason={}",
                     slot.index, gpu, order.id(), fault);
-            gpus.recheck(fault);
+            gpus.recheck(fault, busyGpus());
+        }
+    }
+
+    /** The GPUs running jobs use: a check allocates nothing on them ({@code gpu/GpuHealth}). */
+    private Set<Integer> busyGpus() {
+        return running.values().stream().map(JobExecution::gpu).filter(Objects::nonNull).collect(Collectors.toSet());
+    }
+
+    /** While a GPU is failed: checks the idle ones again on the roster's back-off; a change registers anew. */
+    private void retryFailedGpus() {
+        if (!stopping && gpus.retryIfDue(busyGpus())) {
+            log.info("a retry changed the healthy GPUs; registering again healthy={}", gpus.report().healthyIndexes());
         }
     }
 
@@ -189,6 +227,7 @@ class JobPoller {
     @PreDestroy
     void shutdown() throws InterruptedException {
         runs.drain(); // calls stopPolling first
+        gpuRetry.shutdownNow();
         slotThreads.shutdown();
         // The runs' outcomes are on disk by now; the slots may still be delivering them, within the budget.
         if (!slotThreads.awaitTermination(budget.untilReportEnds().toMillis(), TimeUnit.MILLISECONDS)) {

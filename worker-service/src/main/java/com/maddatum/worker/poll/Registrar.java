@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -34,6 +35,11 @@ class Registrar {
     private final GpuRoster gpus;
     private final Clock clock;
     private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(1));
+    /**
+     * Made once per process start (the Registrar is a singleton): every registration of this process sends
+     * it, and a restarted Worker sends a new one ({@link Registration#bootId()}).
+     */
+    private final String bootId = UUID.randomUUID().toString();
     /** The {@link GpuRoster#generation()} the Boss has; -1 before the first registration. */
     private volatile int registered = -1;
 
@@ -58,8 +64,8 @@ class Registrar {
             boss.register(registration);
             registered = generation;
             backoff.succeeded();
-            log.info("registered with the Boss boss={} node={} labels={} slots={} gpus={} failedGpus={} cpuOnlyBecause={}",
-                    settings.bossUrl(), settings.nodeName(), registration.labels(), registration.slots(),
+            log.info("registered with the Boss boss={} node={} bootId={} labels={} slots={} gpus={} failedGpus={} cpuOnlyBecause={}",
+                    settings.bossUrl(), settings.nodeName(), bootId, registration.labels(), registration.slots(),
                     registration.gpus().size(), registration.failedGpus().size(), registration.cpuOnlyBecause());
         } catch (BossUnavailableException e) {
             Duration wait = backoff.failed(clock.instant());
@@ -72,7 +78,7 @@ class Registrar {
     Registration registration() {
         GpuReport report = gpus.report();
         return new Registration(settings.nodeName(), gpus.labels(), gpus.usableSlots(), host(), report.healthy(),
-                Scripts.advertised(settings.scriptsDir()), report.failed(), report.cpuOnlyBecause());
+                Scripts.advertised(settings.scriptsDir()), report.failed(), report.cpuOnlyBecause(), bootId);
     }
 
     private static String host() {

@@ -101,12 +101,28 @@ class WorkerSettingsTest {
 
     @Test
     void theGpuCheckIsOnWithThirtySecondsAndCudaUnlessSetAndItsTimeoutIsBounded() {
-        assertThat(bind(Map.of()).gpuCheck()).isEqualTo(new WorkerProperties.GpuCheck(true, Duration.ofSeconds(30), true));
+        assertThat(bind(Map.of()).gpuCheck()).isEqualTo(WorkerProperties.GpuCheck.DEFAULTS)
+                .isEqualTo(new WorkerProperties.GpuCheck(true, Duration.ofSeconds(30), true, Duration.ofMinutes(1),
+                        Duration.ofMinutes(30)));
         assertThat(bind(Map.of("worker.gpu-check.timeout", "5s", "worker.gpu-check.cuda", "false")).gpuCheck())
-                .isEqualTo(new WorkerProperties.GpuCheck(true, Duration.ofSeconds(5), false));
+                .isEqualTo(new WorkerProperties.GpuCheck(true, Duration.ofSeconds(5), false, Duration.ofMinutes(1),
+                        Duration.ofMinutes(30)));
         assertThat(bind(Map.of("worker.gpu-check.enabled", "false")).gpuCheck().enabled()).isFalse();
         assertThatThrownBy(() -> bind(Map.of("worker.gpu-check.timeout", "0s"))).hasStackTraceContaining("Binding validation errors on worker.gpu-check");
         assertThatThrownBy(() -> bind(Map.of("worker.gpu-check.timeout", "1h"))).hasStackTraceContaining("Binding validation errors on worker.gpu-check");
+    }
+
+    @Test
+    void theRetryOfFailedGpusIsBoundedAndItsMaxIsAtLeastItsFirstWait() {
+        assertThat(bind(Map.of("worker.gpu-check.retry-first", "10s", "worker.gpu-check.retry-max", "10m")).gpuCheck())
+                .extracting(WorkerProperties.GpuCheck::retryFirst, WorkerProperties.GpuCheck::retryMax)
+                .containsExactly(Duration.ofSeconds(10), Duration.ofMinutes(10));
+        assertThatThrownBy(() -> bind(Map.of("worker.gpu-check.retry-first", "0s")))
+                .hasStackTraceContaining("Binding validation errors on worker.gpu-check");
+        assertThatThrownBy(() -> bind(Map.of("worker.gpu-check.retry-max", "2d")))
+                .hasStackTraceContaining("Binding validation errors on worker.gpu-check");
+        assertThatThrownBy(() -> bind(Map.of("worker.gpu-check.retry-first", "5m", "worker.gpu-check.retry-max", "1m")))
+                .hasStackTraceContaining("retry-max must be at least");
     }
 
     @Test

@@ -194,4 +194,42 @@ class GpuHealthTest {
         GpuReport report = health.check(GpuProbe.parse(FakeCommand.recording("mixed.csv")).gpus());
         assertThat(report.gpus()).allMatch(s -> s.passed() && s.note().startsWith("torch has no CUDA"));
     }
+
+    /**
+     * A re-check while jobs run: the GPU in use (nearly full, or in exclusive-process mode) would fail a
+     * CUDA allocation for no fault of its own, so only the idle GPUs get one; the busy GPU is listed by
+     * nvidia-smi and keeps its verdict, unless nvidia-smi drops it.
+     */
+    @Test
+    void aRecheckAllocatesOnlyOnGpusNoJobUsesAndABusyGpuKeepsItsVerdict() {
+        smi.recorded("mixed.csv", 0);
+        List<Gpu> known = GpuProbe.parse(FakeCommand.recording("mixed.csv")).gpus();
+        Path asked = root.resolve("asked");
+        // Allocates on the GPUs it is given; GPU 0 is full with another slot's job: out of memory there.
+        String script = "echo \"$*\" > \"$0\"; echo '{\"torch\": \"2.4.0\", \"cuda\": \"12.4\", \"available\": true, \"devices\": 2}';"
+                + " for i in \"$@\"; do if [ \"$i\" = 0 ]; then echo '{\"index\": 0, \"ok\": false, \"error\": \"RuntimeError: CUDA error: out of memory\"}';"
+                + " else echo \"{\\\"index\\\": $i, \\\"ok\\\": true, \\\"error\\\": null}\"; fi; done";
+        GpuHealth health = new GpuHealth(runner, smi.command(), List.of("sh", "-c", script, asked.toString()),
+                Map.of("PATH", System.getenv("PATH")), Duration.ofSeconds(10), TestSettings.JSON);
+        GpuReport before = health.check(known);
+        assertThat(asked).content().isEqualTo("0 1\n");
+        assertThat(before.healthyIndexes()).containsExactly(1); // idle and full: a real verdict
+
+        GpuReport allPassed = new GpuReport(known.stream().map(g -> new GpuReport.Status(g, null, null)).toList(), null);
+        GpuReport busy = health.check(known, java.util.Set.of(0), allPassed);
+        assertThat(asked).content().isEqualTo("1\n");
+        assertThat(busy.healthyIndexes()).containsExactlyInAnyOrder(0, 1);
+        assertThat(busy.gpus().get(0).note()).contains("in use by a job");
+
+        // A busy GPU that had failed stays failed; one nvidia-smi no longer lists fails whatever it did before.
+        assertThat(health.check(known, java.util.Set.of(0), before).healthyIndexes()).containsExactly(1);
+        smi.answer("1, NVIDIA RTX A6000, 49140\n", 0);
+        assertThat(health.check(known, java.util.Set.of(0), allPassed).failed()).extracting(FailedGpu::index,
+                FailedGpu::reason).containsExactly(org.assertj.core.groups.Tuple.tuple(0, "nvidia-smi no longer lists it"));
+
+        // Every GPU busy: no Python at all.
+        smi.recorded("mixed.csv", 0);
+        assertThat(health.check(known, java.util.Set.of(0, 1), allPassed).healthyIndexes()).containsExactlyInAnyOrder(0, 1);
+        assertThat(asked).content().isEqualTo("1\n");
+    }
 }

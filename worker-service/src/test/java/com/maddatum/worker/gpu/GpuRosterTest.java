@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,8 +42,104 @@ class GpuRosterTest {
     @Test
     void allPassedEachSlotClaimsOnItsOwnGpuWithItsMemory() {
         assertThat(GpuRoster.assign(4, FOUR, report(FOUR))).containsExactly(on(0), on(1), on(2), on(3));
-        // More slots than GPUs: they share round robin, as they always did.
-        assertThat(GpuRoster.assign(3, FOUR.subList(0, 2), report(FOUR.subList(0, 2)))).containsExactly(on(0), on(1), on(0));
+        // More slots than GPUs: they share round robin, as they always did, and the memory with it.
+        assertThat(GpuRoster.assign(3, FOUR.subList(0, 2), report(FOUR.subList(0, 2))))
+                .containsExactly(share(0, 2), on(1), share(0, 2));
+    }
+
+    private static Assignment share(int gpu, int slots) {
+        return new Assignment(true, gpu, (81559L + gpu) / slots);
+    }
+
+    /** slots=4 on 2x80 GB: two 60 GB jobs must not both be sent to GPU 0 because slots 0 and 2 each claimed all of it. */
+    @Test
+    void slotsSharingAGpuEachClaimTheirShareOfItsMemory() {
+        List<Gpu> two = FOUR.subList(0, 2);
+        assertThat(GpuRoster.assign(4, two, report(two)))
+                .containsExactly(share(0, 2), share(1, 2), share(0, 2), share(1, 2));
+        assertThat(share(0, 2).memoryMiB()).isEqualTo(40779L);
+        assertThat(GpuRoster.assign(5, two, report(two)))
+                .containsExactly(share(0, 3), share(1, 2), share(0, 3), share(1, 2), share(0, 3));
+        // GPU 1 failed: its slots idle, GPU 0's two slots still split GPU 0 between them.
+        assertThat(GpuRoster.assign(4, two, report(two, 1)))
+                .containsExactly(share(0, 2), Assignment.IDLE, share(0, 2), Assignment.IDLE);
+    }
+
+    private static final long MINUTE = Duration.ofMinutes(1).toNanos();
+
+    private static GpuRoster checked(WorkerSettings settings, FakeCommand smi, AtomicLong now) {
+        return new GpuRoster(settings, new GpuHealth(new ProcessRunner(Clock.systemUTC()), smi.command(), null, Map.of(),
+                Duration.ofSeconds(10), TestSettings.JSON), now::get);
+    }
+
+    /** A failed GPU is looked at again on a back-off (1 min doubling to 30 min), not only after another fault. */
+    @Test
+    void aFailedGpuIsCheckedAgainOnABackOffUntilItComesBack() {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("h100x4.csv", 0);
+        WorkerSettings settings = TestSettings.gpuSettings("http://boss", root, 0, smi.command(), TestSettings.python());
+        AtomicLong now = new AtomicLong();
+        GpuRoster roster = checked(settings, smi, now);
+        assertThat(roster.retryAt()).isEmpty(); // all healthy: nothing to retry
+        assertThat(roster.retryIfDue(Set.of())).isFalse();
+        assertThat(roster.checks()).isEqualTo(1);
+
+        String na = FakeCommand.recording("h100x4.csv").replace("3, NVIDIA H100 80GB HBM3, 81559", "3, NVIDIA H100 80GB HBM3, [N/A]");
+        smi.answer(na, 0);
+        now.set(10);
+        assertThat(roster.recheck("a CUDA error", Set.of())).isTrue();
+        assertThat(roster.retryAt()).hasValue(10 + MINUTE);
+        now.set(10 + MINUTE - 1);
+        assertThat(roster.retryIfDue(Set.of())).isFalse();
+        assertThat(roster.checks()).isEqualTo(2);
+
+        long[] waits = {1, 2, 4, 8, 16, 30, 30};
+        long at = 10 + MINUTE;
+        for (long wait : waits) {
+            now.set(at);
+            assertThat(roster.retryIfDue(Set.of())).isFalse(); // still [N/A]
+            long next = at + (wait == 30 ? 30 : Math.min(wait * 2, 30)) * MINUTE;
+            assertThat(roster.retryAt()).as("after a wait of %d min", wait).hasValue(next);
+            at = next;
+        }
+        int checks = roster.checks();
+        assertThat(checks).isEqualTo(2 + waits.length);
+
+        smi.recorded("h100x4.csv", 0);
+        now.set(at);
+        assertThat(roster.retryIfDue(Set.of(0, 1))).isTrue(); // GPU 3 is back: a new generation, registered anew
+        assertThat(roster.generation()).isEqualTo(2);
+        assertThat(roster.assignment(3)).isEqualTo(new Assignment(true, 3, 81559L));
+        assertThat(roster.retryAt()).isEmpty();
+        assertThat(roster.report().gpus().get(0).note()).contains("in use by a job");
+        now.set(at + 60 * MINUTE);
+        assertThat(roster.retryIfDue(Set.of())).isFalse();
+        assertThat(roster.checks()).isEqualTo(checks + 1);
+    }
+
+    /** nvidia-smi failing at start-up left the Worker CPU-only; once it answers, its GPUs are offered. */
+    @Test
+    void aWorkerWhoseNvidiaSmiFailedAtStartUpTakesItsGpusWhenItAnswers() {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").answer("Failed to initialize NVML: Driver/library version mismatch\n", 18);
+        WorkerSettings settings = TestSettings.gpuSettings("http://boss", root, 0, smi.command(), TestSettings.python());
+        AtomicLong now = new AtomicLong();
+        GpuRoster roster = checked(settings, smi, now);
+        assertThat(roster.report().cpuOnlyBecause()).startsWith("nvidia-smi exited with 18");
+        assertThat(roster.assignment(0)).isEqualTo(Assignment.CPU);
+        assertThat(roster.recheck("a hand-back", Set.of())).isFalse(); // no GPU known: a fault re-checks nothing
+        assertThat(roster.retryAt()).hasValue(MINUTE);
+
+        now.set(MINUTE);
+        assertThat(roster.retryIfDue(Set.of())).isFalse(); // still failing
+        assertThat(roster.retryAt()).hasValue(3 * MINUTE);
+
+        smi.recorded("h100x4.csv", 0);
+        now.set(3 * MINUTE);
+        assertThat(roster.retryIfDue(Set.of())).isTrue();
+        assertThat(roster.generation()).isEqualTo(1);
+        assertThat(roster.labels()).containsExactly("cuda", "gpu", "test");
+        assertThat(roster.assignment(0)).isEqualTo(new Assignment(true, 0, 81559L)); // the one slot it started with, on GPU 0
+        assertThat(roster.report().cpuOnlyBecause()).isNull();
+        assertThat(roster.retryAt()).isEmpty();
     }
 
     @Test

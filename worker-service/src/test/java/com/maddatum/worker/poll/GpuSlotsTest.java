@@ -169,4 +169,97 @@ class GpuSlotsTest {
                     .extracting(o -> o.get("orderId").asString()).containsExactly(orderId(2), orderId(3));
         }
     }
+
+    /**
+     * A check (another slot's) fails this slot's GPU while the slot waits in its long poll: the order it then
+     * gets was claimed for that GPU. It goes back to the queue as not started, and is not run on the failed GPU.
+     */
+    @Test
+    void anOrderClaimedForAGpuThatFailedDuringTheLongPollIsHandedBackNotRun() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+        try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 1, TestSettings.python()), checkedBy(smi))) {
+            GpuRoster gpus = worker.gpus;
+            java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+            worker.boss.duringClaim = () -> {
+                if (once.compareAndSet(false, true)) {
+                    smi.answer("0, NVIDIA GeForce RTX 4090, [N/A]\n1, NVIDIA RTX A6000, 49140\n", 0);
+                    assertThat(gpus.recheck("another slot's CUDA error")).isTrue(); // slot 0 moves to GPU 1
+                }
+            };
+            worker.boss.order(1, CUDA_ENV);
+            worker.start();
+            JsonNode handedBack = worker.boss.callback(A_WHILE);
+            assertThat(handedBack.get("orderId").asString()).isEqualTo(orderId(1));
+            assertThat(handedBack.get("status").asInt()).isEqualTo(503);
+            assertThat(handedBack.get("retryable").asBoolean()).isTrue();
+            assertThat(handedBack.get("error").get("type").asString()).isEqualTo("NotStarted");
+            assertThat(handedBack.get("error").get("message").asString()).contains("GPU changed");
+            assertThat(worker.boss.requests).noneMatch(r -> r.startsWith("/retrieve/job/"));
+            assertThat(worker.boss.boredCalls.get(0)).endsWith("&gpuMemoryMiB=24564");
+            // The slot claims again, on GPU 1, once the Boss has the new picture; the next order runs there.
+            worker.boss.order(2, CUDA_ENV);
+            JsonNode ran = worker.boss.callback(A_WHILE);
+            assertThat(ran.get("orderId").asString()).isEqualTo(orderId(2));
+            assertThat(ran.get("status").asInt()).isEqualTo(200);
+            assertThat(ran.get("logTail").asString()).contains("visible='1'");
+            assertThat(worker.boss.registrations).hasSize(2);
+        }
+    }
+
+    /**
+     * A run fails with a CUDA error while another slot's job runs on the other GPU: the re-check allocates
+     * only on the failed run's GPU (free now), not on the busy one, which a nearly full memory or
+     * exclusive-process mode would fail for no fault of its own.
+     */
+    @Test
+    void aRecheckAfterAMachineFaultSparesTheGpuAnotherSlotsJobUses() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+        Path asked = root.resolve("asked");
+        // The CUDA check's Python: notes which GPUs it was asked to allocate on, and finds them all fine.
+        List<String> python = List.of("sh", "-c", "echo \"$*\" >> \"$0\"; echo '{\"torch\": \"2.4.0\", \"cuda\": \"12.4\", "
+                + "\"available\": true, \"devices\": 2}'; for i in \"$@\"; do echo \"{\\\"index\\\": $i, \\\"ok\\\": true}\"; done",
+                asked.toString());
+        Function<WorkerSettings, GpuRoster> roster = settings -> new GpuRoster(settings, new GpuHealth(
+                new ProcessRunner(Clock.systemUTC()), smi.command(), python, Map.of("PATH", System.getenv("PATH")),
+                Duration.ofSeconds(10), TestSettings.JSON), System::nanoTime);
+        try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 0, TestSettings.python()), roster)) {
+            assertThat(java.nio.file.Files.readString(asked)).isEqualTo("0 1\n"); // start-up: every GPU
+            worker.boss.order(1, "{\"scriptName\":\"sleeper.py\"}");
+            worker.start();
+            await("the sleeper running", () -> worker.boss.beatsOf(orderId(1)) > 0);
+            worker.boss.order(2, "{\"scriptName\":\"cuda_lost.py\"}");
+            JsonNode lost = worker.boss.callback(A_WHILE);
+            assertThat(lost.get("orderId").asString()).isEqualTo(orderId(2));
+            String lostGpu = lost.get("logTail").asString().replaceAll("(?s).*visible=(\\d).*", "$1");
+            await("the re-check", () -> worker.gpus.checks() == 2);
+            assertThat(java.nio.file.Files.readString(asked)).isEqualTo("0 1\n" + lostGpu + "\n");
+            int busy = 1 - Integer.parseInt(lostGpu);
+            assertThat(worker.gpus.report().healthyIndexes()).containsExactlyInAnyOrder(0, 1);
+            assertThat(worker.gpus.report().gpus().get(busy).note()).contains("in use by a job");
+            assertThat(worker.boss.registrations).hasSize(1);
+        }
+    }
+
+    /** A GPU failed at start-up is looked at again on the back-off, with no run failing, and offered once it passes. */
+    @Test
+    void aGpuThatFailedAtStartUpIsCheckedAgainWithoutAFaultAndOfferedWhenItRecovers() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").answer("0, NVIDIA H200, [N/A]\n", 0);
+        com.maddatum.worker.config.WorkerProperties.GpuCheck quick = new com.maddatum.worker.config.WorkerProperties.GpuCheck(
+                true, Duration.ofSeconds(10), false, Duration.ofSeconds(1), Duration.ofSeconds(1));
+        try (WorkerHarness worker = new WorkerHarness(url -> TestSettings.gpuSettings(url, root, 0, smi.command(),
+                TestSettings.python(), quick), checkedBy(smi))) {
+            worker.start();
+            await("the CPU-only registration", () -> worker.boss.registrations.size() == 1);
+            assertThat(worker.boss.registrations.get(0).get("gpus")).isEmpty();
+            smi.answer("0, NVIDIA H200, 143771\n", 0);
+            await("the registration with the GPU back", () -> worker.boss.registrations.size() == 2);
+            JsonNode back = worker.boss.registrations.get(1);
+            assertThat(back.get("gpus")).hasSize(1);
+            assertThat(back.get("failedGpus")).isEmpty();
+            assertThat(back.get("labels").toString()).contains("\"gpu\"");
+            assertThat(back.get("bootId").asString()).isEqualTo(worker.boss.registrations.get(0).get("bootId").asString());
+            int before = worker.boss.boredCalls.size();
+            await("a claim on the GPU", () -> claimsSince(worker, before).stream().anyMatch(c -> c.endsWith("&gpuMemoryMiB=143771")));
+        }
+    }
 }

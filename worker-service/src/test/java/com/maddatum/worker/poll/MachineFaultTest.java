@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -40,5 +41,23 @@ class MachineFaultTest {
         assertThat(MachineFault.of(failed(504, "Timeout", lost), true)).isNull();
         assertThat(MachineFault.of(Map.of("status", 200, "logTail", lost), true)).isNull();
         assertThat(MachineFault.of(null, true)).isNull();
+    }
+
+    /** The job's own CUDA trouble: a re-check would not help, and on a busy GPU it could fail a healthy GPU. */
+    @Test
+    void outOfMemoryAllocFailedAndADeviceSideAssertAreTheJobsFaultNotTheMachines() {
+        for (String jobs : List.of("RuntimeError: CUDA error: out of memory",
+                "RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`",
+                "RuntimeError: CUDA error: device-side assert triggered\nCUDA kernel errors might be asynchronously"
+                        + " reported at some other API call",
+                "cudaErrorMemoryAllocation: out of memory")) {
+            assertThat(MachineFault.of(failed(500, "RuntimeError", "Traceback...\n" + jobs + "\n"), true)).as(jobs).isNull();
+        }
+        // The machine's words still count, next to a job's own trouble too.
+        for (String machine : List.of("RuntimeError: No CUDA GPUs are available", "CUDA error: uncorrectable ECC error encountered",
+                "RuntimeError: CUDA driver error: initialization error", "RuntimeError: CUDA error: unknown error")) {
+            assertThat(MachineFault.of(failed(500, "RuntimeError", "out of memory earlier\n" + machine), true)).as(machine)
+                    .isNotNull();
+        }
     }
 }

@@ -105,4 +105,40 @@ class RegistrarTest {
             assertThat(again.get("cpuOnlyBecause").isNull()).isTrue();
         }
     }
+
+    /**
+     * The Boss lifts a node's own drain only for a new bootId (a restarted Worker): a re-registration after a
+     * GPU check, in the same process, must send the same one.
+     */
+    @Test
+    void everyRegistrationOfOneProcessSendsTheSameBootIdAndARestartSendsANewOne() throws Exception {
+        try (MockWebServer server = new MockWebServer()) {
+            server.start(0);
+            for (int i = 0; i < 3; i++) {
+                server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+            }
+            FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
+            WorkerSettings settings = TestSettings.gpuSettings(server.url("/").toString(), root, 0, smi.command(),
+                    TestSettings.python());
+            GpuRoster gpus = new GpuRoster(settings, new GpuHealth(new ProcessRunner(Clock.systemUTC()), smi.command(),
+                    null, Map.of(), Duration.ofSeconds(10), TestSettings.JSON), System::nanoTime);
+            BossClient client = new BossClient(settings, TestSettings.JSON);
+            Registrar registrar = new Registrar(client, settings, gpus, MutableClock.stopped());
+            assertThat(registrar.ensureRegistered()).isTrue();
+            smi.answer("0, NVIDIA GeForce RTX 4090, [N/A]\n1, NVIDIA RTX A6000, 49140\n", 0);
+            assertThat(gpus.recheck("a CUDA error")).isTrue();
+            assertThat(registrar.ensureRegistered()).isTrue(); // the same process, registering its new GPUs
+            assertThat(new Registrar(client, settings, gpus, MutableClock.stopped()).ensureRegistered()).isTrue(); // a restart
+
+            java.util.List<JsonNode> bodies = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                bodies.add(TestSettings.JSON.readTree(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()));
+            }
+            assertThat(bodies.get(1).get("gpus")).hasSize(1);
+            String bootId = bodies.get(0).get("bootId").asString();
+            assertThat(java.util.UUID.fromString(bootId).toString()).isEqualTo(bootId);
+            assertThat(bodies.get(1).get("bootId").asString()).isEqualTo(bootId);
+            assertThat(bodies.get(2).get("bootId").asString()).isNotEqualTo(bootId);
+        }
+    }
 }

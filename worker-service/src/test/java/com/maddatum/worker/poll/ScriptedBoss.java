@@ -40,6 +40,8 @@ final class ScriptedBoss extends Dispatcher {
     /** (orderId, how many heartbeats that order has sent before this one) -> the answer. */
     volatile BiFunction<String, Integer, MockResponse> heartbeat = (order, n) -> json("{\"cancelRequested\":false}");
     volatile MockResponse jobAnswer;
+    /** Runs on each claim before it is answered, as if during the long poll (a test changes the machine there). */
+    volatile Runnable duringClaim = () -> { };
     /** Called with each log batch's order id and text as it arrives. */
     volatile java.util.function.BiConsumer<String, String> onLogs = (order, text) -> { };
 
@@ -65,6 +67,7 @@ final class ScriptedBoss extends Dispatcher {
         requests.add(path + (request.getUrl().encodedQuery() == null ? "" : "?" + request.getUrl().encodedQuery()));
         if (path.startsWith("/bored")) {
             boredCalls.add(path + "?" + request.getUrl().encodedQuery());
+            duringClaim.run();
             String order = orders.poll();
             return order == null ? new MockResponse.Builder().code(204).build() : json(order);
         }

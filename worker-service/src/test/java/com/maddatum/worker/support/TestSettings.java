@@ -78,17 +78,30 @@ public final class TestSettings {
      * gives one slot per GPU, and scripts run with {@code python}.
      */
     public static WorkerSettings gpuSettings(String bossUrl, Path root, int slots, List<String> nvidiaSmi, String python) {
+        return gpuSettings(bossUrl, root, slots, nvidiaSmi, python, null);
+    }
+
+    /** {@code gpuCheck} null: the defaults. */
+    public static WorkerSettings gpuSettings(String bossUrl, Path root, int slots, List<String> nvidiaSmi, String python,
+            WorkerProperties.GpuCheck gpuCheck) {
         return new WorkerSettings(properties(bossUrl, fixtureScripts(), root, null, slots, Duration.ofMillis(500),
-                Duration.ofSeconds(5), Duration.ofSeconds(2), 4, python), new ProcessRunner(Clock.systemUTC()), JSON,
-                nvidiaSmi);
+                Duration.ofSeconds(5), Duration.ofSeconds(2), 4, python, gpuCheck), new ProcessRunner(Clock.systemUTC()),
+                JSON, nvidiaSmi);
     }
 
     private static WorkerProperties properties(String bossUrl, Path scripts, Path root, String token, int slots,
             Duration heartbeatInterval, Duration shutdownGrace, Duration killGrace, int localQueue, String python) {
+        return properties(bossUrl, scripts, root, token, slots, heartbeatInterval, shutdownGrace, killGrace, localQueue,
+                python, null);
+    }
+
+    private static WorkerProperties properties(String bossUrl, Path scripts, Path root, String token, int slots,
+            Duration heartbeatInterval, Duration shutdownGrace, Duration killGrace, int localQueue, String python,
+            WorkerProperties.GpuCheck gpuCheck) {
         return new WorkerProperties(bossUrl, "test-node", scripts.toString(),
                 root.resolve("data").toString(), root.resolve("work").toString(), python, slots, List.of("test"),
                 Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), heartbeatInterval,
                 shutdownGrace, killGrace, token, null, root.resolve("spool").toString(), 1 << 20,
-                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false, null);
+                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false, gpuCheck);
     }
 }
