@@ -310,11 +310,13 @@ public class OrderService {
      * rolling deploy must never count against anyone (the Worker's {@code WorkerShutdown}, or
      * {@code NotStarted} because it shut down), and neither may a Boss restart or a store election that made
      * every Worker claiming at that moment fail to fetch its job ({@code JobNotFetched}): that would
-     * quarantine a healthy fleet at once.
+     * quarantine a healthy fleet at once. Nor does an order a slot gave back unrun because a GPU check
+     * changed its GPU while it waited ({@code SlotChanged}): the check has already dealt with that GPU.
      */
     static Order.Failure handBack(Ending ending) {
         String type = ending.errorType();
-        boolean stopped = "WorkerShutdown".equals(type) || "JobNotFetched".equals(type) || ("NotStarted".equals(type)
+        boolean stopped = "WorkerShutdown".equals(type) || "JobNotFetched".equals(type) || "SlotChanged".equals(type)
+                || ("NotStarted".equals(type)
                 && ending.errorMessage() != null && ending.errorMessage().contains("SHUTDOWN"));
         return new Order.Failure(stopped ? Order.Failure.Kind.STOPPED : Order.Failure.Kind.INFRASTRUCTURE,
                 ending.status(), type);

@@ -151,7 +151,7 @@ class JobPoller {
                     log.warn("the slot's GPU changed while it waited for work; handing the order back slot={} "
                             + "claimedGpu={} gpuNow={} claimsNow={} order={}", slot.index, assignment.gpu(), now.gpu(),
                             now.claims(), order.get().id());
-                    spool.submit(JobExecution.stamped(OutcomeBuilder.handBack(order.get().jobId(), "NotStarted",
+                    spool.submit(JobExecution.stamped(OutcomeBuilder.handBack(order.get().jobId(), "SlotChanged",
                             "the slot's GPU changed (a GPU check ran) while it waited for the order; not started"),
                             order.get(), settings.nodeName(), clock));
                     return;

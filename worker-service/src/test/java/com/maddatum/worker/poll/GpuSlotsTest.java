@@ -192,7 +192,7 @@ class GpuSlotsTest {
             assertThat(handedBack.get("orderId").asString()).isEqualTo(orderId(1));
             assertThat(handedBack.get("status").asInt()).isEqualTo(503);
             assertThat(handedBack.get("retryable").asBoolean()).isTrue();
-            assertThat(handedBack.get("error").get("type").asString()).isEqualTo("NotStarted");
+            assertThat(handedBack.get("error").get("type").asString()).isEqualTo("SlotChanged");
             assertThat(handedBack.get("error").get("message").asString()).contains("GPU changed");
             assertThat(worker.boss.requests).noneMatch(r -> r.startsWith("/retrieve/job/"));
             assertThat(worker.boss.boredCalls.get(0)).endsWith("&gpuMemoryMiB=24564");
