@@ -66,9 +66,19 @@ class Endings {
         return quarantineAfter > 0;
     }
 
-    /** Adds an ending to the node's record. */
+    /**
+     * Adds an ending to the node's record. A lease expiry within one lease period of one already recorded
+     * is the same loss (a node with many slots that died once), and is not recorded again: were each kept,
+     * the last {@value #KEPT} endings of a node with more slots than that would never hold the K separate
+     * losses a quarantine needs, however often it crashed.
+     */
     void add(String node, RecordedEnding ending) {
         change(node, endings -> {
+            if (ending.kind() == RecordedEnding.Kind.LEASE_EXPIRED && endings.stream().anyMatch(e ->
+                    e.kind() == RecordedEnding.Kind.LEASE_EXPIRED
+                            && Duration.between(e.at(), ending.at()).abs().compareTo(leasePeriod) < 0)) {
+                return endings;
+            }
             List<RecordedEnding> added = new ArrayList<>(endings);
             added.add(ending);
             return added;

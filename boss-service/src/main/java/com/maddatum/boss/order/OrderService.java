@@ -201,9 +201,9 @@ public class OrderService {
                 candidate.id(), candidate.revision(), e.toString());
     }
 
-    /** A claimed order that never reached its worker goes back to the queue at once. */
+    /** A claimed order that never reached its worker goes back to the queue at once, with its attempt back. */
     void release(Order order, String reason) {
-        write(order.id(), current -> OrderTransition.requeue(order.assignedTo(), order.attempt(), clock.instant(),
+        write(order.id(), current -> OrderTransition.unclaim(order.assignedTo(), order.attempt(), clock.instant(),
                 reason));
     }
 

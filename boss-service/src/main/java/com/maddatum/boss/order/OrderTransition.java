@@ -114,6 +114,18 @@ public final class OrderTransition {
                 new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason, failure), now);
     }
 
+    /**
+     * assigned -> unassigned, undoing a claim whose answer never reached its Worker (the long poll had
+     * already been answered, or the node was drained while it claimed): the attempt it took is given back,
+     * since nothing ran, so a job does not lose one of its attempts to a race it had no part in.
+     */
+    static OrderTransition unclaim(String node, int attempt, Instant now, String reason) {
+        return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED), OrderStatus.UNASSIGNED,
+                held(node, attempt).and(o -> o.startedAt() == null),
+                backToQueue(reason).set(ATTEMPT, attempt - 1),
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason), now);
+    }
+
     private static Update backToQueue(String reason) {
         return new Update().unset(ASSIGNED_TO).unset(LEASE_EXPIRES_AT).set(SEED_CLAIM, false).set(REASON, reason);
     }

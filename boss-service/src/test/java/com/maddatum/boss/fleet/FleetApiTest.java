@@ -198,7 +198,29 @@ class FleetApiTest extends BossApiTestBase {
         assertThat(reapExpired()).isGreaterThanOrEqualTo(4);
         JsonNode lost = worker("fl-power");
         assertThat(lost.get("state").asString()).isNotEqualTo("quarantined");
-        assertThat(lost.get("recentEndings")).hasSize(4);
+        assertThat(lost.get("recentEndings")).as("one loss, recorded once").hasSize(1);
+        cancelLiveOrders();
+    }
+
+    /**
+     * A node with more slots than the record keeps, crashing again and again: each crash is one loss, so
+     * the third quarantines it (were each lost lease kept, the record would only ever hold two crashes).
+     */
+    @Test
+    void aCrashLoopingNodeWithManySlotsIsQuarantinedOnItsThirdCrash() {
+        register("fl-loop", "fl-loop");
+        register("fl-loop-2", "fl-loop");
+        for (int crash = 1; crash <= 3; crash++) {
+            for (int i = 0; i < 25; i++) {
+                submitFor("fl-loop");
+                claim("fl-loop");
+            }
+            clock.advance(Duration.ofMinutes(6));
+            assertThat(reapExpired()).isGreaterThanOrEqualTo(25);
+            assertThat(worker("fl-loop").get("state").asString().equals("quarantined")).as("quarantined after crash %d", crash)
+                    .isEqualTo(crash == 3);
+        }
+        assertThat(worker("fl-loop").get("quarantine").get("evidence")).hasSize(3);
         cancelLiveOrders();
     }
 
