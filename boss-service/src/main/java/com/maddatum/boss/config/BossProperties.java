@@ -136,7 +136,8 @@ public record BossProperties(
      * Automatic quarantine: a Worker whose last {@code quarantineAfter} attempts all ended in failures
      * that count against it (see the README's "Operating a fleet") gets no more work until an operator
      * undrains it; {@code 0} turns quarantine off. {@code standingRefresh} is how stale a replica's view of
-     * another replica's drain may be before a claim reads the node's document again.
+     * a node another replica changed (its drain, its registration) may be before a claim reads the node's
+     * document again.
      */
     public record Fleet(
             @Min(0) @Max(20) @DefaultValue("3") int quarantineAfter,

@@ -49,7 +49,11 @@ public class WorkerRegistry {
     static final int TRIM_BATCHES = 10;
 
     /** What memory keeps of a node. */
-    private record Node(Set<String> labels, int slots, Long gpuMemoryMiB, Instant lastSeen, Instant lastSeenWritten) {}
+    /** What memory keeps of a node; {@code readAt}: when its registration was last read (or written) here. */
+    private record Node(Set<String> labels, int slots, Long gpuMemoryMiB, Instant lastSeen, Instant lastSeenWritten,
+            Instant readAt) {}
+
+
 
     /** A node heard from within {@code boss.workers.offline-after}: what it can run, and how many at once. */
     /**
@@ -68,6 +72,7 @@ public class WorkerRegistry {
     private final StoreDurability durability;
     private final Clock clock;
     private final BossProperties.Workers settings;
+    private final Duration rereadEvery;
     private final Map<String, Node> nodes = new ConcurrentHashMap<>();
     private final List<java.util.function.BiConsumer<String, String>> registrationListeners =
             new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -78,6 +83,7 @@ public class WorkerRegistry {
         this.durability = durability;
         this.clock = clock;
         this.settings = properties.workers();
+        this.rereadEvery = properties.fleet().standingRefresh();
         if (!durability.isEmbedded()) {
             // all() and forgetStale(): the fleet newest-seen first, and the nodes not seen since a cutoff.
             // (The embedded server ignores non-unique indexes; the fleet is small there anyway.)
@@ -132,7 +138,7 @@ public class WorkerRegistry {
         upsert(name, update);
         registrationListeners.forEach(listener -> listener.accept(name, registration.bootId()));
         durability.sync();
-        remember(name, new Node(Set.copyOf(nodeLabels), slots, biggestGpu(registration.gpus()), now, now));
+        remember(name, new Node(Set.copyOf(nodeLabels), slots, biggestGpu(registration.gpus()), now, now, now));
         return find(name);
     }
 
@@ -157,13 +163,20 @@ public class WorkerRegistry {
     /** The node as memory holds it, read from the store (or made up: no labels, one slot) when memory has none. */
     private Node known(String node) {
         Node known = nodes.get(node);
-        if (known != null) {
+        Instant now = clock.instant();
+        if (known != null && (durability.isEmbedded()
+                || Duration.between(known.readAt(), now).abs().compareTo(rereadEvery) < 0)) {
+            // Embedded: only this Boss writes the store, so memory is the truth. With replicas sharing a
+            // MongoDB, a node may register again on another one (a Worker whose GPU failed comes back
+            // CPU-only): its copy here is read again once older than boss.fleet.standing-refresh, or this
+            // replica would keep handing GPU work to a node that can no longer run it.
             return known;
         }
         Document stored = find(node);
         Set<String> labels = stored == null ? Set.of() : Set.copyOf(stored.getList("labels", String.class, List.of()));
         int slots = stored != null && stored.get("slots") instanceof Number n ? n.intValue() : 1;
-        Node loaded = new Node(labels, slots, biggestGpu(stored), Instant.EPOCH, Instant.EPOCH);
+        Node loaded = known == null ? new Node(labels, slots, biggestGpu(stored), Instant.EPOCH, Instant.EPOCH, now)
+                : new Node(labels, slots, biggestGpu(stored), known.lastSeen(), known.lastSeenWritten(), now);
         remember(node, loaded);
         return loaded;
     }
@@ -173,7 +186,8 @@ public class WorkerRegistry {
         Node before = known(node);
         Instant written = before.lastSeenWritten();
         boolean write = Duration.between(written, now).compareTo(SEEN_WRITE_EVERY) >= 0;
-        remember(node, new Node(before.labels(), before.slots(), before.gpuMemoryMiB(), now, write ? now : written));
+        remember(node, new Node(before.labels(), before.slots(), before.gpuMemoryMiB(), now, write ? now : written,
+                before.readAt()));
         if (write) {
             upsert(node, new Update().set("lastSeenAt", Date.from(now)).setOnInsert("registeredAt", Date.from(now))
                     .setOnInsert("labels", List.of()));
@@ -218,7 +232,9 @@ public class WorkerRegistry {
         }
         nodes.forEach((name, node) -> {
             if (!node.lastSeen().isBefore(cutoff)) {
-                live.put(name, new LiveNode(name, node.labels(), node.slots(), node.gpuMemoryMiB()));
+                // The store's registration, read within the second, is fresher than memory's copy, which a
+                // registration on another replica does not reach.
+                live.putIfAbsent(name, new LiveNode(name, node.labels(), node.slots(), node.gpuMemoryMiB()));
             }
         });
         return List.copyOf(live.values());

@@ -3,6 +3,7 @@ package com.maddatum.boss.order;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.BossApplication;
+import com.maddatum.boss.worker.WorkerRegistry;
 import com.maddatum.testsupport.HttpJson;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
@@ -145,6 +146,28 @@ class MultiReplicaTest {
         assertThat(queue.get("eligibleWorkers").get("live").asInt()).isEqualTo(1);
         assertThat(queue.get("waitingBecause").asString()).doesNotContain("no live Worker");
         client(b).post("/jobs/" + jobId + "/cancel", "");
+    }
+
+    /**
+     * A Worker whose GPU failed registers again as CPU-only through the other replica: this replica must
+     * stop handing it GPU work once its copy of the registration is older than standing-refresh.
+     */
+    @Test
+    void aNodeThatRegistersAgainOnTheOtherReplicaIsSeenAsItIsNowOnThisOne() {
+        WorkerRegistry onA = a.getBean(WorkerRegistry.class);
+        client(a).post("/worker-node/create", Map.of("name", "mr-gpu", "labels", List.of("gpu"),
+                "gpus", List.of(Map.of("index", 0, "model", "H100", "memoryMb", 81559))));
+        assertThat(onA.labelsOf("mr-gpu")).containsExactly("gpu");
+        assertThat(client(b).post("/worker-node/create", Map.of("name", "mr-gpu", "labels", List.of("cpu"),
+                "cpuOnlyBecause", "GPU 0 failed")).status()).isEqualTo(200);
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!onA.labelsOf("mr-gpu").equals(Set.of("cpu")) && System.nanoTime() < deadline) {
+            Thread.onSpinWait(); // a reads the registration again within boss.fleet.standing-refresh (1s)
+        }
+        assertThat(onA.labelsOf("mr-gpu")).containsExactly("cpu");
+        assertThat(onA.live()).filteredOn(n -> n.name().equals("mr-gpu"))
+                .singleElement().satisfies(n -> assertThat(n.gpuMemoryMiB()).isNull());
     }
 
     @Test
