@@ -137,9 +137,12 @@ public record BossProperties(
      * that count against it (see the README's "Operating a fleet") gets no more work until an operator
      * undrains it; {@code 0} turns quarantine off. {@code standingRefresh} is how stale a replica's view of
      * a node another replica changed (its drain, its registration) may be before a claim reads the node's
-     * document again.
+     * document again. An order that failed on a node avoids it for at most {@code avoidFor} after its last
+     * failure, while another node could run it: "could" is a guess (a live node may be busy for days), so
+     * the avoidance must end, or the order could wait forever beside an idle node able to run it.
      */
     public record Fleet(
             @Min(0) @Max(20) @DefaultValue("3") int quarantineAfter,
-            @NotNull @DurationMax(seconds = 60) @DefaultValue("1s") Duration standingRefresh) {}
+            @NotNull @DurationMax(seconds = 60) @DefaultValue("1s") Duration standingRefresh,
+            @NotNull @DurationMin(seconds = 0) @DefaultValue("10m") Duration avoidFor) {}
 }

@@ -209,6 +209,17 @@ public record Order(
         return nodes;
     }
 
+    /** When an attempt last failed in a way that blames its node; null when none did. */
+    public java.time.Instant lastFailureAt() {
+        java.time.Instant last = null;
+        for (HistoryEntry entry : history) {
+            if (entry.failure() != null && entry.failure().blamesNode() && (last == null || entry.at().isAfter(last))) {
+                last = entry.at();
+            }
+        }
+        return last;
+    }
+
     public boolean isInFlight() {
         return status.isInFlight();
     }

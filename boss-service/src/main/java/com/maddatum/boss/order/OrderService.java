@@ -50,7 +50,7 @@ public class OrderService {
         this.lease = properties.lease();
         this.metrics = metrics;
         this.fleet = fleet;
-        this.opinions = new SecondOpinion(store, fleet);
+        this.opinions = new SecondOpinion(store, fleet, clock, properties.fleet().avoidFor());
     }
 
     public Order create(NewOrder spec) {

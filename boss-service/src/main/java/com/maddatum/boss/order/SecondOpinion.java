@@ -37,57 +37,68 @@ final class SecondOpinion {
     /** The call on a script failure; {@code sameOn} names the node where it failed the same way before. */
     record Judgement(Call call, String sameOn) {}
 
-    private record Known(long revision, Set<String> failedOn) {}
+    private record Known(long revision, Set<String> failedOn, java.time.Instant lastFailureAt) {}
+
+    private static final Known NONE = new Known(-1, Set.of(), null);
 
     private final OrderStore store;
     private final Fleet fleet;
     /** The nodes each waiting, once-failed order avoids, by the revision they were read at. */
     private final ConcurrentHashMap<ObjectId, Known> failedOn = new ConcurrentHashMap<>();
 
-    SecondOpinion(OrderStore store, Fleet fleet) {
+    private final java.time.Clock clock;
+    private final java.time.Duration avoidFor;
+
+    SecondOpinion(OrderStore store, Fleet fleet, java.time.Clock clock, java.time.Duration avoidFor) {
         this.store = store;
         this.fleet = fleet;
+        this.clock = clock;
+        this.avoidFor = avoidFor;
     }
 
     /**
-     * Whether {@code node} should pass this waiting order by: it failed an attempt of it, and some other
-     * node could run it. An order never attempted is answered without looking anything up.
+     * Whether {@code node} should pass this waiting order by: it failed an attempt of it less than
+     * {@code boss.fleet.avoid-for} ago, and some other node could run it. An order never attempted is
+     * answered without looking anything up.
      */
     boolean avoids(ReadyIndex.Candidate candidate, String node) {
         if (candidate.attempt() == 0) {
             return false;
         }
-        Set<String> failed = failedOn(candidate);
-        return failed.contains(node) && fleet.anotherCanRun(candidate.entry().labels(), candidate.entry().minGpuMemoryMiB(), failed);
+        Known known = known(candidate);
+        return known.failedOn().contains(node)
+                && java.time.Duration.between(known.lastFailureAt(), clock.instant()).compareTo(avoidFor) < 0
+                && fleet.anotherCanRun(candidate.entry().labels(), candidate.entry().minGpuMemoryMiB(), known.failedOn());
     }
 
-    private Set<String> failedOn(ReadyIndex.Candidate candidate) {
+    private Known known(ReadyIndex.Candidate candidate) {
         Known known = failedOn.get(candidate.id());
         if (known != null && known.revision() == candidate.revision()) {
-            return known.failedOn();
+            return known;
         }
         try {
             // Requeued by another replica, or by this one before a restart: read once per revision.
-            return store.findById(candidate.id()).map(this::remember).orElse(Set.of());
+            return store.findById(candidate.id()).map(this::remember).orElse(NONE);
         } catch (RuntimeException e) {
             // Advice only: a claim must not fail because the history could not be read.
             log.debug("failed nodes not read order={} error={}", candidate.id(), e.toString());
-            return Set.of();
+            return NONE;
         }
     }
 
-    /** Keeps what an order that now waits again must avoid; returns it. */
-    Set<String> remember(Order order) {
+    /** Keeps what an order that now waits again must avoid, and since when. */
+    Known remember(Order order) {
         Set<String> failed = Set.copyOf(order.failedOn());
         if (failed.isEmpty()) {
             failedOn.remove(order.id());
-            return failed;
+            return NONE;
         }
         if (failedOn.size() >= MAX_REMEMBERED) {
             failedOn.clear();
         }
-        failedOn.put(order.id(), new Known(order.revision(), failed));
-        return failed;
+        Known known = new Known(order.revision(), failed, order.lastFailureAt());
+        failedOn.put(order.id(), known);
+        return known;
     }
 
     void forget(ObjectId id) {

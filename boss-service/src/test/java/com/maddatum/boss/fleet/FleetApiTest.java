@@ -166,6 +166,28 @@ class FleetApiTest extends BossApiTestBase {
     }
 
     /**
+     * "Another node could run it" is a guess: the other node may be busy for days. After
+     * boss.fleet.avoid-for the order goes back to the node where it failed rather than wait on.
+     */
+    @Test
+    void anOrderAvoidsTheNodeWhereItFailedOnlyForAWhile() {
+        register("fl-av-a", "fl-av");
+        register("fl-av-b", "fl-av");
+        String job = submitFor("fl-av");
+        report(claim("fl-av-a"), "fl-av-a", 503, true, "ScriptNotStarted");
+        assertThat(bored("fl-av-a")).as("avoided while fl-av-b could run it").isEqualTo(204);
+
+        clock.advance(Duration.ofMinutes(9));
+        register("fl-av-b", "fl-av"); // still live (it registers, heartbeats elsewhere), never takes it
+        assertThat(bored("fl-av-a")).isEqualTo(204);
+        clock.advance(Duration.ofMinutes(2));
+        register("fl-av-b", "fl-av");
+        JsonNode back = claim("fl-av-a");
+        assertThat(back.get("jobId").asString()).as("ten minutes on, the order takes the node it failed on").isEqualTo(job);
+        cancelLiveOrders();
+    }
+
+    /**
      * A Boss restart or a store election makes every Worker claiming at that moment fail to fetch its job:
      * that is the Boss's fault, so four such hand-backs of a four-slot node quarantine nothing.
      */
