@@ -111,8 +111,9 @@ public class OrderService {
      * only to a slot that said it has that much; one that did not say (the seed's worker, a CPU slot) never
      * gets it. A refused order keeps its place for the next claimer.
      */
-    private boolean fits(Claimer claimer, ReadyIndex.Candidate candidate) {
-        return candidate.entry().fitsGpuMemory(claimer.gpuMemoryMiB()) && !opinions.avoids(candidate, claimer.node());
+    private static boolean fits(Claimer claimer, ReadyIndex.Candidate candidate,
+            java.util.function.Predicate<ReadyIndex.Candidate> avoided) {
+        return candidate.entry().fitsGpuMemory(claimer.gpuMemoryMiB()) && !avoided.test(candidate);
     }
 
     private Optional<Order> claimFirst(Claimer claimer) {
@@ -120,7 +121,8 @@ public class OrderService {
         boolean heartbeats = claimer.heartbeats();
         ReadyIndex.Candidate candidate;
         boolean skippedOne = false;
-        while ((candidate = ready.take(claimer.labels(), c -> fits(claimer, c))) != null) {
+        java.util.function.Predicate<ReadyIndex.Candidate> avoided = opinions.avoidedBy(node);
+        while ((candidate = ready.take(claimer.labels(), c -> fits(claimer, c, avoided))) != null) {
             OrderStore.Result result;
             try {
                 result = store.apply(candidate.id(), OrderTransition.claim(node, candidate.attempt(),

@@ -57,18 +57,28 @@ final class SecondOpinion {
     }
 
     /**
-     * Whether {@code node} should pass this waiting order by: it failed an attempt of it less than
-     * {@code boss.fleet.avoid-for} ago, and some other node could run it. An order never attempted is
-     * answered without looking anything up.
+     * For one claim by {@code node}: whether it should pass a waiting order by. It should when it failed an
+     * attempt of the order less than {@code boss.fleet.avoid-for} ago and some other node could run it. An
+     * order never attempted is answered without looking anything up, and "could another node run it" (a
+     * walk of the live nodes) is asked once per kind of order in a claim, however many such orders wait.
      */
-    boolean avoids(ReadyIndex.Candidate candidate, String node) {
-        if (candidate.attempt() == 0) {
-            return false;
-        }
-        Known known = known(candidate);
-        return known.failedOn().contains(node)
-                && java.time.Duration.between(known.lastFailureAt(), clock.instant()).compareTo(avoidFor) < 0
-                && fleet.anotherCanRun(candidate.entry().labels(), candidate.entry().minGpuMemoryMiB(), known.failedOn());
+    java.util.function.Predicate<ReadyIndex.Candidate> avoidedBy(String node) {
+        java.time.Instant now = clock.instant();
+        java.util.Map<java.util.List<Object>, Boolean> anotherCanRun = new java.util.HashMap<>();
+        return candidate -> {
+            if (candidate.attempt() == 0) {
+                return false;
+            }
+            Known known = known(candidate);
+            if (!known.failedOn().contains(node)
+                    || java.time.Duration.between(known.lastFailureAt(), now).compareTo(avoidFor) >= 0) {
+                return false;
+            }
+            ReadyIndex.Entry entry = candidate.entry();
+            java.util.List<Object> kind = java.util.Arrays.asList(entry.labels(), entry.minGpuMemoryMiB(), known.failedOn());
+            return anotherCanRun.computeIfAbsent(kind,
+                    k -> fleet.anotherCanRun(entry.labels(), entry.minGpuMemoryMiB(), known.failedOn()));
+        };
     }
 
     private Known known(ReadyIndex.Candidate candidate) {

@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import com.maddatum.testsupport.MutableClock;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -77,6 +79,41 @@ class SecondOpinionTest {
         }
     }
 
+    /**
+     * A claim meets many waiting orders that failed on its node: whether another node could run them (a walk
+     * of the live nodes) is asked once per kind of order in that claim, and the avoidance ends with avoid-for.
+     */
+    @Test
+    void aClaimAsksWhetherAnotherNodeCouldRunOncePerKindOfOrderAndOnlyWithinAvoidFor() {
+        int[] asked = {0};
+        Fleet fleet = new Fleet() {
+            public boolean mayClaim(String node) { return true; }
+            public boolean stillMayClaim(String node) { return true; }
+            public boolean anotherCanRun(Set<String> labels, Long minGpuMemoryMiB, Set<String> excluding) {
+                asked[0]++;
+                return true;
+            }
+            public void ended(AttemptEnding ending) {}
+        };
+        MutableClock clock = MutableClock.stopped(); // stopped at T0
+        SecondOpinion opinions = new SecondOpinion(null, fleet, clock, java.time.Duration.ofMinutes(10));
+        List<ReadyIndex.Candidate> waiting = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            Order order = order().id(new org.bson.types.ObjectId()).status(OrderStatus.UNASSIGNED).attempt(1)
+                    .revision(1).history(new HistoryEntry(OrderStatus.UNASSIGNED, T0, "a", 1, "handed back",
+                            new Failure(Failure.Kind.INFRASTRUCTURE, 503, "ScriptNotStarted"))).build();
+            opinions.remember(order);
+            waiting.add(ReadyIndex.Candidate.of(order));
+        }
+        java.util.function.Predicate<ReadyIndex.Candidate> avoidedByA = opinions.avoidedBy("a");
+        assertThat(waiting).allMatch(avoidedByA);
+        assertThat(asked[0]).isEqualTo(1);
+        assertThat(waiting).noneMatch(opinions.avoidedBy("b"));
+
+        clock.advance(java.time.Duration.ofMinutes(10));
+        assertThat(waiting).noneMatch(opinions.avoidedBy("a"));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("stops")
     void aDeliberateStopBlamesNobody(String type, String message, Failure.Kind expected) {
@@ -97,6 +134,8 @@ class SecondOpinionTest {
                         Failure.Kind.INFRASTRUCTURE),
                 Arguments.of("ScriptNotStarted", "the script could not be started: no python",
                         Failure.Kind.INFRASTRUCTURE),
+                Arguments.of("JobNotFetched", "the worker could not fetch the job: HTTP 503", Failure.Kind.STOPPED),
+                Arguments.of("SlotChanged", "the slot's GPU changed", Failure.Kind.STOPPED),
                 Arguments.of(null, null, Failure.Kind.INFRASTRUCTURE));
     }
 }
