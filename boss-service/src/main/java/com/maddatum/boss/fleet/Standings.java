@@ -54,17 +54,23 @@ public class Standings {
         }
     }
 
-    /** What memory keeps of a node; {@code rev} orders the writes, so a late read never undoes a newer one. */
-    private record Standing(long rev, boolean drained, boolean quarantined, Instant readAt) {
+    /**
+     * What memory keeps of a node; {@code rev} orders the writes, so a late read never undoes a newer one.
+     * {@code incarnation} (set once when the document is made) tells a node's document from one made after
+     * it was forgotten, whose {@code rev} starts again from nothing.
+     */
+    private record Standing(long rev, Object incarnation, boolean drained, boolean quarantined, Instant readAt) {
         boolean eligible() {
             return !drained && !quarantined;
         }
     }
 
-    private static final Standing ELIGIBLE = new Standing(0, false, false, Instant.EPOCH);
+    private static final Standing ELIGIBLE = new Standing(0, null, false, false, Instant.EPOCH);
     static final String DRAIN = "drain";
     static final String QUARANTINE = "quarantine";
     static final String REV = "standingRev";
+    /** Set when a node's document is made (by a registration, a poll or a drain), never changed after. */
+    static final String INCARNATION = WorkerRegistry.INCARNATION;
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
@@ -98,7 +104,7 @@ public class Standings {
     private void load() {
         Instant now = clock.instant();
         for (Document d : workers().find(Filters.or(Filters.exists(DRAIN), Filters.exists(QUARANTINE)))
-                .projection(Projections.include(DRAIN, QUARANTINE, REV))) {
+                .projection(Projections.include(DRAIN, QUARANTINE, REV, INCARNATION))) {
             standings.put(String.valueOf(d.get("_id")), of(d, now));
         }
         if (!standings.isEmpty()) {
@@ -108,10 +114,10 @@ public class Standings {
 
     private static Standing of(Document d, Instant readAt) {
         if (d == null) {
-            return new Standing(0, false, false, readAt);
+            return new Standing(0, null, false, false, readAt);
         }
         long rev = d.get(REV) instanceof Number n ? n.longValue() : 0;
-        return new Standing(rev, d.get(DRAIN) != null, d.get(QUARANTINE) != null, readAt);
+        return new Standing(rev, d.get(INCARNATION), d.get(DRAIN) != null, d.get(QUARANTINE) != null, readAt);
     }
 
     /** Whether the node may claim; from memory, read again when older than the refresh on a shared store. */
@@ -138,10 +144,14 @@ public class Standings {
     /** Reads the node's standing from the store into memory, unless memory already holds a newer one. */
     Standing reload(String node) {
         Instant now = clock.instant();
-        Document d = workers().find(Filters.eq("_id", node)).projection(Projections.include(DRAIN, QUARANTINE, REV))
-                .first();
+        Document d = workers().find(Filters.eq("_id", node))
+                .projection(Projections.include(DRAIN, QUARANTINE, REV, INCARNATION)).first();
         Standing read = of(d, now);
-        Standing kept = standings.merge(node, read, (before, after) -> before.rev() > after.rev() ? before : after);
+        // No document: the node was forgotten, and nothing holds it back. Another document than the one
+        // memory read: its rev counts from nothing again, so it is taken as it is.
+        Standing kept = standings.merge(node, read, (before, after) -> d == null
+                || !java.util.Objects.equals(before.incarnation(), after.incarnation()) || after.rev() >= before.rev()
+                ? after : before);
         if (kept.eligible() && durability.isEmbedded()) {
             standings.remove(node, kept); // embedded: absence is eligibility, so memory holds only the excluded
         }
@@ -181,8 +191,10 @@ public class Standings {
     }
 
     /** What a node's document needs when a drain creates it: the registry reads labels. */
-    private static Bson newNode() {
-        return Updates.setOnInsert("labels", List.of());
+    private Bson newNode() {
+        return Updates.combine(Updates.setOnInsert("labels", List.of()),
+                Updates.setOnInsert(INCARNATION, new org.bson.types.ObjectId()),
+                Updates.setOnInsert("registeredAt", Date.from(clock.instant())));
     }
 
     /** Lifts drain and quarantine and forgets the node's streak: only an operator calls this. */

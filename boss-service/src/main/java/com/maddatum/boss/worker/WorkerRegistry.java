@@ -45,6 +45,11 @@ public class WorkerRegistry {
 
     public static final String NODE_NAME = "[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}";
     public static final String COLLECTION = "workers";
+    /**
+     * Set once when a node's document is made, never changed: a node forgotten and back has another, which
+     * tells readers that counters kept in the old document (the fleet's {@code standingRev}) start over.
+     */
+    public static final String INCARNATION = "incarnation";
     static final Duration SEEN_WRITE_EVERY = Duration.ofSeconds(10);
     static final int TRIM_BATCHES = 10;
 
@@ -199,6 +204,7 @@ public class WorkerRegistry {
      * name that happens to be 24 hex digits into an ObjectId, and that node would then break the fleet view.
      */
     private void upsert(String node, Update update) {
+        update.setOnInsert(INCARNATION, new org.bson.types.ObjectId());
         mongo.getCollection(COLLECTION).updateOne(Filters.eq("_id", node), update.getUpdateObject(),
                 new UpdateOptions().upsert(true));
     }

@@ -170,6 +170,29 @@ class MultiReplicaTest {
                 .singleElement().satisfies(n -> assertThat(n.gpuMemoryMiB()).isNull());
     }
 
+    /**
+     * A node forgotten (its document removed) and back (a new document, whose standing revision starts
+     * again from nothing) is taken as it is now, not as the replica last read the old document.
+     */
+    @Test
+    void aNodeForgottenAndBackIsNotHeldDrainedByAnOlderReadOfItsOldDocument() {
+        client(a).post("/workers/mr-back/drain", Map.of("reason", "one"));
+        client(a).post("/workers/mr-back/undrain", "");
+        client(a).post("/workers/mr-back/drain", Map.of("reason", "two"));
+        var standingsOnB = b.getBean(com.maddatum.boss.fleet.Standings.class);
+        assertThat(standingsOnB.mayClaim("mr-back")).isFalse(); // b has read rev 3, drained
+        a.getBean(org.springframework.data.mongodb.core.MongoTemplate.class).getCollection("workers")
+                .deleteOne(new org.bson.Document("_id", "mr-back"));
+        assertThat(client(a).post("/worker-node/create", Map.of("name", "mr-back")).status()).isEqualTo(200);
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!standingsOnB.mayClaim("mr-back") && System.nanoTime() < deadline) {
+            Thread.onSpinWait(); // b reads the node again within boss.fleet.standing-refresh (1s)
+        }
+        assertThat(standingsOnB.mayClaim("mr-back")).isTrue();
+        assertThat(standingsOnB.stillMayClaim("mr-back")).isTrue();
+    }
+
     @Test
     void aNodeDrainedOnOneReplicaGetsNoWorkFromTheOther() {
         client(b).post("/worker-node/create", Map.of("name", "mr-drain", "labels", List.of("mr-drain")));
