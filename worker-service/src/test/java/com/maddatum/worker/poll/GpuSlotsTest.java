@@ -52,8 +52,9 @@ class GpuSlotsTest {
     }
 
     private static List<String> claimsSince(WorkerHarness worker, int from) {
-        List<String> calls = worker.boss.boredCalls;
-        return List.copyOf(calls.subList(Math.min(from, calls.size()), calls.size()));
+        // A snapshot first: the slots keep claiming, and a view of a list that changes under it throws.
+        List<String> calls = List.copyOf(worker.boss.boredCalls);
+        return calls.subList(Math.min(from, calls.size()), calls.size());
     }
 
     @Test
