@@ -146,7 +146,7 @@ public final class GpuHealth {
         if (!candidates.isEmpty()) {
             Map<Integer, CudaCheck.Answer> answers = python == null ? Map.of() : cuda(listing, candidates);
             // Torch without CUDA is the interpreter's, not a GPU's: one process saying so decides for all.
-            note = python == null ? "the CUDA check is switched off" : answers.values().stream()
+            note = python == null ? "the CUDA check is switched off" : candidates.stream().map(answers::get)
                     .map(CudaCheck.Answer::skipped).filter(Objects::nonNull).findFirst().orElse(null);
             if (note == null) {
                 for (int index : candidates) {
@@ -221,8 +221,9 @@ public final class GpuHealth {
         try {
             return future.get();
         } catch (InterruptedException e) {
+            // The Worker is stopping: no verdict, and none that fails a GPU for it.
             Thread.currentThread().interrupt();
-            return CudaCheck.Answer.failed("the CUDA check was interrupted");
+            return CudaCheck.Answer.skip("the CUDA check was interrupted");
         } catch (ExecutionException e) {
             return CudaCheck.Answer.failed("the CUDA check failed: " + e.getCause());
         }
