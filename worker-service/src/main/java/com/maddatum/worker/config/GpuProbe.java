@@ -20,8 +20,11 @@ import org.slf4j.LoggerFactory;
 public final class GpuProbe {
 
     private static final Logger log = LoggerFactory.getLogger(GpuProbe.class);
-    public static final List<String> NVIDIA_SMI = List.of("nvidia-smi", "--query-gpu=index,name,memory.total",
+    /** The uuid lets an operator's {@code CUDA_VISIBLE_DEVICES} name GPUs by UUID, as CUDA allows. */
+    public static final List<String> NVIDIA_SMI = List.of("nvidia-smi", "--query-gpu=index,uuid,name,memory.total",
             "--format=csv,noheader,nounits");
+    /** How nvidia-smi spells a UUID: {@code GPU-5f3c...}, or {@code MIG-...} for a MIG instance. */
+    private static final java.util.regex.Pattern UUID = java.util.regex.Pattern.compile("(?i)(GPU|MIG)-[0-9a-f-]+");
     /** What nvidia-smi prints (exit 6) on a machine with the driver's tools but no GPU it can reach. */
     static final String NO_DEVICES = "No devices were found";
 
@@ -30,20 +33,45 @@ public final class GpuProbe {
      * {@code failure}: why it gave no usable answer (an exit code, a timeout, no GPU listed), else null;
      * {@code gpus} may be non-empty even then, for the lines it did print. {@code noDevices}: it said in
      * so many words that it found no GPU, the normal answer of a GPU-less machine with the tools on it.
+     * {@code uuids}: each GPU's UUID by index, where nvidia-smi gave one (kept out of {@link Gpu}, which
+     * is part of the registration's wire format).
      */
-    public record Listing(boolean installed, String failure, boolean noDevices, List<Gpu> gpus) {
+    public record Listing(boolean installed, String failure, boolean noDevices, List<Gpu> gpus,
+            Map<Integer, String> uuids) {
         public Listing {
             gpus = List.copyOf(gpus);
+            uuids = Map.copyOf(uuids);
+        }
+
+        public Listing(boolean installed, String failure, boolean noDevices, List<Gpu> gpus) {
+            this(installed, failure, noDevices, gpus, Map.of());
         }
 
         static Listing absent(String why) {
             return new Listing(false, why, false, List.of());
+        }
+
+        /** The UUID of GPU {@code index}, else its index: what {@code CUDA_VISIBLE_DEVICES} names it by. */
+        public String cudaName(int index) {
+            return uuids.getOrDefault(index, Integer.toString(index));
         }
     }
 
     private GpuProbe() {}
 
     public static Listing list(ProcessRunner runner, List<String> command, Duration timeout) {
+        return list(runner, command, timeout, null);
+    }
+
+    /**
+     * {@code visible}: the Worker's own {@code CUDA_VISIBLE_DEVICES} (null: not set), which keeps only the
+     * GPUs it names ({@link #visible}).
+     */
+    public static Listing list(ProcessRunner runner, List<String> command, Duration timeout, String visible) {
+        return visible(ask(runner, command, timeout), visible);
+    }
+
+    private static Listing ask(ProcessRunner runner, List<String> command, Duration timeout) {
         try {
             return listing(ShortCommand.run(runner, command, Map.of(), true, timeout), timeout);
         } catch (IOException e) {
@@ -66,19 +94,62 @@ public final class GpuProbe {
         if (result.exitCode() != 0) {
             String said = lastLine(result.stdoutTail() + "\n" + result.stderrTail());
             return new Listing(true, "nvidia-smi exited with " + result.exitCode() + (said.isEmpty() ? "" : ": " + said),
-                    parsed.noDevices() || said.contains(NO_DEVICES), parsed.gpus());
+                    parsed.noDevices() || said.contains(NO_DEVICES), parsed.gpus(), parsed.uuids());
         }
         return parsed;
     }
 
     /**
-     * Parses {@code index, name, memory.total} lines (no header, no units). The index is the first field,
+     * Keeps the GPUs an operator's {@code CUDA_VISIBLE_DEVICES} names, so that a Worker pinned to some GPUs
+     * of a shared machine lists, checks and runs jobs on those only. Null: not set, every GPU. Each
+     * comma-separated entry is an nvidia-smi index or a GPU's UUID (or a unique start of one, as CUDA
+     * takes it). Empty: no GPU at all, a CPU-only Worker, which is no failure. Entries that name no
+     * listed GPU are logged; when none does, the listing fails with that reason.
+     */
+    public static Listing visible(Listing listing, String visible) {
+        if (visible == null) {
+            return listing;
+        }
+        List<String> entries = Arrays.stream(visible.split(",")).map(String::trim).filter(e -> !e.isEmpty()).toList();
+        if (entries.isEmpty()) {
+            log.info("CUDA_VISIBLE_DEVICES is set and empty: this Worker uses no GPU and runs CPU-only listed={}",
+                    listing.gpus().size());
+            return new Listing(listing.installed(), null, false, List.of());
+        }
+        List<Gpu> kept = listing.gpus().stream().filter(g -> entries.stream()
+                .anyMatch(e -> names(e, g.index(), listing.uuids().get(g.index())))).toList();
+        for (String entry : entries) {
+            if (listing.gpus().stream().noneMatch(g -> names(entry, g.index(), listing.uuids().get(g.index())))) {
+                log.warn("CUDA_VISIBLE_DEVICES names a GPU nvidia-smi does not list entry={} listed={}", entry,
+                        listing.gpus().size());
+            }
+        }
+        Map<Integer, String> uuids = new java.util.HashMap<>(listing.uuids());
+        uuids.keySet().removeIf(i -> kept.stream().noneMatch(g -> g.index() == i));
+        String failure = listing.failure() != null || !kept.isEmpty() || listing.gpus().isEmpty() ? listing.failure()
+                : "CUDA_VISIBLE_DEVICES=" + abbreviate(visible) + " names none of the GPUs nvidia-smi lists";
+        log.info("CUDA_VISIBLE_DEVICES limits this Worker's GPUs visible={} listed={} kept={}", abbreviate(visible),
+                listing.gpus().size(), kept.stream().map(Gpu::index).toList());
+        return new Listing(listing.installed(), failure, listing.noDevices() && kept.isEmpty(), kept, uuids);
+    }
+
+    private static boolean names(String entry, int index, String uuid) {
+        if (entry.chars().allMatch(Character::isDigit)) {
+            return Integer.parseInt(entry) == index;
+        }
+        return uuid != null && entry.length() >= 5 && uuid.toLowerCase().startsWith(entry.toLowerCase());
+    }
+
+    /**
+     * Parses {@code index, uuid, name, memory.total} lines, or {@code index, name, memory.total} ones
+     * (no uuid: an older recording; a second field that is no UUID is part of the name) (no header, no units). The index is the first field,
      * the memory the last, and the name what lies between (a name may hold a comma). A line whose index
      * is not a number is not a GPU (a warning, a banner) and is skipped; a GPU whose memory is not a number
      * ({@code [N/A]}, {@code [Unknown Error]}) is kept with a null memory, so that it fails by name.
      */
     public static Listing parse(String stdout) {
         List<Gpu> gpus = new ArrayList<>();
+        Map<Integer, String> uuids = new java.util.HashMap<>();
         boolean noDevices = false;
         for (String line : stdout.split("\r?\n")) {
             noDevices |= line.contains(NO_DEVICES);
@@ -97,12 +168,17 @@ public final class GpuProbe {
                 log.warn("nvidia-smi line with a bad or repeated index line={}", abbreviate(line));
                 continue;
             }
-            String name = String.join(",", Arrays.copyOfRange(parts, 1, parts.length - 1)).trim();
+            int first = 1;
+            if (parts.length >= 4 && UUID.matcher(parts[1].trim()).matches()) {
+                uuids.put(index, parts[1].trim());
+                first = 2;
+            }
+            String name = String.join(",", Arrays.copyOfRange(parts, first, parts.length - 1)).trim();
             gpus.add(new Gpu(index, abbreviate(name), memory(parts[parts.length - 1].trim())));
         }
         String failure = !gpus.isEmpty() ? null : noDevices ? NO_DEVICES
                 : "nvidia-smi listed no GPU" + (stdout.isBlank() ? "" : ": " + abbreviate(lastLine(stdout)));
-        return new Listing(true, failure, noDevices && gpus.isEmpty(), gpus);
+        return new Listing(true, failure, noDevices && gpus.isEmpty(), gpus, uuids);
     }
 
     private static Long memory(String field) {

@@ -45,6 +45,7 @@ public class WorkerSettings {
     private final int slots;
     private final List<String> labels;
     private final Optional<String> token;
+    private final String visibleDevices;
 
     @Autowired
     public WorkerSettings(WorkerProperties properties, ProcessRunner runner, JsonMapper json) {
@@ -53,8 +54,16 @@ public class WorkerSettings {
 
     /** {@code nvidiaSmi}: the command that lists the GPUs (a test's stands in for a GPU machine's). */
     public WorkerSettings(WorkerProperties properties, ProcessRunner runner, JsonMapper json, List<String> nvidiaSmi) {
+        this(properties, runner, json, nvidiaSmi, System.getenv());
+    }
+
+    /** {@code environment}: the Worker's own ({@code WORKER_TOKEN}, {@code CUDA_VISIBLE_DEVICES}). */
+    public WorkerSettings(WorkerProperties properties, ProcessRunner runner, JsonMapper json, List<String> nvidiaSmi,
+            Map<String, String> environment) {
         this.properties = properties;
-        this.token = token(properties, System.getenv());
+        this.token = token(properties, environment);
+        // An operator pins a Worker to some GPUs of a shared machine the way CUDA is pinned; set and empty: none.
+        this.visibleDevices = environment.get("CUDA_VISIBLE_DEVICES");
         this.scriptsDir = realDirectory(Optional.ofNullable(properties.scriptsDir()).map(Path::of)
                 .orElseGet(WorkerSettings::defaultScriptsDir));
         Map<String, Object> seed = seedConfig(scriptsDir.resolve(SEED_CONFIG), json);
@@ -72,14 +81,14 @@ public class WorkerSettings {
         this.python = properties.python() != null ? properties.python()
                 : Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
         // Every GPU listed, healthy or not, has its slots: one that passes a later check gets its work back.
-        this.gpuListing = GpuProbe.list(runner, nvidiaSmi, properties.gpuCheck().timeout());
+        this.gpuListing = GpuProbe.list(runner, nvidiaSmi, properties.gpuCheck().timeout(), visibleDevices);
         List<Gpu> gpus = gpuListing.gpus();
         this.slots = properties.slots() > 0 ? properties.slots() : Math.max(1, gpus.size());
         this.configuredLabels = properties.labels() == null ? List.of() : List.copyOf(new TreeSet<>(properties.labels()));
         this.labels = labels(configuredLabels, !gpus.isEmpty());
-        log.info("worker settings node={} boss={} slots={} labels={} gpus={} python={} scripts={} data={} work={} spool={}",
-                nodeName, bossUrl, slots, labels, gpus.size(), python, scriptsDir, dataDir, workDir, spoolDir);
-        if (gpus.isEmpty() && gpuListing.installed() && !gpuListing.noDevices()) {
+        log.info("worker settings node={} boss={} slots={} labels={} gpus={} cudaVisibleDevices={} python={} scripts={} data={} work={} spool={}",
+                nodeName, bossUrl, slots, labels, gpus.size(), visibleDevices, python, scriptsDir, dataDir, workDir, spoolDir);
+        if (gpus.isEmpty() && gpuListing.installed() && !gpuListing.noDevices() && gpuListing.failure() != null) {
             log.warn("nvidia-smi is installed but listed no GPU; running CPU-only reason={}", gpuListing.failure());
         }
     }
@@ -207,6 +216,8 @@ public class WorkerSettings {
     public List<Gpu> gpus() { return gpuListing.gpus(); }
     /** What {@code nvidia-smi} answered at start-up, failures included: the GPU check's first listing. */
     public GpuProbe.Listing gpuListing() { return gpuListing; }
+    /** The Worker's own {@code CUDA_VISIBLE_DEVICES}: null when not set, empty for no GPU. */
+    public String visibleDevices() { return visibleDevices; }
     public List<String> configuredLabels() { return configuredLabels; }
     public WorkerProperties.GpuCheck gpuCheck() { return properties.gpuCheck(); }
     public int slots() { return slots; }

@@ -2,7 +2,6 @@ package com.maddatum.worker.gpu;
 
 import com.maddatum.worker.runner.ProcessResult;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import tools.jackson.core.JacksonException;
@@ -10,11 +9,12 @@ import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The Python half of the GPU check: one interpreter (the one scripts run with) imports torch and puts
- * a 1 MiB tensor on each GPU it sees, printing one JSON line per GPU as it goes, so that a hang or a crash
- * on the third GPU still leaves the verdict on the first two. A torch without CUDA, or no torch, is not a
- * failure: scripts on this machine then cannot use a GPU either way, and the note says so. The GPUs to
- * touch are its arguments (nvidia-smi's indexes); none: every GPU CUDA sees.
+ * The Python half of the GPU check, run once per GPU with {@code CUDA_VISIBLE_DEVICES} naming that GPU
+ * alone, so the process sees it as device 0 and a hang or a crash there fails that GPU and no other. It
+ * imports torch (the interpreter scripts run with), puts a 1 MiB tensor on device 0 and prints what CUDA
+ * says the device's memory is ({@code total_memory}, bytes): under MIG or a container's limit that is less
+ * than nvidia-smi's {@code memory.total}, which counts the whole card. A torch without CUDA, or no torch,
+ * is not a failure: scripts on this machine then cannot use a GPU either way, and the note says so.
  */
 final class CudaCheck {
 
@@ -38,46 +38,49 @@ final class CudaCheck {
             "    sys.exit(0)",
             "n = torch.cuda.device_count()",
             "say(torch=torch.__version__, cuda=torch.version.cuda, available=True, devices=n)",
-            "wanted = [int(a) for a in sys.argv[1:]] if len(sys.argv) > 1 else range(n)",
-            "for i in wanted:",
-            "    if i >= n:",
-            "        continue",
-            "    try:",
-            "        x = torch.ones(1 << 18, device='cuda:%d' % i)",
-            "        total = int(x.sum().item())",
-            "        torch.cuda.synchronize(i)",
-            "        say(index=i, ok=total == 1 << 18, error=None if total == 1 << 18 else 'a tensor of 262144 ones summed to %d' % total)",
-            "    except Exception as e:",
-            "        say(index=i, ok=False, error=(type(e).__name__ + ': ' + str(e))[:300])");
+            "if n < 1:",
+            "    sys.exit(0)",
+            "try:",
+            "    x = torch.ones(1 << 18, device='cuda:0')",
+            "    total = int(x.sum().item())",
+            "    torch.cuda.synchronize(0)",
+            "    memory = int(torch.cuda.get_device_properties(0).total_memory)",
+            "    say(index=0, ok=total == 1 << 18, memory=memory,",
+            "        error=None if total == 1 << 18 else 'a tensor of 262144 ones summed to %d' % total)",
+            "except Exception as e:",
+            "    say(index=0, ok=False, error=(type(e).__name__ + ': ' + str(e))[:300])");
 
     /**
-     * What the check said. {@code skipped}: why it checked nothing (a note, not a failure). Otherwise
-     * {@code devices} maps each GPU it reached to null (passed) or its error, and {@code missing} is the
-     * failure of every GPU it did not reach (it hung, crashed, or CUDA does not see that GPU).
+     * What the check on one GPU said. {@code skipped}: why it checked nothing (a note, not a failure).
+     * Otherwise {@code failure} is null when the GPU passed, and {@code memoryBytes} is CUDA's
+     * {@code total_memory} for it when the check printed one.
      */
-    record Answer(String skipped, Map<Integer, String> devices, String missing) {
+    record Answer(String skipped, String failure, Long memoryBytes) {
         static Answer skip(String why) {
-            return new Answer(why, Map.of(), null);
+            return new Answer(why, null, null);
+        }
+
+        static Answer failed(String why) {
+            return new Answer(null, why, null);
         }
     }
 
     private CudaCheck() {}
 
-    static Answer read(ProcessResult result, Duration timeout, JsonMapper json) {
+    /** {@code device}: what {@code CUDA_VISIBLE_DEVICES} named for this process, for the reasons. */
+    static Answer read(ProcessResult result, String device, Duration timeout, JsonMapper json) {
         if (!result.started()) {
             return Answer.skip("the CUDA check could not start Python: " + result.startError());
         }
         Map<String, Object> header = null;
-        Map<Integer, String> devices = new HashMap<>();
+        Map<String, Object> verdict = null;
         for (String line : result.stdoutTail().split("\r?\n")) {
             Map<String, Object> fields = object(line.strip(), json);
             if (fields == null) {
                 continue; // a warning, a banner, a cut-off line: only our own JSON counts
             }
-            if (fields.get("index") instanceof Integer index) {
-                devices.put(index, Boolean.TRUE.equals(fields.get("ok")) ? null
-                        : fields.get("error") instanceof String error && !error.isBlank()
-                                ? GpuHealth.abbreviate(error) : "the CUDA allocation failed");
+            if (Integer.valueOf(0).equals(fields.get("index"))) {
+                verdict = fields;
             } else if (header == null && fields.containsKey("torch")) {
                 header = fields;
             }
@@ -88,12 +91,19 @@ final class CudaCheck {
         if (header != null && header.get("cuda") == null) {
             return Answer.skip("torch has no CUDA: torch " + header.get("torch") + " is a CPU build");
         }
-        return new Answer(null, devices, missing(result, header, timeout));
+        if (verdict != null) {
+            Long memory = verdict.get("memory") instanceof Number n && n.longValue() > 0 ? n.longValue() : null;
+            return Boolean.TRUE.equals(verdict.get("ok")) ? new Answer(null, null, memory)
+                    : Answer.failed(verdict.get("error") instanceof String error && !error.isBlank()
+                            ? GpuHealth.abbreviate(error) : "the CUDA allocation failed");
+        }
+        return Answer.failed(missing(result, header, device, timeout));
     }
 
-    private static String missing(ProcessResult result, Map<String, Object> header, Duration timeout) {
+    private static String missing(ProcessResult result, Map<String, Object> header, String device, Duration timeout) {
         if (result.timedOut() || result.stuck() || result.exitCode() == null) {
-            return "the CUDA check did not finish within " + timeout.toSeconds() + "s";
+            return "the CUDA check on this GPU did not finish within " + timeout.toSeconds()
+                    + "s (it hung; it was killed, and the other GPUs were checked on their own)";
         }
         if (result.exitCode() != 0) {
             return "the CUDA check crashed (exit " + result.exitCode() + ")" + lastLine(result.stderrTail());
@@ -102,10 +112,11 @@ final class CudaCheck {
             return "the CUDA check gave no answer" + lastLine(result.stdoutTail());
         }
         if (Boolean.FALSE.equals(header.get("available"))) {
-            return "torch " + header.get("torch") + " (CUDA " + header.get("cuda")
-                    + ") finds no usable GPU: torch.cuda.is_available() is false";
+            return "torch " + header.get("torch") + " (CUDA " + header.get("cuda") + ") finds no usable GPU with "
+                    + "CUDA_VISIBLE_DEVICES=" + device + ": torch.cuda.is_available() is false";
         }
-        return "CUDA does not see this GPU (torch.cuda.device_count() is " + header.get("devices") + ")";
+        return "CUDA does not see this GPU (with CUDA_VISIBLE_DEVICES=" + device + ", torch.cuda.device_count() is "
+                + header.get("devices") + ")";
     }
 
     private static Map<String, Object> object(String line, JsonMapper json) {

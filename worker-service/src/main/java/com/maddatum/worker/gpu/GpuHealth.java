@@ -13,8 +13,13 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,12 +28,16 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Checks each GPU the Worker knows: {@code nvidia-smi} answers (exit 0 within the timeout), lists the GPU
  * with a readable {@code memory.total}, and, when the scripts' Python has a torch with CUDA, a tiny CUDA
- * allocation on it succeeds ({@link CudaCheck}). Each of the two processes is bounded by the timeout (and
- * the runner's kill after it), so a hung driver costs a check a bounded time, never a Worker.
+ * allocation on it succeeds ({@link CudaCheck}), in one process per GPU. Every process is bounded by the
+ * timeout (and the runner's kill after it), so a hung driver costs a check a bounded time, never a Worker;
+ * the CUDA processes run side by side (at most {@link #PARALLEL} at once), so a GPU that hangs fails alone
+ * and the others are not held to its timeout.
  */
 public final class GpuHealth {
 
     private static final Logger log = LoggerFactory.getLogger(GpuHealth.class);
+    /** CUDA checks at once: each is a Python importing torch, a few hundred MiB and a core while it starts. */
+    static final int PARALLEL = 8;
 
     private final ProcessRunner runner;
     private final List<String> nvidiaSmi;
@@ -37,14 +46,24 @@ public final class GpuHealth {
     private final Map<String, String> environment;
     private final Duration timeout;
     private final JsonMapper json;
+    /** The Worker's own {@code CUDA_VISIBLE_DEVICES} (null: not set): the GPUs it may use ({@link GpuProbe#visible}). */
+    private final String visible;
+
+    public GpuHealth(ProcessRunner runner, List<String> nvidiaSmi, List<String> python, Map<String, String> environment,
+            Duration timeout, JsonMapper json) {
+        this(runner, nvidiaSmi, python, environment, timeout, json, null);
+    }
 
     /**
      * {@code environment}: what a script sees of the Worker's, so the check imports the torch the scripts
-     * import. {@code CUDA_VISIBLE_DEVICES} is taken out (the check looks at every GPU) and the devices are
-     * numbered in PCI bus order, which is {@code nvidia-smi}'s, so CUDA's device i is nvidia-smi's index i.
+     * import. Each CUDA process gets {@code CUDA_VISIBLE_DEVICES} naming its one GPU (by UUID where
+     * nvidia-smi gave one, else by index with the devices numbered in PCI bus order, which is
+     * {@code nvidia-smi}'s). {@code visible}: the Worker's own {@code CUDA_VISIBLE_DEVICES}, which limits
+     * what {@link #list()} lists.
      */
     public GpuHealth(ProcessRunner runner, List<String> nvidiaSmi, List<String> python, Map<String, String> environment,
-            Duration timeout, JsonMapper json) {
+            Duration timeout, JsonMapper json, String visible) {
+        this.visible = visible;
         this.runner = runner;
         this.nvidiaSmi = List.copyOf(nvidiaSmi);
         this.python = python == null ? null : List.copyOf(python);
@@ -76,7 +95,7 @@ public final class GpuHealth {
 
     /** What {@code nvidia-smi} lists now. */
     public GpuProbe.Listing list() {
-        return GpuProbe.list(runner, nvidiaSmi, timeout);
+        return GpuProbe.list(runner, nvidiaSmi, timeout, visible);
     }
 
     public GpuReport check(GpuProbe.Listing listing, Collection<Gpu> known) {
@@ -114,6 +133,9 @@ public final class GpuHealth {
                 if (before != null && !before.passed()) {
                     failures.put(index, before.failure());
                 } else {
+                    if (before != null) {
+                        gpus.put(index, smaller(gpus.get(index), before.gpu().memoryMb())); // CUDA's figure, if less
+                    }
                     notes.put(index, "in use by a job: listed by nvidia-smi, no CUDA allocation");
                 }
             }
@@ -122,14 +144,17 @@ public final class GpuHealth {
                 .filter(i -> !failures.containsKey(i) && !notes.containsKey(i)).toList();
         String note = null;
         if (!candidates.isEmpty()) {
-            CudaCheck.Answer cuda = python == null ? CudaCheck.Answer.skip("the CUDA check is switched off")
-                    : CudaCheck.read(runPython(candidates), timeout, json);
-            note = cuda.skipped();
+            Map<Integer, CudaCheck.Answer> answers = python == null ? Map.of() : cuda(listing, candidates);
+            // Torch without CUDA is the interpreter's, not a GPU's: one process saying so decides for all.
+            note = python == null ? "the CUDA check is switched off" : candidates.stream().map(answers::get)
+                    .map(CudaCheck.Answer::skipped).filter(Objects::nonNull).findFirst().orElse(null);
             if (note == null) {
                 for (int index : candidates) {
-                    String failure = cuda.devices().containsKey(index) ? cuda.devices().get(index) : cuda.missing();
-                    if (failure != null) {
-                        failures.put(index, failure);
+                    CudaCheck.Answer answer = answers.get(index);
+                    if (answer.failure() != null) {
+                        failures.put(index, answer.failure());
+                    } else if (answer.memoryBytes() != null) {
+                        gpus.put(index, smaller(gpus.get(index), answer.memoryBytes() / (1024 * 1024)));
                     }
                 }
             }
@@ -159,12 +184,57 @@ public final class GpuHealth {
                 .map(s -> "GPU " + s.gpu().index() + ": " + s.failure()).collect(Collectors.joining("; "));
     }
 
-    /** Python, told which GPUs to allocate on (nvidia-smi's indexes, which are CUDA's in PCI bus order). */
-    private ProcessResult runPython(List<Integer> indexes) {
-        List<String> command = new ArrayList<>(python);
-        indexes.forEach(i -> command.add(Integer.toString(i)));
+    /**
+     * The GPU with {@code memoryMiB} when that is less than what it has: CUDA's {@code total_memory} is what
+     * a job can have of a MIG slice or under a container's limit, nvidia-smi's the whole card's.
+     */
+    private static Gpu smaller(Gpu gpu, Long memoryMiB) {
+        return memoryMiB == null || memoryMiB <= 0 || gpu.memoryMb() == null || memoryMiB >= gpu.memoryMb() ? gpu
+                : new Gpu(gpu.index(), gpu.model(), memoryMiB);
+    }
+
+    /** One CUDA check per GPU, {@link #PARALLEL} at most at once, each under its own timeout. */
+    private Map<Integer, CudaCheck.Answer> cuda(GpuProbe.Listing listing, List<Integer> indexes) {
+        ExecutorService pool = Executors.newFixedThreadPool(
+                Math.min(PARALLEL, indexes.size()), r -> {
+                    Thread thread = new Thread(r, "gpu-cuda-check");
+                    thread.setDaemon(true);
+                    return thread;
+                });
         try {
-            return ShortCommand.run(runner, command, environment, false, timeout);
+            Map<Integer, Future<CudaCheck.Answer>> running = new TreeMap<>();
+            for (int index : indexes) {
+                String device = listing.cudaName(index);
+                running.put(index, pool.submit(() -> CudaCheck.read(runPython(device), device, timeout, json)));
+            }
+            Map<Integer, CudaCheck.Answer> answers = new HashMap<>();
+            for (Map.Entry<Integer, Future<CudaCheck.Answer>> entry : running.entrySet()) {
+                answers.put(entry.getKey(), answer(entry.getValue()));
+            }
+            return answers;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static CudaCheck.Answer answer(Future<CudaCheck.Answer> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            // The Worker is stopping: no verdict, and none that fails a GPU for it.
+            Thread.currentThread().interrupt();
+            return CudaCheck.Answer.skip("the CUDA check was interrupted");
+        } catch (ExecutionException e) {
+            return CudaCheck.Answer.failed("the CUDA check failed: " + e.getCause());
+        }
+    }
+
+    /** Python on one GPU: {@code device} is what {@code CUDA_VISIBLE_DEVICES} names it by, so it is CUDA's device 0. */
+    private ProcessResult runPython(String device) {
+        Map<String, String> env = new HashMap<>(environment);
+        env.put("CUDA_VISIBLE_DEVICES", device);
+        try {
+            return ShortCommand.run(runner, python, env, false, timeout);
         } catch (IOException e) {
             return new ProcessResult(null, "cannot make a directory for it: " + e.getMessage(), null, null, false, 0,
                     null, "", "", 0, 0, false, Instant.now(), Instant.now());

@@ -62,8 +62,8 @@ public class GpuRoster {
     public GpuRoster(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
         this(settings, settings.gpuCheck().enabled() ? new GpuHealth(runner, GpuProbe.NVIDIA_SMI,
                 settings.gpuCheck().cuda() ? GpuHealth.pythonCommand(settings.python()) : null,
-                ScriptLauncher.passed(System.getenv(), settings.scriptEnvironment()), settings.gpuCheck().timeout(), json)
-                : null, System::nanoTime);
+                ScriptLauncher.passed(System.getenv(), settings.scriptEnvironment()), settings.gpuCheck().timeout(), json,
+                settings.visibleDevices()) : null, System::nanoTime);
     }
 
     /** {@code health} null: the check is switched off, and every GPU listed at start-up is taken as healthy. */
@@ -102,6 +102,15 @@ public class GpuRoster {
     /** {@code worker.labels} plus {@code gpu,cuda} while a GPU is healthy, else {@code cpu}. */
     public List<String> labels() {
         return WorkerSettings.labels(settings.configuredLabels(), !state.report().healthy().isEmpty());
+    }
+
+    /**
+     * Whether a CPU run must be told {@code CUDA_VISIBLE_DEVICES=""}: this Worker has GPUs (listed at
+     * start-up or adopted at a later check, failed or not), or its operator limited it with
+     * {@code CUDA_VISIBLE_DEVICES}, so a script that looks for a GPU would find one that is not its own.
+     */
+    public boolean hidesGpusFromCpuRuns() {
+        return !known.isEmpty() || settings.visibleDevices() != null;
     }
 
     /** The slots that claim work now: the Boss counts on no more. */

@@ -38,14 +38,17 @@ final class JobExecution {
     private final Clock clock;
     private final Timer scriptTime;
     private final Integer gpu;
+    /** A CPU run is told {@code CUDA_VISIBLE_DEVICES=""} ({@link com.maddatum.worker.gpu.GpuRoster#hidesGpusFromCpuRuns}). */
+    private final boolean hideGpus;
     /** Why the Outcome blames the machine ({@link MachineFault}); null when it does not. */
     private volatile String machineFault;
 
-    JobExecution(Order order, Slot slot, Integer gpu, WorkerSettings settings, BossClient boss, Runs runs,
-            OutcomeSpool spool, Clock clock, Timer scriptTime) {
+    JobExecution(Order order, Slot slot, Integer gpu, boolean hideGpus, WorkerSettings settings, BossClient boss,
+            Runs runs, OutcomeSpool spool, Clock clock, Timer scriptTime) {
         this.order = order;
         this.slot = slot;
         this.gpu = gpu;
+        this.hideGpus = hideGpus;
         this.settings = settings;
         this.boss = boss;
         this.runs = runs;
@@ -106,8 +109,10 @@ final class JobExecution {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("BOSS_ORDER_ID", order.id());
         env.put("BOSS_ATTEMPT", Integer.toString(order.attempt()));
-        if (gpu == null && !settings.gpus().isEmpty()) {
-            env.put("CUDA_VISIBLE_DEVICES", ""); // a CPU claim, here because the GPUs failed their check
+        if (gpu == null && hideGpus) {
+            // A CPU claim on a machine with GPUs (all failed their check, or adopted after a failing start-up),
+            // or on a Worker its operator kept off some or all of them: the script must not find one.
+            env.put("CUDA_VISIBLE_DEVICES", "");
         }
         return env;
     }

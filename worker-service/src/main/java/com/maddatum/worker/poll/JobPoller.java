@@ -176,7 +176,8 @@ class JobPoller {
     }
 
     private void execute(Slot slot, Order order, Integer gpu) throws InterruptedException {
-        JobExecution execution = new JobExecution(order, slot, gpu, settings, boss, runs, spool, clock, scriptTime);
+        JobExecution execution = new JobExecution(order, slot, gpu, gpus.hidesGpusFromCpuRuns(), settings, boss, runs,
+                spool, clock, scriptTime);
         running.put(slot.index, execution);
         try {
             if (!execution.run()) {

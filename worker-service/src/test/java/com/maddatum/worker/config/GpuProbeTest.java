@@ -95,4 +95,55 @@ class GpuProbeTest {
         // 1 s, then SIGTERM (ignored), 1 s of kill grace, SIGKILL: far below the 60 s it would hang.
         assertThat(took).isLessThan(Duration.ofSeconds(10));
     }
+
+    /** The query the Worker makes now has the uuid second; a line with garbage or [N/A] reads as before. */
+    @Test
+    void readsEachGpusUuidAndStillReadsLinesWithout() {
+        GpuProbe.Listing listing = GpuProbe.parse(recording("a100x4-uuid.csv"));
+        assertThat(listing.gpus()).containsExactly(new Gpu(0, "NVIDIA A100-SXM4-80GB", 81920L),
+                new Gpu(1, "NVIDIA A100-SXM4-80GB", 81920L), new Gpu(2, "NVIDIA A100-SXM4-80GB", 81920L),
+                new Gpu(3, "NVIDIA A100-SXM4-80GB", 81920L));
+        assertThat(listing.uuids()).containsEntry(1, "GPU-5f3c1a2b-4d5e-6f70-8192-a3b4c5d6e7f1").hasSize(4);
+        assertThat(listing.cudaName(2)).isEqualTo("GPU-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f2");
+
+        GpuProbe.Listing odd = GpuProbe.parse("WARNING: infoROM is corrupted at gpu 0000:41:00.0\n"
+                + "0, GPU-aa11, NVIDIA H100, PCIe, [N/A]\nx, GPU-bb22, Other, 1\n1, NVIDIA L4, 23034\n");
+        assertThat(odd.gpus()).containsExactly(new Gpu(0, "NVIDIA H100, PCIe", null), new Gpu(1, "NVIDIA L4", 23034L));
+        assertThat(odd.uuids()).isEqualTo(java.util.Map.of(0, "GPU-aa11"));
+        assertThat(odd.cudaName(1)).isEqualTo("1"); // no uuid: CUDA names it by index, in PCI bus order
+    }
+
+    /**
+     * An operator pins a Worker to some GPUs of a shared machine with its CUDA_VISIBLE_DEVICES, by index or
+     * by UUID (or a unique start of one, as CUDA takes it); set and empty means no GPU, which is no failure.
+     */
+    @Test
+    void theWorkersCudaVisibleDevicesKeepsOnlyTheGpusItNames() {
+        GpuProbe.Listing four = GpuProbe.parse(recording("a100x4-uuid.csv"));
+        assertThat(GpuProbe.visible(four, null)).isEqualTo(four);
+        assertThat(GpuProbe.visible(four, "2,3").gpus()).extracting(Gpu::index).containsExactly(2, 3);
+        GpuProbe.Listing byUuid = GpuProbe.visible(four, "GPU-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f3, GPU-5f3c1a2b-4d5e-6f70-8192-a3b4c5d6e7f0");
+        assertThat(byUuid.gpus()).extracting(Gpu::index).containsExactly(0, 3);
+        assertThat(byUuid.uuids()).containsOnlyKeys(0, 3);
+        assertThat(byUuid.failure()).isNull();
+        assertThat(GpuProbe.visible(four, "GPU-0b1c2d3e").gpus()).extracting(Gpu::index).containsExactly(2, 3);
+
+        GpuProbe.Listing none = GpuProbe.visible(four, "");
+        assertThat(none.gpus()).isEmpty();
+        assertThat(none.failure()).isNull();
+        assertThat(none.noDevices()).isFalse();
+        assertThat(none.installed()).isTrue();
+
+        GpuProbe.Listing wrong = GpuProbe.visible(four, "7,GPU-ffff");
+        assertThat(wrong.gpus()).isEmpty();
+        assertThat(wrong.failure()).isEqualTo("CUDA_VISIBLE_DEVICES=7,GPU-ffff names none of the GPUs nvidia-smi lists");
+
+        // A failing nvidia-smi keeps its own failure, filter or not.
+        GpuProbe.Listing failing = new GpuProbe.Listing(true, "nvidia-smi exited with 18", false, List.of());
+        assertThat(GpuProbe.visible(failing, "0").failure()).isEqualTo("nvidia-smi exited with 18");
+
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("a100x4-uuid.csv", 0);
+        assertThat(GpuProbe.list(runner, smi.command(), Duration.ofSeconds(10), "1").gpus()).extracting(Gpu::index)
+                .containsExactly(1);
+    }
 }

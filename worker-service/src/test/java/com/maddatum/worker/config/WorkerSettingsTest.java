@@ -130,4 +130,29 @@ class WorkerSettingsTest {
         assertThat(WorkerSettings.labels(List.of("gpu", "bigmem"), false)).containsExactly("bigmem", "cpu");
         assertThat(WorkerSettings.labels(List.of("cpu"), true)).containsExactly("cpu", "cuda", "gpu");
     }
+
+    /** A Worker pinned with CUDA_VISIBLE_DEVICES lists, checks and runs on the GPUs it names; empty: none. */
+    @Test
+    void theWorkersOwnCudaVisibleDevicesLimitsItsGpus() {
+        com.maddatum.worker.support.FakeCommand smi = new com.maddatum.worker.support.FakeCommand(root, "nvidia-smi")
+                .recorded("a100x4-uuid.csv", 0);
+        WorkerSettings all = TestSettings.gpuSettings("http://b", root, 0, smi.command(), TestSettings.python(), null,
+                Map.of());
+        assertThat(all.gpus()).hasSize(4);
+        assertThat(all.visibleDevices()).isNull();
+
+        WorkerSettings two = TestSettings.gpuSettings("http://b", root, 0, smi.command(), TestSettings.python(), null,
+                Map.of("CUDA_VISIBLE_DEVICES", "1,GPU-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f3"));
+        assertThat(two.gpus()).extracting(Gpu::index).containsExactly(1, 3);
+        assertThat(two.slots()).isEqualTo(2);
+        assertThat(two.labels()).contains("gpu", "cuda");
+
+        WorkerSettings none = TestSettings.gpuSettings("http://b", root, 0, smi.command(), TestSettings.python(), null,
+                Map.of("CUDA_VISIBLE_DEVICES", ""));
+        assertThat(none.gpus()).isEmpty();
+        assertThat(none.slots()).isEqualTo(1);
+        assertThat(none.labels()).contains("cpu").doesNotContain("gpu", "cuda");
+        assertThat(none.visibleDevices()).isEmpty();
+        assertThat(none.gpuListing().failure()).isNull();
+    }
 }

@@ -230,4 +230,23 @@ class GpuRosterTest {
         assertThat(roster.assignment(1)).isEqualTo(new Assignment(true, 1, null)); // no memory known: none claimed
         assertThat(roster.recheck("hand-back")).isFalse();
     }
+
+    /** GPUs adopted after a failing start-up are only those the Worker's CUDA_VISIBLE_DEVICES names, too. */
+    @Test
+    void gpusAdoptedAfterAFailingStartUpAreOnlyThoseTheWorkersCudaVisibleDevicesNames() {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").answer("Failed to initialize NVML: Unknown Error\n", 255);
+        WorkerSettings settings = TestSettings.gpuSettings("http://boss", root, 0, smi.command(), TestSettings.python(),
+                null, Map.of("CUDA_VISIBLE_DEVICES", "2,3"));
+        AtomicLong now = new AtomicLong();
+        GpuRoster roster = new GpuRoster(settings, new GpuHealth(new ProcessRunner(Clock.systemUTC()), smi.command(), null,
+                Map.of(), Duration.ofSeconds(10), TestSettings.JSON, settings.visibleDevices()), now::get);
+        assertThat(roster.assignment(0)).isEqualTo(Assignment.CPU);
+        assertThat(roster.hidesGpusFromCpuRuns()).isTrue(); // pinned by its operator: a CPU run sees no GPU
+
+        smi.recorded("a100x4-uuid.csv", 0);
+        now.set(MINUTE);
+        assertThat(roster.retryIfDue(Set.of())).isTrue();
+        assertThat(roster.report().gpus()).extracting(s -> s.gpu().index()).containsExactly(2, 3);
+        assertThat(roster.assignment(0)).isEqualTo(new Assignment(true, 2, 81920L));
+    }
 }

@@ -216,15 +216,15 @@ class GpuSlotsTest {
     void aRecheckAfterAMachineFaultSparesTheGpuAnotherSlotsJobUses() throws Exception {
         FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("mixed.csv", 0);
         Path asked = root.resolve("asked");
-        // The CUDA check's Python: notes which GPUs it was asked to allocate on, and finds them all fine.
-        List<String> python = List.of("sh", "-c", "echo \"$*\" >> \"$0\"; echo '{\"torch\": \"2.4.0\", \"cuda\": \"12.4\", "
-                + "\"available\": true, \"devices\": 2}'; for i in \"$@\"; do echo \"{\\\"index\\\": $i, \\\"ok\\\": true}\"; done",
+        // The CUDA check's Python (one per GPU): notes which GPU it was asked to allocate on, and finds it fine.
+        List<String> python = List.of("sh", "-c", "echo \"$CUDA_VISIBLE_DEVICES\" >> \"$0\"; echo '{\"torch\": \"2.4.0\", "
+                + "\"cuda\": \"12.4\", \"available\": true, \"devices\": 1}'; echo '{\"index\": 0, \"ok\": true}'",
                 asked.toString());
         Function<WorkerSettings, GpuRoster> roster = settings -> new GpuRoster(settings, new GpuHealth(
                 new ProcessRunner(Clock.systemUTC()), smi.command(), python, Map.of("PATH", System.getenv("PATH")),
                 Duration.ofSeconds(10), TestSettings.JSON), System::nanoTime);
         try (WorkerHarness worker = new WorkerHarness(gpuMachine(smi, 0, TestSettings.python()), roster)) {
-            assertThat(java.nio.file.Files.readString(asked)).isEqualTo("0 1\n"); // start-up: every GPU
+            assertThat(java.nio.file.Files.readAllLines(asked)).containsExactlyInAnyOrder("0", "1"); // start-up: every GPU
             worker.boss.order(1, "{\"scriptName\":\"sleeper.py\"}");
             worker.start();
             await("the sleeper running", () -> worker.boss.beatsOf(orderId(1)) > 0);
@@ -233,7 +233,7 @@ class GpuSlotsTest {
             assertThat(lost.get("orderId").asString()).isEqualTo(orderId(2));
             String lostGpu = lost.get("logTail").asString().replaceAll("(?s).*visible=(\\d).*", "$1");
             await("the re-check", () -> worker.gpus.checks() == 2);
-            assertThat(java.nio.file.Files.readString(asked)).isEqualTo("0 1\n" + lostGpu + "\n");
+            assertThat(java.nio.file.Files.readAllLines(asked)).hasSize(3).endsWith(lostGpu);
             int busy = 1 - Integer.parseInt(lostGpu);
             assertThat(worker.gpus.report().healthyIndexes()).containsExactlyInAnyOrder(0, 1);
             assertThat(worker.gpus.report().gpus().get(busy).note()).contains("in use by a job");
@@ -261,6 +261,48 @@ class GpuSlotsTest {
             assertThat(back.get("bootId").asString()).isEqualTo(worker.boss.registrations.get(0).get("bootId").asString());
             int before = worker.boss.boredCalls.size();
             await("a claim on the GPU", () -> claimsSince(worker, before).stream().anyMatch(c -> c.endsWith("&gpuMemoryMiB=143771")));
+        }
+    }
+
+    /**
+     * GPUs first listed at a retry after nvidia-smi failed at start-up are the Worker's as much as those it
+     * started with: when they then fail, a CPU run must still be told CUDA_VISIBLE_DEVICES="", although
+     * the settings' start-up listing is empty.
+     */
+    @Test
+    void aCpuRunHidesGpusAdoptedAfterAFailedStartUpThatThenFailed() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").answer("Failed to initialize NVML: Driver/library version mismatch\n", 18);
+        com.maddatum.worker.config.WorkerProperties.GpuCheck quick = new com.maddatum.worker.config.WorkerProperties.GpuCheck(
+                true, Duration.ofSeconds(10), false, Duration.ofSeconds(1), Duration.ofSeconds(1));
+        try (WorkerHarness worker = new WorkerHarness(url -> TestSettings.gpuSettings(url, root, 0, smi.command(),
+                TestSettings.python(), quick), checkedBy(smi))) {
+            worker.start();
+            await("the CPU-only registration", () -> worker.boss.registrations.size() == 1);
+            assertThat(worker.settings.gpus()).isEmpty();
+            smi.answer("0, NVIDIA H200, [N/A]\n", 0);
+            await("the GPU adopted by a retry", () -> !worker.gpus.report().gpus().isEmpty());
+            assertThat(worker.gpus.report().healthy()).isEmpty();
+            worker.boss.order(1, CUDA_ENV);
+            JsonNode outcome = worker.boss.callback(A_WHILE);
+            assertThat(outcome.get("logTail").asString()).contains("visible='' order=None");
+        }
+    }
+
+    /** A Worker its operator pinned to no GPU (CUDA_VISIBLE_DEVICES="") hides the machine's GPUs from its runs. */
+    @Test
+    void aWorkerPinnedToNoGpuRunsCpuOnlyAndHidesTheMachinesGpus() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("a100x4-uuid.csv", 0);
+        try (WorkerHarness worker = new WorkerHarness(url -> TestSettings.gpuSettings(url, root, 0, smi.command(),
+                TestSettings.python(), null, Map.of("CUDA_VISIBLE_DEVICES", "")), checkedBy(smi))) {
+            worker.boss.order(1, CUDA_ENV);
+            worker.start();
+            JsonNode outcome = worker.boss.callback(A_WHILE);
+            assertThat(outcome.get("logTail").asString()).contains("visible='' order=None");
+            JsonNode registration = worker.boss.registrations.get(0);
+            assertThat(registration.get("gpus")).isEmpty();
+            assertThat(registration.get("failedGpus")).isEmpty();
+            assertThat(registration.get("labels").toString()).contains("\"cpu\"").doesNotContain("gpu");
+            assertThat(registration.get("cpuOnlyBecause").isNull()).isTrue();
         }
     }
 }

@@ -84,9 +84,18 @@ public final class TestSettings {
     /** {@code gpuCheck} null: the defaults. */
     public static WorkerSettings gpuSettings(String bossUrl, Path root, int slots, List<String> nvidiaSmi, String python,
             WorkerProperties.GpuCheck gpuCheck) {
+        return gpuSettings(bossUrl, root, slots, nvidiaSmi, python, gpuCheck, Map.of());
+    }
+
+    /**
+     * {@code environment}: the Worker's own, as it reads {@code CUDA_VISIBLE_DEVICES} there (the build
+     * machine's, which may have one, is left out of the others).
+     */
+    public static WorkerSettings gpuSettings(String bossUrl, Path root, int slots, List<String> nvidiaSmi, String python,
+            WorkerProperties.GpuCheck gpuCheck, Map<String, String> environment) {
         return new WorkerSettings(properties(bossUrl, fixtureScripts(), root, null, slots, Duration.ofMillis(500),
                 Duration.ofSeconds(5), Duration.ofSeconds(2), 4, python, gpuCheck), new ProcessRunner(Clock.systemUTC()),
-                JSON, nvidiaSmi);
+                JSON, nvidiaSmi, environment);
     }
 
     private static WorkerProperties properties(String bossUrl, Path scripts, Path root, String token, int slots,
