@@ -5,15 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.maddatum.boss.store.EmbeddedMongo;
 import com.maddatum.boss.store.StoreDurability;
-import com.maddatum.boss.support.TestProperties;
-import com.maddatum.testsupport.MutableClock;
 import com.mongodb.MongoNotPrimaryException;
 import com.mongodb.ServerAddress;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -95,12 +92,9 @@ class ClaimFailureTest {
         StoreDurability durability = new StoreDurability(new StaticListableBeanFactory()
                 .getBeanProvider(EmbeddedMongo.class));
         store = new ElectingStore(mongo, durability);
-        ready = new ReadyIndex();
-        OrderCatalog catalog = new OrderCatalog();
-        OrderMirror mirror = new OrderMirror(ready, new LeaseTracker(), catalog, new ProjectBoards(),
-                new ScriptDurations(TestProperties.defaults()), new OrderWatch(store));
-        orders = new OrderService(store, mirror, ready, new LeaseTracker(), MutableClock.stopped(),
-                TestProperties.defaults(), new OrderMetrics(new SimpleMeterRegistry(), catalog, ready), Fleet.OPEN);
+        OrderServices wired = OrderServices.over(store, Fleet.OPEN);
+        ready = wired.ready();
+        orders = wired.orders();
         created.clear();
         for (int i = 0; i < 5; i++) {
             created.add(orders.create(new NewOrder("job-" + i, 0, List.of(), "p", "a.py", 3, null)).id());

@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.boss.store.EmbeddedMongo;
 import com.maddatum.boss.store.StoreDurability;
-import com.maddatum.boss.support.TestProperties;
-import com.maddatum.testsupport.MutableClock;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -62,13 +59,7 @@ class ClaimGiveBackTest {
         StoreDurability durability = new StoreDurability(new StaticListableBeanFactory()
                 .getBeanProvider(EmbeddedMongo.class));
         store = new OrderStore(mongo, durability);
-        ReadyIndex ready = new ReadyIndex();
-        OrderCatalog catalog = new OrderCatalog();
-        LeaseTracker leases = new LeaseTracker();
-        OrderMirror mirror = new OrderMirror(ready, leases, catalog, new ProjectBoards(),
-                new ScriptDurations(TestProperties.defaults()), new OrderWatch(store));
-        orders = new OrderService(store, mirror, ready, leases, MutableClock.stopped(), TestProperties.defaults(),
-                new OrderMetrics(new SimpleMeterRegistry(), catalog, ready), fleet);
+        orders = OrderServices.over(store, fleet).orders();
     }
 
     @AfterEach
