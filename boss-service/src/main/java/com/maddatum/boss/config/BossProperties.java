@@ -138,7 +138,7 @@ public record BossProperties(
      * undrains it; {@code 0} turns quarantine off. {@code standingRefresh} is how stale a replica's view of
      * a node another replica changed (its drain, its registration) may be before a claim reads the node's
      * document again. An order that failed on a node avoids it for at most {@code avoidFor} after its last
-     * failure, while another node could run it: "could" is a guess (a live node may be busy for days), so
+     * failure there, while another node could run it: "could" is a guess (a live node may be busy for days), so
      * the avoidance must end, or the order could wait forever beside an idle node able to run it.
      */
     public record Fleet(

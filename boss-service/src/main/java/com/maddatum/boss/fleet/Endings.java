@@ -92,6 +92,27 @@ class Endings {
                 .toList());
     }
 
+    /**
+     * The newest {@value #KEPT} settled endings and, apart, the newest {@value #KEPT} script failures still
+     * waiting for their second opinion: a node that fails scripts fast piles up pending ones while the other
+     * nodes take hours to give the opinions, and a pending failure trimmed before it settles can never
+     * count against the node.
+     */
+    static List<RecordedEnding> trimmed(List<RecordedEnding> oldestFirst) {
+        List<RecordedEnding> kept = new ArrayList<>();
+        int settled = 0;
+        int pending = 0;
+        for (int i = oldestFirst.size() - 1; i >= 0; i--) {
+            RecordedEnding ending = oldestFirst.get(i);
+            boolean waits = ending.kind() == RecordedEnding.Kind.SCRIPT_PENDING;
+            if (waits ? pending++ < KEPT : settled++ < KEPT) {
+                kept.add(ending);
+            }
+        }
+        java.util.Collections.reverse(kept);
+        return kept;
+    }
+
     private MongoCollection<Document> workers() {
         return mongo.getCollection(WorkerRegistry.COLLECTION);
     }
@@ -114,9 +135,7 @@ class Endings {
             if (after.equals(before)) {
                 return;
             }
-            if (after.size() > KEPT) {
-                after = after.subList(after.size() - KEPT, after.size());
-            }
+            after = trimmed(after);
             long seq = d.get(SEQ) instanceof Number n ? n.longValue() : 0;
             List<RecordedEnding> evidence = d.get(Standings.QUARANTINE) != null ? List.of()
                     : Streak.evidence(after, quarantineAfter, leasePeriod);

@@ -214,11 +214,15 @@ public class Standings {
      * A node that registers again after draining itself takes work again, when it is a new start of the
      * Worker (a restarted pod): a registration from the same start (its GPUs changed while its preStop
      * waited for the running job) must not undo the drain its preStop asked for. A Worker that sends no
-     * {@code bootId} (older ones) is taken to have restarted.
+     * {@code bootId} (older ones) is taken to have restarted. A drain that recorded no {@code bootId} (the
+     * pod stopped before its Worker first registered) is not lifted by one that sends it: nothing tells
+     * whether that registration is the stopping process's.
      */
     private void registered(String node, String bootId) {
         Bson ownDrain = Filters.and(Filters.eq("_id", node), Filters.eq(DRAIN + ".by", DrainedBy.NODE.wire()));
-        Bson filter = bootId == null ? ownDrain : Filters.and(ownDrain, Filters.ne(DRAIN + ".bootId", bootId));
+        // $ne alone would also match a drain with no bootId at all.
+        Bson filter = bootId == null ? ownDrain
+                : Filters.and(ownDrain, Filters.exists(DRAIN + ".bootId"), Filters.ne(DRAIN + ".bootId", bootId));
         if (workers().updateOne(filter, Updates.combine(Updates.unset(DRAIN), Updates.inc(REV, 1L))).getModifiedCount() > 0) {
             log.info("worker's own drain lifted: it registered again node={}", node);
         }

@@ -209,12 +209,12 @@ public record Order(
         return nodes;
     }
 
-    /** When an attempt last failed in a way that blames its node; null when none did. */
-    public java.time.Instant lastFailureAt() {
-        java.time.Instant last = null;
+    /** For each node where an attempt failed in a way that blames it, when it last did. */
+    public java.util.Map<String, java.time.Instant> lastFailureOn() {
+        java.util.Map<String, java.time.Instant> last = new java.util.HashMap<>();
         for (HistoryEntry entry : history) {
-            if (entry.failure() != null && entry.failure().blamesNode() && (last == null || entry.at().isAfter(last))) {
-                last = entry.at();
+            if (entry.failure() != null && entry.failure().blamesNode() && entry.node() != null) {
+                last.merge(entry.node(), entry.at(), (a, b) -> a.isAfter(b) ? a : b);
             }
         }
         return last;

@@ -37,9 +37,15 @@ final class SecondOpinion {
     /** The call on a script failure; {@code sameOn} names the node where it failed the same way before. */
     record Judgement(Call call, String sameOn) {}
 
-    private record Known(long revision, Set<String> failedOn, java.time.Instant lastFailureAt) {}
+    /** What a waiting order avoids: each node it failed on, with when it last failed there. */
+    private record Known(long revision, java.util.Map<String, java.time.Instant> lastFailureOn) {
 
-    private static final Known NONE = new Known(-1, Set.of(), null);
+        Set<String> failedOn() {
+            return lastFailureOn.keySet();
+        }
+    }
+
+    private static final Known NONE = new Known(-1, java.util.Map.of());
 
     private final OrderStore store;
     private final Fleet fleet;
@@ -70,8 +76,8 @@ final class SecondOpinion {
                 return false;
             }
             Known known = known(candidate);
-            if (!known.failedOn().contains(node)
-                    || java.time.Duration.between(known.lastFailureAt(), now).compareTo(avoidFor) >= 0) {
+            java.time.Instant failedHere = known.lastFailureOn().get(node);
+            if (failedHere == null || java.time.Duration.between(failedHere, now).compareTo(avoidFor) >= 0) {
                 return false;
             }
             ReadyIndex.Entry entry = candidate.entry();
@@ -98,7 +104,7 @@ final class SecondOpinion {
 
     /** Keeps what an order that now waits again must avoid, and since when. */
     Known remember(Order order) {
-        Set<String> failed = Set.copyOf(order.failedOn());
+        java.util.Map<String, java.time.Instant> failed = java.util.Map.copyOf(order.lastFailureOn());
         if (failed.isEmpty()) {
             failedOn.remove(order.id());
             return NONE;
@@ -106,7 +112,7 @@ final class SecondOpinion {
         if (failedOn.size() >= MAX_REMEMBERED) {
             failedOn.clear();
         }
-        Known known = new Known(order.revision(), failed, order.lastFailureAt());
+        Known known = new Known(order.revision(), failed);
         failedOn.put(order.id(), known);
         return known;
     }
@@ -131,8 +137,12 @@ final class SecondOpinion {
             if (failure == null || failure.kind() != Failure.Kind.SCRIPT || entry.node() == null) {
                 continue;
             }
-            if (!entry.node().equals(node) && Objects.equals(failure.status(), status)
-                    && Objects.equals(failure.type(), type)) {
+            if (entry.node().equals(node)) {
+                // The same node again (its avoidance ran out while the other nodes were busy): no opinion
+                // was given yet, so one is still to be asked, while attempts last.
+                continue;
+            }
+            if (Objects.equals(failure.status(), status) && Objects.equals(failure.type(), type)) {
                 return new Judgement(Call.JOBS_FAULT, entry.node());
             }
             askedBefore = true;

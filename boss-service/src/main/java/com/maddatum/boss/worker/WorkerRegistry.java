@@ -63,7 +63,7 @@ public class WorkerRegistry {
     /** A node heard from within {@code boss.workers.offline-after}: what it can run, and how many at once. */
     /**
      * A node heard from within {@code boss.workers.offline-after}: what it can run, how many at once, and the
-     * memory of its biggest healthy GPU in MiB ({@code nvidia-smi}'s unit; null: no GPU registered).
+     * most GPU memory one of its slots claims with, in MiB (a GPU shared by slots is shared; null: no GPU).
      */
     public record LiveNode(String name, Set<String> labels, int slots, Long gpuMemoryMiB) {
 
@@ -143,7 +143,7 @@ public class WorkerRegistry {
         upsert(name, update);
         registrationListeners.forEach(listener -> listener.accept(name, registration.bootId()));
         durability.sync();
-        remember(name, new Node(Set.copyOf(nodeLabels), slots, biggestGpu(registration.gpus()), now, now, now));
+        remember(name, new Node(Set.copyOf(nodeLabels), slots, slotGpuMemory(registration.gpus(), slots), now, now, now));
         return find(name);
     }
 
@@ -177,11 +177,13 @@ public class WorkerRegistry {
             // replica would keep handing GPU work to a node that can no longer run it.
             return known;
         }
-        Document stored = find(node);
+        // Only what a claim needs: the document also holds the node's endings and up to 1,000 script names.
+        Document stored = mongo.getCollection(COLLECTION).find(Filters.eq("_id", node))
+                .projection(new Document("labels", 1).append("slots", 1).append("gpus.memoryMb", 1)).first();
         Set<String> labels = stored == null ? Set.of() : Set.copyOf(stored.getList("labels", String.class, List.of()));
         int slots = stored != null && stored.get("slots") instanceof Number n ? n.intValue() : 1;
-        Node loaded = known == null ? new Node(labels, slots, biggestGpu(stored), Instant.EPOCH, Instant.EPOCH, now)
-                : new Node(labels, slots, biggestGpu(stored), known.lastSeen(), known.lastSeenWritten(), now);
+        Node loaded = known == null ? new Node(labels, slots, slotGpuMemory(stored, slots), Instant.EPOCH, Instant.EPOCH, now)
+                : new Node(labels, slots, slotGpuMemory(stored, slots), known.lastSeen(), known.lastSeenWritten(), now);
         remember(node, loaded);
         return loaded;
     }
@@ -265,7 +267,8 @@ public class WorkerRegistry {
                 .projection(new Document("labels", 1).append("slots", 1).append("gpus.memoryMb", 1))
                 .limit(settings.maxKnown())) {
             found.add(new LiveNode(String.valueOf(d.get("_id")), Set.copyOf(d.getList("labels", String.class, List.of())),
-                    d.get("slots") instanceof Number n ? n.intValue() : 1, biggestGpu(d)));
+                    d.get("slots") instanceof Number n ? n.intValue() : 1,
+                    slotGpuMemory(d, d.get("slots") instanceof Number n ? n.intValue() : 1)));
         }
         storedLive = new StoredLive(now, List.copyOf(found));
         return found;
@@ -329,17 +332,38 @@ public class WorkerRegistry {
         return (int) forgotten;
     }
 
-    /** The memory of the biggest GPU a registration lists (the Worker lists only healthy ones), or null. */
-    private static Long biggestGpu(List<WorkerRegistration.Gpu> gpus) {
-        return gpus == null ? null : gpus.stream().map(WorkerRegistration.Gpu::memoryMb).filter(java.util.Objects::nonNull)
-                .max(Long::compare).orElse(null);
+    /**
+     * The most GPU memory one slot of the node can claim with, or null without a GPU. Slots sharing a GPU
+     * each claim their share of it (the Worker binds slot i to GPU i mod n of the healthy GPUs it lists), so
+     * a node with two slots on one 80 GB card offers 40 GB a slot, not 80: this is what tells whether
+     * another node could run an order, and what the queue place and the autoscaler count on.
+     */
+    static Long slotGpuMemory(int slots, List<Long> memories) {
+        List<Long> gpus = memories.stream().filter(java.util.Objects::nonNull).toList();
+        if (gpus.isEmpty() || slots < 1) {
+            return null;
+        }
+        long best = 0;
+        for (int j = 0; j < gpus.size(); j++) {
+            int sharing = slots / gpus.size() + (j < slots % gpus.size() ? 1 : 0);
+            if (sharing > 0) {
+                best = Math.max(best, gpus.get(j) / sharing);
+            } else {
+                best = Math.max(best, gpus.get(j)); // fewer slots than GPUs: the Worker may move a slot to any
+            }
+        }
+        return best;
     }
 
-    private static Long biggestGpu(Document stored) {
+    private static Long slotGpuMemory(List<WorkerRegistration.Gpu> gpus, int slots) {
+        return gpus == null ? null : slotGpuMemory(slots, gpus.stream().map(WorkerRegistration.Gpu::memoryMb).toList());
+    }
+
+    private static Long slotGpuMemory(Document stored, int slots) {
         if (stored == null || !(stored.get("gpus") instanceof List<?> gpus)) {
             return null;
         }
-        return gpus.stream().filter(Document.class::isInstance).map(g -> ((Document) g).get("memoryMb"))
-                .filter(Number.class::isInstance).map(m -> ((Number) m).longValue()).max(Long::compare).orElse(null);
+        return slotGpuMemory(slots, gpus.stream().filter(Document.class::isInstance).map(g -> ((Document) g).get("memoryMb"))
+                .map(m -> m instanceof Number n ? n.longValue() : null).toList());
     }
 }

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -57,6 +58,23 @@ class StreakTest {
             }
         }
         assertThat(Streak.evidence(parsed, 1, LEASE).isEmpty()).as(name).isEqualTo(!expected);
+    }
+
+    /**
+     * A node failing scripts fast piles up pending failures while the others give their opinions slowly:
+     * the record keeps them apart from the settled endings, so none is trimmed before it settles.
+     */
+    @Test
+    void theRecordKeepsPendingFailuresApartFromTheSettledOnes() {
+        StringBuilder endings = new StringBuilder("pending@0");
+        for (int i = 1; i <= 50; i++) {
+            endings.append(i % 2 == 0 ? " ok@" : " pending@").append(i);
+        }
+        List<RecordedEnding> kept = Endings.trimmed(parse(endings.toString()));
+        assertThat(kept).filteredOn(e -> e.kind() == Kind.SCRIPT_PENDING).hasSize(Endings.KEPT)
+                .extracting(RecordedEnding::orderId).contains("order-49", "order-11").doesNotContain("order-0", "order-9");
+        assertThat(kept).filteredOn(e -> e.kind() == Kind.OK).hasSize(Endings.KEPT);
+        assertThat(kept).isSortedAccordingTo(java.util.Comparator.comparing(RecordedEnding::at));
     }
 
     private static List<RecordedEnding> parse(String endings) {

@@ -35,8 +35,10 @@ class SecondOpinionTest {
                         "script:a:500:NonZeroExit", 500, "NonZeroExit", false, Call.JOBS_FAULT),
                 Arguments.of("a different type elsewhere: the opinion was asked once, no third",
                         "script:a:500:OutOfMemory", 500, "NonZeroExit", true, Call.FAIL),
-                Arguments.of("the same node twice is not two nodes",
-                        "script:b:500:NonZeroExit", 500, "NonZeroExit", true, Call.FAIL),
+                Arguments.of("the same node twice is not two nodes: the opinion is still to be asked",
+                        "script:b:500:NonZeroExit", 500, "NonZeroExit", true, Call.ASK_ANOTHER),
+                Arguments.of("...while attempts last", "script:b:500:NonZeroExit script:b:500:NonZeroExit", 500,
+                        "NonZeroExit", true, Call.FAIL),
                 Arguments.of("hand-backs before do not use up the second opinion",
                         "infrastructure:a:503:ScriptNotStarted", 500, "NonZeroExit", true, Call.ASK_ANOTHER),
                 Arguments.of("no attempts left", "infrastructure:a:503:X infrastructure:c:503:X", 500, "NonZeroExit",
@@ -112,6 +114,18 @@ class SecondOpinionTest {
 
         clock.advance(java.time.Duration.ofMinutes(10));
         assertThat(waiting).noneMatch(opinions.avoidedBy("a"));
+
+        // Each node's avoidance runs from its own last failure: one later on b does not extend a's.
+        Order twice = order().id(new org.bson.types.ObjectId()).status(OrderStatus.UNASSIGNED).attempt(2).revision(2)
+                .history(new HistoryEntry(OrderStatus.UNASSIGNED, T0, "a", 1, "handed back",
+                                new Failure(Failure.Kind.INFRASTRUCTURE, 503, "ScriptNotStarted")),
+                        new HistoryEntry(OrderStatus.UNASSIGNED, T0.plus(java.time.Duration.ofMinutes(9)), "b", 2,
+                                "handed back", new Failure(Failure.Kind.INFRASTRUCTURE, 503, "ScriptNotStarted")))
+                .build();
+        opinions.remember(twice);
+        ReadyIndex.Candidate candidate = ReadyIndex.Candidate.of(twice);
+        assertThat(opinions.avoidedBy("a").test(candidate)).isFalse();
+        assertThat(opinions.avoidedBy("b").test(candidate)).isTrue();
     }
 
     @ParameterizedTest(name = "{0}")

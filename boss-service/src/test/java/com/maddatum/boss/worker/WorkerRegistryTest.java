@@ -91,6 +91,17 @@ class WorkerRegistryTest {
                 .containsExactlyInAnyOrder("drained", "quarantined", "new-3", "new-4", "new-5");
     }
 
+    /** What one slot claims with: a GPU shared by slots is shared (slot i on GPU i mod n, as the Worker binds). */
+    @Test
+    void aSlotsGpuMemoryIsItsShareOfTheGpuItIsBoundTo() {
+        assertThat(WorkerRegistry.slotGpuMemory(1, List.of(81920L))).isEqualTo(81920);
+        assertThat(WorkerRegistry.slotGpuMemory(2, List.of(81920L))).isEqualTo(40960);
+        assertThat(WorkerRegistry.slotGpuMemory(4, List.of(81920L, 81920L))).isEqualTo(40960);
+        assertThat(WorkerRegistry.slotGpuMemory(3, List.of(24576L, 81920L))).isEqualTo(81920); // GPU 1 has one slot
+        assertThat(WorkerRegistry.slotGpuMemory(1, List.of(24576L, 81920L))).isEqualTo(81920); // a slot may move
+        assertThat(WorkerRegistry.slotGpuMemory(2, List.of())).isNull();
+    }
+
     @Test
     void aNodeNamedLikeAnObjectIdStaysAString() {
         String name = "0123456789abcdef01234567";
