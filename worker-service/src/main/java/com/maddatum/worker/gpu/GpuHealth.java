@@ -38,6 +38,8 @@ public final class GpuHealth {
     private static final Logger log = LoggerFactory.getLogger(GpuHealth.class);
     /** CUDA checks at once: each is a Python importing torch, a few hundred MiB and a core while it starts. */
     static final int PARALLEL = 8;
+    /** How far below nvidia-smi's figure CUDA's must be to be the GPU's memory ({@link #smaller}). */
+    static final double CUDA_CUT = 0.10;
 
     private final ProcessRunner runner;
     private final List<String> nvidiaSmi;
@@ -185,12 +187,15 @@ public final class GpuHealth {
     }
 
     /**
-     * The GPU with {@code memoryMiB} when that is less than what it has: CUDA's {@code total_memory} is what
-     * a job can have of a MIG slice or under a container's limit, nvidia-smi's the whole card's.
+     * The GPU with CUDA's {@code memoryMiB} when that is more than {@link #CUDA_CUT} below nvidia-smi's:
+     * a MIG slice or a container's limit cuts far more than that, and it is what a job can have. On a whole
+     * card CUDA's {@code total_memory} is a little below nvidia-smi's {@code memory.total} (an A100 80GB:
+     * about 81050 MiB against 81920), and taking it would make a job asking for the card's nominal size
+     * never match: there nvidia-smi's figure stands.
      */
     private static Gpu smaller(Gpu gpu, Long memoryMiB) {
-        return memoryMiB == null || memoryMiB <= 0 || gpu.memoryMb() == null || memoryMiB >= gpu.memoryMb() ? gpu
-                : new Gpu(gpu.index(), gpu.model(), memoryMiB);
+        return memoryMiB == null || memoryMiB <= 0 || gpu.memoryMb() == null
+                || memoryMiB >= gpu.memoryMb() * (1 - CUDA_CUT) ? gpu : new Gpu(gpu.index(), gpu.model(), memoryMiB);
     }
 
     /** One CUDA check per GPU, {@link #PARALLEL} at most at once, each under its own timeout. */

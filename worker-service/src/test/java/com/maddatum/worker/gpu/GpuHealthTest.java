@@ -242,6 +242,14 @@ class GpuHealthTest {
         GpuReport busy = health.check(known, java.util.Set.of(0), report);
         assertThat(busy.healthy()).extracting(Gpu::memoryMb).containsExactly(10240L, 49140L);
 
+        // A whole card: CUDA's total_memory is a little below nvidia-smi's (an A100 80GB: 81050 MiB against
+        // 81920); within 10% nvidia-smi's figure stands, so a job asking for the card's nominal size matches.
+        GpuHealth wholeCards = new GpuHealth(runner, smi.command(), perGpu("0) " + passed(22200L * 1024 * 1024)
+                + ";; *) " + passed(44000L * 1024 * 1024) + ";;"), Map.of("PATH", System.getenv("PATH")),
+                Duration.ofSeconds(10), TestSettings.JSON);
+        // GPU 0: 22200 of 24564 is 9.6% below; GPU 1: 44000 of 49140 is 10.5% below, a cut.
+        assertThat(wholeCards.check(known).healthy()).extracting(Gpu::memoryMb).containsExactly(24564L, 44000L);
+
         // Without the CUDA check (switched off here; a CPU torch alike) nvidia-smi's figure stands.
         GpuHealth smiOnly = new GpuHealth(runner, smi.command(), null, Map.of(), Duration.ofSeconds(10), TestSettings.JSON);
         assertThat(smiOnly.check(known).healthy()).isEqualTo(known);
