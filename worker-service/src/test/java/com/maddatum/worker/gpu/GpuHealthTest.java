@@ -255,6 +255,30 @@ class GpuHealthTest {
         assertThat(smiOnly.check(known).healthy()).isEqualTo(known);
     }
 
+    /**
+     * A CUDA check whose process could not start is that GPU's alone, not a note for all: each such GPU
+     * keeps its previous verdict (a failed one stays failed, a passed one keeps CUDA's memory figure), and
+     * with no previous verdict passes on nvidia-smi's word with the reason as its note.
+     */
+    @Test
+    void aCudaCheckThatCouldNotStartKeepsEachGpusPreviousVerdict() {
+        smi.recorded("mixed.csv", 0);
+        List<Gpu> known = GpuProbe.parse(FakeCommand.recording("mixed.csv")).gpus();
+        GpuHealth health = new GpuHealth(runner, smi.command(), List.of(root.resolve("no-such-python").toString()),
+                Map.of("PATH", System.getenv("PATH")), Duration.ofSeconds(10), TestSettings.JSON);
+        GpuReport previous = new GpuReport(List.of(
+                new GpuReport.Status(new Gpu(0, known.get(0).model(), 10240L), null, null),
+                new GpuReport.Status(known.get(1), "RuntimeError: CUDA error: an illegal memory access", null)), null);
+        GpuReport report = health.check(known, java.util.Set.of(), previous);
+        assertThat(report.gpus().get(0).passed()).isTrue();
+        assertThat(report.gpus().get(0).gpu().memoryMb()).isEqualTo(10240L);
+        assertThat(report.gpus().get(0).note()).contains("could not start Python");
+        assertThat(report.gpus().get(1).failure()).isEqualTo("RuntimeError: CUDA error: an illegal memory access");
+
+        GpuReport first = health.check(known);
+        assertThat(first.gpus()).allMatch(s -> s.passed() && s.note().contains("could not start Python"));
+    }
+
     @Test
     void eachCudaCheckSeesItsOwnGpuInPciBusOrderNotTheWorkersCudaVisibleDevices() {
         smi.recorded("mixed.csv", 0);
