@@ -152,7 +152,16 @@ class JobPoller {
                         gpus.hidesGpusFromCpuRuns(), settings, boss, runs, spool, clock, scriptTime);
                 // Waits while a check allocates on the slot's GPU, and counts the GPU in use before any later
                 // check looks, so that no CUDA check runs beside this job's start.
-                if (!gpus.start(slot.index, assignment, generation, () -> running.put(slot.index, execution))) {
+                boolean started;
+                try {
+                    started = gpus.start(slot.index, assignment, generation, () -> running.put(slot.index, execution));
+                } catch (InterruptedException e) {
+                    // Stopped while a check held the slot's GPU: the order goes back unrun, not lost.
+                    spool.submit(JobExecution.shuttingDown(order.get(), settings.nodeName(), clock));
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                if (!started) {
                     // A check on another slot changed this slot's GPU during the long poll (failed it, say):
                     // the order was claimed for a GPU the slot no longer has. Back to the queue, not run there.
                     GpuRoster.Assignment now = gpus.assignment(slot.index);
