@@ -101,29 +101,44 @@ public final class GpuProbe {
 
     /**
      * Keeps the GPUs an operator's {@code CUDA_VISIBLE_DEVICES} names, so that a Worker pinned to some GPUs
-     * of a shared machine lists, checks and runs jobs on those only. Null: not set, every GPU. Each
-     * comma-separated entry is an nvidia-smi index or a GPU's UUID (or a unique start of one, as CUDA
-     * takes it). Empty: no GPU at all, a CPU-only Worker, which is no failure. Entries that name no
-     * listed GPU are logged; when none does, the listing fails with that reason.
+     * of a shared machine lists, checks and runs jobs on those only. Null: not set, every GPU. Read as CUDA
+     * reads it: comma-separated entries, spaces trimmed, left to right, each an nvidia-smi index or a GPU's
+     * UUID (or a unique start of one), and reading stops at the first entry that names no listed GPU
+     * ({@code 0,-1,1} is GPU 0 alone). Empty, or a negative number first ({@code -1}): no GPU at all, a
+     * CPU-only Worker, which is no failure. Any other first entry naming no GPU fails the listing with that
+     * reason. A {@code MIG-} entry cannot be matched ({@code --query-gpu=uuid} gives GPU UUIDs only): it
+     * stops reading with a warning (MIG is not supported; see the README).
      */
     public static Listing visible(Listing listing, String visible) {
         if (visible == null) {
             return listing;
         }
         List<String> entries = Arrays.stream(visible.split(",")).map(String::trim).filter(e -> !e.isEmpty()).toList();
-        if (entries.isEmpty()) {
-            log.info("CUDA_VISIBLE_DEVICES is set and empty: this Worker uses no GPU and runs CPU-only listed={}",
-                    listing.gpus().size());
+        if (entries.isEmpty() || isNegative(entries.get(0))) {
+            log.info("CUDA_VISIBLE_DEVICES hides every GPU: this Worker uses no GPU and runs CPU-only visible={} listed={}",
+                    abbreviate(visible), listing.gpus().size());
             return new Listing(listing.installed(), null, false, List.of());
         }
-        List<Gpu> kept = listing.gpus().stream().filter(g -> entries.stream()
-                .anyMatch(e -> names(e, g.index(), listing.uuids().get(g.index())))).toList();
+        List<Gpu> kept = new ArrayList<>();
         for (String entry : entries) {
-            if (listing.gpus().stream().noneMatch(g -> names(entry, g.index(), listing.uuids().get(g.index())))) {
-                log.warn("CUDA_VISIBLE_DEVICES names a GPU nvidia-smi does not list entry={} listed={}", entry,
-                        listing.gpus().size());
+            List<Gpu> matching = listing.gpus().stream()
+                    .filter(g -> names(entry, g.index(), listing.uuids().get(g.index()))).toList();
+            Gpu named = matching.size() == 1 ? matching.get(0) : null; // a UUID start two GPUs share names neither
+            if (named == null) {
+                if (entry.regionMatches(true, 0, "MIG-", 0, 4)) {
+                    log.warn("CUDA_VISIBLE_DEVICES names a MIG instance, which this Worker does not support (nvidia-smi "
+                            + "lists whole GPUs only); it and the entries after it are ignored entry={}", abbreviate(entry));
+                } else if (!listing.gpus().isEmpty()) {
+                    log.warn("CUDA_VISIBLE_DEVICES names a GPU nvidia-smi does not list; as in CUDA, it and the entries "
+                            + "after it are ignored entry={} listed={}", abbreviate(entry), listing.gpus().size());
+                }
+                break;
+            }
+            if (!kept.contains(named)) {
+                kept.add(named);
             }
         }
+        kept.sort(java.util.Comparator.comparingInt(Gpu::index));
         Map<Integer, String> uuids = new java.util.HashMap<>(listing.uuids());
         uuids.keySet().removeIf(i -> kept.stream().noneMatch(g -> g.index() == i));
         String failure = listing.failure() != null || !kept.isEmpty() || listing.gpus().isEmpty() ? listing.failure()
@@ -133,9 +148,16 @@ public final class GpuProbe {
         return new Listing(listing.installed(), failure, listing.noDevices() && kept.isEmpty(), kept, uuids);
     }
 
+    /** {@code -1} and the like: CUDA's way of saying "no GPU". */
+    private static boolean isNegative(String entry) {
+        return entry.length() > 1 && entry.charAt(0) == '-' && entry.substring(1).chars().allMatch(Character::isDigit);
+    }
+
+    /** Digits compared as text (no leading zeros), so that an overlong number simply names no GPU. */
     private static boolean names(String entry, int index, String uuid) {
         if (entry.chars().allMatch(Character::isDigit)) {
-            return Integer.parseInt(entry) == index;
+            String digits = entry.replaceFirst("^0+(?=.)", "");
+            return digits.equals(Integer.toString(index));
         }
         return uuid != null && entry.length() >= 5 && uuid.toLowerCase().startsWith(entry.toLowerCase());
     }

@@ -51,17 +51,29 @@ final class CudaCheck {
             "    say(index=0, ok=False, error=(type(e).__name__ + ': ' + str(e))[:300])");
 
     /**
-     * What the check on one GPU said. {@code skipped}: why it checked nothing (a note, not a failure).
-     * Otherwise {@code failure} is null when the GPU passed, and {@code memoryBytes} is CUDA's
-     * {@code total_memory} for it when the check printed one.
+     * What the check on one GPU said. {@code skipped}: why it checked nothing (a note, not a failure);
+     * {@code everyGpu}: the skip is the interpreter's (no torch, torch without CUDA) and holds for every GPU,
+     * else it is this GPU's process alone (it could not start, or was interrupted). Otherwise
+     * {@code failure} is null when the GPU passed, and {@code memoryBytes} is CUDA's {@code total_memory}
+     * for it when the check printed one.
      */
-    record Answer(String skipped, String failure, Long memoryBytes) {
+    record Answer(String skipped, boolean everyGpu, String failure, Long memoryBytes) {
+        Answer(String skipped, String failure, Long memoryBytes) {
+            this(skipped, false, failure, memoryBytes);
+        }
+
+        /** This GPU's process checked nothing: the GPU keeps its previous verdict ({@link GpuHealth}). */
         static Answer skip(String why) {
-            return new Answer(why, null, null);
+            return new Answer(why, false, null, null);
+        }
+
+        /** The interpreter cannot use CUDA: no GPU is checked, and none is failed for it. */
+        static Answer skipAll(String why) {
+            return new Answer(why, true, null, null);
         }
 
         static Answer failed(String why) {
-            return new Answer(null, why, null);
+            return new Answer(null, false, why, null);
         }
     }
 
@@ -86,10 +98,10 @@ final class CudaCheck {
             }
         }
         if (header != null && header.get("torch") == null) {
-            return Answer.skip("torch has no CUDA: torch is not installed for this Python (" + header.get("error") + ")");
+            return Answer.skipAll("torch has no CUDA: torch is not installed for this Python (" + header.get("error") + ")");
         }
         if (header != null && header.get("cuda") == null) {
-            return Answer.skip("torch has no CUDA: torch " + header.get("torch") + " is a CPU build");
+            return Answer.skipAll("torch has no CUDA: torch " + header.get("torch") + " is a CPU build");
         }
         if (verdict != null) {
             Long memory = verdict.get("memory") instanceof Number n && n.longValue() > 0 ? n.longValue() : null;

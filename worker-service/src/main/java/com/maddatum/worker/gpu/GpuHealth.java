@@ -13,7 +13,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
@@ -38,6 +37,8 @@ public final class GpuHealth {
     private static final Logger log = LoggerFactory.getLogger(GpuHealth.class);
     /** CUDA checks at once: each is a Python importing torch, a few hundred MiB and a core while it starts. */
     static final int PARALLEL = 8;
+    /** How far below nvidia-smi's figure CUDA's must be to be the GPU's memory ({@link #smaller}). */
+    static final double CUDA_CUT = 0.10;
 
     private final ProcessRunner runner;
     private final List<String> nvidiaSmi;
@@ -111,6 +112,16 @@ public final class GpuHealth {
      * memory keeps its verdict from {@code previous} (passes when it had none).
      */
     public GpuReport check(GpuProbe.Listing listing, Collection<Gpu> known, Set<Integer> busy, GpuReport previous) {
+        return check(listing, known, busy, Set.of(), previous);
+    }
+
+    /**
+     * As {@link #check(GpuProbe.Listing, Collection, Set, GpuReport)}, and the GPUs in {@code keep} (a retry
+     * of the failed GPUs leaves the healthy idle ones alone: a slot may be about to start a job there) get
+     * no CUDA allocation either and keep their verdict from {@code previous}, note and memory included.
+     */
+    public GpuReport check(GpuProbe.Listing listing, Collection<Gpu> known, Set<Integer> busy, Set<Integer> keep,
+            GpuReport previous) {
         Map<Integer, Gpu> listed = listing.gpus().stream().collect(Collectors.toMap(Gpu::index, g -> g));
         TreeMap<Integer, Gpu> gpus = new TreeMap<>();
         Map<Integer, String> failures = new HashMap<>();
@@ -140,18 +151,26 @@ public final class GpuHealth {
                 }
             }
         }
+        for (int index : gpus.keySet()) {
+            if (keep.contains(index) && !failures.containsKey(index) && !notes.containsKey(index)) {
+                keepPrevious(index, previous, null, gpus, failures, notes);
+            }
+        }
         List<Integer> candidates = gpus.keySet().stream()
                 .filter(i -> !failures.containsKey(i) && !notes.containsKey(i)).toList();
         String note = null;
         if (!candidates.isEmpty()) {
             Map<Integer, CudaCheck.Answer> answers = python == null ? Map.of() : cuda(listing, candidates);
             // Torch without CUDA is the interpreter's, not a GPU's: one process saying so decides for all.
+            // Any other skip (a process that could not start, or was interrupted) is that GPU's alone.
             note = python == null ? "the CUDA check is switched off" : candidates.stream().map(answers::get)
-                    .map(CudaCheck.Answer::skipped).filter(Objects::nonNull).findFirst().orElse(null);
+                    .filter(CudaCheck.Answer::everyGpu).map(CudaCheck.Answer::skipped).findFirst().orElse(null);
             if (note == null) {
                 for (int index : candidates) {
                     CudaCheck.Answer answer = answers.get(index);
-                    if (answer.failure() != null) {
+                    if (answer.skipped() != null) {
+                        keepPrevious(index, previous, answer.skipped(), gpus, failures, notes);
+                    } else if (answer.failure() != null) {
                         failures.put(index, answer.failure());
                     } else if (answer.memoryBytes() != null) {
                         gpus.put(index, smaller(gpus.get(index), answer.memoryBytes() / (1024 * 1024)));
@@ -166,6 +185,27 @@ public final class GpuHealth {
                     : notes.getOrDefault(gpu.index(), note)));
         }
         return new GpuReport(statuses, cpuOnlyBecause(listing, statuses));
+    }
+
+    /**
+     * A GPU not checked this time keeps its verdict from {@code previous}: failed stays failed; passed
+     * keeps CUDA's memory figure and its note ({@code why}, when given, replaces the note). With no
+     * previous verdict (the start-up check) it passes on nvidia-smi's word, with {@code why} as its note:
+     * a process that could not start says nothing against the GPU.
+     */
+    private static void keepPrevious(int index, GpuReport previous, String why, Map<Integer, Gpu> gpus,
+            Map<Integer, String> failures, Map<Integer, String> notes) {
+        GpuReport.Status before = previous == null ? null : previous.gpus().stream()
+                .filter(s -> s.gpu().index() == index).findFirst().orElse(null);
+        if (before != null && !before.passed()) {
+            failures.put(index, before.failure());
+            return;
+        }
+        if (before != null) {
+            gpus.put(index, smaller(gpus.get(index), before.gpu().memoryMb()));
+        }
+        String note = why != null ? why : before == null ? null : before.note();
+        notes.put(index, note != null ? note : "not checked again: passed its last check");
     }
 
     /**
@@ -185,12 +225,15 @@ public final class GpuHealth {
     }
 
     /**
-     * The GPU with {@code memoryMiB} when that is less than what it has: CUDA's {@code total_memory} is what
-     * a job can have of a MIG slice or under a container's limit, nvidia-smi's the whole card's.
+     * The GPU with CUDA's {@code memoryMiB} when that is more than {@link #CUDA_CUT} below nvidia-smi's:
+     * a MIG slice or a container's limit cuts far more than that, and it is what a job can have. On a whole
+     * card CUDA's {@code total_memory} is a little below nvidia-smi's {@code memory.total} (an A100 80GB:
+     * about 81050 MiB against 81920), and taking it would make a job asking for the card's nominal size
+     * never match: there nvidia-smi's figure stands.
      */
     private static Gpu smaller(Gpu gpu, Long memoryMiB) {
-        return memoryMiB == null || memoryMiB <= 0 || gpu.memoryMb() == null || memoryMiB >= gpu.memoryMb() ? gpu
-                : new Gpu(gpu.index(), gpu.model(), memoryMiB);
+        return memoryMiB == null || memoryMiB <= 0 || gpu.memoryMb() == null
+                || memoryMiB >= gpu.memoryMb() * (1 - CUDA_CUT) ? gpu : new Gpu(gpu.index(), gpu.model(), memoryMiB);
     }
 
     /** One CUDA check per GPU, {@link #PARALLEL} at most at once, each under its own timeout. */
@@ -223,7 +266,7 @@ public final class GpuHealth {
         } catch (InterruptedException e) {
             // The Worker is stopping: no verdict, and none that fails a GPU for it.
             Thread.currentThread().interrupt();
-            return CudaCheck.Answer.skip("the CUDA check was interrupted");
+            return CudaCheck.Answer.skip("the CUDA check was interrupted (the Worker is stopping)");
         } catch (ExecutionException e) {
             return CudaCheck.Answer.failed("the CUDA check failed: " + e.getCause());
         }

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -57,6 +58,13 @@ public class GpuRoster {
     /** While a GPU is failed: the wait before the next retry, and when that is due; null wait: nothing failed. */
     private Duration retryWait;
     private long retryAt;
+    /**
+     * Guards {@link #checking}: a check takes the GPUs in use and marks the ones it allocates on in one
+     * step, and a slot starts a run (counts its GPU in use) in one step, so neither misses the other.
+     */
+    private final Object gate = new Object();
+    /** The GPUs a check in progress may run a CUDA allocation on: their slots neither claim nor start. */
+    private final Set<Integer> checking = new java.util.HashSet<>();
 
     @Autowired
     public GpuRoster(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
@@ -130,32 +138,72 @@ public class GpuRoster {
      * when the healthy GPUs changed.
      */
     public boolean recheck(String why, Set<Integer> busy) {
-        return recheck(why, nanoTime.getAsLong(), busy);
+        return recheck(why, () -> busy, null);
+    }
+
+    /**
+     * {@code busy}: asked while no slot can start a run ({@link #start}); {@code faulted}: the GPU the
+     * failed run used (null: a CPU run), checked even when another slot's job shares it, for it is the
+     * one that may be sick.
+     */
+    public boolean recheck(String why, Supplier<Set<Integer>> busy, Integer faulted) {
+        return recheck(why, nanoTime.getAsLong(), busy, faulted);
     }
 
     /** {@code failedAt}: when the failure was seen, on the {@code nanoTime} clock. */
     synchronized boolean recheck(String why, long failedAt) {
-        return recheck(why, failedAt, Set.of());
+        return recheck(why, failedAt, Set::of, null);
     }
 
-    synchronized boolean recheck(String why, long failedAt, Set<Integer> busy) {
+    synchronized boolean recheck(String why, long failedAt, Supplier<Set<Integer>> busy, Integer faulted) {
         if (health == null || known.isEmpty() || lastCheckStarted - failedAt > 0) {
             return false;
         }
-        return checkNow(why, busy);
+        return checkNow(why, busy, faulted, false);
     }
 
     /**
      * While a GPU is failed, or nvidia-smi failed at start-up, checks again once the back-off
-     * ({@code worker.gpu-check.retry-first} doubling to {@code retry-max}) has passed: the GPUs not in
-     * {@code busy} get the CUDA allocation. Called often by a scheduled task; cheap when nothing is due.
-     * True when the healthy GPUs changed.
+     * ({@code worker.gpu-check.retry-first} doubling to {@code retry-max}) has passed: only the failed GPUs
+     * get the CUDA allocation; the healthy ones keep their verdict (a slot may be about to start a job on
+     * an idle one). Called often by a scheduled task; cheap when nothing is due. True when the healthy
+     * GPUs changed.
      */
-    public synchronized boolean retryIfDue(Set<Integer> busy) {
+    public boolean retryIfDue(Set<Integer> busy) {
+        return retryIfDue(() -> busy);
+    }
+
+    public synchronized boolean retryIfDue(Supplier<Set<Integer>> busy) {
         if (health == null || retryWait == null || nanoTime.getAsLong() - retryAt < 0) {
             return false;
         }
-        return checkNow("retry of failed GPUs after " + retryWait.toSeconds() + "s", busy);
+        return checkNow("retry of failed GPUs after " + retryWait.toSeconds() + "s", busy, null, true);
+    }
+
+    /** Whether a check may be allocating on {@code gpu} now: its slots claim nothing meanwhile. */
+    public boolean beingChecked(Integer gpu) {
+        synchronized (gate) {
+            return gpu != null && checking.contains(gpu);
+        }
+    }
+
+    /**
+     * A slot about to run an order it claimed with {@code claimed} (at {@code generation}): waits while a
+     * check allocates on its GPU, then, unless a check has moved the slot since the claim, runs
+     * {@code register} (which makes the GPU count as in use) before any later check can look. False: the
+     * slot's GPU changed; the order goes back unrun.
+     */
+    public boolean start(int slot, Assignment claimed, int generation, Runnable register) throws InterruptedException {
+        synchronized (gate) {
+            while (claimed.gpu() != null && checking.contains(claimed.gpu())) {
+                gate.wait();
+            }
+            if (generation() != generation && !assignment(slot).equals(claimed)) {
+                return false;
+            }
+            register.run();
+            return true;
+        }
     }
 
     /** When the next retry is due, on the {@code nanoTime} clock; empty while no GPU is failed. */
@@ -163,24 +211,45 @@ public class GpuRoster {
         return retryWait == null ? OptionalLong.empty() : OptionalLong.of(retryAt);
     }
 
-    private boolean checkNow(String why, Set<Integer> busy) {
+    private boolean checkNow(String why, Supplier<Set<Integer>> busyNow, Integer faulted, boolean failedOnly) {
         lastCheckStarted = nanoTime.getAsLong();
         State before = state;
-        GpuReport report;
-        if (known.isEmpty()) {
-            // nvidia-smi failed at start-up: its first listing with GPUs makes them this Worker's.
-            GpuProbe.Listing listing = health.list();
-            if (!listing.gpus().isEmpty()) {
-                known = listing.gpus();
-                log.info("nvidia-smi lists GPUs it could not list at start-up gpus={}", known.size());
+        Set<Integer> busy;
+        Set<Integer> keep;
+        synchronized (gate) {
+            busy = new java.util.HashSet<>(busyNow.get());
+            if (faulted != null) {
+                busy.remove(faulted);
             }
-            report = health.check(listing, known, busy, before.report());
-        } else {
-            report = health.check(known, busy, before.report());
+            keep = failedOnly ? before.report().healthyIndexes().stream().filter(i -> !busy.contains(i))
+                    .collect(java.util.stream.Collectors.toSet()) : Set.of();
+            known.stream().map(Gpu::index).filter(i -> !busy.contains(i) && !keep.contains(i)).forEach(checking::add);
         }
-        checks++;
-        boolean changed = !report.healthyIndexes().equals(before.report().healthyIndexes());
-        state = new State(report, assign(settings.slots(), known, report), before.generation() + (changed ? 1 : 0));
+        GpuReport report;
+        boolean changed;
+        try {
+            if (known.isEmpty()) {
+                // nvidia-smi failed at start-up: its first listing with GPUs makes them this Worker's (no slot
+                // runs on a GPU yet: every slot is a CPU slot until this check's verdict).
+                GpuProbe.Listing listing = health.list();
+                if (!listing.gpus().isEmpty()) {
+                    known = listing.gpus();
+                    log.info("nvidia-smi lists GPUs it could not list at start-up gpus={}", known.size());
+                }
+                report = health.check(listing, known, busy, keep, before.report());
+            } else {
+                report = health.check(health.list(), known, busy, keep, before.report());
+            }
+            checks++;
+            changed = !report.healthyIndexes().equals(before.report().healthyIndexes());
+            state = new State(report, assign(settings.slots(), known, report), before.generation() + (changed ? 1 : 0));
+        } finally {
+            // After the new state: a slot that waited for this check sees its verdict before it starts.
+            synchronized (gate) {
+                checking.clear();
+                gate.notifyAll();
+            }
+        }
         log.info("GPUs checked again reason={} changed={} busy={}", why, changed, busy);
         if (changed) {
             logReport("re-check", report);

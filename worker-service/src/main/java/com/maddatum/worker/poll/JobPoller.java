@@ -42,7 +42,7 @@ import org.springframework.stereotype.Component;
  * GPU failed its check claims nothing ({@link GpuRoster}), and a run that failed for the machine's sake
  * has the GPUs checked again, with no CUDA allocation on the GPUs other slots' jobs use. An order that
  * arrives for a slot whose GPU a check changed during the long poll goes back unrun. While a GPU is
- * failed, a thread of its own checks the idle GPUs again on the roster's back-off.
+ * failed, a thread of its own checks the failed GPUs again on the roster's back-off.
  */
 @Component
 class JobPoller {
@@ -107,7 +107,9 @@ class JobPoller {
         }
         Instant now = clock.instant();
         for (Slot slot : slots) {
-            if (!slot.busy && !slot.broken && slot.backoff.ready(now) && gpus.assignment(slot.index).claims()) {
+            GpuRoster.Assignment assignment = gpus.assignment(slot.index);
+            if (!slot.busy && !slot.broken && slot.backoff.ready(now) && assignment.claims()
+                    && !gpus.beingChecked(assignment.gpu())) {
                 slot.busy = true;
                 slotThreads.execute(() -> cycle(slot));
             }
@@ -125,8 +127,10 @@ class JobPoller {
                     return;
                 }
                 GpuRoster.Assignment assignment = gpus.assignment(slot.index);
-                if (!assignment.claims() || gpus.generation() != generation) {
-                    return; // idle until a check passes its GPU; or a check just changed things: the next tick
+                if (!assignment.claims() || gpus.generation() != generation || gpus.beingChecked(assignment.gpu())) {
+                    // idle until a check passes its GPU; or a check just changed things, or is allocating on
+                    // this slot's GPU: the next tick
+                    return;
                 }
                 Optional<Order> order;
                 slot.polling = Thread.currentThread();
@@ -144,7 +148,20 @@ class JobPoller {
                     spool.submit(JobExecution.shuttingDown(order.get(), settings.nodeName(), clock));
                     return;
                 }
-                if (gpus.generation() != generation && !gpus.assignment(slot.index).equals(assignment)) {
+                JobExecution execution = new JobExecution(order.get(), slot, assignment.gpu(),
+                        gpus.hidesGpusFromCpuRuns(), settings, boss, runs, spool, clock, scriptTime);
+                // Waits while a check allocates on the slot's GPU, and counts the GPU in use before any later
+                // check looks, so that no CUDA check runs beside this job's start.
+                boolean started;
+                try {
+                    started = gpus.start(slot.index, assignment, generation, () -> running.put(slot.index, execution));
+                } catch (InterruptedException e) {
+                    // Stopped while a check held the slot's GPU: the order goes back unrun, not lost.
+                    spool.submit(JobExecution.shuttingDown(order.get(), settings.nodeName(), clock));
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                if (!started) {
                     // A check on another slot changed this slot's GPU during the long poll (failed it, say):
                     // the order was claimed for a GPU the slot no longer has. Back to the queue, not run there.
                     GpuRoster.Assignment now = gpus.assignment(slot.index);
@@ -156,7 +173,7 @@ class JobPoller {
                             order.get(), settings.nodeName(), clock));
                     return;
                 }
-                execute(slot, order.get(), assignment.gpu());
+                execute(slot, execution, order.get(), assignment.gpu());
             }
         } catch (BossUnavailableException e) {
             if (stopping) {
@@ -175,10 +192,8 @@ class JobPoller {
         }
     }
 
-    private void execute(Slot slot, Order order, Integer gpu) throws InterruptedException {
-        JobExecution execution = new JobExecution(order, slot, gpu, gpus.hidesGpusFromCpuRuns(), settings, boss, runs,
-                spool, clock, scriptTime);
-        running.put(slot.index, execution);
+    /** {@code execution} is in {@link #running} already ({@link GpuRoster#start}). */
+    private void execute(Slot slot, JobExecution execution, Order order, Integer gpu) throws InterruptedException {
         try {
             if (!execution.run()) {
                 slot.broken = true;
@@ -193,7 +208,8 @@ class JobPoller {
             // On the slot's own thread: this slot waits for the check (its GPU may be the sick one), no other does.
             log.warn("a run failed for the machine's sake; checking the GPUs again slot={} gpu={} order={} reason={}",
                     slot.index, gpu, order.id(), fault);
-            gpus.recheck(fault, busyGpus());
+            // Its own GPU is checked even when another slot's job shares it: it is the one that may be sick.
+            gpus.recheck(fault, this::busyGpus, gpu);
         }
     }
 
@@ -202,9 +218,9 @@ class JobPoller {
         return running.values().stream().map(JobExecution::gpu).filter(Objects::nonNull).collect(Collectors.toSet());
     }
 
-    /** While a GPU is failed: checks the idle ones again on the roster's back-off; a change registers anew. */
+    /** While a GPU is failed: checks the failed ones again on the roster's back-off; a change registers anew. */
     private void retryFailedGpus() {
-        if (!stopping && gpus.retryIfDue(busyGpus())) {
+        if (!stopping && gpus.retryIfDue(this::busyGpus)) {
             log.info("a retry changed the healthy GPUs; registering again healthy={}", gpus.report().healthyIndexes());
         }
     }

@@ -22,8 +22,22 @@ public final class ShortCommand {
             boolean inheritEnvironment, Duration timeout) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("worker-probe");
         try {
-            return runner.start(new ProcessSpec(command, dir, environment, inheritEnvironment, null, timeout, 1 << 20,
-                    1 << 16, Duration.ofSeconds(1), null)).await();
+            ProcessRunner.Running running = runner.start(new ProcessSpec(command, dir, environment, inheritEnvironment,
+                    null, timeout, 1 << 20, 1 << 16, Duration.ofSeconds(1), null));
+            try {
+                return running.await();
+            } catch (InterruptedException e) {
+                // The caller gives up (the Worker stops): kill the command before its directory goes, not leave
+                // it running in a deleted directory. The kill runs in await, bounded by the 1 s kill grace.
+                running.stop(StopReason.SHUTDOWN);
+                try {
+                    running.await();
+                } catch (InterruptedException again) {
+                    // Interrupted once more: give up on the kill's wait, not on the interrupt.
+                }
+                Thread.currentThread().interrupt();
+                throw e;
+            }
         } finally {
             delete(dir);
         }

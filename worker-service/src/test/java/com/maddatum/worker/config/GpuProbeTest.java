@@ -126,7 +126,10 @@ class GpuProbeTest {
         assertThat(byUuid.gpus()).extracting(Gpu::index).containsExactly(0, 3);
         assertThat(byUuid.uuids()).containsOnlyKeys(0, 3);
         assertThat(byUuid.failure()).isNull();
-        assertThat(GpuProbe.visible(four, "GPU-0b1c2d3e").gpus()).extracting(Gpu::index).containsExactly(2, 3);
+        // A UUID start two GPUs share is no unique start: CUDA takes it as an invalid entry.
+        assertThat(GpuProbe.visible(four, "GPU-0b1c2d3e").gpus()).isEmpty();
+        assertThat(GpuProbe.visible(four, "GPU-0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f2").gpus()).extracting(Gpu::index)
+                .containsExactly(2);
 
         GpuProbe.Listing none = GpuProbe.visible(four, "");
         assertThat(none.gpus()).isEmpty();
@@ -145,5 +148,31 @@ class GpuProbeTest {
         FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("a100x4-uuid.csv", 0);
         assertThat(GpuProbe.list(runner, smi.command(), Duration.ofSeconds(10), "1").gpus()).extracting(Gpu::index)
                 .containsExactly(1);
+    }
+
+    /**
+     * CUDA reads CUDA_VISIBLE_DEVICES left to right and stops at the first invalid entry; -1 first hides every
+     * GPU (a CPU-only Worker, no misconfiguration, so nothing to retry); an overlong number is an invalid
+     * entry, not a crash at start-up; a MIG UUID cannot be matched and stops the reading too.
+     */
+    @Test
+    void cudaVisibleDevicesIsReadAsCudaReadsIt() {
+        GpuProbe.Listing four = GpuProbe.parse(recording("a100x4-uuid.csv"));
+        assertThat(GpuProbe.visible(four, "0,-1,1").gpus()).extracting(Gpu::index).containsExactly(0);
+        assertThat(GpuProbe.visible(four, " 3 , 1 ,7,2").gpus()).extracting(Gpu::index).containsExactly(1, 3);
+
+        GpuProbe.Listing hidden = GpuProbe.visible(four, "-1,0");
+        assertThat(hidden.gpus()).isEmpty();
+        assertThat(hidden.failure()).isNull();
+        assertThat(hidden.noDevices()).isFalse();
+
+        GpuProbe.Listing overlong = GpuProbe.visible(four, "99999999999999999999");
+        assertThat(overlong.gpus()).isEmpty();
+        assertThat(overlong.failure()).contains("names none of the GPUs");
+        assertThat(GpuProbe.visible(four, "1,99999999999999999999,2").gpus()).extracting(Gpu::index).containsExactly(1);
+        assertThat(GpuProbe.visible(four, "01").gpus()).extracting(Gpu::index).containsExactly(1);
+
+        assertThat(GpuProbe.visible(four, "2,MIG-4f2b8c1e-1a2b-5c3d-9e8f-0123456789ab,3").gpus()).extracting(Gpu::index)
+                .containsExactly(2);
     }
 }

@@ -242,9 +242,41 @@ class GpuHealthTest {
         GpuReport busy = health.check(known, java.util.Set.of(0), report);
         assertThat(busy.healthy()).extracting(Gpu::memoryMb).containsExactly(10240L, 49140L);
 
+        // A whole card: CUDA's total_memory is a little below nvidia-smi's (an A100 80GB: 81050 MiB against
+        // 81920); within 10% nvidia-smi's figure stands, so a job asking for the card's nominal size matches.
+        GpuHealth wholeCards = new GpuHealth(runner, smi.command(), perGpu("0) " + passed(22200L * 1024 * 1024)
+                + ";; *) " + passed(44000L * 1024 * 1024) + ";;"), Map.of("PATH", System.getenv("PATH")),
+                Duration.ofSeconds(10), TestSettings.JSON);
+        // GPU 0: 22200 of 24564 is 9.6% below; GPU 1: 44000 of 49140 is 10.5% below, a cut.
+        assertThat(wholeCards.check(known).healthy()).extracting(Gpu::memoryMb).containsExactly(24564L, 44000L);
+
         // Without the CUDA check (switched off here; a CPU torch alike) nvidia-smi's figure stands.
         GpuHealth smiOnly = new GpuHealth(runner, smi.command(), null, Map.of(), Duration.ofSeconds(10), TestSettings.JSON);
         assertThat(smiOnly.check(known).healthy()).isEqualTo(known);
+    }
+
+    /**
+     * A CUDA check whose process could not start is that GPU's alone, not a note for all: each such GPU
+     * keeps its previous verdict (a failed one stays failed, a passed one keeps CUDA's memory figure), and
+     * with no previous verdict passes on nvidia-smi's word with the reason as its note.
+     */
+    @Test
+    void aCudaCheckThatCouldNotStartKeepsEachGpusPreviousVerdict() {
+        smi.recorded("mixed.csv", 0);
+        List<Gpu> known = GpuProbe.parse(FakeCommand.recording("mixed.csv")).gpus();
+        GpuHealth health = new GpuHealth(runner, smi.command(), List.of(root.resolve("no-such-python").toString()),
+                Map.of("PATH", System.getenv("PATH")), Duration.ofSeconds(10), TestSettings.JSON);
+        GpuReport previous = new GpuReport(List.of(
+                new GpuReport.Status(new Gpu(0, known.get(0).model(), 10240L), null, null),
+                new GpuReport.Status(known.get(1), "RuntimeError: CUDA error: an illegal memory access", null)), null);
+        GpuReport report = health.check(known, java.util.Set.of(), previous);
+        assertThat(report.gpus().get(0).passed()).isTrue();
+        assertThat(report.gpus().get(0).gpu().memoryMb()).isEqualTo(10240L);
+        assertThat(report.gpus().get(0).note()).contains("could not start Python");
+        assertThat(report.gpus().get(1).failure()).isEqualTo("RuntimeError: CUDA error: an illegal memory access");
+
+        GpuReport first = health.check(known);
+        assertThat(first.gpus()).allMatch(s -> s.passed() && s.note().contains("could not start Python"));
     }
 
     @Test

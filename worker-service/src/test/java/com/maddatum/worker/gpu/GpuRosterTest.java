@@ -249,4 +249,102 @@ class GpuRosterTest {
         assertThat(roster.report().gpus()).extracting(s -> s.gpu().index()).containsExactly(2, 3);
         assertThat(roster.assignment(0)).isEqualTo(new Assignment(true, 2, 81920L));
     }
+
+    private static final String HEADER = "{\"torch\": \"2.4.0\", \"cuda\": \"12.4\", \"available\": true, \"devices\": 1}";
+
+    /**
+     * A roster whose CUDA check is a stand-in that appends the GPU it is given to {@code dir/asked}, fails a
+     * GPU while {@code dir/broken.N} exists, and, while {@code dir/hold} exists, on GPU 2 says it started
+     * ({@code dir/holding}) and waits for {@code dir/release}.
+     */
+    private GpuRoster cudaChecked(FakeCommand smi, AtomicLong now) {
+        String script = "cd \"$0\"; echo \"$CUDA_VISIBLE_DEVICES\" >> asked; echo '" + HEADER + "'; "
+                + "if [ -e hold ] && [ \"$CUDA_VISIBLE_DEVICES\" = 2 ]; then touch holding; "
+                + "while [ ! -e release ]; do sleep 0.05; done; fi; "
+                + "if [ -e \"broken.$CUDA_VISIBLE_DEVICES\" ]; then echo '{\"index\": 0, \"ok\": false, \"error\": \"CUDA error\"}'; "
+                + "else echo '{\"index\": 0, \"ok\": true, \"error\": null}'; fi";
+        WorkerSettings settings = TestSettings.gpuSettings("http://boss", root, 4, smi.command(), TestSettings.python());
+        return new GpuRoster(settings, new GpuHealth(new ProcessRunner(Clock.systemUTC()), smi.command(),
+                List.of("sh", "-c", script, root.toString()), Map.of("PATH", System.getenv("PATH")),
+                Duration.ofSeconds(20), TestSettings.JSON), now::get);
+    }
+
+    private List<String> asked() throws java.io.IOException {
+        List<String> asked = java.nio.file.Files.readAllLines(root.resolve("asked"));
+        java.nio.file.Files.delete(root.resolve("asked"));
+        return asked;
+    }
+
+    /** The re-check after a fault checks the GPU that faulted, even while another slot's job shares it. */
+    @Test
+    void aFaultRechecksTheFaultedGpuEvenWhenAnotherSlotsJobSharesIt() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("h100x4.csv", 0);
+        AtomicLong now = new AtomicLong();
+        GpuRoster roster = cudaChecked(smi, now);
+        assertThat(asked()).containsExactlyInAnyOrder("0", "1", "2", "3");
+        java.nio.file.Files.createFile(root.resolve("broken.0"));
+        now.set(10);
+        // GPU 0's job faulted; another slot's job still runs on GPU 0, one more on GPU 1.
+        assertThat(roster.recheck("a CUDA error", () -> Set.of(0, 1), 0)).isTrue();
+        assertThat(asked()).containsExactlyInAnyOrder("0", "2", "3");
+        assertThat(roster.report().healthyIndexes()).containsExactlyInAnyOrder(1, 2, 3);
+    }
+
+    /** The back-off retry allocates on the failed GPUs only: a healthy idle one may be about to get a job. */
+    @Test
+    void theRetryChecksOnlyTheFailedGpus() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("h100x4.csv", 0);
+        java.nio.file.Files.createFile(root.resolve("broken.3"));
+        AtomicLong now = new AtomicLong();
+        GpuRoster roster = cudaChecked(smi, now);
+        assertThat(asked()).containsExactlyInAnyOrder("0", "1", "2", "3");
+        assertThat(roster.report().healthyIndexes()).containsExactlyInAnyOrder(0, 1, 2);
+        java.nio.file.Files.delete(root.resolve("broken.3"));
+        now.set(MINUTE);
+        assertThat(roster.retryIfDue(Set.of(1))).isTrue();
+        assertThat(asked()).containsExactly("3");
+        assertThat(roster.report().healthyIndexes()).containsExactlyInAnyOrder(0, 1, 2, 3);
+        assertThat(roster.report().gpus().get(0).note()).contains("passed its last check");
+        assertThat(roster.report().gpus().get(1).note()).contains("in use by a job");
+    }
+
+    /**
+     * While a check allocates on a GPU, its slot neither claims nor starts: a slot that claimed an order
+     * waits for the check's end, and hands the order back when the check failed its GPU.
+     */
+    @Test
+    void aSlotDoesNotStartOnAGpuWhileACheckAllocatesOnIt() throws Exception {
+        FakeCommand smi = new FakeCommand(root, "nvidia-smi").recorded("h100x4.csv", 0);
+        AtomicLong now = new AtomicLong();
+        GpuRoster roster = cudaChecked(smi, now);
+        Assignment claimed = roster.assignment(2);
+        int generation = roster.generation();
+        assertThat(claimed.gpu()).isEqualTo(2);
+        java.nio.file.Files.createFile(root.resolve("hold"));
+        java.nio.file.Files.createFile(root.resolve("broken.2"));
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            now.set(10);
+            var check = threads.submit(() -> roster.recheck("a CUDA error", () -> Set.of(), null));
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!java.nio.file.Files.exists(root.resolve("holding"))) {
+                assertThat(System.nanoTime() - deadline).as("the check on GPU 2 starts").isNegative();
+                Thread.onSpinWait();
+            }
+            assertThat(roster.beingChecked(2)).isTrue();
+            assertThat(roster.beingChecked(null)).isFalse();
+            java.util.concurrent.atomic.AtomicBoolean registered = new java.util.concurrent.atomic.AtomicBoolean();
+            var start = threads.submit(() -> roster.start(2, claimed, generation, () -> registered.set(true)));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> start.get(300, java.util.concurrent.TimeUnit.MILLISECONDS))
+                    .isInstanceOf(java.util.concurrent.TimeoutException.class);
+            assertThat(registered).isFalse();
+            java.nio.file.Files.createFile(root.resolve("release"));
+            assertThat(check.get(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue(); // GPU 2 failed
+            assertThat(start.get(20, java.util.concurrent.TimeUnit.SECONDS)).isFalse(); // handed back, not started
+            assertThat(registered).isFalse();
+            assertThat(roster.beingChecked(2)).isFalse();
+        } finally {
+            threads.shutdownNow();
+        }
+    }
 }
