@@ -3,6 +3,8 @@ package com.maddatum.boss.fleet;
 import com.maddatum.boss.order.AttemptEnding;
 import com.maddatum.boss.order.Fleet;
 import com.maddatum.boss.worker.WorkerRegistry;
+import com.maddatum.boss.worker.WorkerRegistry.LiveNode;
+import java.util.List;
 import java.util.Set;
 import org.springframework.stereotype.Service;
 
@@ -31,9 +33,9 @@ class FleetService implements Fleet {
     }
 
     @Override
-    public boolean anotherCanRun(Set<String> labels, Long minGpuMemoryMiB, Set<String> excluding) {
-        return registry.live().stream().anyMatch(n -> !excluding.contains(n.name()) && n.labels().containsAll(labels)
-                && n.hasGpuMemory(minGpuMemoryMiB) && standings.mayClaim(n.name()));
+    public List<LiveNode> takers(Set<String> labels) {
+        return registry.live().stream().filter(n -> n.labels().containsAll(labels) && standings.mayClaim(n.name()))
+                .toList();
     }
 
     @Override

@@ -1,5 +1,7 @@
 package com.maddatum.boss.order;
 
+import com.maddatum.boss.worker.WorkerRegistry.LiveNode;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -16,11 +18,18 @@ public interface Fleet {
     boolean stillMayClaim(String node);
 
     /**
-     * Whether a live node other than {@code excluding}, offering {@code labels} and a GPU with
-     * {@code minGpuMemoryMiB} (null: no GPU needed), and neither drained nor quarantined, exists: asked only
-     * for orders that already failed somewhere.
+     * The live nodes that could take an order needing {@code labels}: they offer them and are neither
+     * drained nor quarantined. What a second opinion and a job's place in the queue both count on.
      */
-    boolean anotherCanRun(Set<String> labels, Long minGpuMemoryMiB, Set<String> excluding);
+    List<LiveNode> takers(Set<String> labels);
+
+    /**
+     * Whether a taker other than {@code excluding} with a slot of {@code minGpuMemoryMiB} (null: no GPU
+     * needed) exists: asked only for orders that already failed somewhere.
+     */
+    default boolean anotherCanRun(Set<String> labels, Long minGpuMemoryMiB, Set<String> excluding) {
+        return takers(labels).stream().anyMatch(n -> !excluding.contains(n.name()) && n.hasGpuMemory(minGpuMemoryMiB));
+    }
 
     /** How an attempt ended on a node; never throws into the caller's verb. */
     void ended(AttemptEnding ending);
@@ -38,8 +47,8 @@ public interface Fleet {
         }
 
         @Override
-        public boolean anotherCanRun(Set<String> labels, Long minGpuMemoryMiB, Set<String> excluding) {
-            return false;
+        public List<LiveNode> takers(Set<String> labels) {
+            return List.of();
         }
 
         @Override

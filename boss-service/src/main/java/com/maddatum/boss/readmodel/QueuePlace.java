@@ -5,7 +5,6 @@ import com.maddatum.boss.order.Fleet;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderStatus;
-import com.maddatum.boss.worker.WorkerRegistry;
 import com.maddatum.boss.worker.WorkerRegistry.LiveNode;
 import java.time.Duration;
 import java.util.HashSet;
@@ -25,10 +24,10 @@ import org.springframework.stereotype.Component;
  * is the place the job has for the Worker that would reach it soonest. With no live eligible Worker it
  * is counted for a Worker that has exactly the labels the job needs (the fewest any Worker could have
  * ahead). Each count is a few O(log n) lookups in the ready index; no request walks the queue. Finding
- * the live Workers walks the Workers memory holds (at most {@code boss.workers.max-known}). For a job
- * with {@code minGpuMemoryMiB}, eligible Workers are also those that registered a GPU with that much
- * memory, which is one query of the {@code workers} collection by {@code _id}; the position still counts
- * by labels only (orders ahead that need more GPU memory than the Worker has are counted too).
+ * the live Workers walks the Workers memory holds (at most {@code boss.workers.max-known}); drained and
+ * quarantined ones are left out. For a job with {@code minGpuMemoryMiB}, eligible Workers are also those
+ * with a slot that has that much GPU memory, as their registration says; the position still counts by
+ * labels only (orders ahead that need more GPU memory than the Worker has are counted too).
  */
 @Component
 class QueuePlace {
@@ -40,12 +39,10 @@ class QueuePlace {
     /** Live Workers whose labels include the job's requiredLabels, and how many of them have a free slot. */
     record EligibleWorkers(int live, int idle) {}
 
-    private final WorkerRegistry workers;
     private final OrderQueries orders;
     private final Fleet fleet;
 
-    QueuePlace(WorkerRegistry workers, OrderQueries orders, Fleet fleet) {
-        this.workers = workers;
+    QueuePlace(OrderQueries orders, Fleet fleet) {
         this.orders = orders;
         this.fleet = fleet;
     }
@@ -57,8 +54,7 @@ class QueuePlace {
         }
         Set<String> needs = Set.copyOf(order.requiredLabels());
         // A drained or quarantined node takes nothing: counting it would promise a start that never comes.
-        List<LiveNode> labelled = workers.live().stream().filter(n -> n.labels().containsAll(needs))
-                .filter(n -> fleet.mayClaim(n.name())).toList();
+        List<LiveNode> labelled = fleet.takers(needs);
         List<LiveNode> eligible = labelled.stream().filter(n -> n.hasGpuMemory(order.minGpuMemoryMiB())).toList();
         int idle = (int) eligible.stream().filter(n -> orders.heldBy(n.name()) < n.slots()).count();
         long slots = eligible.stream().mapToLong(LiveNode::slots).sum();

@@ -177,13 +177,10 @@ public class WorkerRegistry {
             // replica would keep handing GPU work to a node that can no longer run it.
             return known;
         }
-        // Only what a claim needs: the document also holds the node's endings and up to 1,000 script names.
-        Document stored = mongo.getCollection(COLLECTION).find(Filters.eq("_id", node))
-                .projection(new Document("labels", 1).append("slots", 1).append("gpus.memoryMb", 1)).first();
-        Set<String> labels = stored == null ? Set.of() : Set.copyOf(stored.getList("labels", String.class, List.of()));
-        int slots = stored != null && stored.get("slots") instanceof Number n ? n.intValue() : 1;
-        Node loaded = known == null ? new Node(labels, slots, slotGpuMemory(stored, slots), Instant.EPOCH, Instant.EPOCH, now)
-                : new Node(labels, slots, slotGpuMemory(stored, slots), known.lastSeen(), known.lastSeenWritten(), now);
+        Offer offer = Offer.of(mongo.getCollection(COLLECTION).find(Filters.eq("_id", node)).projection(Offer.FIELDS).first());
+        Node loaded = known == null
+                ? new Node(offer.labels(), offer.slots(), offer.gpuMemoryMiB(), Instant.EPOCH, Instant.EPOCH, now)
+                : new Node(offer.labels(), offer.slots(), offer.gpuMemoryMiB(), known.lastSeen(), known.lastSeenWritten(), now);
         remember(node, loaded);
         return loaded;
     }
@@ -264,11 +261,9 @@ public class WorkerRegistry {
         Date since = Date.from(now.minus(settings.offlineAfter()).minus(SEEN_WRITE_EVERY));
         List<LiveNode> found = new ArrayList<>();
         for (Document d : mongo.getCollection(COLLECTION).find(Filters.gte("lastSeenAt", since))
-                .projection(new Document("labels", 1).append("slots", 1).append("gpus.memoryMb", 1))
-                .limit(settings.maxKnown())) {
-            found.add(new LiveNode(String.valueOf(d.get("_id")), Set.copyOf(d.getList("labels", String.class, List.of())),
-                    d.get("slots") instanceof Number n ? n.intValue() : 1,
-                    slotGpuMemory(d, d.get("slots") instanceof Number n ? n.intValue() : 1)));
+                .projection(Offer.FIELDS).limit(settings.maxKnown())) {
+            Offer offer = Offer.of(d);
+            found.add(new LiveNode(String.valueOf(d.get("_id")), offer.labels(), offer.slots(), offer.gpuMemoryMiB()));
         }
         storedLive = new StoredLive(now, List.copyOf(found));
         return found;
@@ -359,11 +354,22 @@ public class WorkerRegistry {
         return gpus == null ? null : slotGpuMemory(slots, gpus.stream().map(WorkerRegistration.Gpu::memoryMb).toList());
     }
 
-    private static Long slotGpuMemory(Document stored, int slots) {
-        if (stored == null || !(stored.get("gpus") instanceof List<?> gpus)) {
-            return null;
+    /** What a node offers to claims, as its document says; a node that never registered: no labels, one slot. */
+    private record Offer(Set<String> labels, int slots, Long gpuMemoryMiB) {
+
+        /** Only what a claim needs: the document also holds the node's endings and up to 1,000 script names. */
+        static final Document FIELDS = new Document("labels", 1).append("slots", 1).append("gpus.memoryMb", 1);
+
+        static Offer of(Document stored) {
+            if (stored == null) {
+                return new Offer(Set.of(), 1, null);
+            }
+            int slots = stored.get("slots") instanceof Number n ? n.intValue() : 1;
+            List<Long> memories = stored.get("gpus") instanceof List<?> gpus ? gpus.stream()
+                    .filter(Document.class::isInstance).map(g -> ((Document) g).get("memoryMb"))
+                    .map(m -> m instanceof Number n ? n.longValue() : null).toList() : List.of();
+            return new Offer(Set.copyOf(stored.getList("labels", String.class, List.of())), slots,
+                    slotGpuMemory(slots, memories));
         }
-        return slotGpuMemory(slots, gpus.stream().filter(Document.class::isInstance).map(g -> ((Document) g).get("memoryMb"))
-                .map(m -> m instanceof Number n ? n.longValue() : null).toList());
     }
 }

@@ -49,6 +49,11 @@ class ClaimGiveBackTest {
 
         @Override
         public void ended(AttemptEnding ending) {}
+
+        @Override
+        public java.util.List<com.maddatum.boss.worker.WorkerRegistry.LiveNode> takers(Set<String> labels) {
+            return java.util.List.of();
+        }
     };
 
     @BeforeEach

@@ -69,6 +69,9 @@ class SecondOpinionTest {
                 return otherNode;
             }
             public void ended(AttemptEnding ending) {}
+            public java.util.List<com.maddatum.boss.worker.WorkerRegistry.LiveNode> takers(Set<String> labels) {
+                return java.util.List.of();
+            }
         };
         SecondOpinion.Judgement judgement = SecondOpinion.judge(current, "b", status, type, fleet);
         assertThat(judgement.call()).as(name).isEqualTo(expected);
@@ -96,6 +99,9 @@ class SecondOpinionTest {
                 return true;
             }
             public void ended(AttemptEnding ending) {}
+            public java.util.List<com.maddatum.boss.worker.WorkerRegistry.LiveNode> takers(Set<String> labels) {
+                return java.util.List.of();
+            }
         };
         MutableClock clock = MutableClock.stopped(); // stopped at T0
         SecondOpinion opinions = new SecondOpinion(null, fleet, clock, java.time.Duration.ofMinutes(10));
