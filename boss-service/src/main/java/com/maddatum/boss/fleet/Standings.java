@@ -193,8 +193,7 @@ public class Standings {
     /** What a node's document needs when a drain creates it: the registry reads labels. */
     private Bson newNode() {
         return Updates.combine(Updates.setOnInsert("labels", List.of()),
-                Updates.setOnInsert(INCARNATION, new org.bson.types.ObjectId()),
-                Updates.setOnInsert("registeredAt", Date.from(clock.instant())));
+                Updates.setOnInsert(WorkerRegistry.created(clock.instant())));
     }
 
     /** Lifts drain and quarantine and forgets the node's streak: only an operator calls this. */

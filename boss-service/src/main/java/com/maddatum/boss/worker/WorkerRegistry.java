@@ -50,6 +50,11 @@ public class WorkerRegistry {
      * tells readers that counters kept in the old document (the fleet's {@code standingRev}) start over.
      */
     public static final String INCARNATION = "incarnation";
+
+    /** The fields a node's document gets once, when it is made, whoever makes it (a registration, a poll, a drain). */
+    public static Document created(Instant now) {
+        return new Document(INCARNATION, new org.bson.types.ObjectId()).append("registeredAt", Date.from(now));
+    }
     static final Duration SEEN_WRITE_EVERY = Duration.ofSeconds(10);
     static final int TRIM_BATCHES = 10;
 
@@ -128,8 +133,7 @@ public class WorkerRegistry {
                         .map(g -> new Document("index", g.index()).append("model", g.model())
                                 .append("memoryMb", g.memoryMb()).append("reason", g.reason()))
                         .toList())
-                .set("lastSeenAt", Date.from(now))
-                .setOnInsert("registeredAt", Date.from(now));
+                .set("lastSeenAt", Date.from(now));
         if (registration.bootId() == null) {
             update.unset("bootId");
         } else {
@@ -140,7 +144,7 @@ public class WorkerRegistry {
         } else {
             update.set("cpuOnlyBecause", registration.cpuOnlyBecause());
         }
-        upsert(name, update);
+        upsert(name, update, now);
         registrationListeners.forEach(listener -> listener.accept(name, registration.bootId()));
         durability.sync();
         remember(name, new Node(Set.copyOf(nodeLabels), slots, slotGpuMemory(registration.gpus(), slots), now, now, now));
@@ -193,8 +197,7 @@ public class WorkerRegistry {
         remember(node, new Node(before.labels(), before.slots(), before.gpuMemoryMiB(), now, write ? now : written,
                 before.readAt()));
         if (write) {
-            upsert(node, new Update().set("lastSeenAt", Date.from(now)).setOnInsert("registeredAt", Date.from(now))
-                    .setOnInsert("labels", List.of()));
+            upsert(node, new Update().set("lastSeenAt", Date.from(now)).setOnInsert("labels", List.of()), now);
         }
     }
 
@@ -202,8 +205,8 @@ public class WorkerRegistry {
      * Node names are kept as string ids through the driver's own collection: Spring Data would turn a
      * name that happens to be 24 hex digits into an ObjectId, and that node would then break the fleet view.
      */
-    private void upsert(String node, Update update) {
-        update.setOnInsert(INCARNATION, new org.bson.types.ObjectId());
+    private void upsert(String node, Update update, Instant now) {
+        created(now).forEach(update::setOnInsert);
         mongo.getCollection(COLLECTION).updateOne(Filters.eq("_id", node), update.getUpdateObject(),
                 new UpdateOptions().upsert(true));
     }
