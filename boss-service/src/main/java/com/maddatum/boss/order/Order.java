@@ -200,13 +200,7 @@ public record Order(
 
     /** The nodes where an attempt of this order failed in a way that may be the node's fault. */
     public java.util.Set<String> failedOn() {
-        java.util.Set<String> nodes = new java.util.HashSet<>();
-        for (HistoryEntry entry : history) {
-            if (entry.failure() != null && entry.failure().blamesNode() && entry.node() != null) {
-                nodes.add(entry.node());
-            }
-        }
-        return nodes;
+        return new java.util.HashSet<>(lastFailureOn().keySet());
     }
 
     /** For each node where an attempt failed in a way that blames it, when it last did. */
