@@ -177,6 +177,9 @@ public class ProcessRunner {
             StopReason stoppedBy = null;
             String killedBecause = null;
             boolean gone = true;
+            if (reason != null && endedBeforeTheStop()) {
+                reason = null;
+            }
             if (reason != null && process.isAlive()) {
                 // From here on this kill is what ends the run: a stop asked for meanwhile changes nothing.
                 stoppedBy = reason;
@@ -211,6 +214,15 @@ public class ProcessRunner {
             return new ProcessResult(exitCode, null, killedBecause, stoppedBy, !gone, leftovers,
                     lastLine != null ? lastLine : stdout.lastNonEmptyLine(), stdout.tail(), stderr.tail(),
                     stdout.total(), stderr.total(), stdout.truncated() || stderr.truncated(), startedAt, clock.instant());
+        }
+
+        /**
+         * The JDK marks a process ended only after its reaper thread returns from {@code waitpid}: a
+         * script that exited just before a stop can still look alive for a moment. The kernel knows
+         * better (gone, or a zombie); such a run keeps its own result instead of being reported stopped.
+         */
+        private boolean endedBeforeTheStop() throws InterruptedException {
+            return processes.ended(process.pid()) && process.waitFor(CATCH_UP.toMillis(), TimeUnit.MILLISECONDS);
         }
 
         /** Null when the process ended by itself; else the stop asked for first, or {@link StopReason#TIMEOUT}. */

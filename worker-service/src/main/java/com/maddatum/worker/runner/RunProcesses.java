@@ -232,6 +232,20 @@ final class RunProcesses {
         }
     }
 
+    /** Whether the kernel holds the process as ended: gone, or a zombie waiting to be reaped. */
+    boolean ended(long pid) {
+        if (!HAVE_PROC) {
+            return false;
+        }
+        try {
+            String stat = proc.stat(pid);
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException | RuntimeException gone) {
+            return true;
+        }
+    }
+
     private boolean isMember(long pid) {
         reading = pid;
         String stat;

@@ -174,6 +174,21 @@ class ProcessRunnerTest {
                 .containsEntry("status", 200).containsEntry("loss", 1.5);
     }
 
+    /** The race the test above can lose under load, made certain: the kernel has reaped the script, the JDK not yet. */
+    @Test
+    void aStopAskedForBeforeTheJdkNoticedTheScriptEndedKeepsItsResult() throws Exception {
+        ProcessRunner.Running running = TestRunners.noticedLate()
+                .start(spec("ok.py", Duration.ofSeconds(30), "{\"_id\":\"job-1\"}"));
+        long pid = running.pid();
+        awaitCondition(() -> !alive(pid), Duration.ofSeconds(20));
+        running.stop(StopReason.SHUTDOWN);
+        ProcessResult result = running.await();
+        assertThat(result.stoppedBy()).isNull();
+        assertThat(result.exitCode()).isZero();
+        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(result, "job-1"))
+                .containsEntry("status", 200).containsEntry("loss", 1.5);
+    }
+
     @Test
     void aProcessThatOutlivesSigkillIsReportedStuckWithinTheBound() throws Exception {
         List<Process> real = new java.util.ArrayList<>();

@@ -24,6 +24,15 @@ public final class TestRunners {
         });
     }
 
+    /**
+     * A runner whose processes are real but noticed late, as when the JDK's reaper thread has
+     * returned from {@code waitpid} and not yet marked the process ended: it looks alive, and its
+     * {@code onExit} has not completed, until someone waits for it.
+     */
+    public static ProcessRunner noticedLate() {
+        return new ProcessRunner(Clock.systemUTC(), builder -> new NoticedLate(builder.start()));
+    }
+
     public static void destroy(List<Process> real) throws InterruptedException {
         for (Process process : real) {
             process.destroyForcibly().waitFor();
@@ -57,6 +66,46 @@ public final class TestRunners {
         public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
             unit.sleep(timeout);
             return false;
+        }
+    }
+
+    private static final class NoticedLate extends Process {
+        private final Process real;
+        private volatile boolean noticed;
+
+        NoticedLate(Process real) {
+            this.real = real;
+        }
+
+        @Override public OutputStream getOutputStream() { return real.getOutputStream(); }
+        @Override public InputStream getInputStream() { return real.getInputStream(); }
+        @Override public InputStream getErrorStream() { return real.getErrorStream(); }
+        @Override public long pid() { return real.pid(); }
+        @Override public boolean isAlive() { return !noticed || real.isAlive(); }
+        @Override public void destroy() { real.destroy(); }
+        @Override public Process destroyForcibly() { real.destroyForcibly(); return this; }
+        @Override public CompletableFuture<Process> onExit() { return noticed ? real.onExit().thenApply(p -> this) : new CompletableFuture<>(); }
+
+        @Override
+        public int exitValue() {
+            if (!noticed) {
+                throw new IllegalThreadStateException("not noticed yet");
+            }
+            return real.exitValue();
+        }
+
+        @Override
+        public int waitFor() throws InterruptedException {
+            int code = real.waitFor();
+            noticed = true;
+            return code;
+        }
+
+        @Override
+        public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+            boolean ended = real.waitFor(timeout, unit);
+            noticed |= ended;
+            return ended;
         }
     }
 }
