@@ -71,6 +71,7 @@ public final class BenchMain {
         all.put("growth", () -> Measures.growth(config));
         all.put("readPaths", () -> ReadPaths.measure(config));
         all.put("modelQuality", () -> Measures.modelQuality(config));
+        all.put("transfers", () -> Transfers.measure(config));
         return all;
     }
 

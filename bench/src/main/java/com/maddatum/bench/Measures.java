@@ -338,7 +338,7 @@ final class Measures {
         return Double.NaN;
     }
 
-    private static double heapMiB(HttpJson api) {
+    static double heapMiB(HttpJson api) {
         double bytes = 0;
         for (String line : api.get("/actuator/prometheus").body().split("\n")) {
             if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {

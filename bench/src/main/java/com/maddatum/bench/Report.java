@@ -57,6 +57,9 @@ final class Report {
             }
             case "growth" -> "t(largest)/t(smallest) = " + m.get("ratioLargestToSmallest") + "; footprint " + m.get("footprint");
             case "modelQuality" -> "median ratio " + m.get("medianRatio");
+            case "transfers" -> "upload " + m.get("uploadMiBPerSecond") + " MiB/s, download " + m.get("downloadMiBPerSecond")
+                    + " MiB/s, cp " + m.get("cpMiBPerSecond") + " MiB/s (x" + m.get("uploadRatioToCp") + ", x"
+                    + m.get("downloadRatioToCp") + "); Boss heap " + m.get("bossHeapMiB");
             case "readPaths" -> {
                 Map<String, Object> c = (Map<String, Object>) m.get("claims");
                 yield "worst route t(largest)/t(smallest) = " + m.get("worstRatio") + "; claim p99 "
