@@ -4,12 +4,17 @@ Input
     The Job JSON arrives in argv[1] (the seed's way), or in the file named by $JOB_FILE, or on
     stdin, tried in that order. The Worker sends all three; argv is skipped for Jobs over 128 KiB.
 Data
-    Data files are looked up in $DATA_DIR, then in python-scripts/data/. Names are plain file names.
+    $DATA_FILE, when the Worker sets it (a dataset the Job names or pins by dataSha256), is the data;
+    else the Job's dataFileName is looked up in $DATA_DIR, then in python-scripts/data/. Names are
+    plain file names.
     CSV files are UTF-8 (a byte-order mark is fine), with unique column names, no row longer than
     the header and no field over csv.field_size_limit() (131,072) characters; anything else is
     answered with a 422 Outcome that says what to fix and where.
+Inputs
+    $INPUT_DIR, set only when the Job has inputs (artifacts of other jobs, e.g. a model), holds them
+    under their plain file names.
 Artifacts
-    Written to $OUTPUT_DIR when it is set.
+    Written to $OUTPUT_DIR when it is set; the Worker uploads every file left there to the Boss.
 Output
     Progress goes to stderr. The last stdout line is the one Outcome JSON object:
     {"status": 200, "jobId": <the Job's _id>, "loss": ..., "metric": ..., "metricName": ..., ...}
@@ -93,6 +98,43 @@ def find_data(name: str) -> Path:
             return candidate
     raise JobError(f"data file {name!r} not found in {', '.join(str(p) for p in places)}",
                    "DataFileNotFound", 404)
+
+
+def locate_data(name: Optional[str]) -> Path:
+    """The Job's data: $DATA_FILE when set, else `name` (dataFileName) through find_data."""
+    if name is not None:
+        safe_file_name(name, "dataFileName")
+    given = os.environ.get("DATA_FILE")
+    if not given:
+        if name is None:
+            raise JobError("dataFileName is required")
+        return find_data(name)
+    path = Path(given)
+    if not path.is_file():
+        raise JobError(f"DATA_FILE {path} is not a file", "DataFileNotFound", 404)
+    # For a dataset the Worker sets DATA_FILE to its cached blob, named by its hash, and links
+    # DATA_DIR/<dataFileName> to the same bytes: that path is used for its name, which is the one
+    # people know and the one the error messages about the data should show.
+    if name and os.environ.get("DATA_DIR"):
+        named = Path(os.environ["DATA_DIR"]) / name
+        try:
+            if named.is_file() and os.path.samefile(named, path):
+                return named
+        except OSError:
+            pass
+    return path
+
+
+def input_dir() -> Path:
+    """$INPUT_DIR, which must be set and be a directory: a 400 naming it otherwise."""
+    value = os.environ.get("INPUT_DIR")
+    if not value:
+        raise JobError("INPUT_DIR is not set: this Job has no inputs; name the model with "
+                       "model: {\"jobId\": ...} so that the Worker fetches it", "MissingInput", 400)
+    path = Path(value)
+    if not path.is_dir():
+        raise JobError(f"INPUT_DIR {path} is not a directory", "MissingInput", 400)
+    return path
 
 
 def output_dir() -> Optional[Path]:

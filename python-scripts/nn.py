@@ -31,20 +31,33 @@ The network's fields:
                         true: the last epoch's.
     device              auto (default: cuda if torch.cuda.is_available()), cpu, or cuda.
 
-With crossValidateOnly false, the model is trained on the training split, scored on the held-out
-split, and saved to $OUTPUT_DIR: model.pt (architecture, weights, target scaling) and
-preprocess.pkl (the fitted feature pipeline). A non-finite training loss ends the run with a
-422 "Diverged" Outcome. Extra Outcome fields: device, epochsRun, rows, features, durationSeconds,
-folds (per fold: loss, metric, epochs, best epoch, seconds).
+With crossValidateOnly false, the model is trained on the training split and scored on the held-out
+split (the Outcome's loss and metric); then a model is fitted the same way on all rows and saved to
+$OUTPUT_DIR (when it is set):
+    model.pt    torch.save of {format, spec, state_dict, preprocessing}, loadable with
+                weights_only=True: spec is JSON text of network (inputs, hiddenLayers [{units,
+                activation, dropout}], lastLayerActivator), features (column order), target {name,
+                shift, width} (prediction = output * width + shift) and weights (best or last
+                epoch); preprocessing is tabular.plain_steps' list with its arrays as tensors
+    model.json  modelfiles.describe: kind "torch", features, target, scaler, the Job...
+    curve.csv   the final fit's epochs: epoch, train_loss (with the l1/l2 penalties), validation_loss
+                (when validationFraction > 0), learning_rate; losses on the scaled target
+    curve.png   the same curve, when matplotlib imports
+A non-finite training loss ends the run with a 422 "Diverged" Outcome. Extra Outcome fields:
+device, epochsRun, rows, features, durationSeconds, folds (per fold: loss, metric, epochs, best
+epoch, seconds), and with a saved model finalFit (rows, epochs, bestEpoch) and outputs (file names).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import jobcontract as jc
+import modelfiles
 import tabular
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "elu", "leaky_relu", "selu", "gelu", "softplus", "linear", ""]
@@ -122,7 +135,27 @@ def main(job: Dict[str, Any]) -> Dict[str, Any]:
     result = tabular.evaluate(data, X, y, trainer.fit_predict)
     result["device"] = str(device)
     result["epochsRun"] = round(sum(f["epochs"] for f in result["folds"]) / len(result["folds"]))
+    if not data.cross_validate:
+        out = jc.output_dir()
+        if out is None:
+            jc.log("nn: OUTPUT_DIR is not set, so no final model is fitted or saved")
+        else:
+            fit = trainer.fit(X, y, data.seed)
+            result["finalFit"] = {"rows": int(len(y)), "epochs": fit.history["epochs"],
+                                  "bestEpoch": fit.history["bestEpoch"]}
+            result["outputs"] = save(out, fit, data, net, job)
     return result
+
+
+@dataclass
+class Fit:
+    model: Any
+    pipeline: Any
+    scale: "TargetScale"
+    history: Dict[str, Any]
+    curve: List[Tuple[int, float, Optional[float], float]]  # epoch, train loss, validation loss, lr
+    shape: Dict[str, Any]  # network_shape
+    rows: int
 
 
 class Trainer:
@@ -132,13 +165,23 @@ class Trainer:
         self.device = device
 
     def fit_predict(self, X_train, y_train, X_test, seed: int):
+        import torch
+
+        fit = self.fit(X_train, y_train, seed)
+        fit.model.eval()
+        with torch.no_grad():
+            Z_test = torch.as_tensor(fit.pipeline.transform(X_test), dtype=torch.float32, device=self.device)
+            predicted = fit.model(Z_test).reshape(-1).double().cpu().numpy()
+        return fit.scale.invert(predicted), fit.history
+
+    def fit(self, X_train, y_train, seed: int) -> Fit:
         import numpy as np
         import torch
 
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         pipeline = tabular.preprocessor(self.data).fit(X_train, y_train)
-        Z_train, Z_test = pipeline.transform(X_train), pipeline.transform(X_test)
+        Z_train = pipeline.transform(X_train)
         scale = TargetScale.fit(y_train, linear=self.net.last_activation in ("", "linear"))
 
         order = rng.permutation(len(y_train))
@@ -149,17 +192,12 @@ class Trainer:
         Xf, yf = tensor(Z_train[fit_rows]), tensor(scale.apply(y_train[fit_rows])).reshape(-1, 1)
         Xv, yv = (tensor(Z_train[val_rows]), tensor(scale.apply(y_train[val_rows])).reshape(-1, 1)) if n_val else (None, None)
 
-        model = build_model(self.net, Z_train.shape[1]).to(self.device)
-        history = self.train(model, Xf, yf, Xv, yv, seed)
-        model.eval()
-        with torch.no_grad():
-            predicted = model(tensor(Z_test)).reshape(-1).double().cpu().numpy()
-        prediction = scale.invert(predicted)
-        if not self.data.cross_validate:
-            save(model, pipeline, scale, self.net, Z_train.shape[1])
-        return prediction, history
+        shape = network_shape(self.net, Z_train.shape[1])
+        model = build_network(shape).to(self.device)
+        history, curve = self.train(model, Xf, yf, Xv, yv, seed)
+        return Fit(model, pipeline, scale, history, curve, shape, len(y_train))
 
-    def train(self, model, Xf, yf, Xv, yv, seed: int) -> Dict[str, Any]:
+    def train(self, model, Xf, yf, Xv, yv, seed: int):
         import copy
 
         import torch
@@ -174,6 +212,7 @@ class Trainer:
         plateau = max(1, patience // 2) if patience else 10
         best, best_epoch, best_state, stale, slowed = math.inf, 0, None, 0, False
         epoch = 0
+        curve = []
         for epoch in range(1, net.epochs + 1):
             model.train()
             permutation = torch.randperm(len(yf), generator=generator).to(Xf.device)
@@ -191,11 +230,13 @@ class Trainer:
                 loss.backward()
                 optimizer.step()
                 total += loss.item() * len(rows)
-            watched = total / len(yf)
+            watched = train_loss = total / len(yf)
+            validation_loss = None
             if Xv is not None:
                 model.eval()
                 with torch.no_grad():
-                    watched = loss_fn(model(Xv), yv).item()
+                    watched = validation_loss = loss_fn(model(Xv), yv).item()
+            curve.append((epoch, train_loss, validation_loss, optimizer.param_groups[0]["lr"]))
             if not math.isfinite(watched):
                 raise jc.JobError(f"training diverged at epoch {epoch}: the loss is {watched}", "Diverged", 422)
             if watched < best:
@@ -213,7 +254,7 @@ class Trainer:
                 break
         if not net.save_last and best_state is not None:
             model.load_state_dict(best_state)
-        return {"epochs": epoch, "bestEpoch": best_epoch, "watchedLoss": best, "slowed": slowed}
+        return {"epochs": epoch, "bestEpoch": best_epoch, "watchedLoss": best, "slowed": slowed}, curve
 
 
 class TargetScale:
@@ -247,18 +288,25 @@ def activation(name: str):
             "softplus": torch.nn.Softplus}.get(name, torch.nn.Identity)()
 
 
-def build_model(net: NetSpec, features: int):
+def network_shape(net: NetSpec, features: int) -> Dict[str, Any]:
+    """The network's layers in units, which is what rebuilding it from model.pt needs."""
+    return {"inputs": features,
+            "hiddenLayers": [{"units": max(1, round(modifier * features)), "activation": act, "dropout": dropout}
+                             for modifier, act, dropout in net.layers],
+            "lastLayerActivator": net.last_activation}
+
+
+def build_network(shape: Dict[str, Any]):
     import torch
 
     layers: List[Any] = []
-    width_in = features
-    for modifier, act, dropout in net.layers:
-        width = max(1, round(modifier * features))
-        layers += [torch.nn.Linear(width_in, width), activation(act)]
-        if dropout > 0:
-            layers.append(torch.nn.Dropout(dropout))
-        width_in = width
-    layers += [torch.nn.Linear(width_in, 1), activation(net.last_activation)]
+    width_in = shape["inputs"]
+    for layer in shape["hiddenLayers"]:
+        layers += [torch.nn.Linear(width_in, layer["units"]), activation(layer["activation"])]
+        if layer["dropout"] > 0:
+            layers.append(torch.nn.Dropout(layer["dropout"]))
+        width_in = layer["units"]
+    layers += [torch.nn.Linear(width_in, 1), activation(shape["lastLayerActivator"])]
     return torch.nn.Sequential(*layers)
 
 
@@ -273,23 +321,77 @@ def make_optimizer(name: str, parameters, lr: float):
     return optimizers[name](parameters, lr=lr)
 
 
-def save(model, pipeline, scale: TargetScale, net: NetSpec, features: int) -> None:
-    out = jc.output_dir()
-    if out is None:
-        return
-    import pickle
-
+def save(out: Path, fit: Fit, data: tabular.TabularSpec, net: NetSpec, job: Dict[str, Any]) -> List[str]:
+    """Writes model.pt, model.json, curve.csv and (with matplotlib) curve.png; returns their names."""
+    import numpy as np
     import torch
 
-    torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                "features": features,
-                "hiddenLayers": [{"widthModifier": m, "activation": a, "dropout": d} for m, a, d in net.layers],
-                "lastLayerActivator": net.last_activation,
-                "targetShift": scale.shift, "targetWidth": scale.width,
-                "weights": "last epoch" if net.save_last else "best epoch"}, out / "model.pt")
-    with (out / "preprocess.pkl").open("wb") as f:
-        pickle.dump(pipeline, f)
-    jc.log(f"saved model.pt and preprocess.pkl to {out}")
+    steps = tabular.plain_steps(fit.pipeline)
+    shape = fit.shape
+    weights = "last epoch" if net.save_last else "best epoch"
+    tensors = lambda step: {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v
+                            for k, v in step.items()}
+    # torch 1.13's weights_only loader refuses Python floats, so the plain values go as JSON text.
+    spec = {"network": shape, "features": list(data.features), "weights": weights,
+            "target": {"name": data.target, "shift": fit.scale.shift, "width": fit.scale.width}}
+    torch.save({"format": modelfiles.FORMAT,
+                "spec": json.dumps(spec),
+                "state_dict": {k: v.detach().cpu() for k, v in fit.model.state_dict().items()},
+                "preprocessing": [tensors(step) for step in steps]}, out / "model.pt")
+    history = fit.history
+    names = ["model.pt", modelfiles.write(out, modelfiles.describe(
+        "torch", data, job, "nn.py", steps, fit.rows,
+        network=dict(shape, weights=weights, epochs=history["epochs"], bestEpoch=history["bestEpoch"],
+                     targetScaling={"shift": fit.scale.shift, "width": fit.scale.width})))]
+    names.append(write_curve(out, fit.curve))
+    if plot_curve(out, fit.curve, None if net.save_last else history["bestEpoch"]):
+        names.append("curve.png")
+    jc.log(f"nn: saved {', '.join(names)} to {out}")
+    return names
+
+
+def write_curve(out: Path, curve) -> str:
+    import csv
+
+    validated = any(v is not None for _, _, v, _ in curve)
+    with (out / "curve.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch", "train_loss"] + (["validation_loss"] if validated else []) + ["learning_rate"])
+        for epoch, train, validation, lr in curve:
+            writer.writerow([epoch, repr(train)] + ([repr(validation)] if validated else []) + [repr(lr)])
+    return "curve.csv"
+
+
+def plot_curve(out: Path, curve, kept_epoch: Optional[int]) -> bool:
+    """curve.png, if matplotlib is installed (it is optional: requirements.txt does not name it)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display on a Worker
+        import matplotlib.pyplot as plt
+    except ImportError:
+        jc.log("nn: matplotlib is not installed, so no curve.png")
+        return False
+    try:
+        figure, axes = plt.subplots(figsize=(7, 4))
+        epochs = [c[0] for c in curve]
+        axes.plot(epochs, [c[1] for c in curve], label="train")
+        if any(c[2] is not None for c in curve):
+            axes.plot(epochs, [c[2] for c in curve], label="validation")
+        if kept_epoch:
+            axes.axvline(kept_epoch, color="grey", linestyle=":", label=f"kept (epoch {kept_epoch})")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel("loss (scaled target)")
+        axes.set_yscale("log" if all(c[1] > 0 for c in curve) else "linear")
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(out / "curve.png", dpi=100)
+        plt.close(figure)
+        return True
+    except Exception as e:  # a plot is never worth the trained model
+        jc.log(f"nn: curve.png failed: {e}")
+        (out / "curve.png").unlink(missing_ok=True)
+        return False
 
 
 if __name__ == "__main__":

@@ -9,13 +9,18 @@ holdout, scorer, loss, seed) are documented in tabular.py. This script's fields:
     nEstimators   extratrees' trees, default 200
     maxDepth      extratrees' depth limit, default none
 
-With crossValidateOnly false, the fitted pipeline is saved to $OUTPUT_DIR/model.pkl.
+With crossValidateOnly false, the model is scored on a held-out split, then fitted on all rows and
+saved to $OUTPUT_DIR (when it is set): model.joblib (the whole fitted scikit-learn Pipeline,
+preprocessing included; joblib.load needs tabular.py importable) and model.json
+(modelfiles.describe, kind "sklearn"). The Outcome then has finalFit (rows) and outputs.
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from pathlib import Path
+from typing import Any, Dict, List
 
 import jobcontract as jc
+import modelfiles
 import tabular
 
 MODELS = ["ridge", "ridgecv", "extratrees"]
@@ -35,7 +40,7 @@ def main(job: Dict[str, Any]) -> Dict[str, Any]:
 
     X, y = tabular.load(data)
 
-    def fit_predict(X_train, y_train, X_test, seed):
+    def fit(X_train, y_train, seed):
         from sklearn.ensemble import ExtraTreesRegressor
         from sklearn.linear_model import Ridge, RidgeCV
         from sklearn.pipeline import Pipeline
@@ -48,24 +53,36 @@ def main(job: Dict[str, Any]) -> Dict[str, Any]:
         info: Dict[str, Any] = {}
         if model == "ridgecv":
             info["alpha"] = float(pipeline.named_steps["model"].alpha_)
-        if not data.cross_validate:
-            save(pipeline)
+        return pipeline, info
+
+    def fit_predict(X_train, y_train, X_test, seed):
+        pipeline, info = fit(X_train, y_train, seed)
         return pipeline.predict(X_test), info
 
     result = tabular.evaluate(data, X, y, fit_predict)
     result["model"] = model
+    if not data.cross_validate:
+        out = jc.output_dir()
+        if out is None:
+            jc.log("sk: OUTPUT_DIR is not set, so no final model is fitted or saved")
+        else:
+            pipeline, info = fit(X, y, data.seed)
+            result["finalFit"] = dict(info, rows=int(len(y)))
+            result["outputs"] = save(out, pipeline, data, job, model, len(y))
     return result
 
 
-def save(pipeline) -> None:
-    out = jc.output_dir()
-    if out is None:
-        return
-    import pickle
+def save(out: Path, pipeline, data: tabular.TabularSpec, job: Dict[str, Any], model: str, rows: int) -> List[str]:
+    import joblib
 
-    with (out / "model.pkl").open("wb") as f:
-        pickle.dump(pipeline, f)
-    jc.log(f"saved model.pkl to {out}")
+    joblib.dump(pipeline, out / "model.joblib", compress=3)
+    estimator = pipeline.named_steps["model"]
+    names = ["model.joblib", modelfiles.write(out, modelfiles.describe(
+        "sklearn", data, job, "sk.py", tabular.plain_steps(pipeline.named_steps["features"]), rows,
+        estimator={"name": model, "class": type(estimator).__name__,
+                   **({"alpha": float(estimator.alpha_)} if model == "ridgecv" else {})}))]
+    jc.log(f"sk: saved {', '.join(names)} to {out}")
+    return names
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ Fields (all optional but the target):
                           this (the most important is always kept)
     pcaComponents         -1 = off; an integer k keeps k components; a fraction in (0, 1) keeps
                           that share of the variance
-    crossValidateOnly     true (default): k-fold CV; false: train, test on a held-out split, save
+    crossValidateOnly     true (default): k-fold CV; false: train and test on a held-out split,
+                          then fit on all rows and save the model to $OUTPUT_DIR (modelfiles.py)
     cvFolds               folds for CV, default 5
     testFraction          held-out share when not cross-validating, default 0.2
     crossValidationCrossingType
@@ -28,9 +29,11 @@ Fields (all optional but the target):
                           are seeded with it, the folds and models with it (fold k: seed + k), so
                           the same seed gives the same result on the same machine
 Preprocessing runs in the order scaler -> ExtraTrees selection -> PCA, fitted inside each fold.
+The data is $DATA_FILE when the Worker sets it, else dataFileName (jobcontract.locate_data).
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +54,8 @@ SCORERS = ["neg_mean_squared_error", "neg_root_mean_squared_error", "neg_mean_ab
 
 @dataclass
 class TabularSpec:
-    data_file: Path
+    data_name: Optional[str]
+    data_file: Optional[Path]
     target: str
     features: List[str]
     min_target: Optional[float]
@@ -72,11 +76,12 @@ class TabularSpec:
         target = jc.get_str(job, "depedentVariable") or jc.get_str(job, "dependentVariable")
         if not target:
             raise jc.JobError("depedentVariable (or dependentVariable) is required: the target column")
-        data_name = jc.get_str(job, "dataFileName")
-        if not data_name:
+        data_name = jc.get_str(job, "dataFileName") or None
+        if not data_name and not os.environ.get("DATA_FILE"):
             raise jc.JobError("dataFileName is required")
         spec = TabularSpec(
-            data_file=Path(data_name),
+            data_name=data_name,
+            data_file=None,
             target=target,
             features=[],
             min_target=jc.get_number(job, "minDependentVarValue"),
@@ -101,7 +106,7 @@ class TabularSpec:
 
     def check_data(self) -> None:
         """Finds the data file and checks its header and first rows, with the standard library."""
-        self.data_file = jc.find_data(str(self.data_file))
+        self.data_file = jc.locate_data(self.data_name)
         header = jc.read_header(self.data_file)
         if self.target not in header:
             raise jc.JobError(f"unknown column {self.target!r}; the columns of {self.data_file.name} are: "
@@ -132,19 +137,8 @@ def too_few_rows(kept: int, needed: int) -> jc.JobError:
 def load(spec: TabularSpec):
     """Reads the data, applies the NaN policy and the target range; returns (X, y) as numpy arrays."""
     import numpy as np
-    import pandas as pd
 
-    try:
-        frame = pd.read_csv(spec.data_file, encoding=jc.CSV_ENCODING)
-    except UnicodeDecodeError as e:  # past the rows check_data looked at
-        raise jc.not_utf8(spec.data_file, e) from e
-    except pd.errors.ParserError as e:
-        raise jc.JobError(f"{spec.data_file.name} is not a regular CSV table: {e}; a value with a comma in it "
-                          "must be quoted", "BadRow", 422) from e
-    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if non_numeric:
-        raise jc.JobError("non-numeric values in column(s) " + ", ".join(non_numeric), "NonNumericColumn", 422)
-    frame = frame.replace([np.inf, -np.inf], np.nan)
+    frame = read_frame(spec.data_file, [*spec.features, spec.target])
     if frame[spec.target].isna().any():
         if spec.nan_policy == "error":
             raise jc.JobError(f"missing values (NaN) in the target {spec.target!r}", "MissingValues", 422)
@@ -164,6 +158,26 @@ def load(spec: TabularSpec):
     X = frame[spec.features].to_numpy(dtype=np.float64)
     y = frame[spec.target].to_numpy(dtype=np.float64)
     return X, y
+
+
+def read_frame(path: Path, columns: List[str]):
+    """The CSV as a pandas frame of `columns`, each numeric, with infinities read as NaN: a 422 for
+    text that is not UTF-8, an irregular table or a non-numeric value, wherever it is in the file."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, encoding=jc.CSV_ENCODING)
+    except UnicodeDecodeError as e:  # past the rows check_data looked at
+        raise jc.not_utf8(path, e) from e
+    except pd.errors.ParserError as e:
+        raise jc.JobError(f"{path.name} is not a regular CSV table: {e}; a value with a comma in it "
+                          "must be quoted", "BadRow", 422) from e
+    frame = frame[columns]
+    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if non_numeric:
+        raise jc.JobError("non-numeric values in column(s) " + ", ".join(non_numeric), "NonNumericColumn", 422)
+    return frame.replace([np.inf, -np.inf], np.nan)
 
 
 def preprocessor(spec: TabularSpec):
@@ -225,6 +239,62 @@ class PcaUpTo:
         return self.pca.transform(X)
 
 
+def plain_steps(pipeline) -> List[Dict[str, Any]]:
+    """The fitted feature pipeline as plain numbers (numpy arrays), in order: what a model file keeps
+    instead of pickled scikit-learn objects. apply_steps applies them as pipeline.transform does."""
+    import numpy as np
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    steps: List[Dict[str, Any]] = []
+    for _, step in pipeline.steps:
+        if isinstance(step, SimpleImputer):
+            # The imputer drops a column that had no value at all in training; "keep" says which stay.
+            keep = np.flatnonzero(~np.isnan(step.statistics_))
+            steps.append({"step": "impute", "keep": keep, "fill": step.statistics_[keep]})
+        elif isinstance(step, StandardScaler):
+            steps.append({"step": "scale", "type": "standard", "mean": step.mean_, "scale": step.scale_})
+        elif isinstance(step, RobustScaler):
+            steps.append({"step": "scale", "type": "robust", "center": step.center_, "scale": step.scale_})
+        elif isinstance(step, MinMaxScaler):
+            steps.append({"step": "scale", "type": "minmax", "scale": step.scale_, "min": step.min_})
+        elif isinstance(step, ExtraTreesSelect):
+            steps.append({"step": "select", "keep": np.flatnonzero(step.keep)})
+        elif isinstance(step, PcaUpTo):
+            if step.pca.whiten:
+                raise ValueError("whitened PCA has no plain form here")
+            steps.append({"step": "pca", "mean": step.pca.mean_, "components": step.pca.components_})
+        elif step != "passthrough":
+            raise ValueError(f"no plain form for preprocessing step {type(step).__name__}")
+    return steps
+
+
+def apply_steps(steps: List[Dict[str, Any]], X):
+    """Applies plain_steps' output (numpy arrays or CPU tensors) to X, in the same floating-point
+    operations as the scikit-learn transformers they came from."""
+    import numpy as np
+
+    X = np.array(X, dtype=np.float64)
+    for step in steps:
+        values = {k: np.asarray(v) for k, v in step.items() if k not in ("step", "type")}
+        kind = step["step"]
+        if kind == "impute":
+            X = X[:, values["keep"]]
+            rows, cols = np.nonzero(np.isnan(X))
+            X[rows, cols] = values["fill"][cols]
+        elif kind == "scale" and step["type"] == "minmax":
+            X = X * values["scale"] + values["min"]
+        elif kind == "scale":
+            X = (X - values["mean" if step["type"] == "standard" else "center"]) / values["scale"]
+        elif kind == "select":
+            X = X[:, values["keep"]]
+        elif kind == "pca":
+            X = (X - values["mean"]) @ values["components"].T
+        else:
+            raise ValueError(f"unknown preprocessing step {kind!r}")
+    return X
+
+
 class Predictor:
     """Adapts a predict function to scikit-learn's scorer interface."""
 
@@ -245,7 +315,7 @@ def loss_value(kind: str, y_true, y_pred, y_train) -> float:
     return float(np.mean(residual ** 2))
 
 
-def evaluate(spec: TabularSpec, X, y, fit_predict: Callable, save: Optional[Callable] = None) -> Dict[str, Any]:
+def evaluate(spec: TabularSpec, X, y, fit_predict: Callable) -> Dict[str, Any]:
     """Cross-validates (or trains and tests once) with `fit_predict(X_tr, y_tr, X_te, seed)`, which
     returns (predictions in target units, info dict). Returns the Outcome's numbers."""
     import numpy as np
@@ -274,8 +344,6 @@ def evaluate(spec: TabularSpec, X, y, fit_predict: Callable, save: Optional[Call
                      "seconds": round(time.monotonic() - started, 3)})
         infos.append(info)
         jc.log(f"fold {fold + 1}/{len(splits)} loss={losses[-1]:.4f} {spec.scorer}={metrics[-1]:.4f}")
-        if save is not None and not spec.cross_validate:
-            save(info)
     return {
         "loss": float(np.mean(losses)),
         "metric": float(np.mean(metrics)),

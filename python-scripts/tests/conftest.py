@@ -38,7 +38,8 @@ def _reject(token: str):
 def run_script(script: str, job: Any, *, via: str = "argv", env: Optional[Dict[str, str]] = None,
                timeout: float = 600) -> Run:
     text = job if isinstance(job, str) else json.dumps(job)
-    environment = {k: v for k, v in os.environ.items() if k not in ("JOB_FILE", "DATA_DIR", "OUTPUT_DIR")}
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("JOB_FILE", "DATA_DIR", "DATA_FILE", "INPUT_DIR", "OUTPUT_DIR")}
     environment.update(env or {})
     args = [sys.executable, "-u", str(SCRIPTS / script)]
     options: Dict[str, Any] = {"stdin": subprocess.DEVNULL}
@@ -64,11 +65,11 @@ def example(name: str, **overrides: Any) -> Dict[str, Any]:
 
 @pytest.fixture
 def heavy_imports_poisoned(tmp_path: Path) -> Dict[str, str]:
-    """A PYTHONPATH under which importing numpy, pandas, sklearn or torch fails loudly: a script that
+    """A PYTHONPATH under which importing numpy, pandas, sklearn, torch or joblib fails loudly: a script that
     still answers correctly has not imported them before rejecting its input."""
     poison = tmp_path / "poison"
     poison.mkdir()
-    for module in ("numpy", "pandas", "sklearn", "torch"):
+    for module in ("numpy", "pandas", "sklearn", "torch", "joblib"):
         (poison / f"{module}.py").write_text(
             f"raise ImportError('{module} imported before the input was validated')\n")
     return {"PYTHONPATH": str(poison)}

@@ -1,6 +1,4 @@
 """nn.py trains for real: it beats the obvious baseline, repeats itself, and runs on the CPU."""
-import pickle
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,23 +57,24 @@ def test_the_seeds_job_trains_on_the_wine_data_within_its_target_range():
     assert outcome["loss"] > 0
 
 
-def test_holdout_training_saves_the_best_model_to_the_output_dir(tmp_path):
+def test_holdout_training_saves_the_best_or_the_last_epochs_model_to_the_output_dir(tmp_path):
+    import json
+
     import torch
 
     job = example("diabetes_good_job.json", crossValidateOnly=False, epochs=40)
     run = run_script("nn.py", job, env={"OUTPUT_DIR": str(tmp_path)})
     assert run.outcome["status"] == 200, run.stderr
     assert run.outcome["evaluation"] == "holdout 0.2"
-    saved = torch.load(tmp_path / "model.pt")
-    assert saved["weights"] == "best epoch"
-    assert saved["features"] == 10
-    with (tmp_path / "preprocess.pkl").open("rb") as f:
-        pipeline = pickle.load(f)
-    assert pipeline.transform(np.zeros((1, 10))).shape == (1, 10)
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    spec = json.loads(saved["spec"])
+    assert spec["weights"] == "best epoch"
+    assert spec["features"] == ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]
+    assert run.outcome["finalFit"]["rows"] == 442
 
     last = run_script("nn.py", dict(job, saveWeightsOnlyAtEnd=True), env={"OUTPUT_DIR": str(tmp_path)})
-    assert torch.load(tmp_path / "model.pt")["weights"] == "last epoch"
     assert last.outcome["status"] == 200
+    assert json.loads(torch.load(tmp_path / "model.pt", weights_only=True)["spec"])["weights"] == "last epoch"
 
 
 @pytest.mark.parametrize("changes", [

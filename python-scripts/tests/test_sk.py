@@ -15,8 +15,12 @@ def test_each_model_cross_validates_on_diabetes(model):
         assert all("alpha" in fold for fold in outcome["folds"])
 
 
-def test_holdout_saves_the_fitted_pipeline(tmp_path):
+def test_holdout_saves_the_pipeline_fitted_on_all_rows(tmp_path):
+    import joblib
+
     run = run_script("sk.py", example("diabetes_ridge_job.json", crossValidateOnly=False),
                      env={"OUTPUT_DIR": str(tmp_path)})
     assert run.outcome["status"] == 200
-    assert (tmp_path / "model.pkl").stat().st_size > 0
+    assert run.outcome["finalFit"]["rows"] == 442 and "alpha" in run.outcome["finalFit"]
+    pipeline = joblib.load(tmp_path / "model.joblib")
+    assert pipeline.named_steps["features"].named_steps["scale"].n_samples_seen_ == 442
