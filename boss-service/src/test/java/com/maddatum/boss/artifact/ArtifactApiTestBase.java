@@ -80,9 +80,10 @@ abstract class ArtifactApiTestBase extends BossApiTestBase {
         return report;
     }
 
-    /** Runs a job in {@code project} to an accepted outcome naming {@code artifacts}; returns its id. */
+    /** Runs a job in {@code project} (null: none) to an accepted outcome naming {@code artifacts}; returns its id. */
     protected String finish(String project, int status, Double loss, List<Map<String, Object>> artifacts) {
-        Claimed claimed = submitAndClaim(job("projectName", project, "maxAttempts", 1), "art-node");
+        Claimed claimed = submitAndClaim(project == null ? job("maxAttempts", 1)
+                : job("projectName", project, "maxAttempts", 1), "art-node");
         HttpJson.Reply reply = boss.post("/callback", outcome(claimed, status, loss, artifacts));
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
         return claimed.jobId();

@@ -133,4 +133,18 @@ class ArtifactRetentionApiTest extends ArtifactApiTestBase {
         assertThat(blobs.find((String) newer.get("sha256"))).isPresent();
         assertThat(boss.get("/jobs/" + pruned + "/artifacts/model.pt").status()).isEqualTo(410);
     }
+
+    @Test
+    void jobsWithoutAProjectArePrunedAsOneGroup() throws Exception {
+        String tag = project("none");
+        String old = finish(null, 200, 5.0, List.of(artifact("model.pt", "a " + tag)));
+        String best = finish(null, 200, 0.001, List.of(artifact("model.pt", "b " + tag)));
+        String latest = finish(null, 200, 7.0, List.of(artifact("model.pt", "c " + tag)));
+        assertThat(prunedWithin(old, Duration.ofSeconds(10))).isTrue();
+        retention.sweepAll();
+        assertThat(pruned(best)).isFalse();
+        assertThat(pruned(latest)).isFalse();
+        assertThat(listed(old).get("artifacts").get(0).get("prunedReason").asString())
+                .contains("the jobs without a project");
+    }
 }
