@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
@@ -67,7 +68,10 @@ class ArtifactRetention {
             return;
         }
         Group group = new Group(project);
-        if (pending.add(group)) {
+        if (!pending.add(group)) {
+            return;
+        }
+        try {
             sweeper.execute(() -> {
                 pending.remove(group);
                 try {
@@ -77,6 +81,9 @@ class ArtifactRetention {
                     log.warn("artifact retention failed project={} error={}", project, e.toString());
                 }
             });
+        } catch (RejectedExecutionException shuttingDown) {
+            // The Boss is stopping: the next one's scheduled sweep covers this project.
+            pending.remove(group);
         }
     }
 
