@@ -6,6 +6,7 @@ const state = {
   sort: '', // '' newest first, 'loss' lowest first, '-loss' highest first
   selected: new Set(), // job ids ticked for comparison; kept across the table's re-renders
   lastJobsPage: null, // the last /jobs answer drawn, to skip redrawing an unchanged table
+  artifactsShown: null, artifactUrls: [], // the artifact list drawn, and the object URLs its images hold
 };
 
 function token() { return sessionStorage.getItem('bossToken'); }
@@ -138,7 +139,7 @@ function renderJobs(items) {
       // Plain links work in a new tab when tokens are off; a click opens the section here, with the token.
       results.append(sectionLink('outcome', item.links.outcome, order.jobId, '#job-outcome'),
         sectionLink('manifest', item.links.outcome, order.jobId, '#job-manifest'),
-        sectionLink('artifacts', item.links.outcome, order.jobId, '#job-outcome'));
+        sectionLink('artifacts', `/jobs/${order.jobId}/artifacts`, order.jobId, '#job-artifacts'));
     }
     const actions = row.insertCell();
     if (['unassigned', 'assigned', 'running'].includes(order.status)) {
@@ -296,6 +297,7 @@ async function openJob(jobId) {
   $('#job-rerun-of').hidden = !rerunOf;
   $('#job-rerun-of').textContent = rerunOf ? `a rerun of ${rerunOf}` : '';
   showJobState(detail);
+  await showArtifacts(jobId);
   followLog(jobId);
 }
 
@@ -387,6 +389,101 @@ async function followLog(jobId) {
 async function openJobQuietly(jobId) {
   const detail = await api(`/jobs/${jobId}`);
   if (state.job === jobId) showJobState(detail);
+  await showArtifacts(jobId);
+}
+
+// ---- artifacts -----------------------------------------------------------------------------------
+// With tokens on, neither a link nor an <img src> carries the Authorization header: the bytes are fetched
+// here, with the token, and handed to the browser as an object URL (revoked when the list is redrawn).
+const PNG_INLINE_MAX_BYTES = 10 * 1024 * 1024;
+const PNG_INLINE_MAX_COUNT = 8;
+
+async function fetchBlob(href) {
+  const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
+  const response = await fetch(href, { headers });
+  if (!response.ok) throw new Error(`${href}: ${response.status} ${response.statusText}`);
+  return response.blob();
+}
+
+function objectUrl(blob) {
+  const url = URL.createObjectURL(blob);
+  state.artifactUrls.push(url);
+  return url;
+}
+
+async function showArtifacts(jobId) {
+  let answer;
+  try {
+    answer = await api(`/jobs/${jobId}/artifacts`);
+  } catch (error) {
+    answer = { artifacts: [], skipped: [] }; // a job without an order yet: nothing to show
+  }
+  if (state.job !== jobId) return;
+  const text = JSON.stringify(answer);
+  if (state.artifactsShown === `${jobId} ${text}`) return; // unchanged: keep the images already drawn
+  state.artifactsShown = `${jobId} ${text}`;
+  state.artifactUrls.forEach((url) => URL.revokeObjectURL(url));
+  state.artifactUrls = [];
+  const { artifacts, skipped } = answer;
+  $('#job-artifacts').hidden = artifacts.length === 0 && skipped.length === 0;
+  $('#job-artifact-list').replaceChildren(...artifacts.map((a) => artifactItem(a)));
+  $('#job-artifact-skipped').replaceChildren(...skipped.map((s) => {
+    const li = document.createElement('li');
+    li.textContent = `${s.name}: not kept (${s.reason})`;
+    return li;
+  }));
+  const images = $('#job-artifact-images');
+  images.replaceChildren();
+  const pngs = artifacts.filter((a) => !a.pruned && a.contentType === 'image/png' && a.size <= PNG_INLINE_MAX_BYTES);
+  for (const png of pngs.slice(0, PNG_INLINE_MAX_COUNT)) {
+    const figure = document.createElement('figure');
+    const img = document.createElement('img');
+    img.alt = png.name;
+    img.dataset.artifact = png.name;
+    const caption = document.createElement('figcaption');
+    caption.textContent = png.name;
+    figure.append(img, caption);
+    images.append(figure);
+    fetchBlob(png.href).then((blob) => {
+      if (state.job === jobId) img.src = objectUrl(blob);
+    }).catch((error) => { caption.textContent = `${png.name}: ${error.message}`; });
+  }
+}
+
+function bytes(n) {
+  if (typeof n !== 'number') return '';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let unit = 0;
+  for (; n >= 1024 && unit < units.length - 1; unit++) n /= 1024;
+  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${units[unit]}`;
+}
+
+function artifactItem(artifact) {
+  const li = document.createElement('li');
+  li.dataset.artifact = artifact.name;
+  const size = bytes(artifact.size);
+  if (artifact.pruned) {
+    li.className = 'pruned';
+    li.textContent = `${artifact.name} (${size}) — pruned ${when(artifact.prunedAt)}: ${artifact.prunedReason ?? ''}`;
+    return li;
+  }
+  const a = document.createElement('a');
+  a.textContent = artifact.name;
+  a.href = artifact.href; // works as it is when tokens are off
+  a.download = artifact.name.split('/').pop();
+  a.addEventListener('click', (event) => {
+    if (!token()) return;
+    event.preventDefault();
+    fetchBlob(artifact.href).then((blob) => {
+      const save = document.createElement('a');
+      save.href = URL.createObjectURL(blob);
+      save.download = a.download;
+      save.click();
+      setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
+    }).catch(showError);
+  });
+  li.append(a, ` (${size}, ${artifact.contentType})`);
+  return li;
 }
 
 function parseEvent(text) {

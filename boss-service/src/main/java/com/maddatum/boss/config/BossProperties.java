@@ -28,7 +28,9 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Security security,
         @Valid @NotNull @DefaultValue Idempotency idempotency,
         @Valid @NotNull @DefaultValue Queue queue,
-        @Valid @NotNull @DefaultValue Fleet fleet) {
+        @Valid @NotNull @DefaultValue Fleet fleet,
+        @Valid @NotNull @DefaultValue Artifacts artifacts,
+        @Valid @NotNull @DefaultValue BlobCollection blobCollection) {
 
     /**
      * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
@@ -145,4 +147,43 @@ public record BossProperties(
             @Min(0) @Max(20) @DefaultValue("3") int quarantineAfter,
             @NotNull @DurationMax(seconds = 60) @DefaultValue("1s") Duration standingRefresh,
             @NotNull @DurationMin(seconds = 0) @DefaultValue("10m") Duration avoidFor) {}
+
+    /**
+     * What is kept of jobs' artifacts. Per project (jobs without a project form one group of their own),
+     * the artifacts of the {@code best} jobs by loss (lower is better, as the leaderboard ranks) and of the
+     * {@code latest} jobs to deliver artifacts are kept; the others are marked pruned and their blobs left
+     * for {@link BlobCollection}. {@code enabled=false} keeps everything. Swept every {@code pruneInterval}
+     * and soon after each accepted outcome with artifacts.
+     */
+    public record Artifacts(
+            @Valid @NotNull @DefaultValue Keep keep,
+            @NotNull @DurationMin(seconds = 1) @DefaultValue("10m") Duration pruneInterval) {
+
+        public record Keep(
+                @DefaultValue("true") boolean enabled,
+                @Min(0) @Max(100000) @DefaultValue("10") int best,
+                @Min(0) @Max(100000) @DefaultValue("20") int latest) {
+
+            public Keep {
+                // Keeping nothing would prune a model the moment its job finished: say so at start-up rather
+                // than lose every artifact; turning pruning off is what enabled=false is for.
+                if (enabled && best == 0 && latest == 0) {
+                    throw new IllegalArgumentException("boss.artifacts.keep.best and boss.artifacts.keep.latest are "
+                            + "both 0, which would prune every artifact; set boss.artifacts.keep.enabled=false to keep "
+                            + "them all");
+                }
+            }
+        }
+    }
+
+    /**
+     * Deleting blobs that nothing refers to any more (pruned artifacts, deleted dataset versions), every
+     * {@code interval}. A blob younger than {@code grace} is never deleted: a Worker uploads a job's artifacts
+     * before it reports the outcome that refers to them, and the upload must outlive that gap (and the
+     * outcome's retries).
+     */
+    public record BlobCollection(
+            @DefaultValue("true") boolean enabled,
+            @NotNull @DurationMin(seconds = 1) @DefaultValue("10m") Duration interval,
+            @NotNull @DurationMin(minutes = 1) @DefaultValue("1h") Duration grace) {}
 }

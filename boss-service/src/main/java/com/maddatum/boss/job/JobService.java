@@ -1,5 +1,6 @@
 package com.maddatum.boss.job;
 
+import com.maddatum.boss.artifact.ModelInputs;
 import com.maddatum.boss.order.NewOrder;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
@@ -27,13 +28,15 @@ class JobService {
     private final JobRules rules;
     private final OrderService orders;
     private final OrderQueries orderQueries;
+    private final ModelInputs inputs;
     private final Seeds seeds = new Seeds();
 
-    JobService(JobStore jobs, JobRules rules, OrderService orders, OrderQueries orderQueries) {
+    JobService(JobStore jobs, JobRules rules, OrderService orders, OrderQueries orderQueries, ModelInputs inputs) {
         this.jobs = jobs;
         this.rules = rules;
         this.orders = orders;
         this.orderQueries = orderQueries;
+        this.inputs = inputs;
     }
 
     /**
@@ -55,6 +58,7 @@ class JobService {
         LINKS.forEach(job::remove);
         job.remove(Seeds.SOURCE);
         NewOrder spec = rules.check(job);
+        inputs.fill(job);
         seeds.assign(job, null);
         String id = jobId.toHexString();
         Order order = jobs.insert(jobId, job) ? null : orderQueries.findByJobId(id).orElse(null);
@@ -104,6 +108,7 @@ class JobService {
         });
         job.put("rerunOf", originalId);
         NewOrder spec = rules.check(job);
+        inputs.fill(job);
         seeds.assign(job, inherited);
         // Safe to run again under the same id (an idempotent retry): the job, the link and the order are
         // each written once.

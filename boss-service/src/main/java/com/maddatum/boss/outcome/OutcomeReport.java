@@ -16,6 +16,8 @@ import org.bson.types.ObjectId;
  * {@code device} or {@code epochsRun}) are kept under {@code details}. {@code manifest} is what the
  * worker recorded about the run (script and data hashes, versions, GPU, seed): an object of at most
  * {@value #MAX_MANIFEST_FIELDS} fields, stored as sent; the Boss adds the job's seed when it is missing.
+ * {@code artifacts} and {@code skippedArtifacts} (the files the script left in {@code OUTPUT_DIR}) are
+ * stored as sent and attached to the job when the outcome is accepted.
  *
  * @param retryable an infrastructure failure (the script never ran to an answer): re-queue the order
  */
@@ -37,13 +39,15 @@ record OutcomeReport(
         boolean logTruncated,
         boolean retryable,
         Document manifest,
+        Object artifacts,
+        Object skippedArtifacts,
         Document details) {
 
     static final int MAX_MANIFEST_FIELDS = 64;
 
     private static final Set<String> KNOWN = Set.of("status", "jobId", "orderId", "attempt", "node", "loss",
             "metric", "metricName", "startedAt", "finishedAt", "exitCode", "metrics", "error", "logTail",
-            "retryable", "assignmentId", "manifest");
+            "retryable", "assignmentId", "manifest", "artifacts", "skippedArtifacts");
 
     /** Parses an already safe document (see JsonInput); {@code maxLogTail} caps the kept log tail. */
     static OutcomeReport parse(Document body, int maxLogTail) {
@@ -79,7 +83,8 @@ record OutcomeReport(
         return new OutcomeReport(status, jobId, orderId, attempt, node, number(body, "loss"),
                 number(body, "metric"), string(body, "metricName", 128), instant(body, "startedAt"),
                 instant(body, "finishedAt"), integer(body, "exitCode"), numbers(body, "metrics"), error(body),
-                logTail, truncated, Boolean.TRUE.equals(bool(body, "retryable")), manifest(body), details);
+                logTail, truncated, Boolean.TRUE.equals(bool(body, "retryable")), manifest(body), body.get("artifacts"),
+                body.get("skippedArtifacts"), details);
     }
 
     /**
@@ -105,6 +110,10 @@ record OutcomeReport(
                 .append("metrics", metrics)
                 .append("error", error)
                 .append("manifest", resolvedManifest)
+                // As sent: checked entry by entry only once the outcome is accepted (see ArtifactIntake),
+                // since a bad entry must not cost the job its result.
+                .append("artifacts", artifacts)
+                .append("skippedArtifacts", skippedArtifacts)
                 .append("logTail", logTail);
         if (logTruncated) {
             d.append("logTruncated", true);

@@ -1,5 +1,6 @@
 package com.maddatum.boss.outcome;
 
+import com.maddatum.boss.artifact.ArtifactIntake;
 import com.maddatum.boss.job.JobStore;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
@@ -43,9 +44,10 @@ public class OutcomeService {
     private final NodeAccess nodes;
     private final Clock clock;
     private final MeterRegistry meters;
+    private final ArtifactIntake artifacts;
 
     OutcomeService(OutcomeStore outcomes, JobStore jobs, OrderService orders, OrderQueries orderReads, NodeAccess nodes,
-            Clock clock, MeterRegistry meters) {
+            Clock clock, MeterRegistry meters, ArtifactIntake artifacts) {
         this.outcomes = outcomes;
         this.jobs = jobs;
         this.orders = orders;
@@ -53,6 +55,7 @@ public class OutcomeService {
         this.nodes = nodes;
         this.clock = clock;
         this.meters = meters;
+        this.artifacts = artifacts;
     }
 
     /** The answer to a callback: where the order stands and which outcome (if any) holds the report. */
@@ -72,9 +75,10 @@ public class OutcomeService {
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
         // A hand-back stores nothing, unless this attempt's outcome is stored already (see below).
         ObjectId fresh = new ObjectId();
+        Document built = verdict == Verdict.RETRY ? null : report.toDocument(fresh, order.id(), order.jobId(), attempt,
+                node, order.projectName(), clock.instant(), withSeed(report.manifest(), order.jobId()));
         OutcomeStore.Saved saved = verdict == Verdict.RETRY ? outcomes.standing(order.id(), attempt).orElse(null)
-                : outcomes.save(report.toDocument(fresh, order.id(), order.jobId(), attempt, node,
-                        order.projectName(), clock.instant(), withSeed(report.manifest(), order.jobId())));
+                : outcomes.save(built);
         String reason = report.reason();
         if (saved != null) {
             // A repeat whose first call stored its outcome but died before the order moved: the stored
@@ -94,10 +98,31 @@ public class OutcomeService {
             return repeated(report, attempt, order.id(), bare);
         }
         Order done = finished.get();
+        attachArtifacts(done, saved != null && saved.id().equals(fresh) ? built : null);
         meters.counter("boss.outcomes", "status", Integer.toString(saved == null ? report.status() : saved.status()))
                 .increment();
         return new Recorded(done.id().toHexString(), done.status().wire(),
                 outcomeId == null ? null : outcomeId.toHexString(), false);
+    }
+
+    /**
+     * Attaches to the job the artifacts of the outcome the order ended with: the attempt that won the order,
+     * as stored first (a repeat does not replace it). An order re-queued for another attempt points at no
+     * outcome, so a failed attempt's files never stand in for the next one's. {@code stored} is that outcome
+     * when this call wrote it; otherwise it is read.
+     */
+    private void attachArtifacts(Order order, Document stored) {
+        if (!order.status().isTerminal() || order.outcomeId() == null) {
+            return;
+        }
+        Document outcome = stored != null ? stored : outcomes.findById(order.outcomeId()).orElse(null);
+        if (outcome == null || (outcome.get("artifacts") == null && outcome.get("skippedArtifacts") == null)) {
+            return;
+        }
+        boolean ok = outcome.get("status") instanceof Number status && status.intValue() == 200;
+        Double loss = ok && outcome.get("loss") instanceof Number n ? n.doubleValue() : null;
+        artifacts.accept(new ArtifactIntake.Delivery(order.jobId(), order.projectName(), order.outcomeId(), loss,
+                outcome.get("artifacts"), outcome.get("skippedArtifacts")));
     }
 
     /**
@@ -143,6 +168,8 @@ public class OutcomeService {
                 && (report.node() == null || report.node().equals(current.assignedTo()));
         if (sameAttempt && current.outcomeId() != null) {
             // Our earlier answer was lost: the outcome was written before the order moved, so it is there.
+            // Its artifacts too, unless the Boss died before recording them: recording is idempotent, so again.
+            attachArtifacts(current, null);
             return new Recorded(current.id().toHexString(), current.status().wire(),
                     current.outcomeId().toHexString(), true);
         }

@@ -63,6 +63,9 @@ final class AccessRules {
             rule(HttpMethod.GET, "/jobs/compare", Access.SUBMITTER),
             rule(HttpMethod.GET, "/jobs/{id}", Access.SUBMITTER),
             rule(HttpMethod.GET, "/jobs/{id}/logs", Access.SUBMITTER),
+            // A job's artifacts are read like the job; Workers fetch the blobs of their inputs by hash instead.
+            rule(HttpMethod.GET, "/jobs/{id}/artifacts", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/jobs/{id}/artifacts/{*name}", Access.SUBMITTER),
             rule(HttpMethod.GET, "/retrieve/order", Access.SUBMITTER),
             rule(HttpMethod.GET, "/retrieve/outcome/{jobId}", Access.SUBMITTER),
             rule(HttpMethod.GET, "/workers", Access.of(Role.SUBMITTER, Role.OPERATOR)),

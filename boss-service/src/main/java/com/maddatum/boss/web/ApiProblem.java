@@ -53,6 +53,16 @@ public final class ApiProblem extends RuntimeException {
                 "No " + what + " has the id '" + id + "'.", "id");
     }
 
+    /** A thing looked up by name (an artifact of a job) that is not there; {@code field} is where the name was. */
+    public static ApiProblem notFoundNamed(String what, String field, String detail) {
+        return new ApiProblem(HttpStatus.NOT_FOUND, "not-found", "No such " + what, detail, field);
+    }
+
+    /** A thing that existed and was removed on purpose (a pruned artifact): asking again will not help. */
+    public static ApiProblem gone(String what, String field, String detail) {
+        return new ApiProblem(HttpStatus.GONE, "gone", "The " + what + " is no longer kept", detail, field);
+    }
+
     public static ApiProblem staleAttempt(String detail) {
         return new ApiProblem(HttpStatus.CONFLICT, "stale-attempt",
                 "The order is no longer held by this attempt", detail, "attempt");

@@ -21,10 +21,14 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * The Boss on a random port with the embedded store in a fresh directory, driven over real HTTP.
- * Its clock is a {@link MutableClock}; the scheduled reaper is parked so tests reap explicitly.
+ * Its clock is a {@link MutableClock}; the scheduled reaper is parked so tests reap explicitly, and so are
+ * the artifact sweep and the blob collector: tests move the clock by hours, which would make every blob a
+ * test uploaded old enough to collect.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "boss.lease.reap-interval=1h",
+        "boss.artifacts.prune-interval=1h",
+        "boss.blob-collection.enabled=false",
         "logging.level.com.maddatum=WARN"})
 @Import(TestClockConfig.class)
 public abstract class BossApiTestBase {

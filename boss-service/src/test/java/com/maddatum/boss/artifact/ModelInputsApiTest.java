@@ -1,0 +1,142 @@
+package com.maddatum.boss.artifact;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.boss.blob.BlobReferences;
+import com.maddatum.testsupport.HttpJson;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import tools.jackson.databind.JsonNode;
+
+/** {@code model: {jobId}} and {@code inputs} at submit: what a predict job gets, and what is refused. */
+class ModelInputsApiTest extends ArtifactApiTestBase {
+
+    @Autowired
+    List<BlobReferences> references;
+
+    private JsonNode refused(Map<String, Object> job, String field) {
+        HttpJson.Reply reply = boss.post("/job/create", job);
+        assertThat(reply.status()).as(reply.body()).isEqualTo(400);
+        assertThat(reply.json().get("field").asString()).isEqualTo(field);
+        return reply.json();
+    }
+
+    private JsonNode storedJob(String jobId) {
+        return boss.get("/retrieve/job/" + jobId).json();
+    }
+
+    @Test
+    void aModelJobsModelFilesBecomeTheNewJobsInputs() {
+        Map<String, Object> weights = artifact("model.pt", "state dict");
+        Map<String, Object> meta = artifact("model.json", "{\"kind\":\"torch\"}");
+        String trained = finish(project("model"), 200, 0.3, List.of(weights, meta, artifact("curve.png", "png"),
+                artifact("plots/model.png", "nested")));
+
+        String predict = submit(job("scriptName", "predict.py", "model", Map.of("jobId", trained)))
+                .get("jobId").asString();
+        JsonNode inputs = storedJob(predict).get("inputs");
+        assertThat(inputs).extracting(i -> i.get("name").asString()).containsExactlyInAnyOrder("model.pt", "model.json");
+        JsonNode pt = inputs.get(0).get("name").asString().equals("model.pt") ? inputs.get(0) : inputs.get(1);
+        assertThat(pt.get("sha256").asString()).isEqualTo(weights.get("sha256"));
+        assertThat(pt.get("size").asLong()).isEqualTo(((Number) weights.get("size")).longValue());
+        assertThat(storedJob(predict).get("model").get("jobId").asString()).isEqualTo(trained);
+    }
+
+    @Test
+    void anInputGivenByNameIsKeptOverTheModelsFileOfThatName() {
+        String trained = finish(project("given"), 200, 0.3, List.of(artifact("model.pt", "old"),
+                artifact("model.json", "{}")));
+        Map<String, Object> mine = artifact("model.pt", "my own weights");
+        Map<String, Object> extra = artifact("lookup.csv", "a,b\n");
+        String predict = submit(job("scriptName", "predict.py", "model", Map.of("jobId", trained),
+                "inputs", List.of(Map.of("name", "model.pt", "sha256", mine.get("sha256")),
+                        Map.of("name", "lookup.csv", "sha256", extra.get("sha256"), "size", extra.get("size")))))
+                .get("jobId").asString();
+        JsonNode inputs = storedJob(predict).get("inputs");
+        assertThat(inputs).extracting(i -> i.get("name").asString())
+                .containsExactly("model.pt", "lookup.csv", "model.json");
+        assertThat(inputs.get(0).get("sha256").asString()).isEqualTo(mine.get("sha256"));
+        // The size a job left out is the blob's.
+        assertThat(inputs.get(0).get("size").asLong()).isEqualTo(((Number) mine.get("size")).longValue());
+    }
+
+    @Test
+    void aModelFromAFailedJobOrOneThatLeftNoModelIsRefused() {
+        String failed = finish(project("failed-model"), 500, null, List.of(artifact("model.pt", "half")));
+        assertThat(refused(job("model", Map.of("jobId", failed)), "model.jobId").get("detail").asString())
+                .contains(failed).contains("failed");
+
+        String noModel = finish(project("no-model"), 200, 1.0, List.of(artifact("curve.png", "png")));
+        assertThat(refused(job("model", Map.of("jobId", noModel)), "model.jobId").get("detail").asString())
+                .contains("no model");
+
+        String nothing = finish(project("nothing"), 200, 1.0, null);
+        refused(job("model", Map.of("jobId", nothing)), "model.jobId");
+
+        String running = submitAndClaim(job("projectName", project("running")), "model-node").jobId();
+        assertThat(refused(job("model", Map.of("jobId", running)), "model.jobId").get("detail").asString())
+                .contains("assigned");
+
+        assertThat(refused(job("model", Map.of("jobId", "0123456789abcdef01234567")), "model.jobId")
+                .get("detail").asString()).contains("No job");
+        refused(job("model", Map.of("jobId", "../etc")), "model.jobId");
+        refused(job("model", Map.of("job", running)), "model.jobId");
+    }
+
+    @Test
+    void aModelThatIsNotAnObjectIsTheScriptsBusiness() {
+        String jobId = submit(job("scriptName", "sk.py", "model", "ridge")).get("jobId").asString();
+        JsonNode stored = storedJob(jobId);
+        assertThat(stored.get("model").asString()).isEqualTo("ridge");
+        assertThat(stored.has("inputs")).isFalse();
+    }
+
+    @Test
+    void inputsAreCheckedFieldByField() {
+        Map<String, Object> blob = artifact("x.csv", "input bytes");
+        Object sha = blob.get("sha256");
+        refused(job("inputs", "model.pt"), "inputs");
+        refused(job("inputs", List.of("model.pt")), "inputs[0]");
+        refused(job("inputs", List.of(Map.of("name", "../model.pt", "sha256", sha))), "inputs[0].name");
+        refused(job("inputs", List.of(Map.of("name", "dir/model.pt", "sha256", sha))), "inputs[0].name");
+        refused(job("inputs", List.of(Map.of("sha256", sha))), "inputs[0].name");
+        refused(job("inputs", List.of(Map.of("name", "a.csv", "sha256", "ABC"))), "inputs[0].sha256");
+        assertThat(refused(job("inputs", List.of(Map.of("name", "a.csv", "sha256", "cd".repeat(32)))),
+                "inputs[0].sha256").get("detail").asString()).contains("POST /blobs");
+        refused(job("inputs", List.of(Map.of("name", "a.csv", "sha256", sha, "size", 1))), "inputs[0].size");
+        refused(job("inputs", List.of(Map.of("name", "a.csv", "sha256", sha), Map.of("name", "a.csv", "sha256", sha))),
+                "inputs[1].name");
+    }
+
+    @Test
+    void aRerunOfAPredictJobKeepsItsInputs() {
+        String trained = finish(project("rerun-model"), 200, 0.3, List.of(artifact("model.pt", "w"),
+                artifact("model.json", "{}")));
+        String predict = submit(job("scriptName", "predict.py", "model", Map.of("jobId", trained))).get("jobId")
+                .asString();
+        HttpJson.Reply rerun = boss.post("/jobs/" + predict + "/rerun", Map.of());
+        assertThat(rerun.status()).as(rerun.body()).isEqualTo(201);
+        JsonNode again = storedJob(rerun.json().get("jobId").asString());
+        assertThat(again.get("inputs")).isEqualTo(storedJob(predict).get("inputs"));
+    }
+
+    @Test
+    void theBlobsAJobStillToRunNamesAreReferencedUntilItEnds() {
+        Map<String, Object> input = artifact("lookup.csv", "still needed " + System.nanoTime());
+        String waiting = submit(job("inputs", List.of(Map.of("name", "lookup.csv", "sha256", input.get("sha256")))))
+                .get("jobId").asString();
+        assertThat(referenced()).contains((String) input.get("sha256"));
+        assertThat(boss.post("/jobs/" + waiting + "/cancel", "").status()).isEqualTo(200);
+        assertThat(referenced()).doesNotContain((String) input.get("sha256"));
+    }
+
+    private Set<String> referenced() {
+        Set<String> all = new HashSet<>();
+        references.forEach(r -> all.addAll(r.referenced()));
+        return all;
+    }
+}
