@@ -65,18 +65,19 @@ public record WorkerProperties(
 
     /**
      * The blob cache ({@code cache/BlobCache}): the datasets and inputs jobs name by SHA-256, fetched from
-     * the Boss into {@code dir} as {@code <sha256>} files. {@code maxBytes} bounds what it keeps (least
+     * the Boss into {@code dir} as {@code <sha256>} files ({@code <work-dir>/.cache} when not set: beside the
+     * runs, so each Worker with a work directory of its own has a cache of its own). {@code maxBytes} bounds what it keeps (least
      * recently used blobs no running job holds go first; a blob a job holds is never removed, even over the
      * bound); a blob larger than the bound is refused. A download that moves no byte for {@code stallTimeout}
      * is abandoned (its {@code .part} file resumes next time), so a Boss that stops answering mid-stream
      * never holds a job forever. One Worker per directory: it is locked while the Worker runs.
      */
     public record Cache(
-            @NotBlank @DefaultValue("./cache") String dir,
+            String dir,
             @NotNull @DefaultValue("20GB") DataSize maxBytes,
             @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 1) @DefaultValue("60s") Duration stallTimeout) {
 
-        public static final Cache DEFAULTS = new Cache("./cache", DataSize.ofGigabytes(20), Duration.ofSeconds(60));
+        public static final Cache DEFAULTS = new Cache(null, DataSize.ofGigabytes(20), Duration.ofSeconds(60));
 
         @AssertTrue(message = "worker.cache.max-bytes must be positive")
         public boolean isMaxBytesPositive() {

@@ -80,7 +80,8 @@ public class WorkerSettings {
                 : scriptsDir.resolve("data");
         this.workDir = createDirectory(Path.of(properties.workDir()));
         this.spoolDir = createDirectory(Path.of(properties.spoolDir()));
-        this.cacheDir = Path.of(properties.cache().dir()).toAbsolutePath().normalize();
+        this.cacheDir = properties.cache().dir() == null || properties.cache().dir().isBlank()
+                ? workDir.resolve(".cache") : Path.of(properties.cache().dir()).toAbsolutePath().normalize();
         this.python = properties.python() != null ? properties.python()
                 : Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
         // Every GPU listed, healthy or not, has its slots: one that passes a later check gets its work back.
@@ -215,7 +216,7 @@ public class WorkerSettings {
     public Path dataDir() { return dataDir; }
     public Path workDir() { return workDir; }
     public Path spoolDir() { return spoolDir; }
-    /** {@code worker.cache.dir}, absolute. */
+    /** {@code worker.cache.dir}, absolute; {@code <work-dir>/.cache} when not set. */
     public Path cacheDir() { return cacheDir; }
     public WorkerProperties.Cache cache() { return properties.cache(); }
     public WorkerProperties.Artifacts artifacts() { return properties.artifacts(); }

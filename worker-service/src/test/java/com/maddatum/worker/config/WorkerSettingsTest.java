@@ -43,6 +43,15 @@ class WorkerSettingsTest {
     }
 
     @Test
+    void theBlobCacheLivesInTheWorkDirectoryUnlessToldOtherwiseAndIsNotCreatedBySettings() {
+        WorkerSettings settings = settings("http://b", "n", TestSettings.fixtureScripts(), 1);
+        assertThat(settings.cacheDir()).isEqualTo(root.resolve("work").resolve(".cache").toAbsolutePath());
+        assertThat(settings.cacheDir()).doesNotExist(); // the cache makes and locks it, not the settings
+        assertThat(settings.cache().maxBytes().toBytes()).isEqualTo(20L << 30);
+        assertThat(settings.artifacts().maxBytes().toBytes()).isEqualTo(1L << 30);
+    }
+
+    @Test
     void theTokenComesFromItsFileWhenOneIsNamedAndAFileThatCannotServeStopsTheStart() throws Exception {
         Path secret = Files.writeString(root.resolve("worker_token"), "from-the-file-0123456789abcdef0123\n");
         assertThat(token(null, secret.toString())).contains("from-the-file-0123456789abcdef0123");
