@@ -166,10 +166,15 @@ final class JobExecution {
             return;
         }
         Path outputDir = settings.workDir().resolve(runName);
-        ArtifactUploader.Report report = ending.stop() == StopReason.CANCELLED
-                ? artifacts.skipAll(outputDir, "not uploaded: the job was cancelled")
-                : artifacts.upload(outputDir);
-        report.addTo(outcome);
+        try {
+            ArtifactUploader.Report report = ending.stop() == StopReason.CANCELLED
+                    ? artifacts.skipAll(outputDir, "not uploaded: the job was cancelled")
+                    : artifacts.upload(outputDir);
+            report.addTo(outcome);
+        } catch (RuntimeException e) {
+            // Whatever went wrong with the files must not cost the outcome, which is kept next.
+            log.error("uploading the run's files failed order={} dir={}", order.id(), outputDir, e);
+        }
     }
 
     /** An order that arrives as the Worker begins to stop goes straight back to the queue. */
