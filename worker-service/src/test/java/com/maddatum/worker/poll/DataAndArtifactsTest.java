@@ -127,6 +127,26 @@ class DataAndArtifactsTest {
     }
 
     @Test
+    void aJobCancelledWhileItsDataDownloadsEndsBeforeItsScriptStarts() throws Exception {
+        try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(100))) {
+            byte[] big = new byte[4 << 20];
+            String sha = sha256(big);
+            // 16 KiB every 100 ms: minutes for the whole blob, so the cancellation meets the download.
+            worker.boss.blobDownload = request -> new MockResponse.Builder().code(200).body(new okio.Buffer().write(big))
+                    .throttleBody(16 * 1024, 100, java.util.concurrent.TimeUnit.MILLISECONDS).build();
+            worker.boss.heartbeat = (order, n) -> json("{\"cancelRequested\":" + (n >= 2) + "}");
+            worker.boss.order(1, job("\"dataFileName\":\"big.bin\",\"dataSha256\":\"" + sha + "\""));
+            worker.start();
+
+            JsonNode outcome = worker.boss.callback(A_WHILE);
+            assertThat(outcome.get("status").asInt()).isEqualTo(499);
+            assertThat(outcome.get("error").get("message").asString()).contains("before its script started");
+            assertThat(outcome.get("fetchSeconds").isNumber()).isTrue();
+            assertThat(worker.cache.contains(sha)).isFalse();
+        }
+    }
+
+    @Test
     void filesTheBossCannotTakeAreListedAsSkippedAndTheOutcomeStillGoes() throws Exception {
         try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(200))) {
             worker.boss.blobUpload = request -> new MockResponse.Builder().code(503).body("down").build();

@@ -44,6 +44,8 @@ final class ScriptedBoss extends Dispatcher {
     volatile Runnable duringClaim = () -> { };
     /** The blobs {@code GET /blobs/{sha256}} serves and {@code POST /blobs} stores, by hash. */
     final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+    /** When set, answers {@code GET /blobs/{sha256}} instead of {@link #blobs}. */
+    volatile java.util.function.Function<RecordedRequest, MockResponse> blobDownload;
     /** When set, answers {@code POST /blobs} instead of storing. */
     volatile java.util.function.Function<RecordedRequest, MockResponse> blobUpload;
     /** Called with each log batch's order id and text as it arrives. */
@@ -101,6 +103,10 @@ final class ScriptedBoss extends Dispatcher {
     }
 
     private MockResponse blob(RecordedRequest request, String path) {
+        java.util.function.Function<RecordedRequest, MockResponse> download = blobDownload;
+        if (request.getMethod().equals("GET") && download != null) {
+            return download.apply(request);
+        }
         if (request.getMethod().equals("GET")) {
             byte[] bytes = blobs.get(path.substring("/blobs/".length()));
             return bytes == null ? new MockResponse.Builder().code(404).addHeader("Content-Type", "application/problem+json")
