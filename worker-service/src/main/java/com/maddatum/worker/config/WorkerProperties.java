@@ -12,6 +12,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.hibernate.validator.constraints.time.DurationMax;
 import org.hibernate.validator.constraints.time.DurationMin;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -51,11 +52,57 @@ public record WorkerProperties(
         @Min(1) @Max(1000) @DefaultValue("8") int localQueue,
         @Min(1024) @DefaultValue("1048576") int localMaxBodyBytes,
         @DefaultValue("false") boolean localAllowRemote,
-        @Valid @DefaultValue GpuCheck gpuCheck) {
+        @Valid @DefaultValue GpuCheck gpuCheck,
+        @Valid @DefaultValue Cache cache,
+        @Valid @DefaultValue Artifacts artifacts) {
 
     /** Null (a test that builds the record by hand) means the defaults. */
     public WorkerProperties {
         gpuCheck = gpuCheck == null ? GpuCheck.DEFAULTS : gpuCheck;
+        cache = cache == null ? Cache.DEFAULTS : cache;
+        artifacts = artifacts == null ? Artifacts.DEFAULTS : artifacts;
+    }
+
+    /**
+     * The blob cache ({@code cache/BlobCache}): the datasets and inputs jobs name by SHA-256, fetched from
+     * the Boss into {@code dir} as {@code <sha256>} files ({@code <work-dir>/.cache} when not set: beside the
+     * runs, so each Worker with a work directory of its own has a cache of its own). {@code maxBytes} bounds what it keeps (least
+     * recently used blobs no running job holds go first; a blob a job holds is never removed, even over the
+     * bound); a blob larger than the bound is refused. A download that moves no byte for {@code stallTimeout}
+     * is abandoned (its {@code .part} file resumes next time), so a Boss that stops answering mid-stream
+     * never holds a job forever. One Worker per directory: it is locked while the Worker runs.
+     */
+    public record Cache(
+            String dir,
+            @NotNull @DefaultValue("20GB") DataSize maxBytes,
+            @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 1) @DefaultValue("60s") Duration stallTimeout) {
+
+        public static final Cache DEFAULTS = new Cache(null, DataSize.ofGigabytes(20), Duration.ofSeconds(60));
+
+        @AssertTrue(message = "worker.cache.max-bytes must be positive")
+        public boolean isMaxBytesPositive() {
+            return maxBytes == null || maxBytes.toBytes() > 0;
+        }
+    }
+
+    /**
+     * What a Boss order's script leaves under {@code OUTPUT_DIR}, uploaded to the Boss before the outcome
+     * ({@code artifact/ArtifactUploader}): at most {@code maxBytes} and {@code maxFiles} per job (the rest
+     * is listed as skipped, with why); a file the Boss could not take is tried {@code attempts} times.
+     * {@code stallTimeout} bounds the wait for the Boss's answer once a file is sent.
+     */
+    public record Artifacts(
+            @NotNull @DefaultValue("1GB") DataSize maxBytes,
+            @Min(0) @Max(1000) @DefaultValue("500") int maxFiles,
+            @Min(1) @Max(10) @DefaultValue("3") int attempts,
+            @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 1) @DefaultValue("60s") Duration stallTimeout) {
+
+        public static final Artifacts DEFAULTS = new Artifacts(DataSize.ofGigabytes(1), 500, 3, Duration.ofSeconds(60));
+
+        @AssertTrue(message = "worker.artifacts.max-bytes must not be negative")
+        public boolean isMaxBytesNotNegative() {
+            return maxBytes == null || maxBytes.toBytes() >= 0;
+        }
     }
 
     /**

@@ -39,6 +39,8 @@ public class WorkerSettings {
     private final Path dataDir;
     private final Path workDir;
     private final Path spoolDir;
+    /** Not created here: the cache creates (and locks) it, so settings a test makes leave no folder behind. */
+    private final Path cacheDir;
     private final String python;
     private final GpuProbe.Listing gpuListing;
     private final List<String> configuredLabels;
@@ -78,6 +80,8 @@ public class WorkerSettings {
                 : scriptsDir.resolve("data");
         this.workDir = createDirectory(Path.of(properties.workDir()));
         this.spoolDir = createDirectory(Path.of(properties.spoolDir()));
+        this.cacheDir = properties.cache().dir() == null || properties.cache().dir().isBlank()
+                ? workDir.resolve(".cache") : Path.of(properties.cache().dir()).toAbsolutePath().normalize();
         this.python = properties.python() != null ? properties.python()
                 : Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
         // Every GPU listed, healthy or not, has its slots: one that passes a later check gets its work back.
@@ -86,8 +90,9 @@ public class WorkerSettings {
         this.slots = properties.slots() > 0 ? properties.slots() : Math.max(1, gpus.size());
         this.configuredLabels = properties.labels() == null ? List.of() : List.copyOf(new TreeSet<>(properties.labels()));
         this.labels = labels(configuredLabels, !gpus.isEmpty());
-        log.info("worker settings node={} boss={} slots={} labels={} gpus={} cudaVisibleDevices={} python={} scripts={} data={} work={} spool={}",
-                nodeName, bossUrl, slots, labels, gpus.size(), visibleDevices, python, scriptsDir, dataDir, workDir, spoolDir);
+        log.info("worker settings node={} boss={} slots={} labels={} gpus={} cudaVisibleDevices={} python={} scripts={} data={} work={} spool={} cache={} cacheMaxBytes={} artifactsMaxBytes={}",
+                nodeName, bossUrl, slots, labels, gpus.size(), visibleDevices, python, scriptsDir, dataDir, workDir, spoolDir,
+                cacheDir, properties.cache().maxBytes(), properties.artifacts().maxBytes());
         if (gpus.isEmpty() && gpuListing.installed() && !gpuListing.noDevices() && gpuListing.failure() != null) {
             log.warn("nvidia-smi is installed but listed no GPU; running CPU-only reason={}", gpuListing.failure());
         }
@@ -211,6 +216,10 @@ public class WorkerSettings {
     public Path dataDir() { return dataDir; }
     public Path workDir() { return workDir; }
     public Path spoolDir() { return spoolDir; }
+    /** {@code worker.cache.dir}, absolute; {@code <work-dir>/.cache} when not set. */
+    public Path cacheDir() { return cacheDir; }
+    public WorkerProperties.Cache cache() { return properties.cache(); }
+    public WorkerProperties.Artifacts artifacts() { return properties.artifacts(); }
     public String python() { return python; }
     /** The GPUs {@code nvidia-smi} listed at start-up, healthy or not: the ones slots are bound to. */
     public List<Gpu> gpus() { return gpuListing.gpus(); }

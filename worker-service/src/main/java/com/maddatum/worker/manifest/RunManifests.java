@@ -25,6 +25,7 @@ public class RunManifests {
     private static final Logger log = LoggerFactory.getLogger(RunManifests.class);
     /** The data file rule the Boss and jobcontract.py apply: a plain name, no path. */
     private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
+    private static final Pattern DATA_SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
 
     private final WorkerSettings settings;
     private final InterpreterProbe interpreter;
@@ -61,9 +62,14 @@ public class RunManifests {
         files.put("scriptSha256", scriptHash(job.get("scriptName")));
         files.put("scriptsSha256", scriptsHash());
         Object dataName = job.get("dataFileName");
-        if (dataName instanceof String name && FILE_NAME.matcher(name).matches() && !name.contains("..")) {
-            files.put("dataSha256", dataHash(name));
-            files.put("dataFile", name);
+        boolean named = dataName instanceof String name && FILE_NAME.matcher(name).matches() && !name.contains("..");
+        if (job.get("dataSha256") instanceof String pinned && DATA_SHA256.matcher(pinned).matches()) {
+            // A dataset: the run reads the blob the cache verified against this hash before the launch (run/RunInputs).
+            files.put("dataSha256", pinned.toLowerCase(java.util.Locale.ROOT));
+            files.put("dataFile", named ? dataName : null);
+        } else if (named) {
+            files.put("dataSha256", dataHash((String) dataName));
+            files.put("dataFile", dataName);
         }
         Object seed = job.get("seed") instanceof Number n && !(n instanceof Double || n instanceof Float) ? n : null;
         String seedSource = job.get("seedSource") instanceof String s && (s.equals("job") || s.equals("boss")) ? s

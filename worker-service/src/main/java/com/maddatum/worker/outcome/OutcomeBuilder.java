@@ -26,6 +26,11 @@ public final class OutcomeBuilder {
 
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {};
     private static final int MAX_LOG_TAIL = 64 * 1024;
+    /**
+     * Outcome fields only the Worker fills: a script's last line cannot claim artifacts it did not upload
+     * (the Boss would attach blobs of another job to this one) or a fetch time it did not measure.
+     */
+    static final java.util.List<String> WORKER_FIELDS = java.util.List.of("artifacts", "skippedArtifacts", "fetchSeconds");
 
     /** Python's json.dumps writes NaN and Infinity by default: read them, so the contract can fix them. */
     private final JsonMapper lenient;
@@ -127,6 +132,13 @@ public final class OutcomeBuilder {
             Object said = parsed.put("jobId", jobId);
             if (said != null) {
                 parsed.put("scriptJobId", said);
+            }
+        }
+        for (String field : WORKER_FIELDS) {
+            // The Worker's word on what it fetched and uploaded; a script's own value is kept beside it.
+            Object said = parsed.remove(field);
+            if (said != null) {
+                parsed.put("script" + Character.toUpperCase(field.charAt(0)) + field.substring(1), said);
             }
         }
         if (!Integer.valueOf(0).equals(result.exitCode()) && Integer.valueOf(200).equals(parsed.get("status"))) {

@@ -10,6 +10,8 @@ import com.maddatum.worker.run.ScriptRun;
 import com.maddatum.worker.runner.StopReason;
 import com.maddatum.worker.spool.OutcomeSpool;
 import io.micrometer.core.instrument.Timer;
+import com.maddatum.worker.artifact.ArtifactUploader;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -37,6 +39,9 @@ final class JobExecution {
     private final OutcomeSpool spool;
     private final Clock clock;
     private final Timer scriptTime;
+    private final ArtifactUploader artifacts;
+    /** The run's name: its work directory, which is the script's {@code OUTPUT_DIR}. */
+    private final String runName;
     private final Integer gpu;
     /** A CPU run is told {@code CUDA_VISIBLE_DEVICES=""} ({@link com.maddatum.worker.gpu.GpuRoster#hidesGpusFromCpuRuns}). */
     private final boolean hideGpus;
@@ -44,8 +49,10 @@ final class JobExecution {
     private volatile String machineFault;
 
     JobExecution(Order order, Slot slot, Integer gpu, boolean hideGpus, WorkerSettings settings, BossClient boss,
-            Runs runs, OutcomeSpool spool, Clock clock, Timer scriptTime) {
+            Runs runs, OutcomeSpool spool, Clock clock, Timer scriptTime, ArtifactUploader artifacts) {
         this.order = order;
+        this.artifacts = artifacts;
+        this.runName = order.id() + "-a" + order.attempt();
         this.slot = slot;
         this.gpu = gpu;
         this.hideGpus = hideGpus;
@@ -71,7 +78,7 @@ final class JobExecution {
                     "the worker could not fetch the job: " + e.getMessage()), order, settings.nodeName(), clock));
             return true;
         }
-        Optional<ScriptRun> opened = runs.open(order.id() + "-a" + order.attempt());
+        Optional<ScriptRun> opened = runs.open(runName);
         if (opened.isEmpty()) {
             spool.submit(shuttingDown(order, settings.nodeName(), clock));
             return true;
@@ -127,13 +134,46 @@ final class JobExecution {
         return machineFault;
     }
 
-    /** The outcome goes safe on disk first, before the last logs ship and before anything is tidied up. */
+    /**
+     * The run's files go to the Boss, then the outcome that names them goes safe on disk, before the last
+     * logs ship and before anything is tidied up. The heartbeats go on meanwhile: a large upload keeps the lease.
+     */
     private void keep(ScriptRun.Ending ending) {
         if (ending.stop() == StopReason.LEASE_LOST) {
             log.warn("lease lost, outcome dropped order={} attempt={}", order.id(), order.attempt());
         } else {
+            upload(ending);
             machineFault = MachineFault.of(ending.outcome(), gpu != null);
             spool.keep(stamped(ending.outcome(), order, settings.nodeName(), clock));
+        }
+    }
+
+    /**
+     * What the script left under {@code OUTPUT_DIR} is uploaded before the outcome that names it
+     * ({@link ArtifactUploader}): uploaded ones go into {@code artifacts}, the others into
+     * {@code skippedArtifacts} with why. Uploads are tried now and only now: a Boss that is down gets the
+     * files listed as skipped, and the outcome waits in the spool as any other does, never for the files
+     * (the run's directory may be pruned before the Boss is back, and a job must end).
+     *
+     * <p>Which runs upload: one whose script ran to an outcome, failed or not, and one that ran past its time
+     * limit (a checkpoint it saved may be the thing worth keeping). A cancelled run's files are listed as
+     * skipped, not uploaded: whoever cancelled it did not want its results. A hand-back uploads nothing: the
+     * job runs again and the Boss keeps no outcome of this attempt. A script that never started left nothing.
+     */
+    private void upload(ScriptRun.Ending ending) {
+        Map<String, Object> outcome = ending.outcome();
+        if (ending.result() == null || !ending.result().started() || Boolean.TRUE.equals(outcome.get("retryable"))) {
+            return;
+        }
+        Path outputDir = settings.workDir().resolve(runName);
+        try {
+            ArtifactUploader.Report report = ending.stop() == StopReason.CANCELLED
+                    ? artifacts.skipAll(outputDir, "not uploaded: the job was cancelled")
+                    : artifacts.upload(outputDir);
+            report.addTo(outcome);
+        } catch (RuntimeException e) {
+            // Whatever went wrong with the files must not cost the outcome, which is kept next.
+            log.error("uploading the run's files failed order={} dir={}", order.id(), outputDir, e);
         }
     }
 

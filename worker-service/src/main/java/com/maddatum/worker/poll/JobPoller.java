@@ -1,5 +1,6 @@
 package com.maddatum.worker.poll;
 
+import com.maddatum.worker.artifact.ArtifactUploader;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.client.BossUnavailableException;
 import com.maddatum.worker.client.Order;
@@ -61,14 +62,16 @@ class JobPoller {
     private final Map<Integer, JobExecution> running = new ConcurrentHashMap<>();
     private final Timer scriptTime;
     private final ShutdownBudget budget;
+    private final ArtifactUploader artifacts;
     private volatile boolean stopping;
     /** How often the GPU retry asks whether its back-off has passed (the roster says when it is due). */
     private static final Duration RETRY_TICK = Duration.ofSeconds(1);
     private final ScheduledExecutorService gpuRetry;
 
     JobPoller(WorkerSettings settings, BossClient boss, Registrar registrar, GpuRoster gpus, Runs runs,
-            OutcomeSpool spool, Clock clock, MeterRegistry meters, ShutdownBudget budget) {
+            OutcomeSpool spool, Clock clock, MeterRegistry meters, ShutdownBudget budget, ArtifactUploader artifacts) {
         this.settings = settings;
+        this.artifacts = artifacts;
         this.gpus = gpus;
         this.budget = budget;
         this.boss = boss;
@@ -149,7 +152,7 @@ class JobPoller {
                     return;
                 }
                 JobExecution execution = new JobExecution(order.get(), slot, assignment.gpu(),
-                        gpus.hidesGpusFromCpuRuns(), settings, boss, runs, spool, clock, scriptTime);
+                        gpus.hidesGpusFromCpuRuns(), settings, boss, runs, spool, clock, scriptTime, artifacts);
                 // Waits while a check allocates on the slot's GPU, and counts the GPU in use before any later
                 // check looks, so that no CUDA check runs beside this job's start.
                 boolean started;

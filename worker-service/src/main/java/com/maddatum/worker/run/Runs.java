@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
@@ -33,6 +34,7 @@ public class Runs {
     private final OutcomeBuilder outcomes;
     private final RunManifests manifests;
     private final WorkDirJanitor janitor;
+    private final RunInputs inputs;
     private final Duration shutdownGrace;
     private final ShutdownBudget budget;
     private final Set<ScriptRun> running = ConcurrentHashMap.newKeySet();
@@ -41,8 +43,16 @@ public class Runs {
     private final Object entry = new Object();
     private boolean closed;
 
+    /** Runs that fetch nothing: a job naming a blob is not started ({@link RunInputs} without a cache). */
     public Runs(ScriptLauncher launcher, OutcomeBuilder outcomes, RunManifests manifests, WorkDirJanitor janitor,
             WorkerSettings settings, ShutdownBudget budget) {
+        this(launcher, outcomes, manifests, janitor, new RunInputs(null, settings.dataDir(), null), settings, budget);
+    }
+
+    @Autowired
+    public Runs(ScriptLauncher launcher, OutcomeBuilder outcomes, RunManifests manifests, WorkDirJanitor janitor,
+            RunInputs inputs, WorkerSettings settings, ShutdownBudget budget) {
+        this.inputs = inputs;
         this.launcher = launcher;
         this.outcomes = outcomes;
         this.manifests = manifests;
@@ -139,6 +149,10 @@ public class Runs {
 
     OutcomeBuilder outcomes() {
         return outcomes;
+    }
+
+    RunInputs inputs() {
+        return inputs;
     }
 
     RunManifests manifests() {

@@ -78,15 +78,25 @@ public final class ScriptRun {
             ProcessSpec.OutputListener listener) throws InterruptedException {
         Object jobId = job.get("_id");
         runs.janitor().use(name);
+        RunInputs.Staged staged;
         try {
+            staged = runs.inputs().stage(job, name, () -> stop.get() != null);
+        } catch (RunInputs.NotStaged e) {
+            return notStaged(jobId, e);
+        } catch (RuntimeException e) {
+            log.error("putting the run's data in place failed in the worker run={}", name, e);
+            return new Ending(OutcomeBuilder.handBack(jobId, "WorkerFailure", "the worker could not fetch the job's data: "
+                    + e), null, null);
+        }
+        try (staged) { // the run's blobs are let go however it ends
             RunManifest manifest = runs.manifests().begin(job, gpu);
             StopReason before = stop.get();
             if (before != null) {
-                // Asked while the files were hashed (a large data file takes a while): nothing to launch.
+                // Asked while the files were fetched or hashed (a large data file takes a while): nothing to launch.
                 log.info("run stopped before its script started run={} stop={}", name, before);
-                return new Ending(OutcomeBuilder.notStarted(jobId, before), null, before);
+                return new Ending(fetched(OutcomeBuilder.notStarted(jobId, before), staged.fetchSeconds()), null, before);
             }
-            running = runs.launcher().launch(job, name, gpu, env, listener);
+            running = runs.launcher().launch(job, name, gpu, env, staged.files(), listener);
             StopReason early = stop.get();
             if (early != null) {
                 running.stop(early); // asked before the process existed
@@ -94,18 +104,47 @@ public final class ScriptRun {
             log.info("script started run={} pid={} script={}", name, running.pid(), job.get("scriptName"));
             ProcessResult result = running.await();
             StopReason honoured = result.stoppedBy();
-            Map<String, Object> outcome = runs.outcomes().fromResult(result, jobId);
+            Map<String, Object> outcome = fetched(runs.outcomes().fromResult(result, jobId), staged.fetchSeconds());
             manifest.attach(outcome, stop.get() == null); // a stopped run waits for no probe
             log.info("script ended run={} exit={} status={} stop={} leftovers={} stuck={} seconds={}", name,
                     result.exitCode(), outcome.get("status"), honoured, result.leftovers(), result.stuck(),
                     result.duration().toMillis() / 1000.0);
             return new Ending(outcome, result, honoured);
         } catch (ScriptLauncher.Refused e) {
-            return new Ending(OutcomeBuilder.refused(jobId, e.status(), e.type(), e.getMessage()), null, null);
+            return new Ending(fetched(OutcomeBuilder.refused(jobId, e.status(), e.type(), e.getMessage()),
+                    staged.fetchSeconds()), null, null);
         } catch (IOException | RuntimeException e) {
             log.error("the run failed in the worker run={}", name, e);
             return new Ending(OutcomeBuilder.handBack(jobId, "WorkerFailure", "the worker could not run the script: " + e),
                     null, null);
         }
+    }
+
+    /**
+     * A run whose data or inputs could not be put in place: the job's fault is a 4xx, the Boss's a hand-back
+     * that holds nothing against this Worker, a stop ends it as a stop before the script would.
+     */
+    private Ending notStaged(Object jobId, RunInputs.NotStaged e) {
+        log.warn("run not started: its data or inputs could not be put in place run={} status={} type={} reason={}",
+                name, e.status(), e.type(), e.getMessage());
+        Map<String, Object> outcome;
+        StopReason stopped = null;
+        switch (e.fault()) {
+            case STOPPED -> {
+                stopped = stop.get() != null ? stop.get() : StopReason.SHUTDOWN; // no reason: the shutdown's interrupt
+                outcome = OutcomeBuilder.notStarted(jobId, stopped);
+            }
+            case BOSS -> outcome = OutcomeBuilder.handBack(jobId, e.type(), e.getMessage());
+            default -> outcome = OutcomeBuilder.refused(jobId, e.status(), e.type(), e.getMessage());
+        }
+        return new Ending(fetched(outcome, e.fetchSeconds()), null, stopped);
+    }
+
+    /** The seconds spent fetching, on the outcome, when the job named something to fetch. */
+    private static Map<String, Object> fetched(Map<String, Object> outcome, Double fetchSeconds) {
+        if (fetchSeconds != null) {
+            outcome.put("fetchSeconds", fetchSeconds);
+        }
+        return outcome;
     }
 }

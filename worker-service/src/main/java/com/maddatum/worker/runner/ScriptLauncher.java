@@ -17,7 +17,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Turns a Job into a process: {@code [python, -u, <scriptsDir>/<scriptName>, <job JSON>]} (the
  * seed's contract), with the same JSON on stdin and in {@code $JOB_FILE}, in a fresh work directory
- * that is also {@code $OUTPUT_DIR}. A script outside the scripts directory is never run. The script
+ * that is also {@code $OUTPUT_DIR}; {@code $DATA_DIR}, {@code $DATA_FILE} and {@code $INPUT_DIR} as the
+ * run's {@link RunFiles} say. A script outside the scripts directory is never run. The script
  * sees only the variables named in {@code worker.script-environment} from the Worker's own
  * environment (so never {@code WORKER_TOKEN}), plus the ones the contract gives it.
  */
@@ -44,7 +45,7 @@ public class ScriptLauncher {
         private final int status;
         private final String type;
 
-        Refused(int status, String type, String message) {
+        public Refused(int status, String type, String message) {
             super(message, null, false, false);
             this.status = status;
             this.type = type;
@@ -70,6 +71,12 @@ public class ScriptLauncher {
 
     public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
             Map<String, String> extraEnv, ProcessSpec.OutputListener listener) throws Refused, IOException {
+        return launch(job, runName, gpu, extraEnv, RunFiles.NONE, listener);
+    }
+
+    /** As above, with the data and inputs the run's {@code files} say ({@code DATA_DIR}, {@code DATA_FILE}, {@code INPUT_DIR}). */
+    public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
+            Map<String, String> extraEnv, RunFiles files, ProcessSpec.OutputListener listener) throws Refused, IOException {
         Path script = resolveScript(job.get("scriptName"));
         Path workDir = Files.createDirectories(settings.workDir().resolve(runName));
         String jobJson = json.writeValueAsString(job);
@@ -84,7 +91,14 @@ public class ScriptLauncher {
         Map<String, String> env = new LinkedHashMap<>(passedEnvironment);
         env.putAll(extraEnv);
         env.put("JOB_FILE", jobFile.toString());
-        env.put("DATA_DIR", settings.dataDir().toString());
+        env.keySet().removeAll(List.of("DATA_FILE", "INPUT_DIR")); // only ever this run's: set below or not at all
+        env.put("DATA_DIR", (files.dataDir() != null ? files.dataDir() : settings.dataDir()).toString());
+        if (files.dataFile() != null) {
+            env.put("DATA_FILE", files.dataFile().toString());
+        }
+        if (files.inputDir() != null) {
+            env.put("INPUT_DIR", files.inputDir().toString());
+        }
         env.put("OUTPUT_DIR", workDir.toString());
         env.put("PYTHONUNBUFFERED", "1");
         if (gpu != null) {

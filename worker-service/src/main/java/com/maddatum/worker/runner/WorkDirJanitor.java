@@ -93,7 +93,9 @@ public class WorkDirJanitor {
     private List<Path> beyondKeep() {
         List<Path> runs;
         try (Stream<Path> children = Files.list(workDir)) {
-            runs = children.filter(Files::isDirectory).filter(dir -> !inUse.contains(dir.getFileName().toString()))
+            // A dot-directory is not a run: the blob cache lives in <work-dir>/.cache by default.
+            runs = children.filter(Files::isDirectory).filter(dir -> !dir.getFileName().toString().startsWith("."))
+                    .filter(dir -> !inUse.contains(dir.getFileName().toString()))
                     .sorted(Comparator.comparingLong(WorkDirJanitor::modified).reversed()).toList();
         } catch (IOException | RuntimeException e) {
             return List.of();
@@ -127,7 +129,7 @@ public class WorkDirJanitor {
     }
 
     /** Deletes {@code dir} and everything below it, relative to open directory handles. */
-    static void deleteTree(Path dir) throws IOException {
+    public static void deleteTree(Path dir) throws IOException {
         allowOwner(Files.getFileAttributeView(dir, PosixFileAttributeView.class, NOFOLLOW), dir);
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
             if (!(stream instanceof SecureDirectoryStream<Path> secure)) {

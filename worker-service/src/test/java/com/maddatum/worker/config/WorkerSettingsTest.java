@@ -34,12 +34,21 @@ class WorkerSettingsTest {
                 root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
                 Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
                 Duration.ofSeconds(5), token, tokenFile, root.resolve("spool").toString(), 1 << 20, 65536,
-                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false, null);
+                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false, null, null, null);
     }
 
     private java.util.Optional<String> token(String token, String tokenFile) {
         return WorkerSettings.token(properties("http://b", "n", TestSettings.fixtureScripts(), 1, token, tokenFile),
                 java.util.Map.of());
+    }
+
+    @Test
+    void theBlobCacheLivesInTheWorkDirectoryUnlessToldOtherwiseAndIsNotCreatedBySettings() {
+        WorkerSettings settings = settings("http://b", "n", TestSettings.fixtureScripts(), 1);
+        assertThat(settings.cacheDir()).isEqualTo(root.resolve("work").resolve(".cache").toAbsolutePath());
+        assertThat(settings.cacheDir()).doesNotExist(); // the cache makes and locks it, not the settings
+        assertThat(settings.cache().maxBytes().toBytes()).isEqualTo(20L << 30);
+        assertThat(settings.artifacts().maxBytes().toBytes()).isEqualTo(1L << 30);
     }
 
     @Test

@@ -44,6 +44,14 @@ class OutcomeBuilderTest {
     }
 
     @Test
+    void aScriptCannotClaimArtifactsOrAFetchTimeItsOwnAreKeptAside() {
+        Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"artifacts\":[{\"name\":\"x\","
+                + "\"sha256\":\"" + "b".repeat(64) + "\"}],\"skippedArtifacts\":[],\"fetchSeconds\":0}", null), "job-1");
+        assertThat(outcome).doesNotContainKeys("artifacts", "skippedArtifacts", "fetchSeconds")
+                .containsKeys("scriptArtifacts", "scriptSkippedArtifacts", "scriptFetchSeconds");
+    }
+
+    @Test
     void theJobsOwnIdWinsAndWhatTheScriptSaidIsKept() {
         Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"jobId\":\"other\"}", null), "job-1");
         assertThat(outcome).containsEntry("jobId", "job-1").containsEntry("scriptJobId", "other");

@@ -178,6 +178,21 @@ class OutcomeContractTest {
     }
 
     @Test
+    void theWorkersArtifactListsAreNeverLeftOutToMakeRoom() {
+        List<Map<String, Object>> artifacts = new ArrayList<>();
+        for (int i = 0; i < 500; i++) { // worker.artifacts.max-files at its default
+            artifacts.add(Map.of("name", "plots/epoch-" + i + ".png", "size", 1000L + i, "sha256", "a".repeat(64),
+                    "contentType", "image/png"));
+        }
+        List<Map<String, Object>> skipped = List.of(Map.of("name", "big.ckpt", "size", 5L << 30, "reason", "beyond the cap"));
+        Map<String, Object> fixed = conformed(outcome("artifacts", artifacts, "skippedArtifacts", skipped,
+                "fetchSeconds", 1.5, "blob", "x".repeat(2_000_000)));
+        assertThat(fixed).doesNotContainKey("blob").containsEntry("fetchSeconds", 1.5)
+                .containsEntry("skippedArtifacts", skipped);
+        assertThat((List<?>) fixed.get("artifacts")).hasSize(500);
+    }
+
+    @Test
     void aHugeLogTailIsCutFromItsStartToFit() {
         Map<String, Object> fixed = conformed(outcome("logTail", "é".repeat(400_000) + "the end"));
         assertThat((String) fixed.get("logTail")).endsWith("the end");

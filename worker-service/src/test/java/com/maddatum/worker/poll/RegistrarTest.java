@@ -141,4 +141,48 @@ class RegistrarTest {
             assertThat(bodies.get(2).get("bootId").asString()).isNotEqualTo(bootId);
         }
     }
+
+    @Test
+    void advertisesThePlainFileNamesOfItsDataDirectorySortedAndBoundedAndRegistersAgainWhenTheyChange() throws Exception {
+        try (MockWebServer server = new MockWebServer()) {
+            server.start(0);
+            for (int i = 0; i < 4; i++) {
+                server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+            }
+            WorkerSettings settings = TestSettings.settings(server.url("/").toString(), TestSettings.fixtureScripts(),
+                    root, null);
+            java.nio.file.Path data = java.nio.file.Files.createDirectories(settings.dataDir());
+            for (String name : new String[] {"wine.csv", "iris.csv", ".hidden", "has space.csv"}) {
+                java.nio.file.Files.writeString(data.resolve(name), "x");
+            }
+            java.nio.file.Files.createDirectories(data.resolve("folder.csv"));
+            MutableClock clock = MutableClock.stopped();
+            Registrar registrar = new Registrar(new BossClient(settings, TestSettings.JSON), settings,
+                    WorkerHarness.gpus(settings), clock);
+
+            assertThat(registrar.ensureRegistered()).isTrue();
+            JsonNode body = TestSettings.JSON.readTree(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8());
+            assertThat(body.get("dataFiles").toString()).isEqualTo("[\"iris.csv\",\"wine.csv\"]");
+
+            java.nio.file.Files.writeString(data.resolve("adult.csv"), "x");
+            clock.advance(Registrar.DATA_RECHECK.minusSeconds(1));
+            assertThat(registrar.ensureRegistered()).isTrue();
+            assertThat(server.getRequestCount()).as("not looked at again yet").isEqualTo(1);
+            clock.advance(Duration.ofSeconds(1));
+            assertThat(registrar.ensureRegistered()).isTrue();
+            assertThat(server.getRequestCount()).isEqualTo(2);
+            body = TestSettings.JSON.readTree(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8());
+            assertThat(body.get("dataFiles").toString()).isEqualTo("[\"adult.csv\",\"iris.csv\",\"wine.csv\"]");
+            clock.advance(Registrar.DATA_RECHECK);
+            assertThat(registrar.ensureRegistered()).isTrue();
+            assertThat(server.getRequestCount()).as("nothing changed: no registration").isEqualTo(2);
+
+            for (int i = 0; i < com.maddatum.worker.client.Registration.MAX_DATA_FILES + 5; i++) {
+                java.nio.file.Files.writeString(data.resolve(String.format("part-%04d.csv", i)), "");
+            }
+            assertThat(Registrar.dataFiles(data)).hasSize(com.maddatum.worker.client.Registration.MAX_DATA_FILES)
+                    .startsWith("adult.csv", "iris.csv", "part-0000.csv");
+            assertThat(Registrar.dataFiles(root.resolve("no-such-dir"))).isEmpty();
+        }
+    }
 }

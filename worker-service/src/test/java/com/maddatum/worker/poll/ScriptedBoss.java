@@ -42,6 +42,12 @@ final class ScriptedBoss extends Dispatcher {
     volatile MockResponse jobAnswer;
     /** Runs on each claim before it is answered, as if during the long poll (a test changes the machine there). */
     volatile Runnable duringClaim = () -> { };
+    /** The blobs {@code GET /blobs/{sha256}} serves and {@code POST /blobs} stores, by hash. */
+    final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+    /** When set, answers {@code GET /blobs/{sha256}} instead of {@link #blobs}. */
+    volatile java.util.function.Function<RecordedRequest, MockResponse> blobDownload;
+    /** When set, answers {@code POST /blobs} instead of storing. */
+    volatile java.util.function.Function<RecordedRequest, MockResponse> blobUpload;
     /** Called with each log batch's order id and text as it arrives. */
     volatile java.util.function.BiConsumer<String, String> onLogs = (order, text) -> { };
 
@@ -71,6 +77,9 @@ final class ScriptedBoss extends Dispatcher {
             String order = orders.poll();
             return order == null ? new MockResponse.Builder().code(204).build() : json(order);
         }
+        if (path.startsWith("/blobs")) {
+            return blob(request, path);
+        }
         if (path.startsWith("/retrieve/job/")) {
             MockResponse answer = jobAnswer;
             return answer != null ? answer : json(jobs.get(path.substring("/retrieve/job/".length())));
@@ -91,6 +100,28 @@ final class ScriptedBoss extends Dispatcher {
             callbacks.add(JSON.readTree(request.getBody().utf8()));
         }
         return json("{}");
+    }
+
+    private MockResponse blob(RecordedRequest request, String path) {
+        java.util.function.Function<RecordedRequest, MockResponse> download = blobDownload;
+        if (request.getMethod().equals("GET") && download != null) {
+            return download.apply(request);
+        }
+        if (request.getMethod().equals("GET")) {
+            byte[] bytes = blobs.get(path.substring("/blobs/".length()));
+            return bytes == null ? new MockResponse.Builder().code(404).addHeader("Content-Type", "application/problem+json")
+                    .body("{\"status\":404,\"detail\":\"no such blob\"}").build()
+                    : new MockResponse.Builder().code(200).body(new okio.Buffer().write(bytes)).build();
+        }
+        java.util.function.Function<RecordedRequest, MockResponse> upload = blobUpload;
+        if (upload != null) {
+            return upload.apply(request);
+        }
+        String sha = request.getUrl().queryParameter("sha256");
+        byte[] bytes = request.getBody() == null ? new byte[0] : request.getBody().toByteArray();
+        blobs.put(sha, bytes);
+        return new MockResponse.Builder().code(201).addHeader("Content-Type", "application/json")
+                .body("{\"sha256\":\"" + sha + "\",\"size\":" + bytes.length + "}").build();
     }
 
     long beatsOf(String orderId) {

@@ -1,11 +1,15 @@
 package com.maddatum.worker.poll;
 
 import com.maddatum.testsupport.MutableClock;
+import com.maddatum.worker.artifact.ArtifactUploader;
+import com.maddatum.worker.cache.BlobCache;
+import com.maddatum.worker.client.BossBlobs;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.gpu.GpuRoster;
 import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.outcome.OutcomeContract;
+import com.maddatum.worker.run.RunInputs;
 import com.maddatum.worker.run.Runs;
 import com.maddatum.worker.run.ShutdownBudget;
 import com.maddatum.worker.runner.ProcessRunner;
@@ -33,6 +37,7 @@ final class WorkerHarness implements AutoCloseable {
     final JobPoller poller;
     final OutcomeSpool spool;
     final GpuRoster gpus;
+    final BlobCache cache;
     private final Thread ticker;
     private volatile boolean ticking = true;
     private boolean shutDown;
@@ -65,11 +70,15 @@ final class WorkerHarness implements AutoCloseable {
         ShutdownBudget budget = TestSettings.budget(settings);
         spool = new OutcomeSpool(settings, client, new OutcomeContract(TestSettings.JSON), TestSettings.JSON,
                 MutableClock.stopped(), meters, budget);
+        BossBlobs blobs = new BossBlobs(settings, TestSettings.JSON);
+        cache = new BlobCache(settings, blobs, meters);
         Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
-                TestSettings.manifests(settings), janitor.apply(settings), settings, budget);
+                TestSettings.manifests(settings), janitor.apply(settings), new RunInputs(cache, settings, meters), settings,
+                budget);
         gpus = roster.apply(settings);
         poller = new JobPoller(settings, client, new Registrar(client, settings, gpus, clock), gpus, runs, spool, clock,
-                meters, budget);
+                meters, budget, new ArtifactUploader(blobs, settings.artifacts().maxBytes().toBytes(),
+                        settings.artifacts().maxFiles(), settings.artifacts().attempts(), Duration.ofMillis(10), meters));
         ticker = new Thread(() -> {
             while (ticking) {
                 poller.tick();
@@ -116,5 +125,6 @@ final class WorkerHarness implements AutoCloseable {
             shutdown();
         }
         server.close();
+        cache.close();
     }
 }

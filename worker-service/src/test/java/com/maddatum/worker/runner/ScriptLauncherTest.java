@@ -84,6 +84,30 @@ class ScriptLauncherTest {
     }
 
     @Test
+    void theRunsDataAndInputsAreWhereItsFilesSayAndOnlyThen() throws Exception {
+        Files.writeString(scripts.resolve("data_env.py"), "import json, os\n"
+                + "print(json.dumps({'status': 200, 'jobId': 'job-1', 'dataDir': os.environ.get('DATA_DIR'),"
+                + " 'dataFile': os.environ.get('DATA_FILE'), 'inputDir': os.environ.get('INPUT_DIR')}))\n");
+        Path runData = root.resolve("cache/runs/order-1-a1/data");
+        RunFiles files = new RunFiles(runData, runData.resolve("wine.csv"), root.resolve("cache/runs/order-1-a1/inputs"));
+
+        ProcessResult staged = launcher.launch(job("data_env.py"), "order-1-a1", null, Map.of(), files, null).await();
+        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(staged, "job-1"))
+                .containsEntry("dataDir", runData.toString())
+                .containsEntry("dataFile", runData.resolve("wine.csv").toString())
+                .containsEntry("inputDir", root.resolve("cache/runs/order-1-a1/inputs").toString());
+
+        // Without: DATA_DIR is worker.data-dir as ever, and a DATA_FILE or INPUT_DIR the caller passed is not let through.
+        Map<String, Object> plain = run(job("data_env.py"), null);
+        assertThat(plain).containsEntry("dataDir", root.resolve("data").toString())
+                .doesNotContainKeys("dataFile", "inputDir"); // (null in the script's line: left out)
+        ProcessResult sneaky = launcher.launch(job("data_env.py"), "order-2-a1", null,
+                Map.of("DATA_FILE", "/etc/passwd", "INPUT_DIR", "/"), null).await();
+        assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(sneaky, "job-1"))
+                .doesNotContainKeys("dataFile", "inputDir");
+    }
+
+    @Test
     void aJobMayCarryItsOwnTimeout() {
         assertThat(launcher.timeout(Map.of("timeoutSeconds", 1.5)).toMillis()).isEqualTo(1500);
         assertThat(launcher.timeout(Map.of()).toSeconds()).isEqualTo(30);

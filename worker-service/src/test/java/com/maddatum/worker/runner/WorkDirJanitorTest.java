@@ -24,9 +24,13 @@ class WorkDirJanitorTest {
             Files.writeString(run.resolve("stdout.log"), "output " + i);
             Files.setLastModifiedTime(run, FileTime.fromMillis(1_000_000L * (i + 1)));
         }
+        // The blob cache's default home: not a run, however old, and not counted as one.
+        Path cache = Files.createDirectories(work.resolve(".cache"));
+        Files.setLastModifiedTime(cache, FileTime.fromMillis(1));
         assertThat(new WorkDirJanitor(work, 3).prune()).isEqualTo(2);
         try (Stream<Path> left = Files.list(work)) {
-            assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("run-2", "run-3", "run-4");
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("run-2", "run-3", "run-4",
+                    ".cache");
         }
         assertThat(new WorkDirJanitor(work, 3).prune()).isZero();
     }

@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.springframework.util.unit.DataSize;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Worker settings for tests: fixture scripts, a temporary work and spool directory, short limits. */
@@ -111,6 +112,8 @@ public final class TestSettings {
                 root.resolve("data").toString(), root.resolve("work").toString(), python, slots, List.of("test"),
                 Duration.ofMillis(200), Duration.ofSeconds(2), Duration.ofSeconds(30), heartbeatInterval,
                 shutdownGrace, killGrace, token, null, root.resolve("spool").toString(), 1 << 20,
-                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false, gpuCheck);
+                64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false, gpuCheck,
+                new WorkerProperties.Cache(root.resolve("cache").toString(), DataSize.ofMegabytes(64), Duration.ofSeconds(5)),
+                null);
     }
 }
