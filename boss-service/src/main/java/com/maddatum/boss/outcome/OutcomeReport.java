@@ -17,7 +17,8 @@ import org.bson.types.ObjectId;
  * worker recorded about the run (script and data hashes, versions, GPU, seed): an object of at most
  * {@value #MAX_MANIFEST_FIELDS} fields, stored as sent; the Boss adds the job's seed when it is missing.
  * {@code artifacts} and {@code skippedArtifacts} (the files the script left in {@code OUTPUT_DIR}) are
- * stored as sent and attached to the job when the outcome is accepted.
+ * stored as sent and attached to the job when the outcome is accepted. {@code fetchSeconds} is how long
+ * the Worker spent fetching the job's data and inputs before the script started.
  *
  * @param retryable an infrastructure failure (the script never ran to an answer): re-queue the order
  */
@@ -41,13 +42,14 @@ record OutcomeReport(
         Document manifest,
         Object artifacts,
         Object skippedArtifacts,
+        Double fetchSeconds,
         Document details) {
 
     static final int MAX_MANIFEST_FIELDS = 64;
 
     private static final Set<String> KNOWN = Set.of("status", "jobId", "orderId", "attempt", "node", "loss",
             "metric", "metricName", "startedAt", "finishedAt", "exitCode", "metrics", "error", "logTail",
-            "retryable", "assignmentId", "manifest", "artifacts", "skippedArtifacts");
+            "retryable", "assignmentId", "manifest", "artifacts", "skippedArtifacts", "fetchSeconds");
 
     /** Parses an already safe document (see JsonInput); {@code maxLogTail} caps the kept log tail. */
     static OutcomeReport parse(Document body, int maxLogTail) {
@@ -84,7 +86,7 @@ record OutcomeReport(
                 number(body, "metric"), string(body, "metricName", 128), instant(body, "startedAt"),
                 instant(body, "finishedAt"), integer(body, "exitCode"), numbers(body, "metrics"), error(body),
                 logTail, truncated, Boolean.TRUE.equals(bool(body, "retryable")), manifest(body), body.get("artifacts"),
-                body.get("skippedArtifacts"), details);
+                body.get("skippedArtifacts"), number(body, "fetchSeconds"), details);
     }
 
     /**
@@ -114,6 +116,7 @@ record OutcomeReport(
                 // since a bad entry must not cost the job its result.
                 .append("artifacts", artifacts)
                 .append("skippedArtifacts", skippedArtifacts)
+                .append("fetchSeconds", fetchSeconds)
                 .append("logTail", logTail);
         if (logTruncated) {
             d.append("logTruncated", true);
