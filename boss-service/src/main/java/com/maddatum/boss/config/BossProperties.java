@@ -11,6 +11,7 @@ import org.hibernate.validator.constraints.time.DurationMax;
 import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -28,7 +29,8 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Security security,
         @Valid @NotNull @DefaultValue Idempotency idempotency,
         @Valid @NotNull @DefaultValue Queue queue,
-        @Valid @NotNull @DefaultValue Fleet fleet) {
+        @Valid @NotNull @DefaultValue Fleet fleet,
+        @Valid @NotNull @DefaultValue Datasets datasets) {
 
     /**
      * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
@@ -145,4 +147,25 @@ public record BossProperties(
             @Min(0) @Max(20) @DefaultValue("3") int quarantineAfter,
             @NotNull @DurationMax(seconds = 60) @DefaultValue("1s") Duration standingRefresh,
             @NotNull @DurationMin(seconds = 0) @DefaultValue("10m") Duration avoidFor) {}
+
+    /**
+     * What uploads to the Boss may bring: {@code maxUploadBytes} per upload (a dataset, or a blob a Worker
+     * sends), and {@code quotaBytes} for every stored blob together (datasets' versions and artifacts, each
+     * counted once however many names refer to it). Both bound the Boss's disk, not its memory: uploads are
+     * streamed, whatever their size.
+     */
+    public record Datasets(
+            @NotNull @DefaultValue("2GB") DataSize maxUploadBytes,
+            @NotNull @DefaultValue("50GB") DataSize quotaBytes) {
+
+        public Datasets {
+            if (maxUploadBytes != null && maxUploadBytes.toBytes() < 1) {
+                throw new IllegalArgumentException("boss.datasets.max-upload-bytes must be at least 1 byte, was "
+                        + maxUploadBytes);
+            }
+            if (quotaBytes != null && quotaBytes.toBytes() < 1) {
+                throw new IllegalArgumentException("boss.datasets.quota-bytes must be at least 1 byte, was " + quotaBytes);
+            }
+        }
+    }
 }

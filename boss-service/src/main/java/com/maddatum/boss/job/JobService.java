@@ -27,13 +27,15 @@ class JobService {
     private final JobRules rules;
     private final OrderService orders;
     private final OrderQueries orderQueries;
+    private final DataResolution data;
     private final Seeds seeds = new Seeds();
 
-    JobService(JobStore jobs, JobRules rules, OrderService orders, OrderQueries orderQueries) {
+    JobService(JobStore jobs, JobRules rules, OrderService orders, OrderQueries orderQueries, DataResolution data) {
         this.jobs = jobs;
         this.rules = rules;
         this.orders = orders;
         this.orderQueries = orderQueries;
+        this.data = data;
     }
 
     /**
@@ -55,6 +57,7 @@ class JobService {
         LINKS.forEach(job::remove);
         job.remove(Seeds.SOURCE);
         NewOrder spec = rules.check(job);
+        data.resolve(job);
         seeds.assign(job, null);
         String id = jobId.toHexString();
         Order order = jobs.insert(jobId, job) ? null : orderQueries.findByJobId(id).orElse(null);
@@ -95,6 +98,10 @@ class JobService {
         if (overrides.containsKey(Seeds.FIELD)) {
             job.remove(Seeds.SOURCE);
         }
+        if (overrides.containsKey(DataResolution.DATA_FILE_NAME) && !overrides.containsKey(DataResolution.DATA_SHA256)) {
+            // Other data named: it is resolved afresh, not pinned to the original's bytes.
+            job.remove(DataResolution.DATA_SHA256);
+        }
         overrides.forEach((key, value) -> {
             if (value == null) {
                 job.remove(key);
@@ -104,6 +111,9 @@ class JobService {
         });
         job.put("rerunOf", originalId);
         NewOrder spec = rules.check(job);
+        // The original's dataSha256 comes with it: the re-run trains on the same bytes, even when the dataset
+        // has a newer version now.
+        data.resolve(job);
         seeds.assign(job, inherited);
         // Safe to run again under the same id (an idempotent retry): the job, the link and the order are
         // each written once.
