@@ -64,10 +64,6 @@ final class CsvScan implements Consumer<BlobStore.ChunkView> {
                 throw new NotText();
             }
             csv = csvName || (!binary && looksLikeCsv(bytes, from, end));
-            if (csv && end - from >= 3 && (bytes[from] & 0xff) == 0xEF && (bytes[from + 1] & 0xff) == 0xBB
-                    && (bytes[from + 2] & 0xff) == 0xBF) {
-                from += 3;
-            }
         }
         if (csv) {
             scan(bytes, from, end);
@@ -144,7 +140,7 @@ final class CsvScan implements Consumer<BlobStore.ChunkView> {
 
     /** Null when the upload is not CSV; call once every chunk has passed. */
     Summary summary() {
-        if (csv == null || !csv) {
+        if (csv == null ? !csvName : !csv) {
             return null;
         }
         long all = records + (recordHasContent ? 1 : 0);
@@ -155,11 +151,13 @@ final class CsvScan implements Consumer<BlobStore.ChunkView> {
     }
 
     static List<String> columns(byte[] line) {
+        int start = line.length >= 3 && (line[0] & 0xff) == 0xEF && (line[1] & 0xff) == 0xBB
+                && (line[2] & 0xff) == 0xBF ? 3 : 0; // a byte order mark is no part of the first name
         int end = line.length;
-        while (end > 0 && (line[end - 1] == '\n' || line[end - 1] == '\r')) {
+        while (end > start && (line[end - 1] == '\n' || line[end - 1] == '\r')) {
             end--;
         }
-        return split(decode(line, end));
+        return split(decode(java.util.Arrays.copyOfRange(line, start, end), end - start));
     }
 
     /** UTF-8 when the bytes are valid UTF-8, else Latin-1 (which decodes any bytes): Excel's two habits. */
