@@ -115,4 +115,31 @@ class BlobApiTest extends BossApiTestBase {
         RawHttp.Reply reply = http.post("/blobs?sha256=" + RawHttp.sha256(data), "application/octet-stream", data);
         assertThat(reply.status()).as(reply.text()).isEqualTo(201);
     }
+
+    @Test
+    void aBodyThatStopsShortStoresNothing() throws Exception {
+        byte[] data = bytes(200_000, 104);
+        String sha = RawHttp.sha256(data);
+        String response;
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(30_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /blobs?sha256=" + sha + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                    + "application/octet-stream\r\nContent-Length: " + data.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(data, 0, 50_000); // a quarter, then the client stops sending
+            out.flush();
+            socket.shutdownOutput();
+            response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+        // Tomcat marks a body that ended early as a 400 itself; what matters is that nothing was kept.
+        assertThat(response).startsWith("HTTP/1.1 400");
+        assertThat(store.find(sha)).isEmpty();
+        try (var temporary = java.nio.file.Files.list(java.nio.file.Path.of(dataDir, "blobs", "tmp"))) {
+            assertThat(temporary).isEmpty();
+        }
+    }
+
+    @org.springframework.beans.factory.annotation.Value("${boss.store.data-dir}")
+    String dataDir;
 }
