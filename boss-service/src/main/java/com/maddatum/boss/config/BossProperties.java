@@ -11,6 +11,7 @@ import org.hibernate.validator.constraints.time.DurationMax;
 import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -30,7 +31,8 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Queue queue,
         @Valid @NotNull @DefaultValue Fleet fleet,
         @Valid @NotNull @DefaultValue Artifacts artifacts,
-        @Valid @NotNull @DefaultValue BlobCollection blobCollection) {
+        @Valid @NotNull @DefaultValue BlobCollection blobCollection,
+        @Valid @NotNull @DefaultValue Datasets datasets) {
 
     /**
      * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
@@ -186,4 +188,25 @@ public record BossProperties(
             @DefaultValue("true") boolean enabled,
             @NotNull @DurationMin(seconds = 1) @DefaultValue("10m") Duration interval,
             @NotNull @DurationMin(minutes = 1) @DefaultValue("1h") Duration grace) {}
+
+    /**
+     * What uploads to the Boss may bring: {@code maxUploadBytes} per upload (a dataset, or a blob a Worker
+     * sends), and {@code quotaBytes} for every stored blob together (datasets' versions and artifacts, each
+     * counted once however many names refer to it). Both bound the Boss's disk, not its memory: uploads are
+     * streamed, whatever their size.
+     */
+    public record Datasets(
+            @NotNull @DefaultValue("2GB") DataSize maxUploadBytes,
+            @NotNull @DefaultValue("50GB") DataSize quotaBytes) {
+
+        public Datasets {
+            if (maxUploadBytes != null && maxUploadBytes.toBytes() < 1) {
+                throw new IllegalArgumentException("boss.datasets.max-upload-bytes must be at least 1 byte, was "
+                        + maxUploadBytes);
+            }
+            if (quotaBytes != null && quotaBytes.toBytes() < 1) {
+                throw new IllegalArgumentException("boss.datasets.quota-bytes must be at least 1 byte, was " + quotaBytes);
+            }
+        }
+    }
 }

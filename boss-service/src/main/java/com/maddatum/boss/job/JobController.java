@@ -74,7 +74,9 @@ class JobController {
 
     @Operation(summary = "Submit a job (the seed's route)", description = "Stores the job exactly as sent and "
             + "queues its order. scriptName is required; priority, maxAttempts, requiredLabels, timeoutSeconds, "
-            + "projectName and seed are read by the Boss; everything else is the script's. A job without a seed "
+            + "projectName and seed are read by the Boss; everything else is the script's. A dataFileName that names a "
+            + "dataset gets the latest version's dataSha256 recorded in the job (a submitter may pin dataSha256). "
+            + "A job without a seed "
             + "gets one the Boss chooses (seedSource \"boss\"); rerunOf and reruns are the Boss's to write. With an "
             + "Idempotency-Key, sending the same body again (within boss.idempotency.keep-for) creates nothing and "
             + "answers as the first time, with Idempotent-Replayed: true; the same key with another body is a 422.")

@@ -16,7 +16,8 @@ import org.springframework.stereotype.Component;
  *
  * <ul>
  *   <li>{@code scriptName} (required): a file name in the worker's scripts directory, no paths.
- *   <li>{@code dataFileName}: a file name in the worker's data directory, no paths.
+ *   <li>{@code dataFileName}: a file name, no paths: a dataset's name, or a file in the worker's data directory
+ *       ({@link DataResolution} settles which, and records a dataset's bytes as {@code dataSha256}).
  *   <li>{@code projectName}: groups jobs for listings and the leaderboard.
  *   <li>{@code sweepId}: the sweep a job belongs to; listings filter on it.
  *   <li>{@code priority}: integer, higher first; default 0.

@@ -29,14 +29,17 @@ class JobService {
     private final OrderService orders;
     private final OrderQueries orderQueries;
     private final ModelInputs inputs;
+    private final DataResolution data;
     private final Seeds seeds = new Seeds();
 
-    JobService(JobStore jobs, JobRules rules, OrderService orders, OrderQueries orderQueries, ModelInputs inputs) {
+    JobService(JobStore jobs, JobRules rules, OrderService orders, OrderQueries orderQueries, ModelInputs inputs,
+            DataResolution data) {
         this.jobs = jobs;
         this.rules = rules;
         this.orders = orders;
         this.orderQueries = orderQueries;
         this.inputs = inputs;
+        this.data = data;
     }
 
     /**
@@ -58,6 +61,7 @@ class JobService {
         LINKS.forEach(job::remove);
         job.remove(Seeds.SOURCE);
         NewOrder spec = rules.check(job);
+        data.resolve(job);
         inputs.fill(job);
         seeds.assign(job, null);
         String id = jobId.toHexString();
@@ -99,6 +103,10 @@ class JobService {
         if (overrides.containsKey(Seeds.FIELD)) {
             job.remove(Seeds.SOURCE);
         }
+        if (overrides.containsKey(DataResolution.DATA_FILE_NAME) && !overrides.containsKey(DataResolution.DATA_SHA256)) {
+            // Other data named: it is resolved afresh, not pinned to the original's bytes.
+            job.remove(DataResolution.DATA_SHA256);
+        }
         overrides.forEach((key, value) -> {
             if (value == null) {
                 job.remove(key);
@@ -108,6 +116,9 @@ class JobService {
         });
         job.put("rerunOf", originalId);
         NewOrder spec = rules.check(job);
+        // The original's dataSha256 comes with it: the re-run trains on the same bytes, even when the dataset
+        // has a newer version now.
+        data.resolve(job);
         inputs.fill(job);
         seeds.assign(job, inherited);
         // Safe to run again under the same id (an idempotent retry): the job, the link and the order are

@@ -86,6 +86,15 @@ final class AccessRules {
             rule(HttpMethod.POST, "/orders/{id}/heartbeat", Access.WORKER),
             rule(HttpMethod.POST, "/orders/{id}/logs", Access.WORKER),
             rule(HttpMethod.POST, "/callback", Access.WORKER),
+            // Blobs by hash: Workers fetch a job's data and inputs and upload its artifacts; people may too.
+            rule(HttpMethod.GET, "/blobs/{sha256}", Access.ANY_ROLE),
+            rule(HttpMethod.POST, "/blobs", Access.ANY_ROLE),
+            // Datasets are the submitters': they upload what their jobs name.
+            rule(HttpMethod.POST, "/datasets", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/datasets", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/datasets/{name}", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/datasets/{name}/content", Access.SUBMITTER),
+            rule(HttpMethod.DELETE, "/datasets/{name}", Access.SUBMITTER),
             // The dashboard's page and assets, and the API docs, carry no data: the page asks for a
             // submitter token and sends it with every API call.
             rule(HttpMethod.GET, "/", Access.OPEN),

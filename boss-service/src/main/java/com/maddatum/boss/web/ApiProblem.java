@@ -78,6 +78,32 @@ public final class ApiProblem extends RuntimeException {
                 "Bodies are limited to " + limit + " bytes.", "body");
     }
 
+    /**
+     * An upload over a limit the Boss sets (per upload, or the store's quota): {@code detail} says the
+     * limit and the setting that raises it.
+     */
+    public static ApiProblem uploadTooLarge(String detail, String field) {
+        return new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "upload-too-large", "The upload is too large", detail,
+                field);
+    }
+
+    /** Something another thing still needs (a dataset version a queued job's data is). */
+    public static ApiProblem inUse(String detail, String field) {
+        return new ApiProblem(HttpStatus.CONFLICT, "in-use", "Still in use", detail, field);
+    }
+
+    /** A {@code Range} that starts at or beyond the end of what was asked for. */
+    public static ApiProblem rangeNotSatisfiable(long size) {
+        return new ApiProblem(HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range-not-satisfiable",
+                "The range starts beyond the end", "The content is " + size + " bytes long.", "Range");
+    }
+
+    /** A request body that stopped before its end (the client went away, or sent less than it said). */
+    public static ApiProblem uploadInterrupted(String field) {
+        return new ApiProblem(HttpStatus.BAD_REQUEST, "upload-interrupted", "The upload did not arrive whole",
+                "The request body ended early; nothing was stored.", field);
+    }
+
     public static ApiProblem unauthorized() {
         return new ApiProblem(HttpStatus.UNAUTHORIZED, "unauthorized", "Authentication required",
                 "This route needs a valid bearer token.", null);

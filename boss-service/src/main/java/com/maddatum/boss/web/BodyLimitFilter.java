@@ -21,6 +21,10 @@ import org.springframework.web.filter.OncePerRequestFilter;
 /**
  * Caps every request body at {@code boss.limits.max-body-bytes}, whether or not the client sent a
  * Content-Length, before any parser sees it. Bodies under the cap are small enough to buffer.
+ *
+ * <p>Except the uploads ({@link StreamedUploads}): their bodies are files of up to GiBs, which their routes
+ * stream to storage under limits of their own. This filter neither reads nor caps them, and hands them on
+ * with parameters taken from the query string only, so that nothing before the route reads the body.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 10)
@@ -37,6 +41,10 @@ class BodyLimitFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        if (StreamedUploads.matches(request)) {
+            chain.doFilter(StreamedUploads.queryParametersOnly(request), response);
+            return;
+        }
         long declared = request.getContentLengthLong();
         if (declared > maxBytes) {
             reject(response);

@@ -3,6 +3,7 @@ package com.maddatum.boss.worker;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.PositiveOrZero;
 import jakarta.validation.constraints.Size;
@@ -12,6 +13,9 @@ import java.util.List;
  * {@code POST /worker-node/create}. The seed's config file called the name {@code nodeName}, so
  * either key is accepted. {@code failedGpus} and {@code cpuOnlyBecause} say which GPUs the Worker's
  * checks refused and why it runs without one; they are shown in the fleet view, never used to match work.
+ * {@code dataFiles}: the file names in the Worker's data directory (at most 1000), which a job's
+ * {@code dataFileName} may name without a dataset; a Worker that sends no such field (the seed's) says nothing
+ * about its files, which keeps the Boss from refusing any name at submit.
  */
 public record WorkerRegistration(
         @Pattern(regexp = WorkerRegistry.NODE_NAME) String name,
@@ -23,7 +27,8 @@ public record WorkerRegistration(
         @Size(max = 1000) List<@Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9_.-]*\\.py") String> scripts,
         @Size(max = 64) List<@Valid FailedGpu> failedGpus,
         @Size(max = 500) String cpuOnlyBecause,
-        @Pattern(regexp = "[A-Za-z0-9-]{1,64}") String bootId) {
+        @Pattern(regexp = "[A-Za-z0-9-]{1,64}") String bootId,
+        @Size(max = 1000) List<@NotNull @Size(max = 255) String> dataFiles) {
 
     public record Gpu(@PositiveOrZero Integer index, @Size(max = 255) String model, @PositiveOrZero Long memoryMb) {}
 

@@ -13,6 +13,7 @@ import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import com.mongodb.client.model.Filters;
@@ -139,12 +140,18 @@ public class WorkerRegistry {
         } else {
             update.set("bootId", registration.bootId());
         }
+        if (registration.dataFiles() == null) {
+            update.unset(DATA_FILES);
+        } else {
+            update.set(DATA_FILES, registration.dataFiles().stream().sorted().distinct().toList());
+        }
         if (registration.cpuOnlyBecause() == null) {
             update.unset("cpuOnlyBecause");
         } else {
             update.set("cpuOnlyBecause", registration.cpuOnlyBecause());
         }
         upsert(name, update, now);
+        advertised = null; // this registration may change what the fleet advertises
         registrationListeners.forEach(listener -> listener.accept(name, registration.bootId()));
         durability.sync();
         remember(name, new Node(Set.copyOf(nodeLabels), slots, slotGpuMemory(registration.gpus(), slots), now, now, now));
@@ -270,6 +277,44 @@ public class WorkerRegistry {
         }
         storedLive = new StoredLive(now, List.copyOf(found));
         return found;
+    }
+
+    static final String DATA_FILES = "dataFiles";
+    /** How long a reading of what the fleet advertises is used; a registration here forgets it at once. */
+    static final Duration ADVERTISED_FOR = Duration.ofSeconds(1);
+
+    private record Advertised(Instant readAt, Optional<Set<String>> files) {}
+
+    private volatile Advertised advertised;
+
+    /**
+     * Every data file name registered Workers advertise, or empty when that says nothing: no node is known,
+     * or some known node advertises nothing (a Worker that registered without {@code dataFiles}, such as the
+     * seed's, or a node only known from its polls or a drain). Read from the store (with replicas, a Worker
+     * may have registered on another one), at most once a second, since every job submitted with a
+     * {@code dataFileName} that is no dataset asks; only the field is read, never the rest of the documents.
+     */
+    public Optional<Set<String>> advertisedDataFiles() {
+        Instant now = clock.instant();
+        Advertised cached = advertised;
+        if (cached != null && Duration.between(cached.readAt(), now).abs().compareTo(ADVERTISED_FOR) < 0) {
+            return cached.files();
+        }
+        Set<String> files = new java.util.HashSet<>();
+        boolean any = false;
+        boolean silent = false;
+        for (Document node : mongo.getCollection(COLLECTION).find().projection(new Document(DATA_FILES, 1))
+                .limit(settings.maxKnown())) {
+            any = true;
+            if (!(node.get(DATA_FILES) instanceof List<?> names)) {
+                silent = true;
+                break;
+            }
+            names.forEach(n -> files.add(String.valueOf(n)));
+        }
+        Optional<Set<String>> answer = any && !silent ? Optional.of(Set.copyOf(files)) : Optional.empty();
+        advertised = new Advertised(now, answer);
+        return answer;
     }
 
     int knownInMemory() {

@@ -19,7 +19,8 @@ class ApiDocsTest extends BossApiTestBase {
         assertThat(paths).contains("/job/create", "/worker-node/create", "/bored/{nodeName}", "/callback",
                 "/retrieve/job/{id}", "/retrieve/order", "/retrieve/outcome/{jobId}", "/orders/{id}/heartbeat",
                 "/orders/{id}/logs", "/jobs", "/jobs/{id}", "/jobs/{id}/cancel", "/jobs/{id}/logs", "/workers",
-                "/projects", "/projects/{name}/leaderboard", "/projects/{name}/outcomes", "/stats");
+                "/projects", "/projects/{name}/leaderboard", "/projects/{name}/outcomes", "/stats", "/blobs",
+                "/blobs/{sha256}", "/datasets", "/datasets/{name}", "/datasets/{name}/content");
         JsonNode create = docs.get("paths").get("/job/create").get("post");
         assertThat(create.get("summary").asString()).contains("seed");
         assertThat(create.get("requestBody").toString()).contains("depedentVariable");

@@ -105,7 +105,7 @@ class WorkerRegistryTest {
     @Test
     void aNodeNamedLikeAnObjectIdStaysAString() {
         String name = "0123456789abcdef01234567";
-        registry.register(new WorkerRegistration(name, null, List.of("gpu"), 1, null, null, null, null, null, null));
+        registry.register(new WorkerRegistration(name, null, List.of("gpu"), 1, null, null, null, null, null, null, null));
         assertThat(registry.all().get(0).get("_id")).isEqualTo(name);
         assertThat(registry.labelsOf(name)).containsExactly("gpu");
     }

@@ -1,0 +1,106 @@
+package com.maddatum.boss.blob;
+
+import com.maddatum.boss.web.ApiProblem;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Blobs by hash, for Workers: they fetch a job's data and inputs here and upload what a script made before
+ * they report its outcome. An upload only stores bytes; what they are (an artifact of which job) is said by
+ * whoever refers to them, so bytes uploaded for an outcome that is then refused are simply unreferenced.
+ */
+@RestController
+@Tag(name = "blobs", description = "Bytes by SHA-256: what Workers fetch and upload")
+class BlobController {
+
+    private static final Logger log = LoggerFactory.getLogger(BlobController.class);
+
+    private final BlobStore store;
+    private final UploadLimits limits;
+
+    BlobController(BlobStore store, UploadLimits limits) {
+        this.store = store;
+        this.limits = limits;
+    }
+
+    record Stored(String sha256, long size) {}
+
+    @Operation(summary = "A blob's bytes", description = "200 application/octet-stream with Content-Length; with "
+            + "Range: bytes=N- a 206 from byte N (Content-Range bytes N-LAST/SIZE), to resume a download.")
+    @ApiResponse(responseCode = "200", description = "the bytes", content = @Content(
+            mediaType = MediaType.APPLICATION_OCTET_STREAM_VALUE))
+    @ApiResponse(responseCode = "404", description = "no blob has this hash")
+    @GetMapping("/blobs/{sha256}")
+    void download(@PathVariable String sha256, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        String hash = sha256.toLowerCase(Locale.ROOT);
+        BlobStore.Blob blob = store.find(hash).orElseThrow(() -> ApiProblem.notFound("blob", sha256));
+        BlobResponses.send(store, blob, MediaType.APPLICATION_OCTET_STREAM_VALUE, request, response);
+    }
+
+    @Operation(summary = "Store bytes under their SHA-256", description = "The body is the raw bytes "
+            + "(application/octet-stream), streamed to storage while hashed. 201 when stored, 200 when a blob with "
+            + "this hash was stored already; 400 when the bytes hash otherwise (nothing is stored); 413 over "
+            + "boss.datasets.max-upload-bytes or boss.datasets.quota-bytes.")
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
+            mediaType = MediaType.APPLICATION_OCTET_STREAM_VALUE, schema = @Schema(type = "string", format = "binary")))
+    @ApiResponse(responseCode = "201", description = "stored", content = @Content(
+            schema = @Schema(implementation = Stored.class)))
+    @PostMapping("/blobs")
+    ResponseEntity<Stored> upload(@Parameter(description = "the SHA-256 of the body, 64 hex digits")
+            @RequestParam(required = false) String sha256, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        String expected = checkHash(sha256);
+        boolean existed = store.find(expected).isPresent();
+        UploadLimits.Budget budget = limits.budget(!existed);
+        try {
+            limits.checkDeclared(budget, request.getContentLengthLong(), "body");
+        } catch (ApiProblem tooLarge) {
+            response.setHeader("Connection", "close"); // do not read a body we will not keep
+            throw tooLarge;
+        }
+        BlobStore.Blob blob;
+        try (InputStream in = new ClientBody(request.getInputStream())) {
+            blob = store.put(in, expected, budget.maxBytes(), null);
+        } catch (BlobStore.TooLarge e) {
+            response.setHeader("Connection", "close");
+            throw limits.tooLarge(budget, "body");
+        } catch (BlobStore.HashMismatch e) {
+            throw ApiProblem.invalidField("sha256", "The body hashes to " + e.actual() + ", not to the sha256 "
+                    + e.expected() + " the request named; nothing was stored.");
+        } catch (ClientBody.Interrupted e) {
+            log.info("blob upload interrupted sha256={} reason={}", expected, e.getMessage());
+            throw ApiProblem.uploadInterrupted("body");
+        }
+        log.info("blob stored sha256={} size={} new={}", blob.sha256(), blob.size(), !existed);
+        return ResponseEntity.status(existed ? HttpStatus.OK : HttpStatus.CREATED)
+                .location(java.net.URI.create("/blobs/" + blob.sha256()))
+                .body(new Stored(blob.sha256(), blob.size()));
+    }
+
+    private static String checkHash(String sha256) {
+        if (sha256 == null || !sha256.matches("[0-9a-fA-F]{64}")) {
+            throw ApiProblem.invalidField("sha256", "sha256 is required: the SHA-256 of the body, 64 hex digits.");
+        }
+        return sha256.toLowerCase(Locale.ROOT);
+    }
+}
