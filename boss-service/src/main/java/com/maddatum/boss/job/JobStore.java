@@ -63,20 +63,14 @@ public class JobStore {
         return Optional.ofNullable(mongo.findById(id, Document.class, COLLECTION));
     }
 
-    /**
-     * id (hex) -> {@code dataSha256}, for those of these jobs that have one: what a live job's data is, read
-     * by {@code _id} with only that field.
-     */
-    Map<String, String> dataOf(Collection<String> ids) {
+    /** id (hex) -> those of the jobs' {@code fields} they have (and {@code _id}), read by {@code _id}. */
+    Map<String, Document> fieldsOf(Collection<String> ids, Collection<String> fields) {
         var objectIds = ids.stream().filter(ObjectId::isValid).map(ObjectId::new).toList();
         Query query = Query.query(Criteria.where("_id").in(objectIds));
-        query.fields().include(DataResolution.DATA_SHA256);
-        Map<String, String> found = new LinkedHashMap<>();
-        mongo.find(query, Document.class, COLLECTION).forEach(job -> {
-            if (job.get(DataResolution.DATA_SHA256) instanceof String sha) {
-                found.put(job.getObjectId("_id").toHexString(), sha);
-            }
-        });
+        fields.forEach(query.fields()::include);
+        Map<String, Document> found = new LinkedHashMap<>();
+        mongo.find(query, Document.class, COLLECTION)
+                .forEach(job -> found.put(job.getObjectId("_id").toHexString(), job));
         return found;
     }
 
