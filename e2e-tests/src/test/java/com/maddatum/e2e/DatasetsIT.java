@@ -35,8 +35,15 @@ class DatasetsIT {
         Path wine = Path.of(System.getProperty("scripts.dir"), "data", "wine_data.csv");
         long rows = Files.readAllLines(wine).stream().filter(line -> !line.isBlank()).count() - 1;
         try (SystemUnderTest system = new SystemUnderTest(dir).startBoss(Map.of())) {
+            // The Worker has the scripts and nothing else: no data folder anywhere it or a script would look.
+            Path scripts = Files.createDirectories(dir.resolve("scripts-only"));
+            try (var files = Files.list(Path.of(System.getProperty("scripts.dir")))) {
+                for (Path script : files.filter(f -> f.toString().endsWith(".py")).toList()) {
+                    Files.copy(script, scripts.resolve(script.getFileName()));
+                }
+            }
             Path noData = Files.createDirectories(dir.resolve("no-data"));
-            system.startWorker("d1", Map.of("WORKER_DATA_DIR", noData.toString()));
+            system.startWorker("d1", Map.of("WORKER_DATA_DIR", noData.toString(), "WORKER_SCRIPTS_DIR", scripts.toString()));
             String boss = system.bossProcess.url();
 
             JsonNode uploaded = HttpJson.MAPPER.readTree(curl("-sS", "--fail-with-body", "-F", "file=@" + wine,
