@@ -15,9 +15,12 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.stereotype.Service;
 
-/** Stores a job (a new one, or a rerun of an earlier one) and queues its order. */
+/**
+ * Stores a job (a new one, or a rerun of an earlier one) and queues its order. Public for the sweeps, whose
+ * trials are ordinary jobs created here.
+ */
 @Service
-class JobService {
+public class JobService {
 
     private static final Logger log = LoggerFactory.getLogger(JobService.class);
 
@@ -57,7 +60,7 @@ class JobService {
      * sent an {@code Idempotency-Key}, which then gets its order). The reverse order would leave an order
      * that points at nothing.
      */
-    Created create(ObjectId jobId, Document job) {
+    public Created create(ObjectId jobId, Document job) {
         LINKS.forEach(job::remove);
         job.remove(Seeds.SOURCE);
         NewOrder spec = rules.check(job);
@@ -74,6 +77,19 @@ class JobService {
     }
 
     /**
+     * Checks {@code job} as {@link #create} would and settles its data and model inputs, storing nothing: a
+     * sweep's base, checked before any trial exists, whose {@code dataSha256} is then pinned so that every
+     * trial trains on the same bytes even when the dataset gets a new version meanwhile.
+     */
+    public void prepare(Document job) {
+        LINKS.forEach(job::remove);
+        job.remove(Seeds.SOURCE);
+        rules.check(job);
+        data.resolve(job);
+        inputs.fill(job);
+    }
+
+    /**
      * A new job with the fields of {@code originalId}, the fields of {@code overrides} put over them (a
      * null removes the field), linked both ways: {@code rerunOf} in the new job, its id pushed onto the
      * original's {@code reruns}. The seed, and where it came from, are the original's unless
@@ -84,7 +100,7 @@ class JobService {
      * having had its 201, asks again (with an {@code Idempotency-Key}, under the same id, which finishes
      * that job rather than making another).
      */
-    Rerun rerun(String originalId, Document overrides, ObjectId jobId) {
+    public Rerun rerun(String originalId, Document overrides, ObjectId jobId) {
         ObjectId original = Ids.parse(originalId, "job");
         Document source = jobs.findById(original).orElseThrow(() -> ApiProblem.notFound("job", originalId));
         for (String link : LINKS) {
@@ -146,7 +162,7 @@ class JobService {
         }
     }
 
-    record Created(String jobId, Order order) {}
+    public record Created(String jobId, Order order) {}
 
-    record Rerun(Created created, String rerunOf) {}
+    public record Rerun(Created created, String rerunOf) {}
 }

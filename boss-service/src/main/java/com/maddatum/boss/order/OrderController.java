@@ -21,6 +21,9 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.Set;
 import org.bson.Document;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -35,21 +38,25 @@ import tools.jackson.databind.JsonNode;
 @Tag(name = "worker protocol", description = "What workers call: claim, heartbeat, callback, logs")
 class OrderController {
 
+    private static final Logger log = LoggerFactory.getLogger(OrderController.class);
+
     private final OrderService orders;
     private final ClaimWaiters waiters;
     private final WorkerRegistry workers;
     private final NodeAccess nodes;
     private final JsonInput json;
     private final BossProperties properties;
+    private final ObjectProvider<HeartbeatAdvice> advice;
 
     OrderController(OrderService orders, ClaimWaiters waiters, WorkerRegistry workers, NodeAccess nodes,
-            JsonInput json, BossProperties properties) {
+            JsonInput json, BossProperties properties, ObjectProvider<HeartbeatAdvice> advice) {
         this.orders = orders;
         this.waiters = waiters;
         this.workers = workers;
         this.nodes = nodes;
         this.json = json;
         this.properties = properties;
+        this.advice = advice;
     }
 
     /**
@@ -101,11 +108,14 @@ class OrderController {
             @NotNull @Min(1) Integer attempt,
             JsonNode progress) {}
 
+    /** {@code stop}: present ({@code "pruned"}) when the script should stop although nobody cancelled it. */
     record HeartbeatResponse(String orderId, String status, int attempt, Instant leaseExpiresAt,
-            boolean cancelRequested) {}
+            boolean cancelRequested, String stop) {}
 
     @Operation(summary = "Extend the lease; learn whether the job was cancelled", description = "409 when the "
-            + "attempt is stale (the lease was lost); the worker must then stop the script.")
+            + "attempt is stale (the lease was lost); the worker must then stop the script. progress.points "
+            + "([[step, value], ...], a sweep trial's intermediate values) is read for early stopping, not stored "
+            + "in the order; stop: \"pruned\" in the answer asks the worker to stop the script as for a cancel.")
     @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(examples = @ExampleObject(
             value = "{\"node\":\"gpu-1\",\"attempt\":1,\"progress\":{\"epoch\":12,\"loss\":0.31}}")))
     @PostMapping("/orders/{id}/heartbeat")
@@ -115,10 +125,32 @@ class OrderController {
         nodes.require(node);
         Document progress = request.progress() == null || request.progress().isNull()
                 ? null : json.toDocument(request.progress(), "progress");
-        OrderService.Heartbeat beat = orders.heartbeat(orderId, node, request.attempt(), progress);
+        // The points are a sweep's (up to a thousand per beat): the order keeps only the latest step and value.
+        Document kept = progress == null || !progress.containsKey("points") ? progress : without(progress, "points");
+        OrderService.Heartbeat beat = orders.heartbeat(orderId, node, request.attempt(), kept);
         workers.seen(node);
         Order order = beat.order();
         return new HeartbeatResponse(id, order.status().wire(), order.attempt(), order.leaseExpiresAt(),
-                beat.cancelRequested());
+                beat.cancelRequested(), beat.cancelRequested() ? null : stopFor(order, progress));
+    }
+
+    /** What the advice says; a failure there must not cost the Worker its heartbeat (and so its lease). */
+    private String stopFor(Order order, Document progress) {
+        HeartbeatAdvice adviser = advice.getIfAvailable();
+        if (adviser == null) {
+            return null;
+        }
+        try {
+            return adviser.stopFor(order, progress);
+        } catch (RuntimeException e) {
+            log.warn("heartbeat advice failed order={} job={} error={}", order.id(), order.jobId(), e.toString());
+            return null;
+        }
+    }
+
+    private static Document without(Document document, String key) {
+        Document copy = new Document(document);
+        copy.remove(key);
+        return copy;
     }
 }

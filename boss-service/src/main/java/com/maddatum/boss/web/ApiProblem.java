@@ -73,6 +73,12 @@ public final class ApiProblem extends RuntimeException {
                 "The order is not in a state that allows this", detail, null);
     }
 
+    /** A thing (a sweep) whose state does not allow the request (extending a cancelled sweep). */
+    public static ApiProblem invalidState(String what, String detail) {
+        return new ApiProblem(HttpStatus.CONFLICT, "invalid-state", "The " + what + " is not in a state that allows this",
+                detail, null);
+    }
+
     public static ApiProblem tooLarge(int limit) {
         return new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "payload-too-large", "The request body is too large",
                 "Bodies are limited to " + limit + " bytes.", "body");
