@@ -32,7 +32,8 @@ public record BossProperties(
         @Valid @NotNull @DefaultValue Fleet fleet,
         @Valid @NotNull @DefaultValue Artifacts artifacts,
         @Valid @NotNull @DefaultValue BlobCollection blobCollection,
-        @Valid @NotNull @DefaultValue Datasets datasets) {
+        @Valid @NotNull @DefaultValue Datasets datasets,
+        @Valid @NotNull @DefaultValue Sweeps sweeps) {
 
     /**
      * How long an assignment is held without a heartbeat, and how often expired ones are reaped.
@@ -209,4 +210,19 @@ public record BossProperties(
             }
         }
     }
+
+    /**
+     * Hyper-parameter sweeps ({@code POST /sweeps}). Each running sweep is driven every {@code tick} (creating
+     * trials as slots free up, noticing trials that ended) besides when one of its trials ends, so that nothing
+     * depends on that event reaching this replica. A sweep may ask for at most {@code maxJobs} trials and
+     * {@code maxParallelism} at once. A trial keeps at most {@code maxPointsPerTrial} progress points (the
+     * median rule and the curve read them); a sampler that proposes only configurations already tried is
+     * asked {@code sampleAttempts} times per trial before the sweep counts its space as exhausted.
+     */
+    public record Sweeps(
+            @NotNull @DurationMin(millis = 10) @DefaultValue("2s") Duration tick,
+            @Min(1) @Max(1_000_000) @DefaultValue("10000") int maxJobs,
+            @Min(1) @Max(100_000) @DefaultValue("1000") int maxParallelism,
+            @Min(10) @Max(1_000_000) @DefaultValue("10000") int maxPointsPerTrial,
+            @Min(1) @Max(10_000) @DefaultValue("100") int sampleAttempts) {}
 }

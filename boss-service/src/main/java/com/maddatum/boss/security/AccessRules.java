@@ -66,6 +66,15 @@ final class AccessRules {
             // A job's artifacts are read like the job; Workers fetch the blobs of their inputs by hash instead.
             rule(HttpMethod.GET, "/jobs/{id}/artifacts", Access.SUBMITTER),
             rule(HttpMethod.GET, "/jobs/{id}/artifacts/{*name}", Access.SUBMITTER),
+            // Sweeps are the submitters', like the jobs they create.
+            rule(HttpMethod.POST, "/sweeps", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/sweeps", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/sweeps/{id}", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/sweeps/{id}/leaderboard", Access.SUBMITTER),
+            rule(HttpMethod.GET, "/sweeps/{id}/trials/{trial}/curve", Access.SUBMITTER),
+            rule(HttpMethod.POST, "/sweeps/{id}/cancel", Access.SUBMITTER),
+            rule(HttpMethod.POST, "/sweeps/{id}/extend", Access.SUBMITTER),
+            rule(HttpMethod.POST, "/sweeps/{id}/rerun-failed", Access.SUBMITTER),
             rule(HttpMethod.GET, "/retrieve/order", Access.SUBMITTER),
             rule(HttpMethod.GET, "/retrieve/outcome/{jobId}", Access.SUBMITTER),
             rule(HttpMethod.GET, "/workers", Access.of(Role.SUBMITTER, Role.OPERATOR)),

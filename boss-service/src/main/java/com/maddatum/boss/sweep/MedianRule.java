@@ -1,0 +1,42 @@
+package com.maddatum.boss.sweep;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The median stopping rule (as in Google Vizier and Optuna's MedianPruner): at step {@code t >= minSteps}, a
+ * trial whose best value so far is worse than the median of the other trials' values at step {@code t} is
+ * stopped, once at least {@code minTrials} others reported that step. "Worse" follows the sweep's goal: higher
+ * when minimizing, lower when maximizing; equal to the median is not worse.
+ */
+final class MedianRule {
+
+    /** What the rule saw; {@code prune} says whether it stops the trial. */
+    record Decision(boolean prune, double step, double best, double median, int others) {}
+
+    private MedianRule() {}
+
+    /**
+     * @param own the trial's values at every step up to {@code step}
+     * @param others the other trials' values at {@code step}
+     * @return the decision, or null when the rule cannot decide yet (too early, too few others)
+     */
+    static Decision decide(double step, List<Double> own, List<Double> others, int minSteps, int minTrials,
+            boolean maximize) {
+        if (step < minSteps || own.isEmpty() || others.size() < minTrials) {
+            return null;
+        }
+        double best = maximize ? Collections.max(own) : Collections.min(own);
+        double median = median(others);
+        boolean worse = maximize ? best < median : best > median;
+        return new Decision(worse, step, best, median, others.size());
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+}
