@@ -1,0 +1,110 @@
+package com.maddatum.boss.sweep;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.testsupport.HttpJson;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** The median rule through heartbeats, and a pruned outcome in the counts and the leaderboard. */
+class EarlyStopApiTest extends SweepApiTestBase {
+
+    private final Map<Integer, JsonNode> orderOf = new HashMap<>();
+    private final Map<Integer, String> nodeOf = new HashMap<>();
+
+    private HttpJson.Reply beat(int trial, Object progress) {
+        JsonNode order = orderOf.get(trial);
+        Map<String, Object> body = new HashMap<>(Map.of("node", nodeOf.get(trial), "attempt", 1));
+        if (progress != null) {
+            body.put("progress", progress);
+        }
+        HttpJson.Reply reply = boss.post("/orders/" + order.get("_id").asString() + "/heartbeat", body);
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        return reply;
+    }
+
+    private static Map<String, Object> points(double... stepValue) {
+        List<List<Double>> points = new java.util.ArrayList<>();
+        for (int i = 0; i < stepValue.length; i += 2) {
+            points.add(List.of(stepValue[i], stepValue[i + 1]));
+        }
+        return Map.of("step", stepValue[stepValue.length - 2], "value", stepValue[stepValue.length - 1],
+                "points", points);
+    }
+
+    @Test
+    void aTrialClearlyWorseThanTheMedianIsStoppedAndRankedBelowAFinishedOneOfTheSameValue() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2, 0.3, 0.4,
+                0.5)), "method", "grid", "maxJobs", 5, "parallelism", 5,
+                "earlyStop", Map.of("type", "median", "minSteps", 2, "minTrials", 3)));
+        for (int i = 0; i < 5; i++) {
+            String node = node("es" + i);
+            JsonNode order = tryClaim(node);
+            int trial = storedJob(order.get("jobId").asString()).get("trial").asInt();
+            orderOf.put(trial, order);
+            nodeOf.put(trial, node);
+        }
+        assertThat(beat(1, points(1, 1.0, 2, 0.9, 3, 0.8)).json().has("stop")).isFalse();
+        assertThat(beat(2, points(1, 1.1, 2, 1.0, 3, 0.9)).json().has("stop")).isFalse();
+        assertThat(beat(3, points(1, 0.9, 2, 0.8, 3, 0.7)).json().has("stop")).isFalse();
+        assertThat(beat(4, points(1, 5.0)).json().has("stop")).as("before minSteps").isFalse();
+
+        JsonNode pruned = beat(4, points(2, 4.0, 3, 3.5)).json();
+        assertThat(pruned.get("stop").asString()).isEqualTo("pruned");
+        assertThat(pruned.get("cancelRequested").asBoolean()).isFalse();
+        assertThat(beat(4, null).json().get("stop").asString()).as("the decision is kept").isEqualTo("pruned");
+        assertThat(beat(5, points(1, 0.5, 2, 0.4, 3, 0.3)).json().has("stop")).as("better than the median").isFalse();
+        assertThat(beat(1, points(4, 0.75)).json().has("stop")).as("too few others at step 4").isFalse();
+
+        JsonNode stored = boss.get("/jobs/" + orderOf.get(4).get("jobId").asString()).json().get("order").get("progress");
+        assertThat(stored.get("step").asDouble()).isEqualTo(3.0);
+        assertThat(stored.has("points")).as("points are the sweep's, not the order's").isFalse();
+        JsonNode curve = boss.get("/sweeps/" + id + "/trials/4/curve").json();
+        assertThat(curve).hasSize(3);
+        assertThat(curve.get(0).get("step").asDouble()).isEqualTo(1.0);
+        assertThat(curve.get(2).get("value").asDouble()).isEqualTo(3.5);
+        assertThat(boss.get("/sweeps/" + id + "/trials/9/curve").status()).isEqualTo(404);
+
+        // The Worker stops the script and says so; the outcome carries no loss, so prunedAt.value ranks it.
+        callback(orderOf.get(4), nodeOf.get(4), Map.of("status", 200, "pruned", true,
+                "prunedAt", Map.of("step", 3, "value", 3.5)));
+        succeed(orderOf.get(1), nodeOf.get(1), 0.8);
+        succeed(orderOf.get(2), nodeOf.get(2), 3.5);
+        succeed(orderOf.get(3), nodeOf.get(3), 0.7);
+        succeed(orderOf.get(5), nodeOf.get(5), 0.3);
+        drive(id);
+
+        JsonNode sweep = sweep(id);
+        assertThat(sweep.get("status").asString()).isEqualTo("done");
+        assertThat(sweep.get("counts").get("pruned").asInt()).isEqualTo(1);
+        assertThat(sweep.get("counts").get("done").asInt()).isEqualTo(4);
+        assertThat(sweep.get("best").get("trial").asInt()).isEqualTo(5);
+        JsonNode board = leaderboard(id).get("trials");
+        assertThat(board).extracting(t -> t.get("trial").asInt()).containsExactly(5, 3, 1, 2, 4);
+        assertThat(board.get(4).get("pruned").asBoolean()).isTrue();
+        assertThat(board.get(4).get("value").asDouble()).isEqualTo(3.5);
+        assertThat(board.get(4).get("status").asString()).isEqualTo("done");
+        assertThat(board.get(3).get("pruned").asBoolean()).isFalse();
+    }
+
+    @Test
+    void aSweepWithoutEarlyStopKeepsThePointsAndStopsNothing() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2, 0.3, 0.4)),
+                "method", "grid", "maxJobs", 4, "parallelism", 4));
+        for (int i = 0; i < 4; i++) {
+            String node = node("nes" + i);
+            JsonNode order = tryClaim(node);
+            int trial = storedJob(order.get("jobId").asString()).get("trial").asInt();
+            orderOf.put(trial, order);
+            nodeOf.put(trial, node);
+        }
+        for (int trial = 1; trial <= 3; trial++) {
+            beat(trial, points(1, 0.1, 2, 0.1));
+        }
+        assertThat(beat(4, points(1, 9.0, 2, 9.0)).json().has("stop")).isFalse();
+        assertThat(boss.get("/sweeps/" + id + "/trials/4/curve").json()).hasSize(2);
+    }
+}

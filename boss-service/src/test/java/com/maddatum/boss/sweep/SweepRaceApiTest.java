@@ -1,0 +1,95 @@
+package com.maddatum.boss.sweep;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.job.JobService;
+import com.maddatum.boss.order.OrderQueries;
+import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.order.OrderWatch;
+import com.maddatum.boss.outcome.OutcomeStore;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.bson.Document;
+import org.bson.types.ObjectId;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Two Boss replicas driving one sweep: two drivers (each with its own locks, as two processes have) on one
+ * store, from many threads at once. Only the store's conditional writes keep them apart.
+ */
+class SweepRaceApiTest extends SweepApiTestBase {
+
+    @Autowired SweepStore sweeps;
+    @Autowired TrialStore trials;
+    @Autowired JobService jobs;
+    @Autowired OrderQueries orderQueries;
+    @Autowired OrderService orderService;
+    @Autowired OutcomeStore outcomes;
+    @Autowired OrderWatch watch;
+    @Autowired Clock systemClock;
+    @Autowired BossProperties properties;
+
+    @Test
+    void twoReplicasDrivingOneSweepNeverStartMoreThanItAllows() throws Exception {
+        SweepDriver other = new SweepDriver(sweeps, trials, jobs, orderQueries, orderService, outcomes, watch,
+                systemClock, properties);
+        String w = node("race");
+        var reply = boss.post("/sweeps", sweepBody(base("learningRate", 0.1, "epochs", 1),
+                List.of(range("learningRate", 0.0, 1.0, "uniform"), values("epochs", 1, 2, 3)),
+                "maxJobs", 9, "parallelism", 3));
+        String id = reply.json().get("sweepId").asString();
+        ExecutorService threads = Executors.newFixedThreadPool(8);
+        try {
+            int finished = 0;
+            while (true) {
+                race(threads, new ObjectId(id), driver, other);
+                assertThat(liveOrders(id)).as("after %d finished", finished).isEqualTo(Math.min(3, 9 - finished));
+                assertThat(countIn("trials", new Document("sweepId", id))).isEqualTo(Math.min(9, finished + 3));
+                JsonNode order = tryClaim(w);
+                if (order == null) {
+                    break;
+                }
+                succeed(order, w, 1.0);
+                finished++;
+            }
+            assertThat(finished).isEqualTo(9);
+        } finally {
+            threads.shutdownNow();
+            other.stop();
+        }
+        race(Executors.newFixedThreadPool(2), new ObjectId(id), driver, other);
+        assertThat(sweep(id).get("status").asString()).isEqualTo("done");
+        assertThat(countIn("jobs", new Document("sweepId", id))).isEqualTo(9);
+        List<String> configurations = new ArrayList<>();
+        mongo.getCollection("trials").find(new Document("sweepId", id))
+                .forEach(t -> configurations.add(t.getString("paramsHash")));
+        assertThat(configurations).hasSize(9).doesNotHaveDuplicates();
+    }
+
+    /** Eight drives at once, four through each driver, released together. */
+    private static void race(ExecutorService threads, ObjectId id, SweepDriver one, SweepDriver two) throws Exception {
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<?>> runs = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            SweepDriver driver = i % 2 == 0 ? one : two;
+            runs.add(threads.submit(() -> {
+                start.await();
+                driver.drive(id);
+                return null;
+            }));
+        }
+        start.countDown();
+        for (Future<?> run : runs) {
+            run.get(60, TimeUnit.SECONDS);
+        }
+    }
+}
