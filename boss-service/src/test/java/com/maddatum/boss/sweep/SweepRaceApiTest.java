@@ -75,6 +75,38 @@ class SweepRaceApiTest extends SweepApiTestBase {
         assertThat(configurations).hasSize(9).doesNotHaveDuplicates();
     }
 
+    /**
+     * The write the race comes down to: a start decided on a read of the sweep that another replica has moved
+     * past since (a new trial, or a re-run, which leaves the trial count as it was) changes nothing.
+     */
+    @Test
+    void aStartDecidedOnAStaleReadOfTheSweepLoses() {
+        // Stored directly: no driver is told of it, so nothing but this test moves it.
+        ObjectId id = new ObjectId();
+        java.time.Instant now = systemClock.instant();
+        sweeps.insert(new Sweep(id, "stale", null, "random", new Document("scriptName", "noop.py"),
+                List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 5, 5, 1,
+                new Sweep.Metric("loss", "minimize"), null, false, null, SweepStatus.RUNNING, now, 0, 0, 0, false, null,
+                false));
+        Sweep seen = sweeps.find(id).orElseThrow();
+        Document params = new Document("learningRate", 0.5);
+        Sweep.Pending first = new Sweep.Pending("trial", 1, new ObjectId().toHexString(), params,
+                CanonicalJson.hash(params), null);
+        assertThat(sweeps.start(seen, first, 0, now)).isTrue();
+        assertThat(sweeps.start(seen, first, 0, now)).as("while one is pending").isFalse();
+        sweeps.clearPending(id, first.jobId());
+        assertThat(sweeps.start(seen, first, 0, now)).as("trial 1 exists now").isFalse();
+
+        Sweep afterFirst = sweeps.find(id).orElseThrow();
+        Sweep.Pending rerun = new Sweep.Pending("rerun", 1, new ObjectId().toHexString(), null, null, first.jobId());
+        assertThat(sweeps.start(afterFirst, rerun, 0, now)).isTrue();
+        sweeps.clearPending(id, rerun.jobId());
+        Sweep.Pending second = new Sweep.Pending("trial", 2, new ObjectId().toHexString(), params, "x", null);
+        assertThat(sweeps.find(id).orElseThrow().created()).isEqualTo(afterFirst.created());
+        assertThat(sweeps.start(afterFirst, second, 0, now)).as("a job was started since").isFalse();
+        sweeps.cancel(id, now);
+    }
+
     /** Eight drives at once, four through each driver, released together. */
     private static void race(ExecutorService threads, ObjectId id, SweepDriver one, SweepDriver two) throws Exception {
         CountDownLatch start = new CountDownLatch(1);
