@@ -98,6 +98,13 @@ class SweepApiTest extends SweepApiTestBase {
         assertThat(losses).isSorted().hasSize(6);
         // Listed everywhere jobs are.
         assertThat(boss.get("/jobs?sweep=" + id).json().get("total").asInt()).isEqualTo(6);
+        JsonNode listed = boss.get("/sweeps?project=grid-" + label).json();
+        assertThat(listed.get("total").asInt()).isEqualTo(1);
+        assertThat(listed.get("items").get(0).get("sweepId").asString()).isEqualTo(id);
+        assertThat(listed.get("items").get(0).get("counts").get("done").asInt()).isEqualTo(6);
+        assertThat(boss.get("/sweeps?size=0").status()).isEqualTo(400);
+        assertThat(boss.get("/sweeps/" + new ObjectId().toHexString()).status()).isEqualTo(404);
+        assertThat(boss.get("/sweeps/nope").status()).isEqualTo(404);
     }
 
     @Test
