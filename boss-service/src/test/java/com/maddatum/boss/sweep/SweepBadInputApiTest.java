@@ -46,6 +46,18 @@ class SweepBadInputApiTest extends SweepApiTestBase {
     }
 
     @Test
+    void parametersMayBeAnObjectKeyedByDottedPath() {
+        Map<String, Object> body = good();
+        body.put("parameters", Map.of("hiddenLayers.0.dropout", Map.of("values", List.of(0.1, 0.3))));
+        HttpJson.Reply reply = boss.post("/sweeps", body);
+        assertThat(reply.status()).as(reply.body()).isEqualTo(201);
+        String id = reply.json().get("sweepId").asString();
+        assertThat(reply.json().get("planned").asLong()).isEqualTo(2);
+        assertThat(sweep(id).get("parameters").get(0).get("path").asString()).isEqualTo("hiddenLayers.0.dropout");
+        boss.post("/sweeps/" + id + "/cancel", "");
+    }
+
+    @Test
     void anUnknownMethodIsRefused() {
         refused("method", b -> b.put("method", "bayes"));
         refused("method", b -> b.remove("method"));
