@@ -35,7 +35,10 @@ final class TpeParameter {
         this.max = max;
     }
 
-    /** @throws IllegalArgumentException for a dimension no TPE distribution fits (the sweep's checks should stop those first) */
+    /**
+     * @throws IllegalArgumentException for a dimension no TPE distribution fits (the sweep's own checks answer
+     *         400 before any sampler sees one)
+     */
     static TpeParameter of(Dimension d) {
         if (d.values() != null) {
             if (d.values().isEmpty()) {

@@ -52,7 +52,8 @@ import java.util.stream.IntStream;
  * distributed) suggestions than Optuna's with the same seed. The draws happen in a fixed order (per dimension,
  * in the space's order: the kernels, then the quantiles), so the same RNG state gives the same suggestion.</li>
  * <li>No constant liar (Optuna's default is off too): trials still running are not observations, so with
- * parallelism p several suggestions come from the same history, distinct because the RNG moves on.</li>
+ * parallelism p several suggestions come from the same history; they differ because each trial draws from its
+ * own RNG (the driver seeds one per trial), and the sweep skips an exact repeat.</li>
  * </ul>
  *
  * <p>{@code finished} must be in the order the trials were made (oldest first): the weights depend on it.
@@ -69,7 +70,10 @@ public final class TpeSampler implements Sampler {
         this(DEFAULT_STARTUP_TRIALS, DEFAULT_EI_CANDIDATES);
     }
 
-    /** @param startupTrials observations needed before TPE takes over from random draws (Optuna's n_startup_trials) */
+    /**
+     * @param startupTrials observations needed before TPE takes over from random draws (Optuna's n_startup_trials)
+     * @param eiCandidates draws from l(x) to choose from (Optuna's n_ei_candidates)
+     */
     public TpeSampler(int startupTrials, int eiCandidates) {
         if (startupTrials < 0 || eiCandidates < 1) {
             throw new IllegalArgumentException("startupTrials must be >= 0 and eiCandidates >= 1");

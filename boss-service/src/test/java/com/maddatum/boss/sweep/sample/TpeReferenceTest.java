@@ -164,8 +164,8 @@ class TpeReferenceTest {
                 Double.isNaN(t.value()) ? "NaN" : t.value(), "pruned", t.pruned())).toList());
         request.put("points", points);
         Path script = Path.of(TpeReferenceTest.class.getResource("tpe_reference.py").toURI());
-        Process p = new ProcessBuilder(PYTHON.toString(), script.toString()).redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        Process p = new ProcessBuilder(PYTHON.toString(), script.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(JSON.writeValueAsBytes(request));
         }
