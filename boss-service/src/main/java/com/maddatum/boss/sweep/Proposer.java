@@ -4,7 +4,7 @@ import com.maddatum.boss.sweep.sample.Grid;
 import com.maddatum.boss.sweep.sample.Observation;
 import com.maddatum.boss.sweep.sample.RandomSampler;
 import com.maddatum.boss.sweep.sample.Sampler;
-import com.maddatum.boss.sweep.sample.TpePlaceholderSampler;
+import com.maddatum.boss.sweep.sample.TpeSampler;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,8 +36,7 @@ final class Proposer {
 
     private final int attempts;
     private final Sampler random = new RandomSampler();
-    // TODO(S4, issue 14): new TpeSampler() once merged.
-    private final Sampler tpe = new TpePlaceholderSampler();
+    private final Sampler tpe = new TpeSampler();
 
     Proposer(int attempts) {
         this.attempts = attempts;
