@@ -108,7 +108,9 @@ final class ProgressLines {
             progress.add(new Progress.Point((long) step.doubleValue(), value.doubleValue()));
             return null;
         } catch (RuntimeException e) { // JacksonException, and whatever else a hostile line provokes
-            return "not JSON: " + abbreviate(String.valueOf(e.getMessage()));
+            String message = String.valueOf(e.getMessage());
+            int end = message.indexOf('\n');
+            return "not JSON: " + abbreviate(end < 0 ? message : message.substring(0, end));
         }
     }
 
