@@ -358,4 +358,22 @@ class ProcessRunnerTest {
         assertThat(outcome(result)).containsEntry("status", 200).containsEntry("loss", 0.5);
         assertThat(progress.last().step()).isGreaterThanOrEqualTo(1000);
     }
+
+    /** A stop sends SIGTERM without closing the pipes: what the script prints as it stops is read, not lost. */
+    @Test
+    void whatAScriptPrintsWhenAskedToStopIsKept() throws Exception {
+        Progress progress = new Progress();
+        List<String> command = List.of(TestSettings.python(), "-u", TestSettings.fixtureScripts().resolve("progress.py")
+                .toString(), "{\"forever\":true,\"ownOutcomeOnTerm\":true}");
+        ProcessRunner.Running running = runner.start(new ProcessSpec(command, work, Map.of(), true, null,
+                Duration.ofSeconds(60), 1 << 20, 64 * 1024, Duration.ofSeconds(2), null, progress));
+        awaitCondition(() -> progress.last() != null, Duration.ofSeconds(20));
+        running.stop(StopReason.PRUNED);
+        ProcessResult result = running.await();
+        assertThat(result.stoppedBy()).isEqualTo(StopReason.PRUNED);
+        assertThat(result.killedBecause()).isEqualTo("pruned");
+        assertThat(result.exitCode()).isZero();
+        assertThat(result.lastStdoutLine()).isEqualTo("{\"status\": 200, \"jobId\": \"x\", \"loss\": 0.3}");
+        assertThat(Files.readString(work.resolve("stdout.log"))).endsWith("\"loss\": 0.3}\n");
+    }
 }
