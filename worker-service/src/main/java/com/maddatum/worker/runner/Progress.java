@@ -39,7 +39,8 @@ public final class Progress {
     private long malformed;
     private Point last;
 
-    synchronized void add(Point point) {
+    /** A point the script reported (the stdout pump calls this, {@link ProgressLines}). */
+    public synchronized void add(Point point) {
         if (pending.size() == MAX_PENDING) {
             pending.removeFirst();
             dropped++;

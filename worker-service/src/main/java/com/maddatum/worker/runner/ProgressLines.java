@@ -3,6 +3,7 @@ package com.maddatum.worker.runner;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -29,7 +30,12 @@ final class ProgressLines {
     static final int MAX_LINE = 4096;
     /** Steps beyond this are not whole numbers a double holds exactly. */
     private static final double MAX_STEP = 9_007_199_254_740_992d; // 2^53
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /**
+     * Strict about what follows the object: a line that has more (a handler's Outcome printed into the
+     * middle of a progress line, say) is not one point.
+     */
+    private static final JsonMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
     private final Progress progress;
     private final String run;

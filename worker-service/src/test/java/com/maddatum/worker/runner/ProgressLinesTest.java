@@ -67,13 +67,15 @@ class ProgressLinesTest {
                 ##progress {"step": 3, "value": 1e400}
                 ##progress {"step": 3}
                 ##progress {"step": 3, "value": 1
+                ##progress {"step": 3, "value": 1}{"status": 200, "loss": 0.125}
+                ##progress {"step": 3, "value": 1} and more
                 ##progress{"step": 3, "value": 1}
                  ##progress {"step": 3, "value": 1}
                 ##progress {"step": 5, "value": 0.125}
                 """);
         assertThat(points()).containsExactly(new Progress.Point(5, 0.125));
         // The two lines without the exact prefix at their start are not progress lines at all.
-        assertThat(progress.malformedLines()).isEqualTo(12);
+        assertThat(progress.malformedLines()).isEqualTo(14);
     }
 
     @Test
