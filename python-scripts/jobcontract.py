@@ -16,11 +16,17 @@ Inputs
 Artifacts
     Written to $OUTPUT_DIR when it is set; the Worker uploads every file left there to the Boss.
 Output
-    Progress goes to stderr. The last stdout line is the one Outcome JSON object:
+    Logs go to stderr. The last stdout line is the one Outcome JSON object:
     {"status": 200, "jobId": <the Job's _id>, "loss": ..., "metric": ..., "metricName": ..., ...}
     with finite numbers only. Failures are Outcomes too:
     {"status": 4xx|5xx, "jobId": ..., "error": {"type": ..., "message": ...}}
     Exit code 0 on success, 2 for a bad Job or bad data (4xx), 1 for anything else (5xx).
+Progress
+    `progress(step, value)` prints an intermediate value as a stdout line
+    `##progress {"step": <whole number from 0>, "value": <finite number>}`. The Worker sends these to
+    the Boss with its heartbeats (a sweep stops trials whose values lag: the median rule) and never
+    takes one for the Outcome. A trial stopped that way gets SIGTERM; it may simply die, and the Worker
+    reports its last value as its loss.
 
 Heavy imports (numpy, pandas, torch, sklearn) must come after the Job and the data header have
 been checked with this module, so that bad input fails in milliseconds.
@@ -263,6 +269,20 @@ def finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [finite(v) for v in value]
     return value
+
+
+PROGRESS_PREFIX = "##progress "
+
+
+def progress(step: int, value: float) -> None:
+    """Reports `value` (in the units of the Outcome's loss) at `step` as a progress line; a non-finite
+    value is not reported. One write, flushed: nothing printed meanwhile (a signal handler's line) can
+    land inside it."""
+    value = float(value)
+    if step < 0 or not math.isfinite(value):
+        return
+    sys.stdout.write(PROGRESS_PREFIX + json.dumps({"step": int(step), "value": value}) + "\n")
+    sys.stdout.flush()
 
 
 def emit(outcome: Dict[str, Any]) -> None:

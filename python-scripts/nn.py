@@ -43,6 +43,11 @@ $OUTPUT_DIR (when it is set):
     curve.csv   the final fit's epochs: epoch, train_loss (with the l1/l2 penalties), validation_loss
                 (when validationFraction > 0), learning_rate; losses on the scaled target
     curve.png   the same curve, when matplotlib imports
+Progress: after each epoch that has a validation split (validationFraction > 0), a progress line
+(jobcontract.progress) with step = the epochs run so far in this run, counted across folds and the
+final fit (so it only grows), and value = the validation rows' loss in the target's units, the same
+measure as the Outcome's loss (which is on held-out rows). A sweep's early stopping reads these; a
+trial it stops gets SIGTERM and simply ends, the Worker reporting its last value.
 A non-finite training loss ends the run with a 422 "Diverged" Outcome. Extra Outcome fields:
 device, epochsRun, rows, features, durationSeconds, folds (per fold: loss, metric, epochs, best
 epoch, seconds), and with a saved model finalFit (rows, epochs, bestEpoch) and outputs (file names).
@@ -163,6 +168,7 @@ class Trainer:
         self.data = data
         self.net = net
         self.device = device
+        self.epochs_run = 0  # across folds and the final fit: the progress lines' step
 
     def fit_predict(self, X_train, y_train, X_test, seed: int):
         import torch
@@ -194,10 +200,20 @@ class Trainer:
 
         shape = network_shape(self.net, Z_train.shape[1])
         model = build_network(shape).to(self.device)
-        history, curve = self.train(model, Xf, yf, Xv, yv, seed)
+        report = self.reporter(np.asarray(y_train)[val_rows], y_train, scale) if n_val else None
+        history, curve = self.train(model, Xf, yf, Xv, yv, seed, report)
         return Fit(model, pipeline, scale, history, curve, shape, len(y_train))
 
-    def train(self, model, Xf, yf, Xv, yv, seed: int):
+    def reporter(self, y_val, y_train, scale: "TargetScale"):
+        """A progress line from the validation rows' predictions on the scaled target: their loss in the
+        target's units, measured as the Outcome's loss is (tabular.loss_value, huber's delta from the
+        training target), at step = epochs run so far."""
+        def report(predicted):
+            values = scale.invert(predicted.reshape(-1).double().cpu().numpy())
+            jc.progress(self.epochs_run, tabular.loss_value(self.data.loss, y_val, values, y_train))
+        return report
+
+    def train(self, model, Xf, yf, Xv, yv, seed: int, report=None):
         import copy
 
         import torch
@@ -232,10 +248,14 @@ class Trainer:
                 total += loss.item() * len(rows)
             watched = train_loss = total / len(yf)
             validation_loss = None
+            self.epochs_run += 1
             if Xv is not None:
                 model.eval()
                 with torch.no_grad():
-                    watched = validation_loss = loss_fn(model(Xv), yv).item()
+                    predicted = model(Xv)
+                    watched = validation_loss = loss_fn(predicted, yv).item()
+                if report is not None:
+                    report(predicted)
             curve.append((epoch, train_loss, validation_loss, optimizer.param_groups[0]["lr"]))
             if not math.isfinite(watched):
                 raise jc.JobError(f"training diverged at epoch {epoch}: the loss is {watched}", "Diverged", 422)

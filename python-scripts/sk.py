@@ -13,6 +13,9 @@ With crossValidateOnly false, the model is scored on a held-out split, then fitt
 saved to $OUTPUT_DIR (when it is set): model.joblib (the whole fitted scikit-learn Pipeline,
 preprocessing included; joblib.load needs tabular.py importable) and model.json
 (modelfiles.describe, kind "sklearn"). The Outcome then has finalFit (rows) and outputs.
+
+Progress: after each fold, a progress line (jobcontract.progress) with step = the fold's number (from
+1) and value = its held-out loss, in the units of the Outcome's loss.
 """
 from __future__ import annotations
 
@@ -59,7 +62,8 @@ def main(job: Dict[str, Any]) -> Dict[str, Any]:
         pipeline, info = fit(X_train, y_train, seed)
         return pipeline.predict(X_test), info
 
-    result = tabular.evaluate(data, X, y, fit_predict)
+    # One progress point per fold, its held-out loss: a sweep can stop a losing trial between folds.
+    result = tabular.evaluate(data, X, y, fit_predict, on_fold=jc.progress)
     result["model"] = model
     if not data.cross_validate:
         out = jc.output_dir()

@@ -315,9 +315,11 @@ def loss_value(kind: str, y_true, y_pred, y_train) -> float:
     return float(np.mean(residual ** 2))
 
 
-def evaluate(spec: TabularSpec, X, y, fit_predict: Callable) -> Dict[str, Any]:
+def evaluate(spec: TabularSpec, X, y, fit_predict: Callable,
+             on_fold: Optional[Callable[[int, float], None]] = None) -> Dict[str, Any]:
     """Cross-validates (or trains and tests once) with `fit_predict(X_tr, y_tr, X_te, seed)`, which
-    returns (predictions in target units, info dict). Returns the Outcome's numbers."""
+    returns (predictions in target units, info dict). Returns the Outcome's numbers. `on_fold(k, loss)`
+    hears each fold's held-out loss as it is known (k from 1)."""
     import numpy as np
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import KFold, train_test_split
@@ -344,6 +346,8 @@ def evaluate(spec: TabularSpec, X, y, fit_predict: Callable) -> Dict[str, Any]:
                      "seconds": round(time.monotonic() - started, 3)})
         infos.append(info)
         jc.log(f"fold {fold + 1}/{len(splits)} loss={losses[-1]:.4f} {spec.scorer}={metrics[-1]:.4f}")
+        if on_fold is not None:
+            on_fold(fold + 1, losses[-1])
     return {
         "loss": float(np.mean(losses)),
         "metric": float(np.mean(metrics)),

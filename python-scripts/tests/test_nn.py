@@ -90,3 +90,56 @@ def test_each_preprocessing_and_network_option_trains(changes):
     outcome = run.outcome
     assert outcome["status"] == 200, run.stderr
     assert outcome["loss"] < 2 * mean_baseline_mse(2, 0)
+
+
+def progress_points(run):
+    """The (step, value) of each progress line, checking that every one is well-formed and before the Outcome."""
+    import json
+
+    lines = [line for line in run.stdout if line.strip()]
+    assert not lines[-1].startswith("##progress "), "a progress line must never be the last, the Outcome's, line"
+    points = []
+    for line in lines[:-1]:
+        assert line.startswith("##progress "), line
+        point = json.loads(line[len("##progress "):])
+        assert isinstance(point["step"], int) and point["step"] >= 0
+        points.append((point["step"], point["value"]))
+    return points
+
+
+@pytest.mark.parametrize("changes", [
+    {"loss": "mse"},
+    {"loss": "mae"},
+    {"loss": "huber", "lastLayerActivator": "sigmoid"},  # min-max scaled target, another inversion
+])
+def test_each_epoch_reports_its_validation_loss_in_the_outcomes_units_with_steps_growing_across_folds(changes):
+    job = example("diabetes_good_job.json", epochs=6, cvFolds=3, patienceRate=0, **changes)
+    run = run_script("nn.py", job)
+    outcome = run.outcome
+    assert outcome["status"] == 200, run.stderr
+    points = progress_points(run)
+    # One per epoch, numbered by the epochs run so far: 1..18 over three folds of six.
+    assert [step for step, _ in points] == list(range(1, 19))
+    # Each fold's last validation loss and its held-out loss measure the same thing on different rows:
+    # the same units within a small factor (on the scaled target they would differ by ~the target's
+    # variance, thousands, for mse).
+    for fold, held_out in enumerate(f["loss"] for f in outcome["folds"]):
+        last_of_fold = points[6 * fold + 5][1]
+        assert held_out / 3 < last_of_fold < held_out * 3, (changes, fold, last_of_fold, held_out)
+
+
+def test_steps_keep_growing_through_early_stopping_and_the_final_fit(tmp_path):
+    job = example("diabetes_good_job.json", epochs=30, patienceRate=0.1, crossValidateOnly=False)
+    run = run_script("nn.py", job, env={"OUTPUT_DIR": str(tmp_path)})
+    outcome = run.outcome
+    assert outcome["status"] == 200, run.stderr
+    steps = [step for step, _ in progress_points(run)]
+    # The holdout's training, then the final fit's: every epoch of both, numbered on.
+    assert steps == list(range(1, outcome["folds"][0]["epochs"] + outcome["finalFit"]["epochs"] + 1))
+
+
+def test_without_a_validation_split_there_is_nothing_to_report():
+    run = run_script("nn.py", example("diabetes_good_job.json", epochs=3, cvFolds=2, validationFraction=0,
+                                      patienceRate=0))
+    assert run.outcome["status"] == 200, run.stderr
+    assert progress_points(run) == []

@@ -65,6 +65,8 @@ public class BossClient {
     public enum Beat {
         OK,
         CANCEL,
+        /** 200 with {@code "stop": "pruned"}: the sweep's early stopping ends this trial; it ends as done. */
+        PRUNE,
         /** 409: another attempt holds the order now. */
         LEASE_LOST,
         /** 404: the Boss does not know the order (a replica that has not caught up, a proxy's slip...). */
@@ -139,6 +141,11 @@ public class BossClient {
         return read("/retrieve/job", response.body(), () -> json.readValue(response.body(), MAP));
     }
 
+    /**
+     * Extends the lease, sending {@code progress} (null: none). A Boss that refuses the progress (400, 413)
+     * gets the same heartbeat again without it, and that answer is returned: points it cannot take must
+     * not cost the lease. A cancellation outranks a {@code stop}.
+     */
     public Beat heartbeat(String orderId, String node, int attempt, Map<String, Object> progress) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("node", node);
@@ -148,10 +155,13 @@ public class BossClient {
         }
         try {
             HttpResponse<String> response = send(post("/orders/" + orderId + "/heartbeat", body, timeout));
+            if (progress != null && (response.statusCode() == 400 || response.statusCode() == 413)) {
+                log.warn("the Boss refused a heartbeat's progress, sending it again without order={} answer={}", orderId,
+                        reason(response.statusCode(), response.body()));
+                return heartbeat(orderId, node, attempt, null);
+            }
             return switch (response.statusCode()) {
-                case 200 -> Boolean.TRUE.equals(read("heartbeat", response.body(),
-                        () -> json.readValue(response.body(), MAP)).get("cancelRequested"))
-                        ? Beat.CANCEL : Beat.OK;
+                case 200 -> beat(read("heartbeat", response.body(), () -> json.readValue(response.body(), MAP)));
                 case 409 -> Beat.LEASE_LOST;
                 case 404 -> Beat.NOT_FOUND;
                 default -> Beat.UNREACHABLE;
@@ -160,6 +170,14 @@ public class BossClient {
             log.debug("heartbeat not answered order={} error={}", orderId, e.getMessage());
             return Beat.UNREACHABLE;
         }
+    }
+
+    /** A 200 heartbeat answer: {@code cancelRequested}, else {@code "stop": "pruned"}, else carry on. */
+    private static Beat beat(Map<String, Object> answer) {
+        if (Boolean.TRUE.equals(answer.get("cancelRequested"))) {
+            return Beat.CANCEL;
+        }
+        return "pruned".equals(answer.get("stop")) ? Beat.PRUNE : Beat.OK;
     }
 
     /** Ships a batch of script output; false when the Boss no longer wants it from us (not our order). */

@@ -1,6 +1,7 @@
 package com.maddatum.worker.outcome;
 
 import com.maddatum.worker.runner.ProcessResult;
+import com.maddatum.worker.runner.Progress;
 import com.maddatum.worker.runner.StopReason;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,7 +19,8 @@ import tools.jackson.databind.json.JsonMapper;
  * the one that started the kill ({@link ProcessResult#stoppedBy()}): a script that had already
  * finished keeps its own result, and a timeout stays a timeout when a shutdown or a cancellation
  * arrives while it is being killed. {@code retryable} marks the failures that are the machine's
- * fault, which the Boss re-queues instead of failing. Every other Outcome the Worker builds itself
+ * fault, which the Boss re-queues instead of failing. A run the Boss pruned (its sweep's early
+ * stopping) is no failure: it ends as done, marked {@code pruned}. Every other Outcome the Worker builds itself
  * (refusals, hand-backs, replacements) comes from here too.
  */
 @Component
@@ -30,7 +32,8 @@ public final class OutcomeBuilder {
      * Outcome fields only the Worker fills: a script's last line cannot claim artifacts it did not upload
      * (the Boss would attach blobs of another job to this one) or a fetch time it did not measure.
      */
-    static final java.util.List<String> WORKER_FIELDS = java.util.List.of("artifacts", "skippedArtifacts", "fetchSeconds");
+    static final java.util.List<String> WORKER_FIELDS = java.util.List.of("artifacts", "skippedArtifacts", "fetchSeconds",
+            "pruned", "prunedAt");
 
     /** Python's json.dumps writes NaN and Infinity by default: read them, so the contract can fix them. */
     private final JsonMapper lenient;
@@ -40,6 +43,11 @@ public final class OutcomeBuilder {
     }
 
     public Map<String, Object> fromResult(ProcessResult result, Object jobId) {
+        return fromResult(result, jobId, null);
+    }
+
+    /** As above; {@code lastPoint} is the run's last progress point (null: none), which a pruned run reports. */
+    public Map<String, Object> fromResult(ProcessResult result, Object jobId, Progress.Point lastPoint) {
         Map<String, Object> outcome;
         StopReason honoured = result.stoppedBy();
         if (!result.started()) {
@@ -48,6 +56,8 @@ public final class OutcomeBuilder {
             outcome = handBack(jobId, "WorkerShutdown", "the worker shut down while the script ran");
         } else if (honoured == StopReason.CANCELLED) {
             outcome = failure(jobId, 499, "Cancelled", "the job was cancelled while it ran");
+        } else if (honoured == StopReason.PRUNED) {
+            outcome = pruned(result, jobId, lastPoint);
         } else if (result.timedOut()) {
             outcome = failure(jobId, 504, "Timeout", "the script ran past its time limit (" + result.killedBecause() + ")");
         } else {
@@ -71,6 +81,10 @@ public final class OutcomeBuilder {
      * (499); any other stop (a shutdown) hands the order back, as a stop during the run does.
      */
     public static Map<String, Object> notStarted(Object jobId, StopReason stop) {
+        if (stop == StopReason.PRUNED) {
+            // Handing it back would only run it to be pruned again.
+            return prunedOutcome(jobId, null);
+        }
         return stop == StopReason.CANCELLED
                 ? failure(jobId, 499, "Cancelled", "the job was cancelled before its script started")
                 : handBack(jobId, stop == StopReason.SHUTDOWN ? "WorkerShutdown" : "NotStarted",
@@ -112,21 +126,81 @@ public final class OutcomeBuilder {
         return outcome.get("error") instanceof Map<?, ?> error && "OutcomeRejected".equals(error.get("type"));
     }
 
+    /**
+     * A run the Boss's early stopping ended (sweeps): done, {@code pruned}, its last progress point as
+     * {@code prunedAt} and as its {@code loss}; or, when the script, asked to stop, printed an Outcome of
+     * its own with status 200 and a finite {@code loss}, that Outcome, marked the same way. The exit code
+     * is the kill's, so it is not held against either. Anything else the script left last (an error, half
+     * a line) gives way to the point: the stop was the Boss's decision, not the script's failure.
+     */
+    private Map<String, Object> pruned(ProcessResult result, Object jobId, Progress.Point lastPoint) {
+        Map<String, Object> own = parseLastLine(result.lastStdoutLine());
+        if (own != null && Integer.valueOf(200).equals(own.get("status")) && own.get("loss") instanceof Number loss
+                && Double.isFinite(loss.doubleValue())) {
+            Map<String, Object> outcome = owned(own, jobId);
+            outcome.put("pruned", true);
+            if (lastPoint != null) {
+                outcome.put("prunedAt", point(lastPoint));
+            }
+            return outcome;
+        }
+        return prunedOutcome(jobId, lastPoint);
+    }
+
+    /** Status 200, {@code pruned}, and with a point its value as {@code loss} and the point as {@code prunedAt}. */
+    private static Map<String, Object> prunedOutcome(Object jobId, Progress.Point lastPoint) {
+        Map<String, Object> outcome = new LinkedHashMap<>();
+        outcome.put("status", 200);
+        outcome.put("jobId", jobId);
+        if (lastPoint != null) {
+            outcome.put("loss", lastPoint.value());
+        }
+        outcome.put("pruned", true);
+        if (lastPoint != null) {
+            outcome.put("prunedAt", point(lastPoint));
+        }
+        return outcome;
+    }
+
+    private static Map<String, Object> point(Progress.Point point) {
+        Map<String, Object> at = new LinkedHashMap<>();
+        at.put("step", point.step());
+        at.put("value", point.value());
+        return at;
+    }
+
+    /** The line as a JSON object, or null when it is none. */
+    private Map<String, Object> parseLastLine(String line) {
+        if (line == null || !line.startsWith("{")) {
+            return null;
+        }
+        try {
+            return lenient.readValue(line, MAP);
+        } catch (JacksonException notJson) {
+            return null;
+        }
+    }
+
     private Map<String, Object> fromLastLine(ProcessResult result, Object jobId) {
         String line = result.lastStdoutLine();
-        Map<String, Object> parsed = null;
-        if (line != null && line.startsWith("{")) {
-            try {
-                parsed = lenient.readValue(line, MAP);
-            } catch (JacksonException notJson) {
-                parsed = null;
-            }
-        }
+        Map<String, Object> parsed = parseLastLine(line);
         if (parsed == null || !isWholeNumber(parsed.get("status"))) {
             String why = parsed != null ? "the last stdout line is JSON but has no integer status"
                     : line == null ? "the script printed no Outcome" : "the last stdout line is not a JSON Outcome";
             return failure(jobId, 500, "NoOutcome", why + "; exit code " + result.exitCode() + stderrHint(result));
         }
+        owned(parsed, jobId);
+        if (!Integer.valueOf(0).equals(result.exitCode()) && Integer.valueOf(200).equals(parsed.get("status"))) {
+            // The contract says exit 0 on success: a script that crashed after printing is not a success.
+            parsed.put("status", 500);
+            parsed.put("error", Map.of("type", "NonZeroExit",
+                    "message", "the script reported success but exited with " + result.exitCode()));
+        }
+        return parsed;
+    }
+
+    /** The script's Outcome filed under the order's job, with the Worker's own fields left to the Worker. */
+    private static Map<String, Object> owned(Map<String, Object> parsed, Object jobId) {
         if (jobId != null && !jobId.equals(parsed.get("jobId"))) {
             // The Boss files an outcome under the order's job; what the script said is kept beside it.
             Object said = parsed.put("jobId", jobId);
@@ -135,17 +209,11 @@ public final class OutcomeBuilder {
             }
         }
         for (String field : WORKER_FIELDS) {
-            // The Worker's word on what it fetched and uploaded; a script's own value is kept beside it.
+            // The Worker's word on what it fetched and uploaded, and on a pruning; a script's own value is kept beside it.
             Object said = parsed.remove(field);
             if (said != null) {
                 parsed.put("script" + Character.toUpperCase(field.charAt(0)) + field.substring(1), said);
             }
-        }
-        if (!Integer.valueOf(0).equals(result.exitCode()) && Integer.valueOf(200).equals(parsed.get("status"))) {
-            // The contract says exit 0 on success: a script that crashed after printing is not a success.
-            parsed.put("status", 500);
-            parsed.put("error", Map.of("type", "NonZeroExit",
-                    "message", "the script reported success but exited with " + result.exitCode()));
         }
         return parsed;
     }

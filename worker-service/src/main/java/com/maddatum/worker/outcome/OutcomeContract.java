@@ -41,7 +41,8 @@ import tools.jackson.databind.json.JsonMapper;
  *       fields: small and bounded, it is never left out to make room. So are {@code artifacts} and
  *       {@code skippedArtifacts} (bounded by {@code worker.artifacts.max-files} and
  *       {@code artifact/ArtifactUploader#MAX_SKIPPED_LISTED}) and {@code fetchSeconds}: the Boss attaches the
- *       uploaded blobs to the job by them.</li>
+ *       uploaded blobs to the job by them. So are {@code pruned} and {@code prunedAt} (a sweep's early
+ *       stopping ended the run; both only ever the Worker's, see {@code OutcomeBuilder#WORKER_FIELDS}).</li>
  *   <li>Size: past 5,000 values or 1 MiB, counting what the Worker adds ({@code invalidFields},
  *       {@code workerFixes}), the script's extra fields are left out, largest first, then
  *       {@code invalidFields}, then the start of {@code logTail}, then the extra parts of {@code error},
@@ -61,7 +62,7 @@ public final class OutcomeContract {
     private static final Pattern OBJECT_ID = Pattern.compile("[0-9a-f]{24}");
     private static final Set<String> KNOWN = Set.of("status", "jobId", "orderId", "attempt", "node", "loss", "metric",
             "metricName", "startedAt", "finishedAt", "exitCode", "metrics", "error", "logTail", "retryable",
-            "assignmentId", "manifest", "artifacts", "skippedArtifacts", "fetchSeconds");
+            "assignmentId", "manifest", "artifacts", "skippedArtifacts", "fetchSeconds", "pruned", "prunedAt");
     /** The Boss's limit on the run manifest's fields (OutcomeReport.MAX_MANIFEST_FIELDS). */
     static final int MAX_MANIFEST_FIELDS = 64;
     private static final Set<String> NON_FINITE = Set.of("NaN", "Infinity", "-Infinity");

@@ -89,7 +89,8 @@ final class JobExecution {
         job.put("callbackAddress", settings.bossUrl());
         LogShipper shipper = new LogShipper(boss, order.id(), settings.nodeName(), order.attempt());
         ScheduledFuture<?> beats = slot.beats.scheduleAtFixedRate(
-                Repeating.guarded("heartbeat order=" + order.id(), new Heartbeat(boss, order, settings.nodeName(), run::stop)),
+                Repeating.guarded("heartbeat order=" + order.id(), new Heartbeat(boss, order, settings.nodeName(), run::stop,
+                        run.progress())),
                 0, settings.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
         ScheduledFuture<?> logs = slot.logs.scheduleWithFixedDelay(
                 Repeating.guarded("log shipping order=" + order.id(), shipper::flush), 1, 1, TimeUnit.SECONDS);

@@ -5,6 +5,7 @@ import com.maddatum.worker.outcome.OutcomeBuilder;
 import com.maddatum.worker.runner.ProcessResult;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ProcessSpec;
+import com.maddatum.worker.runner.Progress;
 import com.maddatum.worker.runner.ScriptLauncher;
 import com.maddatum.worker.runner.StopReason;
 import java.io.IOException;
@@ -26,6 +27,8 @@ public final class ScriptRun {
     private final String name;
     private final Runs runs;
     private final AtomicReference<StopReason> stop = new AtomicReference<>();
+    /** What the script reports with {@code ##progress} lines: the heartbeat sends it, a pruned Outcome ends with it. */
+    private final Progress progress = new Progress();
     private volatile ProcessRunner.Running running;
 
     /** How a run ended: its Outcome, the process result (null if none started), and a stop that took effect. */
@@ -43,6 +46,10 @@ public final class ScriptRun {
 
     public String name() {
         return name;
+    }
+
+    public Progress progress() {
+        return progress;
     }
 
     /**
@@ -96,7 +103,7 @@ public final class ScriptRun {
                 log.info("run stopped before its script started run={} stop={}", name, before);
                 return new Ending(fetched(OutcomeBuilder.notStarted(jobId, before), staged.fetchSeconds()), null, before);
             }
-            running = runs.launcher().launch(job, name, gpu, env, staged.files(), listener);
+            running = runs.launcher().launch(job, name, gpu, env, staged.files(), listener, progress);
             StopReason early = stop.get();
             if (early != null) {
                 running.stop(early); // asked before the process existed
@@ -104,7 +111,7 @@ public final class ScriptRun {
             log.info("script started run={} pid={} script={}", name, running.pid(), job.get("scriptName"));
             ProcessResult result = running.await();
             StopReason honoured = result.stoppedBy();
-            Map<String, Object> outcome = fetched(runs.outcomes().fromResult(result, jobId), staged.fetchSeconds());
+            Map<String, Object> outcome = fetched(runs.outcomes().fromResult(result, jobId, progress.last()), staged.fetchSeconds());
             manifest.attach(outcome, stop.get() == null); // a stopped run waits for no probe
             log.info("script ended run={} exit={} status={} stop={} leftovers={} stuck={} seconds={}", name,
                     result.exitCode(), outcome.get("status"), honoured, result.leftovers(), result.stuck(),

@@ -21,6 +21,8 @@ final class OutputCapture implements Runnable {
     private final long maxFileBytes;
     private final byte[] ring;
     private final ProcessSpec.OutputListener listener;
+    /** Finds progress lines in stdout; null for stderr, or when nobody wants them. */
+    private final ProgressLines progressLines;
     private long total;
     private int next;
     private boolean wrapped;
@@ -30,8 +32,14 @@ final class OutputCapture implements Runnable {
     private volatile boolean ended;
 
     OutputCapture(InputStream in, Path file, long maxFileBytes, int tailBytes, ProcessSpec.OutputListener listener) {
+        this(in, file, maxFileBytes, tailBytes, listener, null);
+    }
+
+    OutputCapture(InputStream in, Path file, long maxFileBytes, int tailBytes, ProcessSpec.OutputListener listener,
+            ProgressLines progressLines) {
         this.in = in;
         this.listener = listener;
+        this.progressLines = progressLines;
         this.file = file;
         this.maxFileBytes = maxFileBytes;
         this.ring = new byte[tailBytes];
@@ -55,9 +63,15 @@ final class OutputCapture implements Runnable {
                     marked = true;
                 }
                 remember(buffer, n);
+                if (progressLines != null) {
+                    progressLines.accept(buffer, n);
+                }
                 if (listener != null) {
                     listener.onOutput(buffer, n);
                 }
+            }
+            if (progressLines != null) {
+                progressLines.finish();
             }
         } catch (IOException e) {
             // The process was killed or the pipe closed: what was captured so far stands.
@@ -123,12 +137,16 @@ final class OutputCapture implements Runnable {
         return new String(ordered, StandardCharsets.UTF_8);
     }
 
-    /** The last non-empty line, or null; a line longer than the tail cannot be recovered whole. */
+    /**
+     * The last non-empty line that is not a progress line ({@link ProgressLines#PREFIX}), or null; a line
+     * longer than the tail cannot be recovered whole, and neither can one followed by more than the tail
+     * of progress lines.
+     */
     String lastNonEmptyLine() {
         String tail = tail();
         String[] lines = tail.split("\r?\n");
         for (int i = lines.length - 1; i >= 0; i--) {
-            if (!lines[i].isBlank()) {
+            if (!lines[i].isBlank() && !lines[i].startsWith(ProgressLines.PREFIX)) {
                 boolean whole = i > 0 || !wrapped();
                 return whole ? lines[i].strip() : null;
             }

@@ -144,7 +144,8 @@ public class ProcessRunner {
                 return;
             }
             this.stdout = new OutputCapture(process.getInputStream(), spec.stdoutFile(), spec.maxLogBytes(),
-                    spec.tailBytes(), spec.listener());
+                    spec.tailBytes(), spec.listener(), spec.progress() == null ? null
+                            : new ProgressLines(spec.progress(), spec.workDir().getFileName().toString()));
             this.stderr = new OutputCapture(process.getErrorStream(), spec.stderrFile(), spec.maxLogBytes(),
                     spec.tailBytes(), spec.listener());
             this.pumps = new Thread[] {daemon(stdout, "stdout"), daemon(stderr, "stderr"), daemon(this::feedStdin, "stdin")};

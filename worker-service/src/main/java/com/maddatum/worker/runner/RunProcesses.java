@@ -311,7 +311,7 @@ final class RunProcesses {
     private boolean killMembers(Process main, Duration grace, Duration killBound) throws InterruptedException, ScanStuck {
         Set<Long> signalled = new HashSet<>();
         if (main != null) {
-            main.destroy();
+            signal(main, false);
         }
         long deadline = System.nanoTime() + grace.toNanos();
         while (true) {
@@ -329,7 +329,7 @@ final class RunProcesses {
         long killDeadline = System.nanoTime() + killBound.toNanos();
         do {
             if (main != null) {
-                main.destroyForcibly();
+                signal(main, true);
             }
             members(main).forEach(ProcessHandle::destroyForcibly);
             pause(main);
@@ -338,6 +338,31 @@ final class RunProcesses {
             }
         } while (System.nanoTime() < killDeadline);
         return false;
+    }
+
+    /**
+     * SIGTERM ({@code force}: SIGKILL) through the process's handle: {@link Process#destroy} would also close
+     * the pipes the pumps read, and lose what the script prints once asked to stop (a pruned trial's own
+     * Outcome) and what its last writes left unread. The pumps end at the pipes' end of file instead, within
+     * the runner's bounded drain. A stand-in process without a handle (tests) is destroyed as such.
+     */
+    private static void signal(Process main, boolean force) {
+        ProcessHandle handle;
+        try {
+            handle = main.toHandle();
+        } catch (UnsupportedOperationException noHandle) {
+            if (force) {
+                main.destroyForcibly();
+            } else {
+                main.destroy();
+            }
+            return;
+        }
+        if (force) {
+            handle.destroyForcibly();
+        } else {
+            handle.destroy();
+        }
     }
 
     private static void pause(Process main) throws InterruptedException {

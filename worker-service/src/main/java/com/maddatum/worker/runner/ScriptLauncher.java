@@ -77,6 +77,13 @@ public class ScriptLauncher {
     /** As above, with the data and inputs the run's {@code files} say ({@code DATA_DIR}, {@code DATA_FILE}, {@code INPUT_DIR}). */
     public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
             Map<String, String> extraEnv, RunFiles files, ProcessSpec.OutputListener listener) throws Refused, IOException {
+        return launch(job, runName, gpu, extraEnv, files, listener, null);
+    }
+
+    /** As above, reading the script's progress lines into {@code progress} (null: not read). */
+    public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
+            Map<String, String> extraEnv, RunFiles files, ProcessSpec.OutputListener listener, Progress progress)
+            throws Refused, IOException {
         Path script = resolveScript(job.get("scriptName"));
         Path workDir = Files.createDirectories(settings.workDir().resolve(runName));
         String jobJson = json.writeValueAsString(job);
@@ -108,7 +115,7 @@ public class ScriptLauncher {
             env.put("CUDA_VISIBLE_DEVICES", gpu.toString());
         }
         return runner.start(new ProcessSpec(command, workDir, env, false, jobBytes, timeout(job),
-                settings.maxLogBytes(), settings.logTailBytes(), settings.killGrace(), listener));
+                settings.maxLogBytes(), settings.logTailBytes(), settings.killGrace(), listener, progress));
     }
 
     /**

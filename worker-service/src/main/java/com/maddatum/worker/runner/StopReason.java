@@ -9,5 +9,10 @@ public enum StopReason {
     /** The Boss no longer recognises our attempt: someone else owns the order now. */
     LEASE_LOST,
     /** The Worker is shutting down and the grace period ran out. */
-    SHUTDOWN
+    SHUTDOWN,
+    /**
+     * The Boss's early-stopping rule judged the run a losing trial of its sweep: it ends as done, with its
+     * last progress point, not as a failure.
+     */
+    PRUNED
 }

@@ -86,6 +86,54 @@ class BossClientTest {
         assertThat(first.getBody().utf8()).isEqualTo("{\"node\":\"n\",\"attempt\":1}");
     }
 
+    /** The answers Bosses gave before sweeps, and extra fields a newer one may add, mean what they meant. */
+    @Test
+    void heartbeatAnswersWithoutAStopAreReadAsBefore() {
+        server.enqueue(answer(200, "{\"orderId\":\"" + ORDER + "\",\"status\":\"running\",\"attempt\":1,"
+                + "\"leaseExpiresAt\":\"2026-01-01T00:00:00Z\",\"cancelRequested\":false}"));
+        server.enqueue(answer(200, "{}"));
+        server.enqueue(answer(200, "{\"cancelRequested\":false,\"stop\":null,\"somethingNew\":[1]}"));
+        server.enqueue(answer(200, "{\"cancelRequested\":false,\"stop\":\"paused\"}"));
+        for (int i = 0; i < 4; i++) {
+            assertThat(client.heartbeat(ORDER, "n", 1, null)).as("answer %s", i).isEqualTo(BossClient.Beat.OK);
+        }
+    }
+
+    @Test
+    void stopPrunedEndsTheTrialAndACancellationOutranksIt() {
+        server.enqueue(answer(200, "{\"cancelRequested\":false,\"stop\":\"pruned\"}"));
+        server.enqueue(answer(200, "{\"cancelRequested\":true,\"stop\":\"pruned\"}"));
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.PRUNE);
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.CANCEL);
+    }
+
+    @Test
+    void progressGoesInTheHeartbeatBody() throws Exception {
+        server.enqueue(answer(200, "{\"cancelRequested\":false}"));
+        Map<String, Object> progress = new java.util.LinkedHashMap<>();
+        progress.put("step", 2L);
+        progress.put("value", 0.25);
+        progress.put("points", java.util.List.of(java.util.List.of(1L, 0.5), java.util.List.of(2L, 0.25)));
+        assertThat(client.heartbeat(ORDER, "n", 1, progress)).isEqualTo(BossClient.Beat.OK);
+        assertThat(server.takeRequest(5, TimeUnit.SECONDS).getBody().utf8()).isEqualTo(
+                "{\"node\":\"n\",\"attempt\":1,\"progress\":{\"step\":2,\"value\":0.25,\"points\":[[1,0.5],[2,0.25]]}}");
+    }
+
+    /** Points a Boss cannot take must not cost the lease: the beat goes again without them, and its answer stands. */
+    @Test
+    void aHeartbeatRefusedForItsProgressIsSentAgainWithoutIt() throws Exception {
+        server.enqueue(answer(400, "{\"status\":400,\"detail\":\"bad progress\",\"field\":\"progress\"}"));
+        server.enqueue(answer(200, "{\"stop\":\"pruned\"}"));
+        assertThat(client.heartbeat(ORDER, "n", 1, Map.of("step", 1L, "value", 1.0, "points", java.util.List.of())))
+                .isEqualTo(BossClient.Beat.PRUNE);
+        assertThat(server.takeRequest(5, TimeUnit.SECONDS).getBody().utf8()).contains("\"progress\"");
+        assertThat(server.takeRequest(5, TimeUnit.SECONDS).getBody().utf8()).isEqualTo("{\"node\":\"n\",\"attempt\":1}");
+        // Without progress a 400 is what it was: no answer to act on.
+        server.enqueue(answer(400, "{}"));
+        assertThat(client.heartbeat(ORDER, "n", 1, null)).isEqualTo(BossClient.Beat.UNREACHABLE);
+        assertThat(server.getRequestCount()).isEqualTo(3);
+    }
+
     @Test
     void callbackAnswersMapToDeliveryResults() {
         server.enqueue(answer(200, "{}"));

@@ -3,6 +3,7 @@ package com.maddatum.worker.outcome;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.runner.ProcessResult;
+import com.maddatum.worker.runner.Progress;
 import com.maddatum.worker.runner.StopReason;
 import com.maddatum.worker.support.TestSettings;
 import java.time.Instant;
@@ -32,6 +33,54 @@ class OutcomeBuilderTest {
                 .containsEntry("status", 503).containsEntry("retryable", true);
         assertThat(builder.fromResult(ended(143, null, StopReason.CANCELLED), "job-1")).containsEntry("status", 499);
         assertThat(builder.fromResult(ended(null, null, StopReason.TIMEOUT), "job-1")).containsEntry("status", 504);
+    }
+
+    @Test
+    void aPrunedRunIsDoneWithItsLastPointAsItsLoss() {
+        Map<String, Object> outcome = builder.fromResult(ended(-15, "##progress cut", StopReason.PRUNED), "job-1",
+                new Progress.Point(7, 0.25));
+        assertThat(outcome).containsEntry("status", 200).containsEntry("jobId", "job-1").containsEntry("loss", 0.25)
+                .containsEntry("pruned", true).containsEntry("prunedAt", Map.of("step", 7L, "value", 0.25))
+                .containsEntry("exitCode", -15).doesNotContainKeys("retryable", "error");
+    }
+
+    @Test
+    void aPrunedScriptsOwnOutcomeWithALossIsKeptAndMarkedPruned() {
+        Map<String, Object> outcome = builder.fromResult(ended(143,
+                "{\"status\":200,\"jobId\":\"job-1\",\"loss\":0.125,\"epochs\":4}", StopReason.PRUNED), "job-1",
+                new Progress.Point(4, 0.5));
+        assertThat(outcome).containsEntry("status", 200).containsEntry("loss", 0.125).containsEntry("epochs", 4)
+                .containsEntry("pruned", true).containsEntry("prunedAt", Map.of("step", 4L, "value", 0.5))
+                .doesNotContainKey("error");
+    }
+
+    @Test
+    void aPrunedScriptsOwnOutcomeWithoutAFiniteLossOrASuccessGivesWayToTheLastPoint() {
+        for (String own : new String[] {"{\"status\":200,\"jobId\":\"job-1\"}", "{\"status\":200,\"loss\":NaN}",
+                "{\"status\":500,\"loss\":0.1,\"error\":{\"type\":\"KeyboardInterrupt\"}}"}) {
+            Map<String, Object> outcome = builder.fromResult(ended(0, own, StopReason.PRUNED), "job-1",
+                    new Progress.Point(2, 0.75));
+            assertThat(outcome).as(own).containsEntry("status", 200).containsEntry("loss", 0.75)
+                    .containsEntry("pruned", true).doesNotContainKey("error");
+        }
+    }
+
+    @Test
+    void aRunPrunedBeforeItReportedAnythingIsDoneWithoutALoss() {
+        assertThat(builder.fromResult(ended(-15, null, StopReason.PRUNED), "job-1", null))
+                .containsEntry("status", 200).containsEntry("pruned", true).doesNotContainKeys("loss", "prunedAt");
+        // Not handed back either when the stop came before the script started: it would only be pruned again.
+        assertThat(OutcomeBuilder.notStarted("job-1", StopReason.PRUNED)).containsEntry("status", 200)
+                .containsEntry("pruned", true).doesNotContainKey("retryable");
+    }
+
+    @Test
+    void aScriptCannotClaimItWasPrunedItsOwnWordIsKeptAside() {
+        Map<String, Object> outcome = builder.fromResult(ended(0,
+                "{\"status\":200,\"loss\":1,\"pruned\":true,\"prunedAt\":{\"step\":1}}", null), "job-1",
+                new Progress.Point(3, 0.5));
+        assertThat(outcome).doesNotContainKeys("pruned", "prunedAt").containsEntry("scriptPruned", true)
+                .containsKey("scriptPrunedAt").containsEntry("loss", 1);
     }
 
     @Test

@@ -193,6 +193,15 @@ class OutcomeContractTest {
     }
 
     @Test
+    void aPruningIsNeverLeftOutToMakeRoom() {
+        Map<String, Object> at = Map.of("step", 12L, "value", 0.5);
+        // A log tail too big for the Boss: every extra field goes before the tail is cut.
+        Map<String, Object> fixed = conformed(outcome("loss", 0.5, "pruned", true, "prunedAt", at, "epochs", 12,
+                "logTail", "x".repeat(2_000_000)));
+        assertThat(fixed).doesNotContainKey("epochs").containsEntry("pruned", true).containsEntry("prunedAt", at);
+    }
+
+    @Test
     void aHugeLogTailIsCutFromItsStartToFit() {
         Map<String, Object> fixed = conformed(outcome("logTail", "é".repeat(400_000) + "the end"));
         assertThat((String) fixed.get("logTail")).endsWith("the end");

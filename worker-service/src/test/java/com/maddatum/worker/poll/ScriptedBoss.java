@@ -23,7 +23,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class ScriptedBoss extends Dispatcher {
 
-    record Beat(String orderId, long nanos) {}
+    record Beat(String orderId, long nanos, JsonNode body) {}
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
@@ -87,7 +87,8 @@ final class ScriptedBoss extends Dispatcher {
         if (path.endsWith("/heartbeat")) {
             String order = path.split("/")[2];
             int before = (int) beats.stream().filter(b -> b.orderId().equals(order)).count();
-            beats.add(new Beat(order, System.nanoTime()));
+            beats.add(new Beat(order, System.nanoTime(), request.getBody() == null ? null
+                    : JSON.readTree(request.getBody().utf8())));
             return heartbeat.apply(order, before);
         }
         if (path.endsWith("/logs")) {
@@ -122,6 +123,17 @@ final class ScriptedBoss extends Dispatcher {
         blobs.put(sha, bytes);
         return new MockResponse.Builder().code(201).addHeader("Content-Type", "application/json")
                 .body("{\"sha256\":\"" + sha + "\",\"size\":" + bytes.length + "}").build();
+    }
+
+    /** The body of the order's latest heartbeat (the one being answered, inside {@link #heartbeat}). */
+    JsonNode lastBeatBody(String orderId) {
+        JsonNode body = null;
+        for (Beat beat : beats) {
+            if (beat.orderId().equals(orderId)) {
+                body = beat.body();
+            }
+        }
+        return body;
     }
 
     long beatsOf(String orderId) {

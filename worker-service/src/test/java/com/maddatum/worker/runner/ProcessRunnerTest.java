@@ -329,4 +329,51 @@ class ProcessRunnerTest {
     private static Map<String, Object> error(Map<String, Object> outcome) {
         return (Map<String, Object>) outcome.get("error");
     }
+
+    private ProcessResult runWithProgress(Progress progress, String job) throws InterruptedException {
+        List<String> command = List.of(TestSettings.python(), "-u", TestSettings.fixtureScripts().resolve("progress.py")
+                .toString(), job);
+        return runner.start(new ProcessSpec(command, work, Map.of(), true, null, Duration.ofSeconds(60), 1 << 20,
+                64 * 1024, Duration.ofSeconds(2), null, progress)).await();
+    }
+
+    @Test
+    void aProgressLineAfterTheOutcomeIsNotTheOutcome() throws Exception {
+        Progress progress = new Progress();
+        ProcessResult result = runWithProgress(progress, "{\"outcomeFirst\":true}");
+        assertThat(result.lastStdoutLine()).isEqualTo("{\"status\": 200, \"jobId\": \"x\", \"loss\": 0.5}");
+        assertThat(outcome(result)).containsEntry("status", 200).containsEntry("loss", 0.5);
+        assertThat(progress.pending().points()).extracting(Progress.Point::step).containsExactly(0L, 1L, 2L, 99L);
+        assertThat(progress.last()).isEqualTo(new Progress.Point(99, 0.01));
+    }
+
+    /** The leftover path reads the last line before its kill: a leftover's progress lines must not come last there either. */
+    @Test
+    void progressLinesALeftoverPrintsDoNotTakeTheOutcomesPlace() throws Exception {
+        Progress progress = new Progress();
+        ProcessResult result = runWithProgress(progress, "{\"leaveChild\":true,\"points\":0}");
+        assertThat(result.leftovers()).isEqualTo(1);
+        String tail = result.stdoutTail();
+        assertThat(tail.substring(tail.indexOf("\"loss\": 0.5}"))).as("what came after the outcome").contains("##progress");
+        assertThat(outcome(result)).containsEntry("status", 200).containsEntry("loss", 0.5);
+        assertThat(progress.last().step()).isGreaterThanOrEqualTo(1000);
+    }
+
+    /** A stop sends SIGTERM without closing the pipes: what the script prints as it stops is read, not lost. */
+    @Test
+    void whatAScriptPrintsWhenAskedToStopIsKept() throws Exception {
+        Progress progress = new Progress();
+        List<String> command = List.of(TestSettings.python(), "-u", TestSettings.fixtureScripts().resolve("progress.py")
+                .toString(), "{\"forever\":true,\"ownOutcomeOnTerm\":true}");
+        ProcessRunner.Running running = runner.start(new ProcessSpec(command, work, Map.of(), true, null,
+                Duration.ofSeconds(60), 1 << 20, 64 * 1024, Duration.ofSeconds(2), null, progress));
+        awaitCondition(() -> progress.last() != null, Duration.ofSeconds(20));
+        running.stop(StopReason.PRUNED);
+        ProcessResult result = running.await();
+        assertThat(result.stoppedBy()).isEqualTo(StopReason.PRUNED);
+        assertThat(result.killedBecause()).isEqualTo("pruned");
+        assertThat(result.exitCode()).isZero();
+        assertThat(result.lastStdoutLine()).isEqualTo("{\"status\": 200, \"jobId\": \"x\", \"loss\": 0.3}");
+        assertThat(Files.readString(work.resolve("stdout.log"))).endsWith("\"loss\": 0.3}\n");
+    }
 }
