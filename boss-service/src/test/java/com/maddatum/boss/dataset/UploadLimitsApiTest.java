@@ -38,7 +38,7 @@ class UploadLimitsApiTest extends BossApiTestBase {
     void emptyStore() throws IOException {
         http = new RawHttp(port);
         for (BlobStore.Blob blob : StreamSupport.stream(blobs.all().spliterator(), false).toList()) {
-            blobs.delete(blob.sha256());
+            blobs.delete(blob.sha256(), java.time.Instant.parse("3000-01-01T00:00:00Z"));
         }
         mongo.getCollection("datasetVersions").deleteMany(new org.bson.Document());
     }
