@@ -58,9 +58,11 @@ class BlobController {
     }
 
     @Operation(summary = "Store bytes under their SHA-256", description = "The body is the raw bytes "
-            + "(application/octet-stream), streamed to storage while hashed. 201 when stored, 200 when a blob with "
-            + "this hash was stored already; 400 when the bytes hash otherwise (nothing is stored); 413 over "
-            + "boss.datasets.max-upload-bytes or boss.datasets.quota-bytes.")
+            + "(application/octet-stream), streamed to storage while hashed. 201 when stored; 200 when a blob with "
+            + "this hash was stored already (the body is then only hashed, to check it, and dropped); 400 when the "
+            + "bytes hash otherwise (nothing is stored); 413 over boss.datasets.max-upload-bytes, or when new "
+            + "bytes would take what is stored (datasets and artifacts) past boss.datasets.quota-bytes; 507 when "
+            + "the Boss's disk is full.")
     @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(
             mediaType = MediaType.APPLICATION_OCTET_STREAM_VALUE, schema = @Schema(type = "string", format = "binary")))
     @ApiResponse(responseCode = "201", description = "stored", content = @Content(
@@ -70,20 +72,16 @@ class BlobController {
             @RequestParam(required = false) String sha256, HttpServletRequest request, HttpServletResponse response)
             throws IOException {
         String expected = checkHash(sha256);
-        boolean existed = store.find(expected).isPresent();
-        UploadLimits.Budget budget = limits.budget(!existed);
-        try {
-            limits.checkDeclared(budget, request.getContentLengthLong(), "body");
-        } catch (ApiProblem tooLarge) {
-            response.setHeader("Connection", "close"); // do not read a body we will not keep
-            throw tooLarge;
-        }
         BlobStore.Blob blob;
+        boolean existed;
         try (InputStream in = new ClientBody(request.getInputStream())) {
-            blob = store.put(in, expected, budget.maxBytes(), null);
-        } catch (BlobStore.TooLarge e) {
-            response.setHeader("Connection", "close");
-            throw limits.tooLarge(budget, "body");
+            limits.checkDeclared(request.getContentLengthLong(), "body");
+            // Touched before the body is read, so the collector's grace covers the read.
+            existed = store.touch(expected).isPresent();
+            blob = existed ? checkedAgain(in, expected) : limits.store(in, expected, null, "body");
+        } catch (ApiProblem refused) {
+            response.setHeader("Connection", "close"); // do not read a body we will not keep
+            throw refused;
         } catch (BlobStore.HashMismatch e) {
             throw ApiProblem.invalidField("sha256", "The body hashes to " + e.actual() + ", not to the sha256 "
                     + e.expected() + " the request named; nothing was stored.");
@@ -95,6 +93,22 @@ class BlobController {
         return ResponseEntity.status(existed ? HttpStatus.OK : HttpStatus.CREATED)
                 .location(java.net.URI.create("/blobs/" + blob.sha256()))
                 .body(new Stored(blob.sha256(), blob.size()));
+    }
+
+    /**
+     * Bytes the Boss has already: hashed to check them, and dropped, rather than written again to be thrown
+     * away. The blob is touched once more at the end: a collector that deleted it all the same (the upload
+     * outlasted the grace) is answered with a 503, which a Worker meets by sending the bytes again.
+     */
+    private BlobStore.Blob checkedAgain(InputStream in, String expected) throws IOException {
+        try {
+            HashingCopy.checkExpected(expected, HashingCopy.copy(in, limits.maxUpload(), null, HashingCopy.DISCARD)
+                    .sha256());
+        } catch (BlobStore.TooLarge e) {
+            throw limits.tooLarge("body");
+        }
+        return store.touch(expected).orElseThrow(() -> ApiProblem.sendAgain("Blob " + expected + " was deleted while "
+                + "its bytes were being checked; nothing was stored. Send them again.", "sha256"));
     }
 
     private static String checkHash(String sha256) {

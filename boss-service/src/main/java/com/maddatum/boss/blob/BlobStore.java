@@ -125,11 +125,15 @@ public interface BlobStore {
             super("no space left to store the blob: " + cause.getMessage(), cause);
         }
 
-        /** Whether {@code e} is the operating system saying the disk (or the user's disk quota) is full. */
-        static boolean isDiskFull(IOException e) {
+        /**
+         * A store's write that failed: {@link StoreFull} when the operating system said the disk (or the user's
+         * disk quota) is full, which Java reports only in the message, else the failure as it was.
+         */
+        static IOException translate(IOException e) {
             String message = e.getMessage();
-            return message != null && (message.contains("No space left on device")
+            boolean full = message != null && (message.contains("No space left on device")
                     || message.contains("Disk quota exceeded") || message.contains("There is not enough space"));
+            return full ? new StoreFull(e) : e;
         }
     }
 

@@ -105,6 +105,8 @@ final class DiskBlobStore implements BlobStore {
                     // collector's grace. Nothing can delete it in between: the delete takes this lock.
                     Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     moved = true;
+                } catch (IOException e) {
+                    throw StoreFull.translate(e);
                 } finally {
                     if (!moved && !existed) {
                         total.addAndGet(-copied.size());
@@ -113,8 +115,6 @@ final class DiskBlobStore implements BlobStore {
             }
             forceDirectory();
             return new Blob(copied.sha256(), copied.size(), now);
-        } catch (IOException e) {
-            throw StoreFull.isDiskFull(e) ? new StoreFull(e) : e;
         } finally {
             if (!moved) {
                 Files.deleteIfExists(temp);
@@ -127,12 +127,20 @@ final class DiskBlobStore implements BlobStore {
         try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {
             HashingCopy.Copied copied = HashingCopy.copy(in, maxBytes, onChunk, (bytes, offset, length) -> {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes, offset, length);
-                while (buffer.hasRemaining()) {
-                    out.write(buffer);
+                try {
+                    while (buffer.hasRemaining()) {
+                        out.write(buffer);
+                    }
+                } catch (IOException e) {
+                    throw StoreFull.translate(e);
                 }
             });
-            // On disk before it is named: a crash after the rename must not leave a named, short file.
-            out.force(true);
+            try {
+                // On disk before it is named: a crash after the rename must not leave a named, short file.
+                out.force(true);
+            } catch (IOException e) {
+                throw StoreFull.translate(e);
+            }
             return copied;
         }
     }

@@ -28,6 +28,9 @@ final class HashingCopy {
 
     record Copied(String sha256, long size) {}
 
+    /** A sink that keeps nothing: for bytes that are only hashed, to check them. */
+    static final Sink DISCARD = (bytes, offset, length) -> { };
+
     private HashingCopy() {}
 
     /**

@@ -36,13 +36,11 @@ class DatasetUploads {
 
     record Uploaded(DatasetVersion version, boolean created) {}
 
-    private final BlobStore blobs;
     private final UploadLimits limits;
     private final DatasetStore store;
     private final Clock clock;
 
-    DatasetUploads(BlobStore blobs, UploadLimits limits, DatasetStore store, Clock clock) {
-        this.blobs = blobs;
+    DatasetUploads(UploadLimits limits, DatasetStore store, Clock clock) {
         this.limits = limits;
         this.store = store;
         this.clock = clock;
@@ -60,8 +58,7 @@ class DatasetUploads {
         if (!multipart || name != null) {
             checkName(name, null);
         }
-        UploadLimits.Budget budget = limits.budget(true);
-        limits.checkDeclared(budget, multipart ? declaredLength - MULTIPART_ALLOWANCE : declaredLength, field);
+        limits.checkDeclared(multipart ? declaredLength - MULTIPART_ALLOWANCE : declaredLength, field);
         InputStream body = new ClientBody(requestBody);
         try {
             if (multipart) {
@@ -71,7 +68,7 @@ class DatasetUploads {
                 }
                 body = part.body();
             }
-            return store(name, field, body, budget);
+            return store(name, field, body);
         } catch (MultipartReader.Malformed e) {
             throw ApiProblem.invalidField("body", "The multipart body is malformed: " + e.getMessage() + ".");
         }
@@ -88,8 +85,7 @@ class DatasetUploads {
                 + "curl -F file=@wine.csv, or as the raw body (curl --data-binary @wine.csv).");
     }
 
-    private Uploaded store(String name, String field, InputStream content, UploadLimits.Budget budget)
-            throws IOException {
+    private Uploaded store(String name, String field, InputStream content) throws IOException {
         PushbackInputStream peeked = new PushbackInputStream(content, 1);
         int first = peeked.read();
         if (first < 0) {
@@ -100,9 +96,7 @@ class DatasetUploads {
         CsvScan csv = new CsvScan(name);
         BlobStore.Blob blob;
         try {
-            blob = blobs.put(peeked, null, budget.maxBytes(), csv);
-        } catch (BlobStore.TooLarge e) {
-            throw limits.tooLarge(budget, field);
+            blob = limits.store(peeked, null, csv, field);
         } catch (CsvScan.NotText e) {
             throw ApiProblem.invalidField(field, "'" + name + "' is named .csv but is not text (its first MiB holds a "
                     + "NUL byte); nothing was stored. Upload the CSV file itself, or give binary data another name.");

@@ -43,6 +43,53 @@ class BlobApiTest extends BossApiTestBase {
     }
 
     @Test
+    void bytesAlreadyStoredAreCheckedAndDroppedNotWrittenAgain() throws Exception {
+        byte[] data = bytes(HashingCopy.CHUNK + 5, 105);
+        String sha = RawHttp.sha256(data);
+        assertThat(http.post("/blobs?sha256=" + sha, "application/octet-stream", data).status()).isEqualTo(201);
+        java.nio.file.Path file = java.nio.file.Path.of(dataDir, "blobs", sha);
+        Object stored = fileKey(file);
+        clock.advance(java.time.Duration.ofHours(2));
+        java.time.Instant sent = clock.instant();
+        String response;
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(30_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /blobs?sha256=" + sha + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                    + "application/octet-stream\r\nContent-Length: " + data.length + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            int half = data.length / 2;
+            out.write(data, 0, half);
+            out.flush();
+            // The blob is made young before the body is read; while the body streams, nothing is spooled.
+            java.time.Instant deadline = java.time.Instant.now().plusSeconds(10);
+            while (store.find(sha).orElseThrow().storedAt().isBefore(sent)) {
+                assertThat(java.time.Instant.now()).as("the blob was touched as the upload began").isBefore(deadline);
+                Thread.onSpinWait();
+            }
+            try (var temporary = java.nio.file.Files.list(java.nio.file.Path.of(dataDir, "blobs", "tmp"))) {
+                assertThat(temporary).as("no temporary copy of bytes already stored").isEmpty();
+            }
+            out.write(data, half, data.length - half);
+            out.flush();
+            response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+        assertThat(response).startsWith("HTTP/1.1 200").contains("\"size\":" + data.length);
+        assertThat(fileKey(file)).as("the stored file, not a new copy").isEqualTo(stored);
+
+        // Checked all the same: other bytes under that hash are refused, and the blob stays as it was.
+        byte[] other = bytes(data.length, 106);
+        RawHttp.Reply forged = http.post("/blobs?sha256=" + sha, "application/octet-stream", other);
+        assertThat(forged.status()).isEqualTo(400);
+        assertThat(forged.json().get("detail").asString()).contains(RawHttp.sha256(other));
+        assertThat(http.get("/blobs/" + sha).body()).isEqualTo(data);
+    }
+
+    private static Object fileKey(java.nio.file.Path file) throws java.io.IOException {
+        return java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+    }
+
+    @Test
     void bytesThatHashOtherwiseAreRefusedAndNotStored() {
         byte[] data = bytes(5000, 101);
         String claimed = RawHttp.sha256("something else".getBytes(StandardCharsets.UTF_8));
