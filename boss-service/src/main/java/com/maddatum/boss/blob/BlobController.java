@@ -14,6 +14,8 @@ import java.io.InputStream;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -44,8 +46,9 @@ class BlobController {
 
     record Stored(String sha256, long size) {}
 
-    @Operation(summary = "A blob's bytes", description = "200 application/octet-stream with Content-Length; with "
-            + "Range: bytes=N- a 206 from byte N (Content-Range bytes N-LAST/SIZE), to resume a download.")
+    @Operation(summary = "A blob's bytes", description = "200 application/octet-stream with Content-Length, as an "
+            + "attachment, nosniff; with Range: bytes=N- a 206 from byte N (Content-Range bytes N-LAST/SIZE), to resume "
+            + "a download (bytes=N-M and bytes=-N are answered too).")
     @ApiResponse(responseCode = "200", description = "the bytes", content = @Content(
             mediaType = MediaType.APPLICATION_OCTET_STREAM_VALUE))
     @ApiResponse(responseCode = "404", description = "no blob has this hash")
@@ -54,7 +57,10 @@ class BlobController {
             throws IOException {
         String hash = sha256.toLowerCase(Locale.ROOT);
         BlobStore.Blob blob = store.find(hash).orElseThrow(() -> ApiProblem.notFound("blob", sha256));
-        BlobResponses.send(store, blob, MediaType.APPLICATION_OCTET_STREAM_VALUE, request, response);
+        // Bytes, not a page: a browser that follows a link here saves them rather than showing them.
+        HttpHeaders headers = new HttpHeaders();
+        headers.setContentDisposition(ContentDisposition.attachment().filename(blob.sha256()).build());
+        BlobResponses.send(store, blob, MediaType.APPLICATION_OCTET_STREAM_VALUE, headers, request, response);
     }
 
     @Operation(summary = "Store bytes under their SHA-256", description = "The body is the raw bytes "

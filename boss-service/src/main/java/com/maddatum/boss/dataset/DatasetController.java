@@ -147,10 +147,11 @@ class DatasetController {
         DatasetVersion found = pick(name, version, sha256);
         BlobStore.Blob blob = blobs.find(found.sha256()).orElseThrow(() -> ApiProblem.notFound("blob of dataset",
                 name + " version " + found.version()));
-        response.setHeader(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
-                .filename(found.name(), StandardCharsets.UTF_8).build().toString());
+        HttpHeaders headers = new HttpHeaders();
+        headers.setContentDisposition(ContentDisposition.attachment().filename(found.name(), StandardCharsets.UTF_8)
+                .build());
         BlobResponses.send(blobs, blob, found.isCsv() ? "text/csv" : MediaType.APPLICATION_OCTET_STREAM_VALUE,
-                request, response);
+                headers, request, response);
     }
 
     private DatasetVersion pick(String name, Integer version, String sha256) {

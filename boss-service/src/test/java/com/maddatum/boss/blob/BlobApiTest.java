@@ -8,6 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.beans.factory.annotation.Autowired;
 
 /** {@code GET /blobs/{sha256}} and {@code POST /blobs?sha256=} as a Worker uses them, over real HTTP. */
@@ -122,6 +125,8 @@ class BlobApiTest extends BossApiTestBase {
         assertThat(whole.header("Content-Length")).isEqualTo(String.valueOf(data.length));
         assertThat(whole.header("Content-Type")).isEqualTo("application/octet-stream");
         assertThat(whole.header("ETag")).isEqualTo("\"" + sha + "\"");
+        assertThat(whole.header("X-Content-Type-Options")).isEqualTo("nosniff");
+        assertThat(whole.header("Content-Disposition")).isEqualTo("attachment; filename=\"" + sha + "\"");
 
         long from = HashingCopy.CHUNK + 7;
         RawHttp.Reply rest = http.get("/blobs/" + sha, "Range", "bytes=" + from + "-");
@@ -145,6 +150,36 @@ class BlobApiTest extends BossApiTestBase {
         assertThat(head.header("Content-Length")).isEqualTo(String.valueOf(data.length));
         assertThat(head.body()).isEmpty();
     }
+
+    /** A Worker's download cut short (its stall timeout, a restart) is routine: no ERROR, no 500 path. */
+    @Test
+    @ExtendWith(OutputCaptureExtension.class)
+    void aDownloadTheClientAbandonsIsNotAnUnexpectedFailure(CapturedOutput output) throws Exception {
+        byte[] big = bytes(48 << 20, 107); // far more than the sockets' buffers hold: the Boss is mid-write
+        String sha = store.put(new java.io.ByteArrayInputStream(big), null, Long.MAX_VALUE, null).sha256();
+        long before = downloadsAnswered();
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            var out = socket.getOutputStream();
+            out.write(("GET /blobs/" + sha + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            socket.getInputStream().readNBytes(4096);
+            socket.setSoLinger(true, 0); // reset, as a killed Worker would
+        }
+        java.time.Instant deadline = java.time.Instant.now().plusSeconds(30);
+        while (downloadsAnswered() == before) {
+            assertThat(java.time.Instant.now()).as("the abandoned download ended").isBefore(deadline);
+            Thread.onSpinWait();
+        }
+        assertThat(output.getAll()).doesNotContain("unexpected failure");
+    }
+
+    private long downloadsAnswered() {
+        return meters.find("http.server.requests").tag("uri", "/blobs/{sha256}").timers().stream()
+                .mapToLong(io.micrometer.core.instrument.Timer::count).sum();
+    }
+
+    @Autowired
+    io.micrometer.core.instrument.MeterRegistry meters;
 
     @Test
     void anUnknownOrMalformedHashIs404() {

@@ -11,9 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,41 +58,15 @@ class UploadLimitsTest {
     }
 
     /** A store on a disk that has just filled up: every put fails as the operating system says. */
-    private record FullDisk(BlobStore store) implements BlobStore {
+    private static final class FullDisk extends DelegatingBlobStore {
+        FullDisk(BlobStore store) {
+            super(store);
+        }
+
         @Override
         public Blob put(InputStream in, String expectedSha256, Limits limits, Consumer<ChunkView> onChunk)
                 throws IOException {
             throw new StoreFull(new FileSystemException("put-1.part: No space left on device"));
-        }
-
-        @Override
-        public Optional<Blob> find(String sha256) {
-            return store.find(sha256);
-        }
-
-        @Override
-        public Optional<Blob> touch(String sha256) throws IOException {
-            return store.touch(sha256);
-        }
-
-        @Override
-        public InputStream open(String sha256, long offset) throws IOException {
-            return store.open(sha256, offset);
-        }
-
-        @Override
-        public boolean delete(String sha256, Instant storedBefore) throws IOException {
-            return store.delete(sha256, storedBefore);
-        }
-
-        @Override
-        public Iterable<Blob> all() {
-            return store.all();
-        }
-
-        @Override
-        public long totalBytes() {
-            return store.totalBytes();
         }
     }
 }
