@@ -1,6 +1,7 @@
 package com.maddatum.boss.blob;
 
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import io.swagger.v3.oas.annotations.media.Content;
@@ -11,7 +12,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.ContentDisposition;
@@ -55,8 +55,8 @@ class BlobController {
     @GetMapping("/blobs/{sha256}")
     void download(@PathVariable String sha256, HttpServletRequest request, HttpServletResponse response)
             throws IOException {
-        String hash = sha256.toLowerCase(Locale.ROOT);
-        BlobStore.Blob blob = store.find(hash).orElseThrow(() -> ApiProblem.notFound("blob", sha256));
+        String hash = Names.sha256(sha256);
+        BlobStore.Blob blob = (hash == null ? java.util.Optional.<BlobStore.Blob>empty() : store.find(hash)).orElseThrow(() -> ApiProblem.notFound("blob", sha256));
         // Bytes, not a page: a browser that follows a link here saves them rather than showing them.
         HttpHeaders headers = new HttpHeaders();
         headers.setContentDisposition(ContentDisposition.attachment().filename(blob.sha256()).build());
@@ -118,9 +118,10 @@ class BlobController {
     }
 
     private static String checkHash(String sha256) {
-        if (sha256 == null || !sha256.matches("[0-9a-fA-F]{64}")) {
+        String hash = Names.sha256(sha256);
+        if (hash == null) {
             throw ApiProblem.invalidField("sha256", "sha256 is required: the SHA-256 of the body, 64 hex digits.");
         }
-        return sha256.toLowerCase(Locale.ROOT);
+        return hash;
     }
 }

@@ -5,6 +5,7 @@ import com.maddatum.boss.blob.BlobStore;
 import com.maddatum.boss.blob.ClientBody;
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import com.maddatum.boss.web.Paging;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -20,7 +21,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.ContentDisposition;
@@ -163,7 +163,7 @@ class DatasetController {
                     name + " version " + version));
         }
         if (sha256 != null) {
-            return store.bySha256(name, sha256.toLowerCase(Locale.ROOT)).orElseThrow(() -> ApiProblem.notFound(
+            return store.bySha256(name, String.valueOf(Names.sha256(sha256))).orElseThrow(() -> ApiProblem.notFound(
                     "dataset version", name + " sha256 " + sha256));
         }
         return store.latest(name).orElseThrow(() -> ApiProblem.notFound("dataset", name));

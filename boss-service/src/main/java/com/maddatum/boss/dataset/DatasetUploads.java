@@ -4,11 +4,11 @@ import com.maddatum.boss.blob.BlobStore;
 import com.maddatum.boss.blob.ClientBody;
 import com.maddatum.boss.blob.UploadLimits;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PushbackInputStream;
 import java.time.Clock;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
@@ -24,8 +24,6 @@ class DatasetUploads {
 
     private static final Logger log = LoggerFactory.getLogger(DatasetUploads.class);
 
-    /** A plain file name, as a job's {@code dataFileName}: the name a script opens the data by. */
-    static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
     /** The multipart field that holds the file ({@code curl -F file=@wine.csv}). */
     static final String FILE_FIELD = "file";
     /**
@@ -114,9 +112,10 @@ class DatasetUploads {
             throw ApiProblem.invalidField("name", "name is required: POST /datasets?name=wine.csv (the file name a "
                     + "job's dataFileName names).");
         }
-        if (!NAME.matcher(name).matches() || name.contains("..")) {
-            throw ApiProblem.invalidField("name", "name" + (from == null ? "" : " (" + from + ")") + " must be a plain "
-                    + "file name of letters, digits, '_', '.' and '-', with no path and no '..', e.g. wine.csv.");
+        // A job's dataFileName names it: the name a script opens the data by.
+        if (!Names.isPlainFileName(name)) {
+            throw ApiProblem.invalidField("name", "name" + (from == null ? "" : " (" + from + ")") + " must be "
+                    + Names.PLAIN_FILE_NAME_RULE + ", e.g. wine.csv.");
         }
         return name;
     }

@@ -4,11 +4,10 @@ import com.maddatum.boss.blob.BlobStore;
 import com.maddatum.boss.dataset.DatasetStore;
 import com.maddatum.boss.dataset.DatasetVersion;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import com.maddatum.boss.worker.WorkerRegistry;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.bson.Document;
 import org.springframework.stereotype.Component;
 
@@ -26,7 +25,6 @@ class DataResolution {
 
     static final String DATA_SHA256 = "dataSha256";
     static final String DATA_FILE_NAME = "dataFileName";
-    private static final Pattern HEX64 = Pattern.compile("[0-9a-fA-F]{64}");
 
     private final DatasetStore datasets;
     private final BlobStore blobs;
@@ -62,11 +60,11 @@ class DataResolution {
     }
 
     private String checkPinned(Object pinned) {
-        if (!(pinned instanceof String hex) || !HEX64.matcher(hex).matches()) {
+        String sha = Names.sha256(pinned);
+        if (sha == null) {
             throw ApiProblem.invalidField(DATA_SHA256, "dataSha256 must be the SHA-256 of stored data, 64 hex "
                     + "digits (a dataset version's sha256).");
         }
-        String sha = hex.toLowerCase(Locale.ROOT);
         if (blobs.find(sha).isEmpty()) {
             throw ApiProblem.invalidField(DATA_SHA256, "dataSha256 " + sha + " names no stored data; upload it with "
                     + "POST /datasets (GET /datasets/{name} lists each version's sha256).");
