@@ -17,8 +17,8 @@ import org.springframework.stereotype.Component;
  * names, recorded in the job so that a re-run trains on the same bytes after a new version is uploaded.
  * A {@code dataFileName} that is neither a dataset nor a file any Worker advertises is refused now, rather
  * than failing minutes later on a Worker; but only when that can be known: when at least one Worker is
- * registered and every registered Worker says what files it has (the seed's Worker says nothing, and jobs
- * may be submitted before any Worker starts).
+ * registered and every registered Worker says what files it has (the seed's Worker says nothing, a Worker
+ * whose list is full may have cut it short, and jobs may be submitted before any Worker starts).
  */
 @Component
 class DataResolution {
