@@ -170,7 +170,8 @@ class DatasetController {
     }
 
     @Operation(summary = "Delete a version of a dataset", description = "409 while a waiting or running job's data "
-            + "is this version's bytes. The bytes stay stored until nothing refers to them (another name, a "
+            + "is this version (its dataFileName is this name and its dataSha256 these bytes, or it pinned these "
+            + "bytes by dataSha256 alone). The bytes stay stored until nothing refers to them (another name, a "
             + "finished job's re-run) and the blob collector removes them.")
     @DeleteMapping("/datasets/{name}")
     DeletedView delete(@PathVariable String name, @RequestParam(required = false) Integer version) {
@@ -180,9 +181,10 @@ class DatasetController {
         }
         DatasetVersion found = store.version(name, version).orElseThrow(() -> ApiProblem.notFound("dataset version",
                 name + " version " + version));
-        inUse.liveJobUsing(found.sha256()).ifPresent(jobId -> {
-            throw ApiProblem.inUse("Version " + version + " of " + name + " is the data of job " + jobId + ", which is "
-                    + "waiting or running; cancel it or let it finish, then delete the version.", "version");
+        inUse.liveJobUsing(name, found.sha256()).ifPresent(use -> {
+            throw ApiProblem.inUse("Version " + version + " of " + name + " is the data of job " + use.jobId()
+                    + (use.byName() ? "" : ", which pinned its bytes by dataSha256 " + found.sha256() + " alone")
+                    + ", which is waiting or running; cancel it or let it finish, then delete the version.", "version");
         });
         if (!store.delete(name, version)) {
             throw ApiProblem.notFound("dataset version", name + " version " + version);
