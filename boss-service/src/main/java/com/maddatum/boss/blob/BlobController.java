@@ -12,6 +12,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.ContentDisposition;
@@ -55,8 +56,8 @@ class BlobController {
     @GetMapping("/blobs/{sha256}")
     void download(@PathVariable String sha256, HttpServletRequest request, HttpServletResponse response)
             throws IOException {
-        String hash = Names.sha256(sha256);
-        BlobStore.Blob blob = (hash == null ? java.util.Optional.<BlobStore.Blob>empty() : store.find(hash)).orElseThrow(() -> ApiProblem.notFound("blob", sha256));
+        BlobStore.Blob blob = Optional.ofNullable(Names.sha256(sha256)).flatMap(store::find)
+                .orElseThrow(() -> ApiProblem.notFound("blob", sha256));
         // Bytes, not a page: a browser that follows a link here saves them rather than showing them.
         HttpHeaders headers = new HttpHeaders();
         headers.setContentDisposition(ContentDisposition.attachment().filename(blob.sha256()).build());

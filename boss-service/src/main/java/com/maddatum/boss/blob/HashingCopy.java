@@ -1,12 +1,12 @@
 package com.maddatum.boss.blob;
 
+import com.maddatum.boss.web.Names;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.function.Consumer;
-import com.maddatum.boss.web.Names;
 
 /**
  * The streaming half of every put, whatever the store: reads the bytes a chunk at a time, hashes and
