@@ -48,8 +48,8 @@ class BlobController {
     record Stored(String sha256, long size) {}
 
     @Operation(summary = "A blob's bytes", description = "200 application/octet-stream with Content-Length, as an "
-            + "attachment, nosniff; with Range: bytes=N- a 206 from byte N (Content-Range bytes N-LAST/SIZE), to resume "
-            + "a download (bytes=N-M and bytes=-N are answered too).")
+            + "attachment, nosniff; with Range: bytes=N- a 206 from byte N (Content-Range bytes N-LAST/SIZE), to "
+            + "resume a download (bytes=N-M and bytes=-N are answered too).")
     @ApiResponse(responseCode = "200", description = "the bytes", content = @Content(
             mediaType = MediaType.APPLICATION_OCTET_STREAM_VALUE))
     @ApiResponse(responseCode = "404", description = "no blob has this hash")
