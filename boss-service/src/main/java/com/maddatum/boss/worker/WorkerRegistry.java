@@ -307,7 +307,8 @@ public class WorkerRegistry {
         for (Document node : mongo.getCollection(COLLECTION).find().projection(new Document(DATA_FILES, 1))
                 .limit(settings.maxKnown())) {
             any = true;
-            if (!(node.get(DATA_FILES) instanceof List<?> names) || names.size() >= WorkerRegistration.MAX_DATA_FILES) {
+            if (!(node.get(DATA_FILES) instanceof List<?> names)
+                    || names.size() >= WorkerRegistration.MAX_DATA_FILES) {
                 silent = true;
                 break;
             }
