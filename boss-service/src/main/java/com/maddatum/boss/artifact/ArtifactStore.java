@@ -53,6 +53,8 @@ class ArtifactStore {
                 .on(ArtifactRecord.PRUNED, Sort.Direction.ASC).named("byProject_pruned"));
         // kept(): the scheduled sweep and the blobs artifacts still refer to.
         ops.createIndex(new Index().on(ArtifactRecord.PRUNED, Sort.Direction.ASC).named("byPruned"));
+        // isArtifact(): a job's own inputs at submit, which must be artifacts.
+        ops.createIndex(new Index().on(ArtifactRecord.SHA256, Sort.Direction.ASC).named("bySha256"));
     }
 
     /**
@@ -77,6 +79,14 @@ class ArtifactStore {
     List<ArtifactRecord> ofJob(String jobId) {
         return mongo.find(new BasicQuery(new Document(ArtifactRecord.JOB_ID, jobId)), Document.class, COLLECTION)
                 .stream().map(ArtifactRecord::of).sorted(Comparator.comparing(ArtifactRecord::name)).toList();
+    }
+
+    /** Whether these bytes are a file a job's script left (recorded from an accepted outcome, not skipped). */
+    boolean isArtifact(String sha256) {
+        Query query = new BasicQuery(new Document(ArtifactRecord.SHA256, sha256)
+                .append(ArtifactRecord.SKIPPED, new Document("$ne", true))).limit(1);
+        query.fields().include(ArtifactRecord.ID);
+        return mongo.exists(query, COLLECTION);
     }
 
     Optional<ArtifactRecord> find(String jobId, String name) {

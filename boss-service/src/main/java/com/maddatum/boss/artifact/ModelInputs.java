@@ -18,7 +18,9 @@ import org.springframework.stereotype.Service;
 /**
  * A job's {@code inputs} at submit: the files the Worker fetches into {@code $INPUT_DIR} before the script
  * starts, each {@code {name, sha256, size}}. Inputs a job gives are checked (a plain file name, a blob the
- * Boss has); {@code model: {"jobId": X}} adds every unpruned artifact of job X named {@code model.*}, unless
+ * Boss has that is an artifact of some job: never bytes uploaded any other way, since a script may load an
+ * input as code, as predict.py unpickles {@code model.joblib}, and a submitter must not be able to hand a
+ * Worker a pickle of their own); {@code model: {"jobId": X}} adds every unpruned artifact of job X named {@code model.*}, unless
  * an input of that name is given, each marked {@code "from": "model"}. The mark is what lets a rerun that
  * names another model replace them, and keep the submitter's own. A {@code model} that is not an object is
  * the script's business (sk.py's {@code "model": "ridge"}) and is left alone.
@@ -157,9 +159,16 @@ public class ModelInputs {
                 throw ApiProblem.invalidField(at + ".sha256", at + ".sha256 must be 64 hex digits.");
             }
             BlobStore.Blob blob = blobs.find(sha256).orElseThrow(() -> ApiProblem.invalidField(at + ".sha256",
-                    "No blob " + sha256 + " is stored" + (from == null ? "; upload it first (POST /blobs?sha256=...)."
+                    "No blob " + sha256 + " is stored" + (from == null
+                            ? ": an input is a file another job left (GET /jobs/{id}/artifacts lists them with their sha256)."
                             : " any more: the model's file " + file + " was pruned and its bytes collected; name "
                                     + "another model.")));
+            if (from == null && !store.isArtifact(sha256)) {
+                throw ApiProblem.invalidField(at + ".sha256", "The bytes " + sha256 + " are not an artifact of any "
+                        + "job: inputs must be files jobs left (GET /jobs/{id}/artifacts), because a script may load "
+                        + "an input as code (predict.py unpickles model.joblib). Data goes in as a dataset "
+                        + "(POST /datasets, then dataFileName).");
+            }
             Object size = entry.get("size");
             if (size != null && !((size instanceof Integer || size instanceof Long)
                     && ((Number) size).longValue() == blob.size())) {
