@@ -11,6 +11,7 @@ import java.util.Map;
  */
 public final class RunManifest {
 
+    /** The most characters of any one text the probes read (a version, a GPU's name, the host's). */
     static final int MAX_TEXT = 256;
     /** How long an outcome waits for the interpreter probe the first run started (it imports torch). */
     static final Duration PROBE_WAIT = Duration.ofSeconds(20);
@@ -85,9 +86,5 @@ public final class RunManifest {
         manifest.put("seed", seed);
         manifest.put("seedSource", seedSource);
         return manifest;
-    }
-
-    static String cut(String text) {
-        return text == null || text.length() <= MAX_TEXT ? text : text.substring(0, MAX_TEXT);
     }
 }

@@ -1,5 +1,8 @@
 package com.maddatum.worker.manifest;
 
+import com.maddatum.worker.common.Text;
+import com.maddatum.worker.common.Sha256;
+import com.maddatum.worker.common.FileNames;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
@@ -11,7 +14,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -23,9 +25,6 @@ import tools.jackson.databind.json.JsonMapper;
 public class RunManifests {
 
     private static final Logger log = LoggerFactory.getLogger(RunManifests.class);
-    /** The data file rule the Boss and jobcontract.py apply: a plain name, no path. */
-    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
-    private static final Pattern DATA_SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
 
     private final WorkerSettings settings;
     private final InterpreterProbe interpreter;
@@ -62,8 +61,8 @@ public class RunManifests {
         files.put("scriptSha256", scriptHash(job.get("scriptName")));
         files.put("scriptsSha256", scriptsHash());
         Object dataName = job.get("dataFileName");
-        boolean named = dataName instanceof String name && FILE_NAME.matcher(name).matches() && !name.contains("..");
-        if (job.get("dataSha256") instanceof String pinned && DATA_SHA256.matcher(pinned).matches()) {
+        boolean named = FileNames.isPlain(dataName);
+        if (job.get("dataSha256") instanceof String pinned && Sha256.isHex(pinned)) {
             // A dataset: the run reads the blob the cache verified against this hash before the launch (run/RunInputs).
             files.put("dataSha256", pinned.toLowerCase(java.util.Locale.ROOT));
             files.put("dataFile", named ? dataName : null);
@@ -123,10 +122,10 @@ public class RunManifests {
     /** The kernel's name for this machine; looking it up in DNS (InetAddress) can fail or take seconds. */
     private static String hostName() {
         try {
-            return RunManifest.cut(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip());
+            return Text.abbreviate(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip(), RunManifest.MAX_TEXT);
         } catch (IOException | RuntimeException e) {
             try {
-                return RunManifest.cut(InetAddress.getLocalHost().getHostName());
+                return Text.abbreviate(InetAddress.getLocalHost().getHostName(), RunManifest.MAX_TEXT);
             } catch (IOException notFound) {
                 return System.getenv("HOSTNAME");
             }
