@@ -66,11 +66,14 @@ public record WorkerProperties(
     /**
      * The blob cache ({@code cache/BlobCache}): the datasets and inputs jobs name by SHA-256, fetched from
      * the Boss into {@code dir} as {@code <sha256>} files ({@code <work-dir>/.cache} when not set: beside the
-     * runs, so each Worker with a work directory of its own has a cache of its own). {@code maxBytes} bounds what it keeps (least
-     * recently used blobs no running job holds go first; a blob a job holds is never removed, even over the
-     * bound); a blob larger than the bound is refused. A download that moves no byte for {@code stallTimeout}
-     * is abandoned (its {@code .part} file resumes next time), so a Boss that stops answering mid-stream
-     * never holds a job forever. One Worker per directory: it is locked while the Worker runs.
+     * runs, so each Worker with a work directory of its own has a cache of its own). {@code maxBytes} bounds
+     * the blobs, the parts of stopped downloads and the bytes promised to downloads under way together (least
+     * recently used blobs and parts nothing uses go first; a blob a job holds is never removed, so the cache
+     * may be over the bound while jobs hold more than it); a blob larger than the bound is refused, which the
+     * job's Outcome reports as this machine's shortfall, not the job's fault. A download that moves no byte for
+     * {@code stallTimeout} is abandoned (its {@code .part} file resumes next time), so a Boss that stops
+     * answering mid-stream never holds a job forever. One Worker per directory: it is locked while the
+     * Worker runs.
      */
     public record Cache(
             String dir,

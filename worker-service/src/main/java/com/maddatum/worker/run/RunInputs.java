@@ -202,9 +202,12 @@ public class RunInputs {
         return switch (failure.kind()) {
             case MISSING -> new NotStaged(NotStaged.Fault.JOB, 404, what + "NotFound", message, sofar);
             case CORRUPT -> new NotStaged(NotStaged.Fault.JOB, 422, what + "Corrupt", message, sofar);
-            case TOO_LARGE -> new NotStaged(NotStaged.Fault.JOB, 413, what + "TooLarge", message, sofar);
-            // Not a hand-back: that would count against this machine and come back to it; a failure the Boss
-            // may re-run elsewhere once (its second opinion) says what this disk lacks.
+            // Neither is the job's fault, which a 4xx would say (and fail it for good), but what this machine
+            // lacks: its worker.cache.max-bytes, its disk. Not a hand-back either: that would count against this
+            // machine as a failure and come back to it. A 5xx failure the Boss re-runs once on another Worker (its
+            // second opinion, within the order's attempts), one with a larger cache or disk, says what was short;
+            // the same failure there too fails the job, as no Worker could run it.
+            case TOO_LARGE -> new NotStaged(NotStaged.Fault.MACHINE, 507, what + "TooLarge", message, sofar);
             case NO_SPACE -> new NotStaged(NotStaged.Fault.MACHINE, 507, "InsufficientStorage", message, sofar);
             // The Boss's own trouble, handed back as a job that could not be fetched is (the Boss holds it
             // against no Worker); its attempts bound how often.
