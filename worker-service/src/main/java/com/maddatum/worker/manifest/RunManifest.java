@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * What one run ran with, recorded by the Worker without the script's help: the script's and the data
  * file's SHA-256 (taken before the launch, so a file replaced while the script runs does not pass for
- * what it read), the interpreter's versions, the GPU (or {@code "cpu"}), this Worker and the seed.
+ * what it read), each input's name and SHA-256, the interpreter's versions, the GPU (or {@code "cpu"}),
+ * this Worker and the seed.
  */
 public final class RunManifest {
 

@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,8 @@ import tools.jackson.databind.json.JsonMapper;
 public class RunManifests {
 
     private static final Logger log = LoggerFactory.getLogger(RunManifests.class);
+    /** As many inputs as the Boss lets a job name ({@code ModelInputs.MAX_INPUTS}). */
+    static final int MAX_INPUTS = 100;
 
     private final WorkerSettings settings;
     private final InterpreterProbe interpreter;
@@ -70,10 +73,36 @@ public class RunManifests {
             files.put("dataSha256", dataHash((String) dataName));
             files.put("dataFile", dataName);
         }
+        List<Map<String, Object>> inputs = inputs(job.get("inputs"));
+        if (!inputs.isEmpty()) {
+            files.put("inputs", inputs);
+        }
         Object seed = job.get("seed") instanceof Number n && !(n instanceof Double || n instanceof Float) ? n : null;
         String seedSource = job.get("seedSource") instanceof String s && (s.equals("job") || s.equals("boss")) ? s
                 : seed == null ? null : "job";
         return new RunManifest(this, files, gpu, seed, seedSource);
+    }
+
+    /**
+     * The job's inputs as the run gets them: each one's name and the SHA-256 the cache verified its bytes
+     * against before the launch (run/RunInputs), in the job's order; a list, since names are not keys the
+     * Boss stores as they are (a dot). Entries the run refuses are left out, and any past {@link #MAX_INPUTS}.
+     */
+    private static List<Map<String, Object>> inputs(Object given) {
+        if (!(given instanceof List<?> list)) {
+            return List.of();
+        }
+        List<Map<String, Object>> inputs = new ArrayList<>();
+        for (Object entry : list) {
+            if (inputs.size() < MAX_INPUTS && entry instanceof Map<?, ?> input && FileNames.isPlain(input.get("name"))
+                    && Sha256.isHex(input.get("sha256"))) {
+                Map<String, Object> named = new LinkedHashMap<>();
+                named.put("name", input.get("name"));
+                named.put("sha256", ((String) input.get("sha256")).toLowerCase(java.util.Locale.ROOT));
+                inputs.add(named);
+            }
+        }
+        return inputs;
     }
 
     private String scriptHash(Object scriptName) {

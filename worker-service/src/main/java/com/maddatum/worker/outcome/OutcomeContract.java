@@ -39,10 +39,12 @@ import tools.jackson.databind.json.JsonMapper;
  *       50,000, and percent-encoding triples a dot) are cut, ending in {@code ~} and a hash of the
  *       script's key, so that different keys stay different.</li>
  *   <li>{@code manifest}, the Worker's record of the run ({@code RunManifest}), is one of the Boss's own
- *       fields: small and bounded, it is never left out to make room. So are {@code artifacts} and
- *       {@code skippedArtifacts} (bounded by {@code worker.artifacts.max-files} and
- *       {@code artifact/ArtifactUploader#MAX_SKIPPED_LISTED}) and {@code fetchSeconds}: the Boss attaches the
- *       uploaded blobs to the job by them.</li>
+ *       fields, never left out to make room; so are {@code artifacts} and {@code skippedArtifacts} (the Boss
+ *       attaches the uploaded blobs to the job by them) and {@code fetchSeconds}. Nothing here bounds them:
+ *       the Worker builds them bounded, so that with the rest at its largest they still fit (a test checks
+ *       it): the manifest's texts at most 256 characters and its inputs at most 100; at most
+ *       {@code ArtifactUploader#MAX_ENTRIES} (800) files in the two lists, names of at most 255 characters and
+ *       reasons of at most 300, some 4,000 of the 5,000 values and well under 1 MiB.</li>
  *   <li>Size: past 5,000 values or 1 MiB, counting what the Worker adds ({@code invalidFields},
  *       {@code workerFixes}), the script's extra fields are left out, largest first, then
  *       {@code invalidFields}, then the start of {@code logTail}, then the extra parts of {@code error},
