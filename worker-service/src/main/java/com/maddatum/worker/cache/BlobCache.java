@@ -51,7 +51,9 @@ import org.springframework.stereotype.Component;
  *
  * <p>It survives a restart: the index is rebuilt from the directory at start, recency from the files'
  * modification times, which each use touches. One Worker per directory: the directory is locked
- * ({@code .lock}), since two processes would each evict what the other's runs are using.
+ * ({@code .lock}), since two processes would each evict what the other's runs are using; a Worker that
+ * finds it held takes the first free sibling ({@code <dir>-2}, ...), so that Workers scaled from one
+ * configuration on one volume each keep a cache of their own.
  */
 @Component
 public class BlobCache implements AutoCloseable {
@@ -61,6 +63,8 @@ public class BlobCache implements AutoCloseable {
     static final long DISK_HEADROOM = 64L << 20;
     /** A part not resumed for this long is from a blob nobody asked for since: removed at start-up. */
     static final Duration STALE_PART = Duration.ofDays(1);
+    /** How many directories a Worker tries when others hold the configured one ({@link #lockFirstFree}). */
+    static final int MAX_SIBLINGS = 16;
     /** How often a run waiting for another's download looks whether it was stopped. */
     private static final long WAIT_POLL_MILLIS = 100;
 
@@ -125,27 +129,13 @@ public class BlobCache implements AutoCloseable {
 
     /** {@code usableSpace}: the disk's free bytes for this Worker (null: asked of the file system). */
     public BlobCache(Path dir, long maxBytes, BossBlobs boss, MeterRegistry meters, LongSupplier usableSpace) {
-        this.dir = createDirectory(dir);
+        Locked locked = lockFirstFree(dir);
+        this.dir = locked.dir();
+        this.lockFile = locked.channel();
+        this.lock = locked.lock();
         this.maxBytes = maxBytes;
         this.download = new BlobDownload(boss, this.dir, maxBytes);
         this.usableSpace = usableSpace != null ? usableSpace : this::diskSpace;
-        try {
-            this.lockFile = FileChannel.open(this.dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock held;
-            try {
-                held = lockFile.tryLock();
-            } catch (OverlappingFileLockException sameProcess) {
-                held = null;
-            }
-            if (held == null) {
-                lockFile.close();
-                throw new IllegalStateException("worker.cache.dir " + this.dir + " is in use by another Worker; give each "
-                        + "Worker a cache directory of its own (WORKER_CACHE_DIR)");
-            }
-            this.lock = held;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock the cache directory " + this.dir, e);
-        }
         this.hits = Counter.builder("worker.cache.lookups").tag("result", "hit")
                 .description("blobs a run found in the cache").register(meters);
         this.misses = Counter.builder("worker.cache.lookups").tag("result", "miss")
@@ -549,6 +539,44 @@ public class BlobCache implements AutoCloseable {
         } catch (IOException e) {
             return Long.MAX_VALUE; // cannot tell: the write itself will say
         }
+    }
+
+    private record Locked(Path dir, FileChannel channel, FileLock lock) {}
+
+    /**
+     * Locks {@code dir}, or when another Worker holds it the first of {@code dir-2} ... {@code dir-}{@value
+     * #MAX_SIBLINGS} that no Worker holds: Workers scaled from one Compose service share one volume and one
+     * setting, and each needs a directory of its own, the same one again after a restart where possible.
+     */
+    private static Locked lockFirstFree(Path dir) {
+        Path first = dir.toAbsolutePath().normalize();
+        for (int n = 1; n <= MAX_SIBLINGS; n++) {
+            Path candidate = n == 1 ? first : first.resolveSibling(first.getFileName() + "-" + n);
+            Path created = createDirectory(candidate);
+            try {
+                FileChannel channel = FileChannel.open(created.resolve(".lock"), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE);
+                FileLock held;
+                try {
+                    held = channel.tryLock();
+                } catch (OverlappingFileLockException sameProcess) {
+                    held = null;
+                }
+                if (held != null) {
+                    if (n > 1) {
+                        log.info("the cache directory is in use by another Worker; using a sibling of its own "
+                                + "configured={} dir={}", first, created);
+                    }
+                    return new Locked(created, channel, held);
+                }
+                channel.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot lock the cache directory " + created, e);
+            }
+        }
+        throw new IllegalStateException("worker.cache.dir " + first + " and its " + (MAX_SIBLINGS - 1) + " siblings ("
+                + first.getFileName() + "-2 ...) are all in use by other Workers; give this Worker a cache directory "
+                + "of its own (WORKER_CACHE_DIR)");
     }
 
     private static Path createDirectory(Path dir) {

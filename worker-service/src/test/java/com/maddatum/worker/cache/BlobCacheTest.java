@@ -18,8 +18,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -676,10 +678,28 @@ class BlobCacheTest {
     }
 
     @Test
-    void aCacheDirectoryIsOneWorkersOnly() {
+    void aCacheDirectoryIsOneWorkersOnlyAndASecondWorkerTakesASiblingOfItsOwn() throws Exception {
+        byte[] blob = bytes(100, 24);
         cache(1 << 20);
-        assertThatThrownBy(() -> new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null))
-                .hasMessageContaining("in use by another Worker");
+        use(blob);
+        List<BlobCache> others = new ArrayList<>();
+        try {
+            // Workers scaled from one configuration on one volume: each finds the next directory free.
+            for (int n = 2; n <= BlobCache.MAX_SIBLINGS; n++) {
+                BlobCache other = new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null);
+                others.add(other);
+                assertThat(other.dir()).isEqualTo(root.resolve("cache-" + n));
+                assertThat(other.contains(sha256(blob))).as("another Worker's blobs are not this one's").isFalse();
+            }
+            assertThatThrownBy(() -> new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null))
+                    .hasMessageContaining("are all in use by other Workers").hasMessageContaining("WORKER_CACHE_DIR");
+            others.remove(0).close(); // the Worker on cache-2 stops: a new one takes its directory again
+            BlobCache again = new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null);
+            others.add(again);
+            assertThat(again.dir()).isEqualTo(root.resolve("cache-2"));
+        } finally {
+            others.forEach(BlobCache::close);
+        }
     }
 
     private byte[] read(String sha) throws Exception {
