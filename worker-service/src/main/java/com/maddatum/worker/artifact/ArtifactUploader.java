@@ -274,7 +274,7 @@ public class ArtifactUploader {
             }
             BossBlobs.Upload answer;
             try {
-                answer = boss.upload(hashed.sha256(), file.path(), hashed.size(), session::stopped);
+                answer = boss.upload(hashed.sha256(), file.path(), hashed.size(), session::runStopped);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 continue; // the session now says it is stopping
@@ -359,6 +359,11 @@ public class ArtifactUploader {
 
         boolean stopped() {
             return stopping() != null;
+        }
+
+        /** Whether the run was stopped: asked from the upload's watchdog thread, which watches the interrupt itself. */
+        boolean runStopped() {
+            return stop.get() != null;
         }
 
         void succeeded() {

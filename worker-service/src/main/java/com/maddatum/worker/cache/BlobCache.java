@@ -140,7 +140,8 @@ public class BlobCache implements AutoCloseable {
                 .description("blobs a run found in the cache").register(meters);
         this.misses = Counter.builder("worker.cache.lookups").tag("result", "miss")
                 .description("blobs a run had to download").register(meters);
-        this.evictions = Counter.builder("worker.cache.evictions").description("blobs removed to make room")
+        this.evictions = Counter.builder("worker.cache.evictions")
+                .description("blobs and partial downloads removed to make room")
                 .register(meters);
         Gauge.builder("worker.cache.bytes", this, BlobCache::bytes).description("bytes of blobs in the cache")
                 .baseUnit("bytes").register(meters);
