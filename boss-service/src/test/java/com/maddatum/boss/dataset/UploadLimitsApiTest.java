@@ -72,6 +72,21 @@ class UploadLimitsApiTest extends BossApiTestBase {
         assertNothingStored();
     }
 
+    /** A Worker asks before sending a large artifact: a refusal from the headers comes before any body byte. */
+    @Test
+    void anUploadThatAsksBeforeSendingIsRefusedWithoutBeingToldToSend() throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /blobs?sha256=" + "ab".repeat(32) + " HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: " + (2L * MIB) + "\r\n"
+                    + "Expect: 100-continue\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String head = new String(socket.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(head).as("the first answer to the headers").isEqualTo("HTTP/1.1 413");
+        }
+        assertNothingStored();
+    }
+
     @Test
     void anUploadThatTurnsOutTooLargeIsRefusedOnTheWay() throws IOException {
         // Chunked: no Content-Length, so the bytes are counted as they stream.
