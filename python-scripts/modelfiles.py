@@ -13,6 +13,7 @@ A trained model is two files in $OUTPUT_DIR, which the Boss finds by their `mode
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import platform
@@ -48,12 +49,26 @@ def describe(kind: str, spec: Any, job: Dict[str, Any], script: str, steps: List
         "script": script,
         "jobId": jc.job_id(job),
         "job": json_safe(job),
-        "data": {"file": spec.data_name or spec.data_file.name, "sha256": job.get("dataSha256"), "rows": rows},
+        "data": {"file": spec.data_name or spec.data_file.name, "sha256": data_sha256(job, spec.data_file),
+                 "rows": rows},
         "versions": versions(),
         "createdAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     description.update(details)
     return description
+
+
+def data_sha256(job: Dict[str, Any], data_file: Path) -> str:
+    """The data's SHA-256: the Job's dataSha256 (the Worker verified the blob against it before the run),
+    else that of the local file the model was fitted on, read once more."""
+    pinned = job.get("dataSha256")
+    if isinstance(pinned, str) and pinned:
+        return pinned.lower()
+    digest = hashlib.sha256()
+    with open(data_file, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def summary(step: Dict[str, Any], arrays: bool = True) -> Dict[str, Any]:

@@ -17,10 +17,17 @@ Outcome: {"status": 200, "rows": N, "outputs": ["predictions.csv"], "modelJobId"
 Bad input is a 4xx before torch or scikit-learn is imported: no INPUT_DIR, no model.json or model
 file (400 MissingInput / MissingModel), an unknown kind or task (400), missing feature columns
 (400 MissingColumns), non-numeric or missing feature values (422).
+
+The model file is an input, and a submitter can name any uploaded blob as one: it is loaded as data,
+never as code. model.pt with torch.load(weights_only=True); model.joblib with an unpickler that
+imports only the classes a pipeline sk.py saves is made of (SKLEARN_GLOBALS) and refuses anything
+else before importing it (400 UnsafeModel naming it); its trees are checked before compiled code
+follows them.
 """
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -31,6 +38,32 @@ import tabular
 
 PREDICTIONS = "predictions.csv"
 BATCH_ROWS = 65536  # rows per forward pass, so a large input does not need one huge activation
+
+# numpy's helpers for scalars and for arrays joblib did not write with its own wrapper, under numpy 1's
+# (numpy.core) and numpy 2's (numpy._core) names: which of them a model.joblib uses depends on the versions.
+NUMPY_HELPERS = frozenset((module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                          for name in ("scalar", "_reconstruct"))
+# Every global a model.joblib that sk.py saved refers to: found by pickling each pipeline sk.py can
+# build (every model, scaler, NaN policy, selection and PCA) and recording what the unpickler looks up.
+# tests/test_models.py checks the list against that record both ways.
+SKLEARN_GLOBALS = frozenset({
+    ("sklearn.pipeline", "Pipeline"),
+    ("sklearn.impute._base", "SimpleImputer"),
+    ("sklearn.preprocessing._data", "StandardScaler"),
+    ("sklearn.preprocessing._data", "MinMaxScaler"),
+    ("sklearn.preprocessing._data", "RobustScaler"),
+    ("sklearn.decomposition._pca", "PCA"),
+    ("sklearn.linear_model._ridge", "Ridge"),
+    ("sklearn.linear_model._ridge", "RidgeCV"),
+    ("sklearn.ensemble._forest", "ExtraTreesRegressor"),
+    ("sklearn.tree._classes", "ExtraTreeRegressor"),
+    ("sklearn.tree._tree", "Tree"),
+    ("tabular", "ExtraTreesSelect"),
+    ("tabular", "PcaUpTo"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+}) | NUMPY_HELPERS
 
 
 def main(job: Dict[str, Any]) -> Dict[str, Any]:
@@ -90,7 +123,8 @@ def predict_torch(model_file: Path, features: List[str], X):
     import numpy as np
     import torch
 
-    # weights_only: model.pt holds tensors and plain values only, so nothing in it can run code.
+    # weights_only: torch's own restricted unpickler, which builds tensors and plain values and refuses any
+    # other global, so a crafted model.pt cannot run code here.
     saved = torch.load(model_file, map_location="cpu", weights_only=True)
     spec = json.loads(saved["spec"])
     if spec["features"] != features:
@@ -109,13 +143,98 @@ def predict_torch(model_file: Path, features: List[str], X):
 
 
 def predict_sklearn(model_file: Path, X):
-    import joblib
     import numpy as np
 
-    # joblib unpickles, which can run code: the file must come from this system's own jobs, as the
-    # Boss's artifacts do. The Pipeline refers to tabular's classes, importable from this folder.
-    pipeline = joblib.load(model_file)
+    pipeline = load_sklearn(model_file)
     return np.asarray(pipeline.predict(X), dtype=np.float64).reshape(-1)
+
+
+def unsafe(what: str) -> jc.JobError:
+    return jc.JobError(f"model.joblib refers to {what}, which no model sk.py saves is made of: not loaded "
+                       "(predict.py unpickles only the scikit-learn, numpy and tabular.py classes of an sk.py "
+                       "pipeline)", "UnsafeModel", 400)
+
+
+def load_sklearn(model_file: Path):
+    """model.joblib, unpickled by joblib with only SKLEARN_GLOBALS importable, and checked to be a
+    Pipeline whose trees are sound. joblib.load alone would import and call whatever the pickle names
+    (os.system, say), and the file is whatever blob the Job named as its input."""
+    import joblib
+    import numpy as np
+    from joblib import numpy_pickle
+
+    base = numpy_pickle.NumpyUnpickler
+
+    class AllowListUnpickler(base):
+        dispatch = base.dispatch.copy()
+
+        def find_class(self, module: str, name: str):
+            if (module, name) not in SKLEARN_GLOBALS:
+                raise unsafe(f"the global {module}.{name}")  # before anything is imported
+            return super().find_class(module, name)
+
+        def load_build(self):
+            # joblib reads the items of an array of Python objects with a plain pickle.load, which
+            # find_class above never sees: sk.py's pipelines hold numbers only, so such arrays are refused.
+            if len(self.stack) >= 2 and isinstance(self.stack[-2], numpy_pickle.NumpyArrayWrapper):
+                state = self.stack[-1]
+                dtype = state.get("dtype") if isinstance(state, dict) else None
+                if not isinstance(dtype, np.dtype) or dtype.hasobject:
+                    raise unsafe("an array of Python objects")
+            base.load_build(self)
+
+        dispatch[pickle.BUILD[0]] = load_build
+
+    def old_format(*_args, **_kwargs):
+        raise unsafe("joblib's pre-0.10 format, which sk.py never writes")
+
+    # joblib.load does the file format (compression, arrays) and builds its unpickler from these names.
+    saved = numpy_pickle.NumpyUnpickler, numpy_pickle.load_compatibility
+    numpy_pickle.NumpyUnpickler, numpy_pickle.load_compatibility = AllowListUnpickler, old_format
+    try:
+        pipeline = joblib.load(model_file)
+    except jc.JobError:
+        raise
+    except Exception as e:  # a damaged or foreign file: the input's fault
+        raise jc.JobError(f"model.joblib cannot be loaded: {type(e).__name__}: {e}", "BadModel", 400) from e
+    finally:
+        numpy_pickle.NumpyUnpickler, numpy_pickle.load_compatibility = saved
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipeline, Pipeline):
+        raise jc.JobError(f"model.joblib holds a {type(pipeline).__name__}, not the Pipeline sk.py saves",
+                          "BadModel", 400)
+    check_trees(pipeline)
+    return pipeline
+
+
+def check_trees(pipeline) -> None:
+    """scikit-learn's compiled tree code follows child and feature indexes without checking them: in a
+    sound tree each child comes after its parent and within the tree, and each split names one of the
+    model's features. A tree that is not sound is refused before predict() walks it."""
+    import numpy as np
+    from sklearn.pipeline import Pipeline
+
+    for _, step in pipeline.steps:
+        if isinstance(step, Pipeline):
+            check_trees(step)
+            continue
+        for estimator in [step, *getattr(step, "estimators_", [])]:
+            tree = getattr(estimator, "tree_", None)
+            if tree is None:
+                continue
+            n = int(tree.node_count)
+            left, right, feature = tree.children_left, tree.children_right, tree.feature
+            index = np.arange(n)
+            leaf = left == -1
+            sound = (len(left) == len(right) == len(feature) == n
+                     and getattr(estimator, "n_features_in_", None) == tree.n_features
+                     and bool(np.all(leaf == (right == -1)))
+                     and bool(np.all(leaf | ((left > index) & (left < n) & (right > index) & (right < n))))
+                     and bool(np.all(leaf | ((feature >= 0) & (feature < tree.n_features)))))
+            if not sound:
+                raise jc.JobError("model.joblib holds a decision tree whose nodes do not form a tree: not used",
+                                  "BadModel", 400)
 
 
 def write_predictions(path: Path, predicted) -> None:

@@ -20,7 +20,7 @@ Progress: after each fold, a progress line (jobcontract.progress) with step = th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import jobcontract as jc
 import modelfiles
@@ -44,15 +44,7 @@ def main(job: Dict[str, Any]) -> Dict[str, Any]:
     X, y = tabular.load(data)
 
     def fit(X_train, y_train, seed):
-        from sklearn.ensemble import ExtraTreesRegressor
-        from sklearn.linear_model import Ridge, RidgeCV
-        from sklearn.pipeline import Pipeline
-
-        estimator = {"ridge": lambda: Ridge(alpha=alpha),
-                     "ridgecv": lambda: RidgeCV(alphas=alphas),
-                     "extratrees": lambda: ExtraTreesRegressor(n_estimators=trees, max_depth=depth,
-                                                               random_state=seed)}[model]()
-        pipeline = Pipeline([("features", tabular.preprocessor(data)), ("model", estimator)]).fit(X_train, y_train)
+        pipeline = build(data, model, alpha, alphas, trees, depth, seed).fit(X_train, y_train)
         info: Dict[str, Any] = {}
         if model == "ridgecv":
             info["alpha"] = float(pipeline.named_steps["model"].alpha_)
@@ -74,6 +66,20 @@ def main(job: Dict[str, Any]) -> Dict[str, Any]:
             result["finalFit"] = dict(info, rows=int(len(y)))
             result["outputs"] = save(out, pipeline, data, job, model, len(y))
     return result
+
+
+def build(data: tabular.TabularSpec, model: str, alpha: float, alphas: List[float], trees: int,
+          depth: Optional[int], seed: int):
+    """The unfitted Pipeline: tabular's preprocessing, then the model. What model.joblib holds, fitted."""
+    from sklearn.ensemble import ExtraTreesRegressor
+    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.pipeline import Pipeline
+
+    estimator = {"ridge": lambda: Ridge(alpha=alpha),
+                 "ridgecv": lambda: RidgeCV(alphas=alphas),
+                 "extratrees": lambda: ExtraTreesRegressor(n_estimators=trees, max_depth=depth,
+                                                           random_state=seed)}[model]()
+    return Pipeline([("features", tabular.preprocessor(data)), ("model", estimator)])
 
 
 def save(out: Path, pipeline, data: tabular.TabularSpec, job: Dict[str, Any], model: str, rows: int) -> List[str]:

@@ -241,7 +241,8 @@ class PcaUpTo:
 
 def plain_steps(pipeline) -> List[Dict[str, Any]]:
     """The fitted feature pipeline as plain numbers (numpy arrays), in order: what a model file keeps
-    instead of pickled scikit-learn objects. apply_steps applies them as pipeline.transform does."""
+    instead of pickled scikit-learn objects. apply_steps applies them as pipeline.transform does (to within
+    a tolerance: see there)."""
     import numpy as np
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
@@ -270,8 +271,10 @@ def plain_steps(pipeline) -> List[Dict[str, Any]]:
 
 
 def apply_steps(steps: List[Dict[str, Any]], X):
-    """Applies plain_steps' output (numpy arrays or CPU tensors) to X, in the same floating-point
-    operations as the scikit-learn transformers they came from."""
+    """Applies plain_steps' output (numpy arrays or CPU tensors) to X: the arithmetic each step's
+    transform does in the installed scikit-learn, written out here. The results are not promised to be
+    bit-for-bit the same (scikit-learn may order or fuse the operations otherwise); tests/test_models.py
+    checks that they agree within a relative and absolute 1e-12 for every step sk.py and nn.py use."""
     import numpy as np
 
     X = np.array(X, dtype=np.float64)

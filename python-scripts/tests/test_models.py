@@ -1,6 +1,9 @@
 """Saved models: nn.py and sk.py write them when crossValidateOnly is false, predict.py reads them back."""
 import csv
+import hashlib
 import importlib.util
+import os
+import subprocess
 import json
 import shutil
 import sys
@@ -13,7 +16,10 @@ import pytest
 from conftest import SCRIPTS, example, run_script
 
 sys.path.insert(0, str(SCRIPTS))
+import jobcontract  # noqa: E402
 import nn  # noqa: E402
+import predict as predict_script  # noqa: E402
+import sk  # noqa: E402
 import tabular  # noqa: E402
 
 WINE = SCRIPTS / "data" / "wine_data.csv"
@@ -123,7 +129,8 @@ def test_sk_saves_its_pipeline_fitted_on_all_rows_and_describes_it(trained):
     assert description["estimator"] == {"name": "ridge", "class": "Ridge"}
     assert description["features"] == FEATURES and description["target"] == "proline"
     assert description["job"] == SK_JOB and description["script"] == "sk.py"
-    assert description["data"]["sha256"] is None
+    # A local data file (no dataSha256 in the Job) is hashed: the model says which bytes it was fitted on.
+    assert description["data"]["sha256"] == hashlib.sha256(WINE.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("script, job", [
@@ -343,3 +350,128 @@ def test_plain_steps_transform_as_the_fitted_pipeline_does(changes):
     expected = pipeline.transform(X[150:])
     assert tabular.apply_steps(steps, X[150:]) == pytest.approx(expected, rel=1e-12, abs=1e-12)
     assert [s["step"] for s in steps] == [name for name, _ in pipeline.steps if name != "identity"]
+
+
+# --- predict.py loads model.joblib as data: only what an sk.py pipeline is made of is unpickled -------------
+
+def sk_configurations():
+    """Every model with every scaler, and every model with each other preprocessing option (and all of them)."""
+    configurations = []
+    for model in sk.MODELS:
+        for scaler in tabular.SCALERS:
+            configurations.append((model, {"scalerType": scaler}))
+        for changes in ({"nanPolicy": "mean"}, {"extraTreesKeepThreshd": 0.05}, {"pcaComponents": 3},
+                        {"pcaComponents": 0.9},
+                        {"nanPolicy": "mean", "extraTreesKeepThreshd": 0.05, "pcaComponents": 0.9, "scalerType": "robust"}):
+            configurations.append((model, changes))
+    return configurations
+
+
+def recorded_load(path: Path):
+    """joblib.load of path, returning the globals its unpickler looked up."""
+    import joblib
+    from joblib import numpy_pickle
+
+    seen = set()
+    base = numpy_pickle.NumpyUnpickler
+
+    class Recorder(base):
+        def find_class(self, module, name):
+            seen.add((module, name))
+            return super().find_class(module, name)
+
+    numpy_pickle.NumpyUnpickler = Recorder
+    try:
+        joblib.load(path)
+    finally:
+        numpy_pickle.NumpyUnpickler = base
+    return seen
+
+
+def test_every_pipeline_sk_py_builds_round_trips_through_predicts_loader_whose_allow_list_is_exactly_theirs(tmp_path):
+    import joblib
+
+    frame = pd.read_csv(WINE)
+    X, y = frame[FEATURES].to_numpy(), frame["proline"].to_numpy()
+    X_gaps = X.copy()
+    X_gaps[::7, 3] = np.nan
+    used = set()
+    for i, (model, changes) in enumerate(sk_configurations()):
+        spec = tabular.TabularSpec.from_job(dict({"dataFileName": "wine_data.csv", "depedentVariable": "proline"},
+                                                 **changes))
+        X_fit = X_gaps if spec.nan_policy == "mean" else X
+        pipeline = sk.build(spec, model, 1.0, [0.1, 1.0, 10.0], 5, None, 0).fit(X_fit, y)
+        path = tmp_path / f"model-{i}.joblib"
+        joblib.dump(pipeline, path, compress=3)  # as sk.save writes it
+
+        loaded = predict_script.load_sklearn(path)
+
+        assert loaded.predict(X_fit) == pytest.approx(pipeline.predict(X_fit), rel=1e-12), (model, changes)
+        used |= recorded_load(path)
+    assert used <= predict_script.SKLEARN_GLOBALS, used - predict_script.SKLEARN_GLOBALS
+    # Nothing allowed that no sk.py model needs, but numpy's helpers under the other numpy version's names.
+    assert predict_script.SKLEARN_GLOBALS - predict_script.NUMPY_HELPERS <= used
+
+
+class Runs:
+    """Pickled, runs `call(*args)`: what a crafted model.joblib does to the process that unpickles it."""
+
+    def __init__(self, call, *args):
+        self.call, self.args = call, args
+
+    def __reduce__(self):
+        return self.call, self.args
+
+
+def crafted_models(marker: Path):
+    touch = f"open({str(marker)!r}, 'w').close()"
+    return {
+        "posix.system": Runs(os.system, f"touch {marker}"),
+        "builtins.eval": Runs(eval, touch),
+        "numpy.testing._private.utils.runstring": Runs(np.testing._private.utils.runstring, touch, {}),
+        "subprocess.Popen": Runs(subprocess.Popen, ["touch", str(marker)]),
+        # joblib reads such an array's items with a plain pickle.load, past the unpickler's find_class
+        "an array of Python objects": np.array([Runs(os.system, f"touch {marker}")], dtype=object),
+        # an allowed class first, the payload inside it
+        "builtins.exec": sk.build(tabular.TabularSpec.from_job({"dataFileName": "x", "depedentVariable": "y"}),
+                                  "ridge", Runs(exec, touch), [1.0], 1, None, 0),
+    }
+
+
+@pytest.mark.parametrize("refused", ["posix.system", "builtins.eval", "numpy.testing._private.utils.runstring",
+                                     "subprocess.Popen", "an array of Python objects", "builtins.exec"])
+def test_a_model_joblib_that_would_run_code_is_refused_before_anything_runs(tmp_path, refused):
+    import joblib
+
+    marker = tmp_path / "marker"
+    model_dir = write_model(tmp_path / "model", kind="sklearn", file="model.joblib", features=FEATURES)
+    (model_dir / "model.pt").unlink()
+    joblib.dump(crafted_models(marker)[refused], model_dir / "model.joblib", compress=3)
+
+    run, out = predict(tmp_path, model_dir, WINE)
+
+    assert run.outcome["status"] == 400, run.stderr
+    assert run.outcome["error"]["type"] == "UnsafeModel"
+    assert refused in run.outcome["error"]["message"]
+    assert not marker.exists(), "the pickle's payload ran"
+    assert not (out / "predictions.csv").exists()
+
+
+def test_a_tree_whose_nodes_point_back_is_refused_before_predict_walks_it(tmp_path):
+    import joblib
+
+    frame = pd.read_csv(WINE)
+    spec = tabular.TabularSpec.from_job({"dataFileName": "wine_data.csv", "depedentVariable": "proline"})
+    pipeline = sk.build(spec, "extratrees", 1.0, [1.0], 2, None, 0).fit(frame[FEATURES].to_numpy(),
+                                                                        frame["proline"].to_numpy())
+    tree = pipeline.named_steps["model"].estimators_[1].tree_
+    state = tree.__getstate__()
+    nodes = state["nodes"].copy()
+    nodes["left_child"][nodes["left_child"] > 0] = 0  # every split leads back to the root: a cycle
+    tree.__setstate__(dict(state, nodes=nodes))
+    path = tmp_path / "model.joblib"
+    joblib.dump(pipeline, path, compress=3)
+
+    with pytest.raises(jobcontract.JobError) as refused:
+        predict_script.load_sklearn(path)
+    assert refused.value.type == "BadModel" and "decision tree" in str(refused.value)

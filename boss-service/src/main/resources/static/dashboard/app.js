@@ -394,7 +394,9 @@ async function openJobQuietly(jobId) {
 
 // ---- artifacts -----------------------------------------------------------------------------------
 // With tokens on, neither a link nor an <img src> carries the Authorization header: the bytes are fetched
-// here, with the token, and handed to the browser as an object URL (revoked when the list is redrawn).
+// here, with the token, and handed to the browser as an object URL (revoked when the list is redrawn). Such a
+// download is held whole in the browser's memory before it is saved; with tokens off, a link is a plain link
+// and the browser streams it to disk.
 const PNG_INLINE_MAX_BYTES = 10 * 1024 * 1024;
 const PNG_INLINE_MAX_COUNT = 8;
 
@@ -420,8 +422,9 @@ async function showArtifacts(jobId) {
   }
   if (state.job !== jobId) return;
   const text = JSON.stringify(answer);
-  if (state.artifactsShown === `${jobId} ${text}`) return; // unchanged: keep the images already drawn
-  state.artifactsShown = `${jobId} ${text}`;
+  const drawn = `${jobId} ${text}`;
+  if (state.artifactsShown === drawn) return; // unchanged: keep the images already drawn
+  state.artifactsShown = drawn;
   state.artifactUrls.forEach((url) => URL.revokeObjectURL(url));
   state.artifactUrls = [];
   const { artifacts, skipped } = answer;
@@ -445,7 +448,9 @@ async function showArtifacts(jobId) {
     figure.append(img, caption);
     images.append(figure);
     fetchBlob(png.href).then((blob) => {
-      if (state.job === jobId) img.src = objectUrl(blob);
+      // A fetch that ends after the list was redrawn (or another job opened) has no image to fill: making an
+      // object URL for it would hold the bytes until the page closes.
+      if (state.artifactsShown === drawn) img.src = objectUrl(blob);
     }).catch((error) => { caption.textContent = `${png.name}: ${error.message}`; });
   }
 }

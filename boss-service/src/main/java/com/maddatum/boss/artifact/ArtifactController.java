@@ -1,29 +1,26 @@
 package com.maddatum.boss.artifact;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.maddatum.boss.blob.BlobResponses;
 import com.maddatum.boss.blob.BlobStore;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.web.ApiProblem;
 import com.maddatum.boss.web.Ids;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.springframework.core.io.AbstractResource;
-import org.springframework.core.io.Resource;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
-import org.springframework.http.MediaType;
-import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.util.UriUtils;
 
 /** A job's artifacts: the list, and each file streamed from its blob. */
 @RestController
@@ -75,7 +72,8 @@ class ArtifactController {
             + "application/octet-stream) and Content-Disposition naming the file; Range requests are answered "
             + "206. 404 when the job has no artifact of that name, 410 when retention pruned it.")
     @GetMapping("/jobs/{id}/artifacts/{*name}")
-    ResponseEntity<Resource> download(@PathVariable String id, @PathVariable String name) {
+    void download(@PathVariable String id, @PathVariable String name, HttpServletRequest request,
+            HttpServletResponse response) throws IOException {
         Ids.parse(id, "job");
         String artifactName = name.startsWith("/") ? name.substring(1) : name;
         ArtifactRecord artifact = store.find(id, artifactName).filter(ArtifactRecord::stored)
@@ -85,19 +83,15 @@ class ArtifactController {
             throw ApiProblem.gone("artifact", "name", "Artifact '" + artifact.name() + "' of job " + id
                     + " was pruned at " + artifact.prunedAt() + ": " + artifact.prunedReason() + ".");
         }
-        if (blobs.find(artifact.sha256()).isEmpty()) {
-            // Not pruned yet its blob is gone: deleted by hand, or the store was replaced. Say so, not 500.
-            throw ApiProblem.gone("artifact", "name", "The bytes of artifact '" + artifact.name() + "' of job " + id
-                    + " (blob " + artifact.sha256() + ") are no longer stored.");
-        }
+        // Not pruned yet its blob is gone: deleted by hand, or the store was replaced. Say so, not 500.
+        BlobStore.Blob blob = blobs.find(artifact.sha256()).orElseThrow(() -> ApiProblem.gone("artifact", "name",
+                "The bytes of artifact '" + artifact.name() + "' of job " + id + " (blob " + artifact.sha256()
+                        + ") are no longer stored."));
         HttpHeaders headers = new HttpHeaders();
-        headers.setContentType(MediaType.parseMediaType(artifact.contentType()));
         headers.setContentDisposition(ContentDisposition.attachment()
                 .filename(ArtifactNames.fileName(artifact.name()), StandardCharsets.UTF_8).build());
-        headers.setETag("\"" + artifact.sha256() + "\"");
-        // The type is the Boss's choice from the extension: browsers must not guess another from the bytes.
-        headers.set("X-Content-Type-Options", "nosniff");
-        return ResponseEntity.ok().headers(headers).body(new BlobResource(blobs, artifact));
+        // The type is the Boss's choice from the extension (BlobResponses also says nosniff).
+        BlobResponses.send(blobs, blob, artifact.contentType(), headers, request, response);
     }
 
     private String skippedWhy(String jobId, String name) {
@@ -105,64 +99,28 @@ class ArtifactController {
                 .orElse("");
     }
 
+    /**
+     * The download path of an artifact: each segment percent-encoded except for unreserved characters (RFC
+     * 3986), so that no character of a name means something to a URL parser: a {@code ;} left as it is starts
+     * path parameters, which the server strips, and the name would not be found.
+     */
     static String href(String jobId, String name) {
         return "/jobs/" + jobId + "/artifacts/" + Arrays.stream(name.split("/"))
-                .map(segment -> UriUtils.encodePathSegment(segment, StandardCharsets.UTF_8))
-                .collect(Collectors.joining("/"));
+                .map(ArtifactController::encodeSegment).collect(Collectors.joining("/"));
     }
 
-    /**
-     * A blob as Spring writes a resource: Content-Length from the record, the bytes streamed from the store
-     * (never held in memory), and Range requests answered from it.
-     */
-    private static final class BlobResource extends AbstractResource {
-
-        private final BlobStore blobs;
-        private final ArtifactRecord artifact;
-
-        BlobResource(BlobStore blobs, ArtifactRecord artifact) {
-            this.blobs = blobs;
-            this.artifact = artifact;
+    private static String encodeSegment(String segment) {
+        StringBuilder encoded = new StringBuilder(segment.length());
+        for (byte b : segment.getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || "-._~".indexOf(c) >= 0) {
+                encoded.append(c);
+            } else {
+                encoded.append('%').append(HEX[c >> 4]).append(HEX[c & 0xf]);
+            }
         }
-
-        @Override
-        public InputStream getInputStream() throws IOException {
-            return blobs.open(artifact.sha256(), 0);
-        }
-
-        @Override
-        public boolean exists() {
-            return true; // checked before this was made; the default would open the stream to find out
-        }
-
-        @Override
-        public long contentLength() {
-            return artifact.size();
-        }
-
-        @Override
-        public long lastModified() {
-            return artifact.createdAt() == null ? 0 : artifact.createdAt().toEpochMilli();
-        }
-
-        @Override
-        public String getFilename() {
-            return ArtifactNames.fileName(artifact.name());
-        }
-
-        @Override
-        public String getDescription() {
-            return "artifact " + artifact.name() + " of job " + artifact.jobId();
-        }
-
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof BlobResource that && that.artifact.equals(artifact);
-        }
-
-        @Override
-        public int hashCode() {
-            return artifact.hashCode();
-        }
+        return encoded.toString();
     }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 }

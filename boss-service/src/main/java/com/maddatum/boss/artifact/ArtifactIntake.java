@@ -1,6 +1,7 @@
 package com.maddatum.boss.artifact;
 
 import com.maddatum.boss.blob.BlobStore;
+import com.maddatum.boss.web.Names;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Date;
@@ -110,9 +111,9 @@ public class ArtifactIntake {
                     sizeOf(fields.get("size")), "refused: " + nameProblem, now);
         }
         Long size = sizeOf(fields.get("size"));
-        Object sha = fields.get("sha256");
-        if (!(sha instanceof String sha256) || !ArtifactNames.isSha256(sha256)) {
-            return skipped(delivery, name, size, "refused: sha256 is not 64 lower-case hex digits", now);
+        String sha256 = Names.sha256(fields.get("sha256"));
+        if (sha256 == null) {
+            return skipped(delivery, name, size, "refused: sha256 is not 64 hex digits", now);
         }
         if (size == null) {
             return skipped(delivery, name, null, "refused: size is not a whole number of bytes", now);

@@ -2,15 +2,11 @@ package com.maddatum.boss.artifact;
 
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Pattern;
 
-/** The rules for names and hashes that artifacts and inputs share, and the content type an artifact is served with. */
+/** The rule for artifacts' names, and the content type an artifact is served with. */
 final class ArtifactNames {
 
     static final int MAX_NAME = 255;
-    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
-    /** An input lands in {@code $INPUT_DIR/<name>}: a plain file name, as {@code dataFileName} is. */
-    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
 
     /**
      * Served by extension from this list, never as the Worker said: an artifact is whatever a script wrote,
@@ -58,14 +54,6 @@ final class ArtifactNames {
             }
         }
         return null;
-    }
-
-    static boolean isPlainFileName(String name) {
-        return name != null && FILE_NAME.matcher(name).matches() && !name.contains("..");
-    }
-
-    static boolean isSha256(String value) {
-        return value != null && SHA256.matcher(value).matches();
     }
 
     static String contentType(String name) {

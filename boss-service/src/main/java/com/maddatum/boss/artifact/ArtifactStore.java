@@ -21,8 +21,10 @@ import org.springframework.data.mongodb.core.query.Update;
 import org.springframework.stereotype.Component;
 
 /**
- * The {@code artifacts} collection, one document per name per job ({@link ArtifactRecord}). Every query
- * here names exactly the keys of one index: the embedded server uses an index only for such a match.
+ * The {@code artifacts} collection, one document per name per job ({@link ArtifactRecord}), whose {@code _id}
+ * is made of the job and the name, so {@link #find} is an {@code _id} lookup on either store. The other
+ * queries have indexes on a real MongoDB; the embedded server ignores non-unique indexes and scans this
+ * collection for them (a few documents per finished job).
  */
 @Component
 class ArtifactStore {
@@ -35,6 +37,11 @@ class ArtifactStore {
     ArtifactStore(MongoTemplate mongo, StoreDurability durability) {
         this.mongo = mongo;
         this.durability = durability;
+        if (durability.isEmbedded()) {
+            // The embedded server would not use them, yet rebuilds each one it has stored every time it opens its
+            // file (see OrderStore): only a real MongoDB gets them.
+            return;
+        }
         IndexOperations ops = mongo.indexOps(COLLECTION);
         // ofJob(): GET /jobs/{id}/artifacts and a model's inputs at submit.
         ops.createIndex(new Index().on(ArtifactRecord.JOB_ID, Sort.Direction.ASC).named("byJob"));
@@ -46,6 +53,8 @@ class ArtifactStore {
                 .on(ArtifactRecord.PRUNED, Sort.Direction.ASC).named("byProject_pruned"));
         // kept(): the scheduled sweep and the blobs artifacts still refer to.
         ops.createIndex(new Index().on(ArtifactRecord.PRUNED, Sort.Direction.ASC).named("byPruned"));
+        // isArtifact(): a job's own inputs at submit, which must be artifacts.
+        ops.createIndex(new Index().on(ArtifactRecord.SHA256, Sort.Direction.ASC).named("bySha256"));
     }
 
     /**
@@ -70,6 +79,14 @@ class ArtifactStore {
     List<ArtifactRecord> ofJob(String jobId) {
         return mongo.find(new BasicQuery(new Document(ArtifactRecord.JOB_ID, jobId)), Document.class, COLLECTION)
                 .stream().map(ArtifactRecord::of).sorted(Comparator.comparing(ArtifactRecord::name)).toList();
+    }
+
+    /** Whether these bytes are a file a job's script left (recorded from an accepted outcome, not skipped). */
+    boolean isArtifact(String sha256) {
+        Query query = new BasicQuery(new Document(ArtifactRecord.SHA256, sha256)
+                .append(ArtifactRecord.SKIPPED, new Document("$ne", true))).limit(1);
+        query.fields().include(ArtifactRecord.ID);
+        return mongo.exists(query, COLLECTION);
     }
 
     Optional<ArtifactRecord> find(String jobId, String name) {

@@ -20,8 +20,11 @@ import org.springframework.stereotype.Component;
  * a Worker uploads a job's artifacts, then reports the outcome that names them, and until the Boss accepts
  * that outcome the blobs are nobody's.
  *
- * <p>The old blobs are listed before the references are asked for, so a reference made meanwhile is seen.
- * A feature that fails to say what it refers to stops the whole round: deleting on half the answer could
+ * <p>The old blobs are listed before the references are asked for, so a reference recorded before the
+ * features answer is seen. A blob that becomes needed after that (an upload of its bytes again, answered
+ * "stored", for an outcome the Boss has not accepted yet) is made young by that upload, and the delete is
+ * conditional on the age the round listed it by ({@link BlobStore#delete(String, Instant)}): the round leaves
+ * it. A feature that fails to say what it refers to stops the whole round: deleting on half the answer could
  * delete what the other half needed.
  */
 @Component
@@ -79,7 +82,7 @@ class BlobCollector {
         int deleted = 0;
         long bytes = 0;
         for (BlobStore.Blob blob : old) {
-            if (!referenced.contains(blob.sha256()) && store.delete(blob.sha256())) {
+            if (!referenced.contains(blob.sha256()) && store.delete(blob.sha256(), cutoff)) {
                 deleted++;
                 bytes += blob.size();
                 log.info("blob collected sha256={} size={} storedAt={}", blob.sha256(), blob.size(), blob.storedAt());

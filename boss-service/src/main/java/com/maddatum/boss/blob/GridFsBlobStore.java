@@ -11,9 +11,14 @@ import com.mongodb.client.gridfs.GridFSDownloadStream;
 import com.mongodb.client.gridfs.GridFSUploadStream;
 import com.mongodb.client.gridfs.model.GridFSFile;
 import com.mongodb.client.gridfs.model.GridFSUploadOptions;
+import com.mongodb.client.model.Accumulators;
+import com.mongodb.client.model.Aggregates;
 import com.mongodb.client.model.Filters;
+import com.mongodb.client.model.FindOneAndDeleteOptions;
+import com.mongodb.client.model.FindOneAndUpdateOptions;
 import com.mongodb.client.model.IndexOptions;
 import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.ReturnDocument;
 import com.mongodb.client.model.Updates;
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * hash only once the hash is known (and matches what was expected); a unique index on {@code filename}
  * makes that rename the one place where two replicas storing the same bytes at once meet, and the loser's
  * copy is deleted.
+ *
+ * <p>A blob's {@code storedAt} is its file's {@code uploadDate}, set from the Boss's clock when it is named or
+ * touched. The collector's delete removes the file document only while that date is older than its cutoff, in
+ * one conditional write, so it cannot remove a blob a put has just answered for.
  */
 final class GridFsBlobStore implements BlobStore {
 
@@ -48,6 +57,8 @@ final class GridFsBlobStore implements BlobStore {
     static final String BUCKET = "blobs";
     /** Uploads in progress are named this plus their id: never a hash, so no reader takes them for a blob. */
     static final String UPLOADING = "uploading-";
+    /** The names of stored blobs: a hash. */
+    private static final String NAMED = "^[0-9a-f]{64}$";
     /**
      * A put whose file document exists but is not renamed yet is seconds old at most; one whose chunks exist
      * with no file document may still be streaming on another replica. Older than these, they are a dead
@@ -98,14 +109,14 @@ final class GridFsBlobStore implements BlobStore {
     }
 
     @Override
-    public Blob put(InputStream in, String expectedSha256, long maxBytes, Consumer<ChunkView> onChunk)
+    public Blob put(InputStream in, String expectedSha256, Limits limits, Consumer<ChunkView> onChunk)
             throws IOException {
         BsonObjectId id = new BsonObjectId(new ObjectId());
         HashingCopy.Copied copied;
         GridFSUploadStream upload = bucket.openUploadStream(id, UPLOADING + id.getValue().toHexString(),
                 new GridFSUploadOptions().chunkSizeBytes(HashingCopy.CHUNK));
         try {
-            copied = HashingCopy.copy(in, maxBytes, onChunk, upload::write);
+            copied = HashingCopy.copy(in, limits.maxBytes(), onChunk, upload::write);
         } catch (IOException | RuntimeException e) {
             upload.abort(); // deletes the chunks written so far
             throw e;
@@ -114,19 +125,26 @@ final class GridFsBlobStore implements BlobStore {
         try {
             upload.close(); // writes the file document, under the temporary name
             HashingCopy.checkExpected(expectedSha256, copied.sha256());
-            Optional<Blob> existing = find(copied.sha256());
+            Optional<Blob> existing = touch(copied.sha256());
             if (existing.isPresent()) {
-                return refreshed(existing.get());
+                return existing.get(); // made young again; this copy goes
+            }
+            // New bytes (or a blob deleted since it was touched last: this copy takes its place).
+            long stored = totalBytes();
+            if (stored + copied.size() > limits.quotaBytes()) {
+                throw new OverQuota(limits.quotaBytes(), stored, copied.size());
             }
             try {
-                bucket.rename(id, copied.sha256());
+                // uploadDate is the Boss's clock, as touch() and the collector's cutoff are.
+                files.updateOne(Filters.eq("_id", id), Updates.combine(Updates.set("filename", copied.sha256()),
+                        Updates.set("uploadDate", Date.from(clock.instant()))));
                 named = true;
             } catch (MongoWriteException e) {
                 if (e.getError().getCategory() != ErrorCategory.DUPLICATE_KEY) {
                     throw e;
                 }
                 // Another put of the same bytes was named first: that copy is the blob.
-                return find(copied.sha256()).orElseThrow(() -> e);
+                return touch(copied.sha256()).orElseThrow(() -> e);
             }
             return find(copied.sha256()).orElseThrow(() -> new IOException("blob " + copied.sha256()
                     + " vanished right after it was stored"));
@@ -137,11 +155,22 @@ final class GridFsBlobStore implements BlobStore {
         }
     }
 
-    /** As the disk store does: a put of stored bytes makes the blob young again for a collector's grace. */
-    private Blob refreshed(Blob blob) {
+    /**
+     * As the disk store does: a put of stored bytes makes the blob young again for a collector's grace. One
+     * conditional write: when it matches nothing, a collector deleted the blob, and the caller stores its own.
+     */
+    @Override
+    public Optional<Blob> touch(String sha256) {
+        if (!HashingCopy.isSha256(sha256)) {
+            return Optional.empty();
+        }
         Instant now = clock.instant();
-        files.updateOne(Filters.eq("filename", blob.sha256()), Updates.set("uploadDate", Date.from(now)));
-        return new Blob(blob.sha256(), blob.size(), now);
+        Document touched = files.findOneAndUpdate(Filters.eq("filename", sha256),
+                Updates.set("uploadDate", Date.from(now)),
+                new FindOneAndUpdateOptions().projection(new Document("length", 1))
+                        .returnDocument(ReturnDocument.AFTER));
+        return touched == null ? Optional.empty()
+                : Optional.of(new Blob(sha256, ((Number) touched.get("length")).longValue(), now));
     }
 
     private void deleteQuietly(BsonValue id) {
@@ -173,7 +202,8 @@ final class GridFsBlobStore implements BlobStore {
         }
         GridFSDownloadStream stream;
         try {
-            stream = bucket.openDownloadStream(file.getId());
+            // Two chunks per reply: the driver's default batch would hold up to 16 MiB of chunks per download.
+            stream = bucket.openDownloadStream(file.getId()).batchSize(2);
         } catch (MongoGridFSException deletedMeanwhile) {
             throw new Missing(sha256);
         }
@@ -190,24 +220,39 @@ final class GridFsBlobStore implements BlobStore {
         return stream;
     }
 
+    /**
+     * The file document goes first, in one write conditional on its age, so a put or a touch that made the
+     * blob young meanwhile keeps it; its chunks follow, by the document's id.
+     */
     @Override
-    public boolean delete(String sha256) {
+    public boolean delete(String sha256, Instant storedBefore) {
         if (!HashingCopy.isSha256(sha256)) {
             return false;
         }
-        boolean any = false;
-        for (GridFSFile file : bucket.find(Filters.eq("filename", sha256))) {
-            deleteQuietly(file.getId());
-            any = true;
+        Document deleted = files.findOneAndDelete(Filters.and(Filters.eq("filename", sha256),
+                Filters.lt("uploadDate", Date.from(storedBefore))),
+                new FindOneAndDeleteOptions().projection(new Document("_id", 1)));
+        if (deleted == null) {
+            return false;
         }
-        return any;
+        chunks.deleteMany(Filters.eq("files_id", deleted.get("_id")));
+        return true;
+    }
+
+    /** Summed by the database: only named blobs, not the uploads streaming under a temporary name. */
+    @Override
+    public long totalBytes() {
+        Document sum = files.aggregate(List.of(
+                Aggregates.match(Filters.regex("filename", NAMED)),
+                Aggregates.group(null, Accumulators.sum("total", "$length")))).first();
+        return sum == null ? 0 : ((Number) sum.get("total")).longValue();
     }
 
     /** Streamed from the store: only the files' documents are read, never a chunk. */
     @Override
     public Iterable<Blob> all() {
         return () -> new Iterator<>() {
-            private final Iterator<GridFSFile> named = bucket.find(Filters.regex("filename", "^[0-9a-f]{64}$"))
+            private final Iterator<GridFSFile> named = bucket.find(Filters.regex("filename", NAMED))
                     .iterator();
 
             @Override

@@ -1,12 +1,12 @@
 package com.maddatum.boss.blob;
 
+import com.maddatum.boss.web.Names;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 
 /**
  * The streaming half of every put, whatever the store: reads the bytes a chunk at a time, hashes and
@@ -18,15 +18,15 @@ final class HashingCopy {
     /** 1 MiB: large enough that a disk or a GridFS chunk write per chunk costs little, small enough to keep. */
     static final int CHUNK = 1 << 20;
 
-    /** A blob's name: the SHA-256 of its bytes, lower-case hex. Anything else names no blob (and no file). */
-    static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
-
     /** Where a store writes the chunks. */
     interface Sink {
         void write(byte[] bytes, int offset, int length) throws IOException;
     }
 
     record Copied(String sha256, long size) {}
+
+    /** A sink that keeps nothing: for bytes that are only hashed, to check them. */
+    static final Sink DISCARD = (bytes, offset, length) -> { };
 
     private HashingCopy() {}
 
@@ -61,8 +61,9 @@ final class HashingCopy {
         }
     }
 
+    /** A blob's name: the SHA-256 of its bytes, lower-case hex. Anything else names no blob (and no file). */
     static boolean isSha256(String value) {
-        return value != null && SHA256.matcher(value).matches();
+        return Names.isStoredSha256(value);
     }
 
     static MessageDigest sha256() {

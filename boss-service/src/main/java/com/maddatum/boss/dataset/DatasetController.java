@@ -5,6 +5,7 @@ import com.maddatum.boss.blob.BlobStore;
 import com.maddatum.boss.blob.ClientBody;
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import com.maddatum.boss.web.Paging;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -20,7 +21,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.ContentDisposition;
@@ -147,10 +147,11 @@ class DatasetController {
         DatasetVersion found = pick(name, version, sha256);
         BlobStore.Blob blob = blobs.find(found.sha256()).orElseThrow(() -> ApiProblem.notFound("blob of dataset",
                 name + " version " + found.version()));
-        response.setHeader(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
-                .filename(found.name(), StandardCharsets.UTF_8).build().toString());
+        HttpHeaders headers = new HttpHeaders();
+        headers.setContentDisposition(ContentDisposition.attachment().filename(found.name(), StandardCharsets.UTF_8)
+                .build());
         BlobResponses.send(blobs, blob, found.isCsv() ? "text/csv" : MediaType.APPLICATION_OCTET_STREAM_VALUE,
-                request, response);
+                headers, request, response);
     }
 
     private DatasetVersion pick(String name, Integer version, String sha256) {
@@ -162,14 +163,15 @@ class DatasetController {
                     name + " version " + version));
         }
         if (sha256 != null) {
-            return store.bySha256(name, sha256.toLowerCase(Locale.ROOT)).orElseThrow(() -> ApiProblem.notFound(
+            return store.bySha256(name, String.valueOf(Names.sha256(sha256))).orElseThrow(() -> ApiProblem.notFound(
                     "dataset version", name + " sha256 " + sha256));
         }
         return store.latest(name).orElseThrow(() -> ApiProblem.notFound("dataset", name));
     }
 
     @Operation(summary = "Delete a version of a dataset", description = "409 while a waiting or running job's data "
-            + "is this version's bytes. The bytes stay stored until nothing refers to them (another name, a "
+            + "is this version (its dataFileName is this name and its dataSha256 these bytes, or it pinned these "
+            + "bytes by dataSha256 alone). The bytes stay stored until nothing refers to them (another name, a "
             + "finished job's re-run) and the blob collector removes them.")
     @DeleteMapping("/datasets/{name}")
     DeletedView delete(@PathVariable String name, @RequestParam(required = false) Integer version) {
@@ -179,9 +181,10 @@ class DatasetController {
         }
         DatasetVersion found = store.version(name, version).orElseThrow(() -> ApiProblem.notFound("dataset version",
                 name + " version " + version));
-        inUse.liveJobUsing(found.sha256()).ifPresent(jobId -> {
-            throw ApiProblem.inUse("Version " + version + " of " + name + " is the data of job " + jobId + ", which is "
-                    + "waiting or running; cancel it or let it finish, then delete the version.", "version");
+        inUse.liveJobUsing(name, found.sha256()).ifPresent(use -> {
+            throw ApiProblem.inUse("Version " + version + " of " + name + " is the data of job " + use.jobId()
+                    + (use.byName() ? "" : ", which pinned its bytes by dataSha256 " + found.sha256() + " alone")
+                    + ", which is waiting or running; cancel it or let it finish, then delete the version.", "version");
         });
         if (!store.delete(name, version)) {
             throw ApiProblem.notFound("dataset version", name + " version " + version);

@@ -46,9 +46,10 @@ public class DatasetStore {
         this.versions = mongo.getCollection(VERSIONS);
         this.names = mongo.getCollection(NAMES);
         this.durability = durability;
-        // version(name, N) (GET ?version=, DELETE ?version=) and latest(name) (every job submitted with a
-        // dataFileName: {name} sorted by version, newest first). Unique: two uploads can never be given the
-        // same number, and unique indexes are the ones the embedded server uses for exact lookups.
+        // version(name, N) (GET ?version=, DELETE ?version=). Unique: two uploads can never be given the same
+        // number, and a unique index matched on all its keys is the one kind the embedded server uses. On a real
+        // MongoDB it also serves latest(name) ({name} sorted by version, newest first: every job submitted with
+        // a dataFileName); the embedded server scans the versions for that, which are few.
         versions.createIndex(Indexes.ascending(DatasetVersion.NAME, DatasetVersion.VERSION),
                 new IndexOptions().unique(true).name("versionOf_name_version_unique"));
         // add() and bySha256(name, sha256) (GET ?sha256=): the same bytes under one name are one version,

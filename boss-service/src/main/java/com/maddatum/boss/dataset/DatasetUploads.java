@@ -4,11 +4,11 @@ import com.maddatum.boss.blob.BlobStore;
 import com.maddatum.boss.blob.ClientBody;
 import com.maddatum.boss.blob.UploadLimits;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PushbackInputStream;
 import java.time.Clock;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
@@ -24,8 +24,6 @@ class DatasetUploads {
 
     private static final Logger log = LoggerFactory.getLogger(DatasetUploads.class);
 
-    /** A plain file name, as a job's {@code dataFileName}: the name a script opens the data by. */
-    static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
     /** The multipart field that holds the file ({@code curl -F file=@wine.csv}). */
     static final String FILE_FIELD = "file";
     /**
@@ -36,13 +34,11 @@ class DatasetUploads {
 
     record Uploaded(DatasetVersion version, boolean created) {}
 
-    private final BlobStore blobs;
     private final UploadLimits limits;
     private final DatasetStore store;
     private final Clock clock;
 
-    DatasetUploads(BlobStore blobs, UploadLimits limits, DatasetStore store, Clock clock) {
-        this.blobs = blobs;
+    DatasetUploads(UploadLimits limits, DatasetStore store, Clock clock) {
         this.limits = limits;
         this.store = store;
         this.clock = clock;
@@ -60,8 +56,7 @@ class DatasetUploads {
         if (!multipart || name != null) {
             checkName(name, null);
         }
-        UploadLimits.Budget budget = limits.budget(true);
-        limits.checkDeclared(budget, multipart ? declaredLength - MULTIPART_ALLOWANCE : declaredLength, field);
+        limits.checkDeclared(multipart ? declaredLength - MULTIPART_ALLOWANCE : declaredLength, field);
         InputStream body = new ClientBody(requestBody);
         try {
             if (multipart) {
@@ -71,7 +66,7 @@ class DatasetUploads {
                 }
                 body = part.body();
             }
-            return store(name, field, body, budget);
+            return store(name, field, body);
         } catch (MultipartReader.Malformed e) {
             throw ApiProblem.invalidField("body", "The multipart body is malformed: " + e.getMessage() + ".");
         }
@@ -88,8 +83,7 @@ class DatasetUploads {
                 + "curl -F file=@wine.csv, or as the raw body (curl --data-binary @wine.csv).");
     }
 
-    private Uploaded store(String name, String field, InputStream content, UploadLimits.Budget budget)
-            throws IOException {
+    private Uploaded store(String name, String field, InputStream content) throws IOException {
         PushbackInputStream peeked = new PushbackInputStream(content, 1);
         int first = peeked.read();
         if (first < 0) {
@@ -100,9 +94,7 @@ class DatasetUploads {
         CsvScan csv = new CsvScan(name);
         BlobStore.Blob blob;
         try {
-            blob = blobs.put(peeked, null, budget.maxBytes(), csv);
-        } catch (BlobStore.TooLarge e) {
-            throw limits.tooLarge(budget, field);
+            blob = limits.store(peeked, null, csv, field);
         } catch (CsvScan.NotText e) {
             throw ApiProblem.invalidField(field, "'" + name + "' is named .csv but is not text (its first MiB holds a "
                     + "NUL byte); nothing was stored. Upload the CSV file itself, or give binary data another name.");
@@ -120,9 +112,10 @@ class DatasetUploads {
             throw ApiProblem.invalidField("name", "name is required: POST /datasets?name=wine.csv (the file name a "
                     + "job's dataFileName names).");
         }
-        if (!NAME.matcher(name).matches() || name.contains("..")) {
-            throw ApiProblem.invalidField("name", "name" + (from == null ? "" : " (" + from + ")") + " must be a plain "
-                    + "file name of letters, digits, '_', '.' and '-', with no path and no '..', e.g. wine.csv.");
+        // A job's dataFileName names it: the name a script opens the data by.
+        if (!Names.isPlainFileName(name)) {
+            throw ApiProblem.invalidField("name", "name" + (from == null ? "" : " (" + from + ")") + " must be "
+                    + Names.PLAIN_FILE_NAME_RULE + ", e.g. wine.csv.");
         }
         return name;
     }

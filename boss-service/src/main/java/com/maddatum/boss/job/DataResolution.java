@@ -4,11 +4,10 @@ import com.maddatum.boss.blob.BlobStore;
 import com.maddatum.boss.dataset.DatasetStore;
 import com.maddatum.boss.dataset.DatasetVersion;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import com.maddatum.boss.worker.WorkerRegistry;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.bson.Document;
 import org.springframework.stereotype.Component;
 
@@ -18,15 +17,14 @@ import org.springframework.stereotype.Component;
  * names, recorded in the job so that a re-run trains on the same bytes after a new version is uploaded.
  * A {@code dataFileName} that is neither a dataset nor a file any Worker advertises is refused now, rather
  * than failing minutes later on a Worker; but only when that can be known: when at least one Worker is
- * registered and every registered Worker says what files it has (the seed's Worker says nothing, and jobs
- * may be submitted before any Worker starts).
+ * registered and every registered Worker says what files it has (the seed's Worker says nothing, a Worker
+ * whose list is full may have cut it short, and jobs may be submitted before any Worker starts).
  */
 @Component
 class DataResolution {
 
     static final String DATA_SHA256 = "dataSha256";
     static final String DATA_FILE_NAME = "dataFileName";
-    private static final Pattern HEX64 = Pattern.compile("[0-9a-fA-F]{64}");
 
     private final DatasetStore datasets;
     private final BlobStore blobs;
@@ -62,11 +60,11 @@ class DataResolution {
     }
 
     private String checkPinned(Object pinned) {
-        if (!(pinned instanceof String hex) || !HEX64.matcher(hex).matches()) {
+        String sha = Names.sha256(pinned);
+        if (sha == null) {
             throw ApiProblem.invalidField(DATA_SHA256, "dataSha256 must be the SHA-256 of stored data, 64 hex "
                     + "digits (a dataset version's sha256).");
         }
-        String sha = hex.toLowerCase(Locale.ROOT);
         if (blobs.find(sha).isEmpty()) {
             throw ApiProblem.invalidField(DATA_SHA256, "dataSha256 " + sha + " names no stored data; upload it with "
                     + "POST /datasets (GET /datasets/{name} lists each version's sha256).");

@@ -3,6 +3,7 @@ package com.maddatum.boss.job;
 import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.order.NewOrder;
 import com.maddatum.boss.web.ApiProblem;
+import com.maddatum.boss.web.Names;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -34,7 +35,6 @@ import org.springframework.stereotype.Component;
 class JobRules {
 
     static final Pattern SCRIPT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\\.py");
-    static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
     static final Pattern LABEL = Pattern.compile(NewOrder.LABEL);
     /** 10 TB: far above any GPU made, low enough that nobody mistakes bytes or KiB for MiB unnoticed. */
     static final int MAX_GPU_MEMORY_MIB = 10_000_000;
@@ -56,8 +56,8 @@ class JobRules {
                     "scriptName must be a .py file name of letters, digits, '_', '.' and '-', with no path.");
         }
         String dataFile = optionalString(job, "dataFileName");
-        if (dataFile != null && (!FILE_NAME.matcher(dataFile).matches() || dataFile.contains(".."))) {
-            throw ApiProblem.invalidField("dataFileName", "dataFileName must be a plain file name, with no path.");
+        if (dataFile != null && !Names.isPlainFileName(dataFile)) {
+            throw ApiProblem.invalidField("dataFileName", "dataFileName must be " + Names.PLAIN_FILE_NAME_RULE + ".");
         }
         String project = name(job, "projectName");
         String sweep = name(job, "sweepId");

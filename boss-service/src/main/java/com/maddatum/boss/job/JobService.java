@@ -133,9 +133,9 @@ public class JobService {
         job.put("rerunOf", originalId);
         NewOrder spec = rules.check(job);
         // The original's dataSha256 comes with it: the re-run trains on the same bytes, even when the dataset
-        // has a newer version now.
+        // has a newer version now. Its model's inputs too, unless the overrides name another model.
         data.resolve(job);
-        inputs.fill(job);
+        inputs.fillRerun(job, source.get("inputs"), overrides.containsKey("model"));
         seeds.assign(job, inherited);
         // Safe to run again under the same id (an idempotent retry): the job, the link and the order are
         // each written once.

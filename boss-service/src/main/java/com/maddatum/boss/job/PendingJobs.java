@@ -13,34 +13,47 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
 import org.bson.Document;
+import org.bson.types.ObjectId;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
  * What jobs still to run (their order unassigned, assigned or running) need kept: the blobs they name as
  * {@code dataSha256} and {@code inputs}, which a Worker has yet to fetch (so neither the blob collector nor
  * a dataset's delete takes them), and the jobs they take their model from, whose artifacts retention must
- * not prune. It pages through the live orders from memory and reads only those fields of their jobs, by
- * id: the cost is the queue's length, never the history's.
+ * not prune. It takes the live orders' ids from memory and reads only those fields of their jobs, by id,
+ * in batches: the cost is the queue's length, never the history's.
  *
- * <p>Not a snapshot. Statuses are read in the order an order moves through them, so one that moves on
- * while this reads is met again in a later status; one re-queued meanwhile, or created after its status
- * was read, may be missed for a round. The blob collector's grace covers blobs uploaded just before; an
- * older blob a new job names may go in that round, and the job then fails on its Worker, saying which.
+ * <p>Not a snapshot. The statuses' ids are taken one after the other, in the order an order moves through
+ * them, so one that moves on meanwhile is met again in a later status; one re-queued between two of those
+ * readings, or created after its status was read, may be missed for a round. The blob collector's grace
+ * covers blobs uploaded just before; an older blob a new job names may go in that round, and the job then
+ * fails on its Worker, saying which.
  */
 @Component
 class PendingJobs implements BlobReferences, ModelUses, DataInUse {
 
-    static final int PAGE = 500;
+    static final int BATCH = 500;
     private static final List<OrderStatus> LIVE = List.of(OrderStatus.UNASSIGNED, OrderStatus.ASSIGNED,
             OrderStatus.RUNNING);
-    static final List<String> FIELDS = List.of(DataResolution.DATA_SHA256, "inputs", "model");
+    static final List<String> FIELDS = List.of(DataResolution.DATA_SHA256, DataResolution.DATA_FILE_NAME, "inputs",
+            "model");
 
     private final OrderQueries orders;
     private final JobStore jobs;
 
+    private final int batch;
+
+    @Autowired
     PendingJobs(OrderQueries orders, JobStore jobs) {
+        this(orders, jobs, BATCH);
+    }
+
+    /** {@code batch}: the jobs read at once (tests make it small, to walk several batches cheaply). */
+    PendingJobs(OrderQueries orders, JobStore jobs, int batch) {
         this.orders = orders;
         this.jobs = jobs;
+        this.batch = batch;
     }
 
     @Override
@@ -75,29 +88,35 @@ class PendingJobs implements BlobReferences, ModelUses, DataInUse {
     }
 
     @Override
-    public Optional<String> liveJobUsing(String sha256) {
-        String[] found = new String[1];
+    public Optional<LiveUse> liveJobUsing(String name, String sha256) {
+        LiveUse[] found = new LiveUse[1];
         walk(job -> {
             if (sha256.equals(job.get(DataResolution.DATA_SHA256))) {
-                found[0] = job.getObjectId("_id").toHexString();
+                Object named = job.get(DataResolution.DATA_FILE_NAME);
+                if (named == null || name.equals(named)) {
+                    found[0] = new LiveUse(job.getObjectId("_id").toHexString(), named != null);
+                }
             }
             return found[0] == null;
         });
         return Optional.ofNullable(found[0]);
     }
 
-    /** Hands each pending job (only {@link #FIELDS}) to {@code visit} while it answers true. */
+    /**
+     * Hands each pending job (only {@link #FIELDS}) to {@code visit} while it answers true. Each status's ids
+     * are taken from memory up front, then read in batches: paging a live listing by offset would skip an
+     * order whenever one on an earlier page left the status meanwhile.
+     */
     private void walk(Predicate<Document> visit) {
-        for (OrderStatus status : LIVE) {
-            for (int page = 0; ; page++) {
-                List<Order> live = orders.page(null, status, page, PAGE);
-                for (Document job : jobs.fieldsOf(live.stream().map(Order::jobId).toList(), FIELDS).values()) {
+        List<List<ObjectId>> live = LIVE.stream().map(orders::ids).toList();
+        for (List<ObjectId> ids : live) {
+            for (int from = 0; from < ids.size(); from += batch) {
+                List<String> jobIds = orders.findAll(ids.subList(from, Math.min(ids.size(), from + batch))).stream()
+                        .map(Order::jobId).toList();
+                for (Document job : jobs.fieldsOf(jobIds, FIELDS).values()) {
                     if (!visit.test(job)) {
                         return;
                     }
-                }
-                if (live.size() < PAGE) {
-                    break;
                 }
             }
         }

@@ -58,6 +58,15 @@ public class OrderQueries {
         return store.findAll(ids);
     }
 
+    /**
+     * The ids of every order in {@code status}, newest first, read from memory at once: a caller that walks
+     * them in batches meets each order that stays in the status, whatever moves meanwhile. Meant for the
+     * live statuses, which hold the queue, not the history.
+     */
+    public List<ObjectId> ids(OrderStatus status) {
+        return catalog.all(new OrderCatalog.Filter(null, status));
+    }
+
     public long count(String project, OrderStatus status) {
         return count(project, null, status);
     }

@@ -95,9 +95,11 @@ final class AccessRules {
             rule(HttpMethod.POST, "/orders/{id}/heartbeat", Access.WORKER),
             rule(HttpMethod.POST, "/orders/{id}/logs", Access.WORKER),
             rule(HttpMethod.POST, "/callback", Access.WORKER),
-            // Blobs by hash: Workers fetch a job's data and inputs and upload its artifacts; people may too.
+            // Blobs by hash: Workers fetch a job's data and inputs and upload its artifacts; people may read them.
+            // Only Workers upload: people's bytes come in as datasets, which no job takes as an input (see
+            // ModelInputs), so no submitter can hand a Worker a file that a script would load as code.
             rule(HttpMethod.GET, "/blobs/{sha256}", Access.ANY_ROLE),
-            rule(HttpMethod.POST, "/blobs", Access.ANY_ROLE),
+            rule(HttpMethod.POST, "/blobs", Access.WORKER),
             // Datasets are the submitters': they upload what their jobs name.
             rule(HttpMethod.POST, "/datasets", Access.SUBMITTER),
             rule(HttpMethod.GET, "/datasets", Access.SUBMITTER),

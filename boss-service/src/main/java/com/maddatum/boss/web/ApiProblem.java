@@ -93,6 +93,16 @@ public final class ApiProblem extends RuntimeException {
                 field);
     }
 
+    /** The store under the Boss has no room left (its disk is full): not the client's fault, and not a bug. */
+    public static ApiProblem storeFull(String detail, String field) {
+        return new ApiProblem(HttpStatus.INSUFFICIENT_STORAGE, "store-full", "The Boss's disk is full", detail, field);
+    }
+
+    /** A request that met a passing state of the Boss (a blob deleted while it was checked): sending it again works. */
+    public static ApiProblem sendAgain(String detail, String field) {
+        return new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "send-again", "Send the request again", detail, field);
+    }
+
     /** Something another thing still needs (a dataset version a queued job's data is). */
     public static ApiProblem inUse(String detail, String field) {
         return new ApiProblem(HttpStatus.CONFLICT, "in-use", "Still in use", detail, field);

@@ -13,9 +13,10 @@ import java.util.List;
  * {@code POST /worker-node/create}. The seed's config file called the name {@code nodeName}, so
  * either key is accepted. {@code failedGpus} and {@code cpuOnlyBecause} say which GPUs the Worker's
  * checks refused and why it runs without one; they are shown in the fleet view, never used to match work.
- * {@code dataFiles}: the file names in the Worker's data directory (at most 1000), which a job's
- * {@code dataFileName} may name without a dataset; a Worker that sends no such field (the seed's) says nothing
- * about its files, which keeps the Boss from refusing any name at submit.
+ * {@code dataFiles}: the file names in the Worker's data directory (at most {@value #MAX_DATA_FILES}), which a
+ * job's {@code dataFileName} may name without a dataset; a Worker that sends no such field (the seed's) says
+ * nothing about its files, which keeps the Boss from refusing any name at submit. Nor does a full list: a
+ * Worker with more files sends the first {@value #MAX_DATA_FILES}, so a list that long may be cut short.
  */
 public record WorkerRegistration(
         @Pattern(regexp = WorkerRegistry.NODE_NAME) String name,
@@ -28,7 +29,15 @@ public record WorkerRegistration(
         @Size(max = 64) List<@Valid FailedGpu> failedGpus,
         @Size(max = 500) String cpuOnlyBecause,
         @Pattern(regexp = "[A-Za-z0-9-]{1,64}") String bootId,
-        @Size(max = 1000) List<@NotNull @Size(max = 255) String> dataFiles) {
+        @Size(max = WorkerRegistration.MAX_DATA_FILES) List<@NotNull @Size(max = 255) String> dataFiles) {
+
+    /** The most data file names a Worker sends; a list of this many may be cut short. */
+    public static final int MAX_DATA_FILES = 1000;
+
+    /** Whether {@code dataFiles} says what the Worker has: sent, and shorter than the most a Worker sends. */
+    boolean listsItsDataFiles() {
+        return dataFiles != null && dataFiles.size() < MAX_DATA_FILES;
+    }
 
     public record Gpu(@PositiveOrZero Integer index, @Size(max = 255) String model, @PositiveOrZero Long memoryMb) {}
 

@@ -140,8 +140,8 @@ public class WorkerRegistry {
         } else {
             update.set("bootId", registration.bootId());
         }
-        if (registration.dataFiles() == null) {
-            update.unset(DATA_FILES);
+        if (!registration.listsItsDataFiles()) {
+            update.unset(DATA_FILES); // says nothing: no list, or a full one that may have been cut short
         } else {
             update.set(DATA_FILES, registration.dataFiles().stream().sorted().distinct().toList());
         }
@@ -290,7 +290,8 @@ public class WorkerRegistry {
     /**
      * Every data file name registered Workers advertise, or empty when that says nothing: no node is known,
      * or some known node advertises nothing (a Worker that registered without {@code dataFiles}, such as the
-     * seed's, or a node only known from its polls or a drain). Read from the store (with replicas, a Worker
+     * seed's, or with a full list, which may have been cut short; or a node only known from its polls or a
+     * drain). Read from the store (with replicas, a Worker
      * may have registered on another one), at most once a second, since every job submitted with a
      * {@code dataFileName} that is no dataset asks; only the field is read, never the rest of the documents.
      */
@@ -306,7 +307,8 @@ public class WorkerRegistry {
         for (Document node : mongo.getCollection(COLLECTION).find().projection(new Document(DATA_FILES, 1))
                 .limit(settings.maxKnown())) {
             any = true;
-            if (!(node.get(DATA_FILES) instanceof List<?> names)) {
+            if (!(node.get(DATA_FILES) instanceof List<?> names)
+                    || names.size() >= WorkerRegistration.MAX_DATA_FILES) {
                 silent = true;
                 break;
             }

@@ -66,6 +66,41 @@ class ArtifactApiTest extends ArtifactApiTestBase {
     }
 
     @Test
+    void everyFormOfOneRangeIsAnsweredAndAStartPastTheEndIs416() {
+        String jobId = finish(project("ranges"), 200, 1.0, List.of(artifact("digits.txt", "0123456789")));
+        String path = "/jobs/" + jobId + "/artifacts/digits.txt";
+        HttpResponse<byte[]> middle = download(path, "Range", "bytes=2-4");
+        assertThat(middle.statusCode()).isEqualTo(206);
+        assertThat(new String(middle.body(), StandardCharsets.UTF_8)).isEqualTo("234");
+        assertThat(middle.headers().firstValue("Content-Range")).hasValue("bytes 2-4/10");
+        assertThat(new String(download(path, "Range", "bytes=-3").body(), StandardCharsets.UTF_8)).isEqualTo("789");
+        HttpResponse<byte[]> past = download(path, "Range", "bytes=10-");
+        assertThat(past.statusCode()).isEqualTo(416);
+        assertThat(past.headers().firstValue("Content-Range")).hasValue("bytes */10");
+        assertThat(past.headers().firstValue("Content-Disposition")).isEmpty();
+    }
+
+    @Test
+    void theHrefOfANameWithReservedCharactersDownloadsIt() {
+        List<String> names = List.of("run;1.txt", "a+b=c&d,e.txt", "it's (1)!.txt", "50%/x y#z?.csv",
+                "caf\u00e9:@$*.txt", "~tilde_-.txt");
+        List<Map<String, Object>> artifacts = new ArrayList<>();
+        names.forEach(name -> artifacts.add(artifact(name, "bytes of " + name)));
+        String jobId = finish(project("reserved"), 200, 0.3, artifacts);
+        JsonNode listed = listed(jobId).get("artifacts");
+        assertThat(listed).hasSize(names.size());
+        for (JsonNode artifact : listed) {
+            String name = artifact.get("name").asString();
+            String href = artifact.get("href").asString();
+            assertThat(href.substring(href.indexOf("/artifacts/") + "/artifacts/".length()))
+                    .as(href).matches("[A-Za-z0-9%._~/-]+");
+            HttpResponse<byte[]> downloaded = download(href);
+            assertThat(downloaded.statusCode()).as(href).isEqualTo(200);
+            assertThat(new String(downloaded.body(), StandardCharsets.UTF_8)).as(href).isEqualTo("bytes of " + name);
+        }
+    }
+
+    @Test
     void aRedeliveredOutcomeRecordsEachArtifactOnce() {
         Claimed claimed = submitAndClaim(job("projectName", project("again")), "again-node");
         Map<String, Object> report = outcome(claimed, 200, 2.0, List.of(artifact("model.pt", "w1"),

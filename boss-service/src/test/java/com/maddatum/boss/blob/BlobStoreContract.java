@@ -3,10 +3,13 @@ package com.maddatum.boss.blob;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.maddatum.testsupport.MutableClock;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -24,7 +27,13 @@ import org.junit.jupiter.api.Test;
  */
 abstract class BlobStoreContract {
 
-    /** A fresh, empty store. */
+    /** Later than any blob a test stores: a delete with this cutoff is unconditional. */
+    static final Instant ANY_AGE = Instant.parse("3000-01-01T00:00:00Z");
+
+    /** The clock that stamps {@code storedAt}: stores made by {@link #store()} use it. */
+    protected final MutableClock clock = MutableClock.stopped();
+
+    /** A fresh, empty store on {@link #clock}. */
     protected abstract BlobStore store();
 
     /** Whatever a failed or finished put could have left behind besides its blob (temporary files, chunks). */
@@ -128,10 +137,11 @@ abstract class BlobStoreContract {
         BlobStore store = store();
         byte[] data = bytes(2000, 7);
         String sha = store.put(in(data), null, Long.MAX_VALUE, null).sha256();
-        assertThat(store.delete(sha)).isTrue();
+        assertThat(store.delete(sha, ANY_AGE)).isTrue();
         assertThat(store.find(sha)).isEmpty();
         assertThatThrownBy(() -> store.open(sha, 0)).isInstanceOf(BlobStore.Missing.class);
-        assertThat(store.delete(sha)).isFalse();
+        assertThat(store.delete(sha, ANY_AGE)).isFalse();
+        assertThat(store.touch(sha)).isEmpty();
         assertThat(all(store)).isEmpty();
         // And it can be stored again.
         assertThat(store.put(in(data), sha, Long.MAX_VALUE, null).sha256()).isEqualTo(sha);
@@ -155,11 +165,13 @@ abstract class BlobStoreContract {
         String unknown = sha256(new byte[] {9});
         assertThat(store.find(unknown)).isEmpty();
         assertThatThrownBy(() -> store.open(unknown, 0)).isInstanceOf(BlobStore.Missing.class);
-        assertThat(store.delete(unknown)).isFalse();
+        assertThat(store.delete(unknown, ANY_AGE)).isFalse();
+        assertThat(store.touch(unknown)).isEmpty();
         for (String bad : new String[] {"../../boss.mv", "tmp", unknown.toUpperCase(), unknown + "0", ""}) {
             assertThat(store.find(bad)).as(bad).isEmpty();
             assertThatThrownBy(() -> store.open(bad, 0)).as(bad).isInstanceOf(BlobStore.Missing.class);
-            assertThat(store.delete(bad)).as(bad).isFalse();
+            assertThat(store.delete(bad, ANY_AGE)).as(bad).isFalse();
+            assertThat(store.touch(bad)).as(bad).isEmpty();
         }
     }
 
@@ -251,5 +263,92 @@ abstract class BlobStoreContract {
         try (InputStream read = store.open(sha256(data), 0)) {
             assertThat(read.readAllBytes()).isEqualTo(data);
         }
+    }
+
+    @Test
+    void aDeleteLeavesABlobStoredAtOrAfterItsCutoff() throws IOException {
+        BlobStore store = store();
+        byte[] data = bytes(3000, 40);
+        BlobStore.Blob blob = store.put(in(data), null, Long.MAX_VALUE, null);
+        assertThat(blob.storedAt()).isEqualTo(clock.instant());
+        assertThat(store.find(blob.sha256()).orElseThrow().storedAt()).isEqualTo(clock.instant());
+        assertThat(store.delete(blob.sha256(), clock.instant())).isFalse();
+        assertThat(store.find(blob.sha256())).isPresent();
+        assertThat(store.delete(blob.sha256(), clock.instant().plusMillis(1))).isTrue();
+        assertThat(store.find(blob.sha256())).isEmpty();
+    }
+
+    @Test
+    void storingTheSameBytesAgainMakesTheBlobYoungForADeleteThatListedItOld() throws IOException {
+        BlobStore store = store();
+        byte[] data = bytes(3000, 41);
+        String sha = store.put(in(data), null, Long.MAX_VALUE, null).sha256();
+        clock.advance(Duration.ofHours(2));
+        Instant cutoff = clock.instant().minus(Duration.ofHours(1)); // a collector's round: this blob is old
+        clock.advance(Duration.ofMinutes(1));
+        BlobStore.Blob again = store.put(in(data), sha, Long.MAX_VALUE, null); // then a client stores it again
+        assertThat(again.storedAt()).isEqualTo(clock.instant());
+        assertThat(store.delete(sha, cutoff)).as("the round's delete").isFalse();
+        assertThat(store.find(sha)).get().extracting(BlobStore.Blob::storedAt).isEqualTo(clock.instant());
+        assertThat(all(store)).hasSize(1);
+        assertThat(leftovers()).isZero();
+    }
+
+    @Test
+    void touchMakesAStoredBlobYoungAgain() throws IOException {
+        BlobStore store = store();
+        byte[] data = bytes(1234, 42);
+        String sha = store.put(in(data), null, Long.MAX_VALUE, null).sha256();
+        clock.advance(Duration.ofHours(2));
+        Instant cutoff = clock.instant().minus(Duration.ofHours(1));
+        BlobStore.Blob touched = store.touch(sha).orElseThrow();
+        assertThat(touched.size()).isEqualTo(data.length);
+        assertThat(touched.storedAt()).isEqualTo(clock.instant());
+        assertThat(store.delete(sha, cutoff)).isFalse();
+        assertThat(store.delete(sha, clock.instant().plusSeconds(1))).isTrue();
+        assertThat(store.touch(sha)).isEmpty();
+    }
+
+    @Test
+    void totalBytesCountsEachStoredBlobOnce() throws IOException {
+        BlobStore store = store();
+        assertThat(store.totalBytes()).isZero();
+        byte[] first = bytes(HashingCopy.CHUNK + 5, 43);
+        byte[] second = bytes(777, 44);
+        store.put(in(first), null, Long.MAX_VALUE, null);
+        store.put(in(second), null, Long.MAX_VALUE, null);
+        store.put(in(first), null, Long.MAX_VALUE, null);
+        assertThat(store.totalBytes()).isEqualTo(first.length + second.length);
+        // Failed puts count nothing.
+        assertThatThrownBy(() -> store.put(in(bytes(900, 45)), sha256(second), Long.MAX_VALUE, null))
+                .isInstanceOf(BlobStore.HashMismatch.class);
+        assertThatThrownBy(() -> store.put(in(bytes(900, 46)), null, 100, null)).isInstanceOf(BlobStore.TooLarge.class);
+        assertThat(store.totalBytes()).isEqualTo(first.length + second.length);
+        store.delete(sha256(first), ANY_AGE);
+        assertThat(store.totalBytes()).isEqualTo(second.length);
+    }
+
+    @Test
+    void newBytesPastTheQuotaAreNotStoredButStoredBytesStillAre() throws IOException {
+        BlobStore store = store();
+        byte[] first = bytes(1000, 47);
+        byte[] second = bytes(1000, 48);
+        store.put(in(first), null, BlobStore.Limits.NONE, null);
+        BlobStore.Limits limits = new BlobStore.Limits(Long.MAX_VALUE, 1500);
+        assertThatThrownBy(() -> store.put(in(second), null, limits, null))
+                .isInstanceOfSatisfying(BlobStore.OverQuota.class, e -> {
+                    assertThat(e.quota()).isEqualTo(1500);
+                    assertThat(e.stored()).isEqualTo(1000);
+                    assertThat(e.size()).isEqualTo(1000);
+                });
+        assertThat(store.find(sha256(second))).isEmpty();
+        assertThat(store.totalBytes()).isEqualTo(1000);
+        assertThat(leftovers()).isZero();
+        // The same bytes again take nothing more, whatever the quota.
+        assertThat(store.put(in(first), sha256(first), limits, null).sha256()).isEqualTo(sha256(first));
+        // Exactly the quota is allowed.
+        assertThat(store.put(in(second), null, new BlobStore.Limits(Long.MAX_VALUE, 2000), null).size())
+                .isEqualTo(1000);
+        assertThat(store.totalBytes()).isEqualTo(2000);
     }
 }

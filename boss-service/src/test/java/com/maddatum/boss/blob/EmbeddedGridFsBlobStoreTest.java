@@ -42,10 +42,10 @@ class EmbeddedGridFsBlobStoreTest extends BlobStoreContract {
         server.shutdownNow();
     }
 
-    static BlobStore fresh(MongoDatabase database) {
+    static BlobStore fresh(MongoDatabase database, Clock clock) {
         database.getCollection("blobs.files").drop();
         database.getCollection("blobs.chunks").drop();
-        return new GridFsBlobStore(database, Clock.systemUTC());
+        return new GridFsBlobStore(database, clock);
     }
 
     /** Unnamed files (an upload's temporary name), and chunks of no named file. */
@@ -65,7 +65,7 @@ class EmbeddedGridFsBlobStoreTest extends BlobStoreContract {
 
     @Override
     protected BlobStore store() {
-        return fresh(database);
+        return fresh(database, clock);
     }
 
     @Override
@@ -75,7 +75,7 @@ class EmbeddedGridFsBlobStoreTest extends BlobStoreContract {
 
     @Test
     void aStartRemovesADeadBosssUploadsButNotOnesThatMayStillRun() {
-        fresh(database);
+        fresh(database, Clock.systemUTC());
         ObjectId old = new ObjectId(Date.from(Instant.now().minus(Duration.ofDays(2))));
         ObjectId recent = new ObjectId();
         ObjectId unnamedOld = new ObjectId(Date.from(Instant.now().minus(Duration.ofHours(2))));

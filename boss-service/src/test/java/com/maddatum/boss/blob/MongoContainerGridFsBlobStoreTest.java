@@ -32,7 +32,7 @@ class MongoContainerGridFsBlobStoreTest extends BlobStoreContract {
 
     @Override
     protected BlobStore store() {
-        return EmbeddedGridFsBlobStoreTest.fresh(database);
+        return EmbeddedGridFsBlobStoreTest.fresh(database, clock);
     }
 
     @Override

@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.maddatum.boss.blob.BlobStore;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Columns and rows of CSV files as pandas would read them, learnt from chunks as they pass. */
@@ -33,6 +36,38 @@ class CsvScanTest {
         CsvScan.Summary summary = scan("x.csv", csv, chunk);
         assertThat(summary.columns()).containsExactly("a", "b,c", "d");
         assertThat(summary.rows()).isEqualTo(3);
+    }
+
+    /** Each file split into two chunks at every byte: the split never changes what is learnt. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("filesSplitAnywhere")
+    void everySplitIntoTwoChunksGivesTheSameColumnsAndRows(String text, List<String> columns, long rows) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        for (int split = 1; split < bytes.length; split++) {
+            CsvScan scan = new CsvScan("x.csv");
+            scan.accept(new BlobStore.ChunkView(bytes, 0, split));
+            scan.accept(new BlobStore.ChunkView(bytes, split, bytes.length - split));
+            CsvScan.Summary summary = scan.summary();
+            assertThat(summary.columns()).as("split at %d", split).isEqualTo(columns);
+            assertThat(summary.rows()).as("split at %d", split).isEqualTo(rows);
+        }
+    }
+
+    static Stream<Arguments> filesSplitAnywhere() {
+        return Stream.of(
+                Arguments.of("a,b\r\n1,2\r\n", List.of("a", "b"), 1L),
+                Arguments.of("\uFEFF\"a\",\"b\"\n1,2\n", List.of("a", "b"), 1L),
+                Arguments.of("a,b\n\"x\r\ny\",2\n", List.of("a", "b"), 1L),
+                Arguments.of("\n\r\na,b\n1,2\n\n", List.of("a", "b"), 1L),
+                Arguments.of("a,b\r\n\r\n1,2", List.of("a", "b"), 1L),
+                Arguments.of("\"a,1\",\"b\"\"q\"\n1,2\n", List.of("a,1", "b\"q"), 1L),
+                Arguments.of("\"multi\nline\",b\n1,2\n", List.of("multi\nline", "b"), 1L));
+    }
+
+    @Test
+    void aByteOrderMarkIsDroppedWhateverTheName() {
+        byte[] bytes = "\uFEFFa,b\n1,2\n".getBytes(StandardCharsets.UTF_8);
+        assertThat(scan("x.txt", bytes, 1 << 20).columns()).containsExactly("a", "b");
     }
 
     @Test

@@ -258,6 +258,33 @@ class DatasetApiTest extends BossApiTestBase {
     }
 
     @Test
+    void aVersionIsInUseOnlyByJobsOfItsNameOrThatPinnedItsBytesAlone() {
+        long unique = System.nanoTime();
+        String wine = "wine-" + unique + ".csv";
+        String copy = "copy-" + unique + ".csv";
+        String bytes = WINE + "\n# shared " + unique + "\n";
+        String sha = created(wine, bytes).get("sha256").asString();
+        assertThat(created(copy, bytes).get("sha256").asString()).isEqualTo(sha);
+        String copyJob = submit(job("dataFileName", copy)).get("jobId").asString();
+
+        // The same bytes under another name: that job's data is copy.csv's version, not wine.csv's.
+        RawHttp.Reply deleted = http.send("DELETE", "/datasets/" + wine + "?version=1", null, null);
+        assertThat(deleted.status()).as(deleted.text()).isEqualTo(200);
+        RawHttp.Reply refused = http.send("DELETE", "/datasets/" + copy + "?version=1", null, null);
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.json().get("detail").asString()).contains(copyJob);
+        boss.post("/jobs/" + copyJob + "/cancel", "");
+
+        // A job that pinned the bytes alone depends on them whatever their name.
+        String pinned = submit(job("dataSha256", sha)).get("jobId").asString();
+        RawHttp.Reply pinnedRefusal = http.send("DELETE", "/datasets/" + copy + "?version=1", null, null);
+        assertThat(pinnedRefusal.status()).isEqualTo(409);
+        assertThat(pinnedRefusal.json().get("detail").asString()).contains(pinned).contains("dataSha256");
+        boss.post("/jobs/" + pinned + "/cancel", "");
+        assertThat(http.send("DELETE", "/datasets/" + copy + "?version=1", null, null).status()).isEqualTo(200);
+    }
+
+    @Test
     void aJobNamingADatasetRecordsItsLatestBytesAndARerunKeepsThem() {
         String v1 = created("train.csv", WINE).get("sha256").asString();
         String first = submit(job("dataFileName", "train.csv")).get("jobId").asString();

@@ -69,6 +69,41 @@ class MultipartReaderTest {
         assertThat(readFile(trickle(body(BOUNDARY, content, "wine.csv"), step), BOUNDARY)).isEqualTo(content);
     }
 
+    /**
+     * Random files thick with prefixes of the delimiter and stray CRs, random boundaries, reads of random
+     * lengths: the file always comes back byte for byte.
+     */
+    @Test
+    void randomFilesFullOfNearMissesOfTheBoundaryComeBackWhole() throws IOException {
+        Random random = new Random(1);
+        for (int round = 0; round < 100; round++) {
+            String boundary = "b" + Integer.toHexString(random.nextInt()) + "-x";
+            byte[] delimiter = ("\r\n--" + boundary).getBytes(StandardCharsets.ISO_8859_1);
+            ByteArrayOutputStream content = new ByteArrayOutputStream();
+            int size = random.nextInt(random.nextBoolean() ? 200 : 300_000);
+            while (content.size() < size) {
+                int kind = random.nextInt(10);
+                if (kind == 0) {
+                    content.write(delimiter, 0, 1 + random.nextInt(delimiter.length - 1));
+                    content.write(0);
+                } else if (kind == 1) {
+                    content.write('\r');
+                } else {
+                    content.write(random.nextInt(256));
+                }
+            }
+            byte[] file = content.toByteArray();
+            int maxRead = 1 + random.nextInt(random.nextBoolean() ? 7 : 100_000);
+            InputStream in = new FilterInputStream(new ByteArrayInputStream(body(boundary, file, "a.csv"))) {
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    return super.read(b, off, Math.min(len, 1 + random.nextInt(maxRead)));
+                }
+            };
+            assertThat(readFile(in, boundary)).as("round %d, %d bytes", round, size).isEqualTo(file);
+        }
+    }
+
     @Test
     void anEmptyFileIsEmpty() throws IOException {
         assertThat(readFile(new ByteArrayInputStream(body(BOUNDARY, new byte[0], "e.csv")), BOUNDARY)).isEmpty();

@@ -38,17 +38,21 @@ class UploadLimitsApiTest extends BossApiTestBase {
     void emptyStore() throws IOException {
         http = new RawHttp(port);
         for (BlobStore.Blob blob : StreamSupport.stream(blobs.all().spliterator(), false).toList()) {
-            blobs.delete(blob.sha256());
+            blobs.delete(blob.sha256(), java.time.Instant.parse("3000-01-01T00:00:00Z"));
         }
         mongo.getCollection("datasetVersions").deleteMany(new org.bson.Document());
     }
 
     private void assertNothingStored() throws IOException {
         assertThat(blobs.all()).isEmpty();
+        assertNoTemporaryFiles();
+        assertThat(mongo.getCollection("datasetVersions").countDocuments()).isZero();
+    }
+
+    private void assertNoTemporaryFiles() throws IOException {
         try (Stream<Path> temporary = Files.list(Path.of(dataDir, "blobs", "tmp"))) {
             assertThat(temporary).isEmpty();
         }
-        assertThat(mongo.getCollection("datasetVersions").countDocuments()).isZero();
     }
 
     private static void assertNamesTheLimit(RawHttp.Reply reply, String property, String env) {
@@ -65,6 +69,21 @@ class UploadLimitsApiTest extends BossApiTestBase {
                         HttpRequest.BodyPublishers.ofInputStream(RawHttp.generated(MIB + 1, 1)), MIB + 1));
         assertNamesTheLimit(reply, "boss.datasets.max-upload-bytes", "BOSS_DATASETS_MAX_UPLOAD_BYTES");
         assertThat(reply.json().get("detail").asString()).contains("1.0 MiB (1048576 bytes)");
+        assertNothingStored();
+    }
+
+    /** A Worker asks before sending a large artifact: a refusal from the headers comes before any body byte. */
+    @Test
+    void anUploadThatAsksBeforeSendingIsRefusedWithoutBeingToldToSend() throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /blobs?sha256=" + "ab".repeat(32) + " HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/octet-stream\r\nContent-Length: " + (2L * MIB) + "\r\n"
+                    + "Expect: 100-continue\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String head = new String(socket.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(head).as("the first answer to the headers").isEqualTo("HTTP/1.1 413");
+        }
         assertNothingStored();
     }
 
@@ -106,7 +125,10 @@ class UploadLimitsApiTest extends BossApiTestBase {
         RawHttp.Reply streamed = http.send("POST", "/datasets?name=over.bin", "application/octet-stream",
                 HttpRequest.BodyPublishers.ofInputStream(RawHttp.generated(part, 12)));
         assertNamesTheLimit(streamed, "boss.datasets.quota-bytes", "BOSS_DATASETS_QUOTA_BYTES");
-        assertThat(streamed.json().get("detail").asString()).contains("1.4 MiB").contains("stored");
+        assertThat(streamed.json().get("detail").asString()).contains("1.4 MiB").contains("stored")
+                .contains("artifacts");
+        assertNoTemporaryFiles();
+        assertThat(blobs.totalBytes()).isEqualTo(2L * part);
         RawHttp.Reply declared = http.post("/blobs?sha256=" + RawHttp.sha256(new byte[part]), "application/octet-stream",
                 new byte[part]);
         assertNamesTheLimit(declared, "boss.datasets.quota-bytes", "BOSS_DATASETS_QUOTA_BYTES");
@@ -123,5 +145,23 @@ class UploadLimitsApiTest extends BossApiTestBase {
                 "application/octet-stream", HttpRequest.BodyPublishers.ofInputStream(RawHttp.generated(MIB + 5, 4)));
         assertNamesTheLimit(reply, "boss.datasets.max-upload-bytes", "BOSS_DATASETS_MAX_UPLOAD_BYTES");
         assertNothingStored();
+    }
+
+    @Test
+    void bytesAlreadyStoredAreNotRefusedByTheQuota() {
+        int part = 700 * 1024;
+        for (int i = 0; i < 2; i++) {
+            RawHttp.Reply stored = http.send("POST", "/datasets?name=q" + i + ".bin", "application/octet-stream",
+                    HttpRequest.BodyPublishers.ofInputStream(RawHttp.generated(part, 40 + i)));
+            assertThat(stored.status()).as(stored.text()).isEqualTo(201);
+        }
+        // 1.4 MiB of 2 MiB stored, less left than one more file: the same file again stores nothing new.
+        RawHttp.Reply again = http.send("POST", "/datasets?name=q0.bin", "application/octet-stream",
+                HttpRequest.BodyPublishers.ofInputStream(RawHttp.generated(part, 40)));
+        assertThat(again.status()).as(again.text()).isEqualTo(200);
+        RawHttp.Reply newName = http.send("POST", "/datasets?name=copy.bin", "application/octet-stream",
+                HttpRequest.BodyPublishers.ofInputStream(RawHttp.generated(part, 41)));
+        assertThat(newName.status()).as(newName.text()).isEqualTo(201);
+        assertThat(blobs.totalBytes()).isEqualTo(2L * part);
     }
 }

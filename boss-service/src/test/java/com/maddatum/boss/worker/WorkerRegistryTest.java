@@ -109,4 +109,20 @@ class WorkerRegistryTest {
         assertThat(registry.all().get(0).get("_id")).isEqualTo(name);
         assertThat(registry.labelsOf(name)).containsExactly("gpu");
     }
+
+    @Test
+    void aFullListOfDataFilesSaysNothingSinceItMayHaveBeenCutShort() {
+        List<String> some = List.of("wine.csv", "iris.csv");
+        registry.register(new WorkerRegistration("lists", null, null, 1, null, null, null, null, null, null, some));
+        assertThat(registry.advertisedDataFiles()).hasValue(java.util.Set.copyOf(some));
+
+        List<String> full = java.util.stream.IntStream.range(0, WorkerRegistration.MAX_DATA_FILES)
+                .mapToObj(i -> String.format("f%04d.csv", i)).toList();
+        registry.register(new WorkerRegistration("full", null, null, 1, null, null, null, null, null, null, full));
+        assertThat(registry.advertisedDataFiles()).as("the full list may leave names out").isEmpty();
+
+        registry.register(new WorkerRegistration("full", null, null, 1, null, null, null, null, null, null,
+                full.subList(0, WorkerRegistration.MAX_DATA_FILES - 1)));
+        assertThat(registry.advertisedDataFiles()).get().satisfies(files -> assertThat(files).hasSize(1001));
+    }
 }

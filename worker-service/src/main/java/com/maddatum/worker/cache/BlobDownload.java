@@ -4,6 +4,7 @@ import com.maddatum.worker.cache.CacheFailure.Kind;
 import com.maddatum.worker.client.BlobRefusedException;
 import com.maddatum.worker.client.BossBlobs;
 import com.maddatum.worker.client.BossUnavailableException;
+import com.maddatum.worker.common.Sha256;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,8 +14,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * always the blob. A part left by an interrupted download (a cut connection, a stalled Boss, a Worker
  * restart) is resumed with {@code Range: bytes=N-}: its bytes are hashed again first, since the hash
  * covers the whole file. A Boss that answers the range with a 200 sends the whole blob, which replaces
- * the part. A resumed download whose hash does not match is tried once more from zero (the part may be
- * what was wrong); a fresh one that does not match is corrupt, and deleted.
+ * the part; one that answers from another byte than the part's length gets the part deleted and the blob
+ * asked again from zero. A resumed download whose hash does not match is tried once more from zero (the
+ * part may be what was wrong); a fresh one that does not match is corrupt, and deleted. The size the Boss
+ * announces (else the one the job states) is what the cache reserves, and more bytes than it are refused.
  */
 final class BlobDownload {
 
@@ -75,22 +76,30 @@ final class BlobDownload {
         while (true) {
             long have = size(part);
             try (BossBlobs.Download download = boss.download(sha256, have)) {
-                long size = download.size();
-                checkSize(sha256, size, expected, part);
-                if (!reserved) {
-                    room.reserve(sha256, Math.max(0, Math.max(size, expected)), have);
-                    reserved = true;
-                }
+                checkSize(sha256, download.size(), expected, part);
+                // The size the Boss announced, else the one the job states (-1: neither says).
+                long size = download.size() >= 0 ? download.size() : expected;
                 long from = download.offset();
                 if (from != 0 && from != have) {
-                    throw new Cut(0, "the Boss answered from byte " + from + " when asked from " + have);
+                    if (have == 0) {
+                        throw new Cut(0, "the Boss answered from byte " + from + " when asked for the whole blob");
+                    }
+                    // The part held here is not what the Boss goes on from: start over, or every resume fails alike.
+                    log.warn("the Boss answered a resume from another byte; fetching it again from zero sha256={} "
+                            + "asked={} answered={}", sha256, have, from);
+                    delete(part);
+                    continue;
+                }
+                if (!reserved) {
+                    room.reserve(sha256, Math.max(0, size), have);
+                    reserved = true;
                 }
                 if (have > 0) {
                     log.info("resuming a blob download sha256={} from={} size={} ranged={}", sha256, have, size, from > 0);
                 }
                 MessageDigest digest = digestOf(part, from);
                 long length = copy(download.body(), part, from, size, digest, stopped);
-                String actual = HexFormat.of().formatHex(digest.digest());
+                String actual = Sha256.hex(digest);
                 if (!actual.equals(sha256)) {
                     delete(part);
                     if (from > 0 && !restarted) {
@@ -168,8 +177,8 @@ final class BlobDownload {
                 if (size >= 0 && length + n > size || length + n > maxBytes) {
                     delete(part);
                     throw size >= 0 && length + n > size
-                            ? new CacheFailure(Kind.CORRUPT, "the Boss sent more than the " + size + " bytes it announced for "
-                                    + part.getFileName())
+                            ? new CacheFailure(Kind.CORRUPT, "the Boss sent more than the " + size + " bytes announced "
+                                    + "(or stated by the job) for " + part.getFileName())
                             : tooLarge(part.getFileName().toString().replace(".part", ""), length + n);
                 }
                 digest.update(buffer, 0, n);
@@ -189,21 +198,12 @@ final class BlobDownload {
 
     /** A digest that has seen the part's first {@code length} bytes. */
     private static MessageDigest digestOf(Path part, long length) throws CacheFailure {
-        MessageDigest digest = sha256();
+        MessageDigest digest = Sha256.digest();
         if (length == 0) {
             return digest;
         }
-        byte[] buffer = new byte[CHUNK];
         try (InputStream in = Files.newInputStream(part)) {
-            long left = length;
-            while (left > 0) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                if (n < 0) {
-                    throw new IOException("the part ended before byte " + length);
-                }
-                digest.update(buffer, 0, n);
-                left -= n;
-            }
+            Sha256.update(digest, in, length);
             return digest;
         } catch (IOException e) {
             delete(part);
@@ -226,14 +226,6 @@ final class BlobDownload {
             }
         } catch (IOException e) {
             throw new CacheFailure(Kind.NO_SPACE, "cannot move " + part + " into place: " + e);
-        }
-    }
-
-    static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
         }
     }
 

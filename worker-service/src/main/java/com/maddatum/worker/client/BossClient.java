@@ -1,5 +1,6 @@
 package com.maddatum.worker.client;
 
+import com.maddatum.worker.common.Text;
 import com.maddatum.worker.config.WorkerSettings;
 import java.io.IOException;
 import java.net.URI;
@@ -92,7 +93,7 @@ public class BossClient {
         HttpResponse<String> response = send(post("/worker-node/create", registration, timeout));
         if (response.statusCode() / 100 != 2) {
             throw new BossUnavailableException("registration answered " + response.statusCode() + ": "
-                    + abbreviate(response.body()), null);
+                    + Text.abbreviate(response.body(), 300), null);
         }
     }
 
@@ -115,7 +116,7 @@ public class BossClient {
             case 200 -> Optional.of(order(response.body()));
             case 204 -> Optional.empty();
             default -> throw new BossUnavailableException("/bored answered " + response.statusCode() + ": "
-                    + abbreviate(response.body()), null);
+                    + Text.abbreviate(response.body(), 300), null);
         };
     }
 
@@ -124,7 +125,7 @@ public class BossClient {
         if (order.id() == null || !ORDER_ID.matcher(order.id()).matches() || order.jobId() == null
                 || !JOB_ID.matcher(order.jobId()).matches() || order.attempt() < 1) {
             throw new BossUnavailableException("/bored answered an order the Worker cannot use (ids must be "
-                    + ORDER_ID.pattern() + " and " + JOB_ID.pattern() + ", attempt at least 1): " + abbreviate(body), null);
+                    + ORDER_ID.pattern() + " and " + JOB_ID.pattern() + ", attempt at least 1): " + Text.abbreviate(body, 300), null);
         }
         return order;
     }
@@ -132,7 +133,7 @@ public class BossClient {
     /** The job exactly as submitted, with its {@code _id}, in the order its fields were sent. */
     public LinkedHashMap<String, Object> job(String jobId) throws BossUnavailableException {
         if (!JOB_ID.matcher(jobId).matches()) {
-            throw new BossUnavailableException("not a job id: " + abbreviate(jobId), null);
+            throw new BossUnavailableException("not a job id: " + Text.abbreviate(jobId, 300), null);
         }
         HttpResponse<String> response = send(request("/retrieve/job/" + jobId, timeout).GET().build());
         if (response.statusCode() != 200) {
@@ -248,16 +249,7 @@ public class BossClient {
 
     /** The Boss's problem detail in words ({@code detail}, and the {@code field} at fault), else the body. */
     private String reason(int status, String body) {
-        try {
-            Map<String, Object> problem = json.readValue(body, MAP);
-            if (problem != null && problem.get("detail") instanceof String detail) {
-                return "HTTP " + status + ": " + detail
-                        + (problem.get("field") instanceof String field ? " (field " + field + ")" : "");
-            }
-        } catch (RuntimeException notAProblem) { // JacksonException included
-            // fall through to the raw answer
-        }
-        return "HTTP " + status + (body == null || body.isBlank() ? "" : ": " + abbreviate(body));
+        return Problems.reason(json, status, body, null);
     }
 
     /** Reads a JSON answer; anything that is not the expected JSON object means the Boss did not answer properly. */
@@ -267,7 +259,7 @@ public class BossClient {
             value = parse.get();
         } catch (RuntimeException e) { // JacksonException, and whatever else a hostile body provokes
             throw new BossUnavailableException(what + " answered something that is not the expected JSON: "
-                    + abbreviate(body), e);
+                    + Text.abbreviate(body, 300), e);
         }
         if (value == null) {
             throw new BossUnavailableException(what + " answered null", null);
@@ -307,9 +299,5 @@ public class BossClient {
             Thread.currentThread().interrupt();
             throw new BossUnavailableException("interrupted while talking to the Boss", e);
         }
-    }
-
-    private static String abbreviate(String text) {
-        return text == null ? "" : text.length() > 300 ? text.substring(0, 300) + "..." : text;
     }
 }

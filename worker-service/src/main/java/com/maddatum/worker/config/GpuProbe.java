@@ -1,5 +1,6 @@
 package com.maddatum.worker.config;
 
+import com.maddatum.worker.common.Text;
 import com.maddatum.worker.runner.ProcessResult;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ShortCommand;
@@ -116,7 +117,7 @@ public final class GpuProbe {
         List<String> entries = Arrays.stream(visible.split(",")).map(String::trim).filter(e -> !e.isEmpty()).toList();
         if (entries.isEmpty() || isNegative(entries.get(0))) {
             log.info("CUDA_VISIBLE_DEVICES hides every GPU: this Worker uses no GPU and runs CPU-only visible={} listed={}",
-                    abbreviate(visible), listing.gpus().size());
+                    Text.abbreviate(visible, 200), listing.gpus().size());
             return new Listing(listing.installed(), null, false, List.of());
         }
         List<Gpu> kept = new ArrayList<>();
@@ -127,10 +128,10 @@ public final class GpuProbe {
             if (named == null) {
                 if (entry.regionMatches(true, 0, "MIG-", 0, 4)) {
                     log.warn("CUDA_VISIBLE_DEVICES names a MIG instance, which this Worker does not support (nvidia-smi "
-                            + "lists whole GPUs only); it and the entries after it are ignored entry={}", abbreviate(entry));
+                            + "lists whole GPUs only); it and the entries after it are ignored entry={}", Text.abbreviate(entry, 200));
                 } else if (!listing.gpus().isEmpty()) {
                     log.warn("CUDA_VISIBLE_DEVICES names a GPU nvidia-smi does not list; as in CUDA, it and the entries "
-                            + "after it are ignored entry={} listed={}", abbreviate(entry), listing.gpus().size());
+                            + "after it are ignored entry={} listed={}", Text.abbreviate(entry, 200), listing.gpus().size());
                 }
                 break;
             }
@@ -142,8 +143,8 @@ public final class GpuProbe {
         Map<Integer, String> uuids = new java.util.HashMap<>(listing.uuids());
         uuids.keySet().removeIf(i -> kept.stream().noneMatch(g -> g.index() == i));
         String failure = listing.failure() != null || !kept.isEmpty() || listing.gpus().isEmpty() ? listing.failure()
-                : "CUDA_VISIBLE_DEVICES=" + abbreviate(visible) + " names none of the GPUs nvidia-smi lists";
-        log.info("CUDA_VISIBLE_DEVICES limits this Worker's GPUs visible={} listed={} kept={}", abbreviate(visible),
+                : "CUDA_VISIBLE_DEVICES=" + Text.abbreviate(visible, 200) + " names none of the GPUs nvidia-smi lists";
+        log.info("CUDA_VISIBLE_DEVICES limits this Worker's GPUs visible={} listed={} kept={}", Text.abbreviate(visible, 200),
                 listing.gpus().size(), kept.stream().map(Gpu::index).toList());
         return new Listing(listing.installed(), failure, listing.noDevices() && kept.isEmpty(), kept, uuids);
     }
@@ -183,11 +184,11 @@ public final class GpuProbe {
             try {
                 index = Integer.parseInt(parts[0].trim());
             } catch (NumberFormatException e) {
-                log.warn("unreadable nvidia-smi line line={}", abbreviate(line));
+                log.warn("unreadable nvidia-smi line line={}", Text.abbreviate(line, 200));
                 continue;
             }
             if (index < 0 || gpus.stream().anyMatch(g -> g.index() == index)) {
-                log.warn("nvidia-smi line with a bad or repeated index line={}", abbreviate(line));
+                log.warn("nvidia-smi line with a bad or repeated index line={}", Text.abbreviate(line, 200));
                 continue;
             }
             int first = 1;
@@ -196,10 +197,10 @@ public final class GpuProbe {
                 first = 2;
             }
             String name = String.join(",", Arrays.copyOfRange(parts, first, parts.length - 1)).trim();
-            gpus.add(new Gpu(index, abbreviate(name), memory(parts[parts.length - 1].trim())));
+            gpus.add(new Gpu(index, Text.abbreviate(name, 200), memory(parts[parts.length - 1].trim())));
         }
         String failure = !gpus.isEmpty() ? null : noDevices ? NO_DEVICES
-                : "nvidia-smi listed no GPU" + (stdout.isBlank() ? "" : ": " + abbreviate(lastLine(stdout)));
+                : "nvidia-smi listed no GPU" + (stdout.isBlank() ? "" : ": " + Text.abbreviate(lastLine(stdout), 200));
         return new Listing(true, failure, noDevices && gpus.isEmpty(), gpus, uuids);
     }
 
@@ -214,10 +215,6 @@ public final class GpuProbe {
 
     private static String lastLine(String text) {
         String[] lines = text.strip().split("\r?\n");
-        return abbreviate(lines[lines.length - 1].strip());
-    }
-
-    static String abbreviate(String text) {
-        return text.length() > 200 ? text.substring(0, 200) + "..." : text;
+        return Text.abbreviate(lines[lines.length - 1].strip(), 200);
     }
 }

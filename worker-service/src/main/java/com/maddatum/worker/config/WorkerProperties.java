@@ -66,11 +66,14 @@ public record WorkerProperties(
     /**
      * The blob cache ({@code cache/BlobCache}): the datasets and inputs jobs name by SHA-256, fetched from
      * the Boss into {@code dir} as {@code <sha256>} files ({@code <work-dir>/.cache} when not set: beside the
-     * runs, so each Worker with a work directory of its own has a cache of its own). {@code maxBytes} bounds what it keeps (least
-     * recently used blobs no running job holds go first; a blob a job holds is never removed, even over the
-     * bound); a blob larger than the bound is refused. A download that moves no byte for {@code stallTimeout}
-     * is abandoned (its {@code .part} file resumes next time), so a Boss that stops answering mid-stream
-     * never holds a job forever. One Worker per directory: it is locked while the Worker runs.
+     * runs, so each Worker with a work directory of its own has a cache of its own). {@code maxBytes} bounds
+     * the blobs, the parts of stopped downloads and the bytes promised to downloads under way together (least
+     * recently used blobs and parts nothing uses go first; a blob a job holds is never removed, so the cache
+     * may be over the bound while jobs hold more than it); a blob larger than the bound is refused, which the
+     * job's Outcome reports as this machine's shortfall, not the job's fault. A download that moves no byte for
+     * {@code stallTimeout} is abandoned (its {@code .part} file resumes next time), so a Boss that stops
+     * answering mid-stream never holds a job forever. One Worker per directory: it is locked while the
+     * Worker runs.
      */
     public record Cache(
             String dir,
@@ -87,17 +90,25 @@ public record WorkerProperties(
 
     /**
      * What a Boss order's script leaves under {@code OUTPUT_DIR}, uploaded to the Boss before the outcome
-     * ({@code artifact/ArtifactUploader}): at most {@code maxBytes} and {@code maxFiles} per job (the rest
-     * is listed as skipped, with why); a file the Boss could not take is tried {@code attempts} times.
-     * {@code stallTimeout} bounds the wait for the Boss's answer once a file is sent.
+     * ({@code artifact/ArtifactUploader}): at most {@code maxBytes} (counted on the bytes hashed and sent)
+     * and {@code maxFiles} per job, the rest listed as skipped with why. {@code maxFiles} is at most
+     * {@value #MAX_FILES}: with the skipped files listed one by one, an outcome names at most 800 files,
+     * which keeps it within the Boss's 5,000 JSON values. A Boss that fails or cannot be reached is tried
+     * again with back-off for {@code retryFor} (a Boss restarting in a rolling deploy), the run's heartbeats
+     * keeping its lease meanwhile. {@code stallTimeout} ends an upload when no byte has moved for that long:
+     * while its body is written (a Boss that stopped reading) and while its answer is awaited.
      */
     public record Artifacts(
             @NotNull @DefaultValue("1GB") DataSize maxBytes,
-            @Min(0) @Max(1000) @DefaultValue("500") int maxFiles,
-            @Min(1) @Max(10) @DefaultValue("3") int attempts,
+            @Min(0) @Max(MAX_FILES) @DefaultValue("500") int maxFiles,
+            @NotNull @DurationMin(seconds = 0) @DurationMax(hours = 1) @DefaultValue("2m") Duration retryFor,
             @NotNull @DurationMin(seconds = 1) @DurationMax(hours = 1) @DefaultValue("60s") Duration stallTimeout) {
 
-        public static final Artifacts DEFAULTS = new Artifacts(DataSize.ofGigabytes(1), 500, 3, Duration.ofSeconds(60));
+        /** The most {@code max-files} may be (see above). */
+        public static final int MAX_FILES = 700;
+
+        public static final Artifacts DEFAULTS = new Artifacts(DataSize.ofGigabytes(1), 500, Duration.ofMinutes(2),
+                Duration.ofSeconds(60));
 
         @AssertTrue(message = "worker.artifacts.max-bytes must not be negative")
         public boolean isMaxBytesNotNegative() {

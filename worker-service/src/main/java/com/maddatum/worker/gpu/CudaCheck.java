@@ -1,5 +1,6 @@
 package com.maddatum.worker.gpu;
 
+import com.maddatum.worker.common.Text;
 import com.maddatum.worker.runner.ProcessResult;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -107,7 +108,7 @@ final class CudaCheck {
             Long memory = verdict.get("memory") instanceof Number n && n.longValue() > 0 ? n.longValue() : null;
             return Boolean.TRUE.equals(verdict.get("ok")) ? new Answer(null, null, memory)
                     : Answer.failed(verdict.get("error") instanceof String error && !error.isBlank()
-                            ? GpuHealth.abbreviate(error) : "the CUDA allocation failed");
+                            ? Text.abbreviate(error, 300) : "the CUDA allocation failed");
         }
         return Answer.failed(missing(result, header, device, timeout));
     }
@@ -145,6 +146,6 @@ final class CudaCheck {
     private static String lastLine(String text) {
         String[] lines = text.strip().split("\r?\n");
         String last = lines[lines.length - 1].strip();
-        return last.isEmpty() ? "" : ": " + GpuHealth.abbreviate(last);
+        return last.isEmpty() ? "" : ": " + Text.abbreviate(last, 300);
     }
 }

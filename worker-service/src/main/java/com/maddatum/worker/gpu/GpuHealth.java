@@ -287,8 +287,4 @@ public final class GpuHealth {
                     Instant.now(), Instant.now());
         }
     }
-
-    static String abbreviate(String text) {
-        return text.length() > 300 ? text.substring(0, 300) + "..." : text;
-    }
 }

@@ -1,5 +1,6 @@
 package com.maddatum.worker.manifest;
 
+import com.maddatum.worker.common.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -8,9 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -103,7 +102,9 @@ public class FileHashes {
         for (Path file : files) {
             sums.append(sha256(file)).append("  ").append(file.getFileName()).append('\n');
         }
-        return HexFormat.of().formatHex(sha().digest(sums.toString().getBytes(StandardCharsets.UTF_8)));
+        MessageDigest sha = Sha256.digest();
+        sha.update(sums.toString().getBytes(StandardCharsets.UTF_8));
+        return Sha256.hex(sha);
     }
 
     /** How many files were read in full: what the cache saved is what this did not count. */
@@ -120,21 +121,8 @@ public class FileHashes {
     /** Reads the whole file; the one place a file is read, and the tests' hook to hold a read. */
     protected String digest(Path file) throws IOException {
         computed.incrementAndGet();
-        MessageDigest sha = sha();
-        byte[] buffer = new byte[1 << 16];
         try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                sha.update(buffer, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(sha.digest());
-    }
-
-    private static MessageDigest sha() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java platform has SHA-256", e);
+            return Sha256.of(in).sha256();
         }
     }
 }

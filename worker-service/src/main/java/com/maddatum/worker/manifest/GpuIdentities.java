@@ -1,5 +1,6 @@
 package com.maddatum.worker.manifest;
 
+import com.maddatum.worker.common.Text;
 import com.maddatum.worker.runner.ProcessRunner;
 import java.time.Duration;
 import java.util.Arrays;
@@ -80,8 +81,9 @@ public class GpuIdentities {
             try {
                 int index = Integer.parseInt(parts[0].trim());
                 String name = String.join(",", Arrays.copyOfRange(parts, 1, parts.length - 2)).trim();
-                gpus.put(index, new Identity(index, RunManifest.cut(name), RunManifest.cut(parts[parts.length - 2].trim()),
-                        RunManifest.cut(parts[parts.length - 1].trim())));
+                int max = RunManifest.MAX_TEXT;
+                gpus.put(index, new Identity(index, Text.abbreviate(name, max),
+                        Text.abbreviate(parts[parts.length - 2].trim(), max), Text.abbreviate(parts[parts.length - 1].trim(), max)));
             } catch (NumberFormatException e) {
                 log.warn("unreadable nvidia-smi line line={}", line);
             }

@@ -1,5 +1,6 @@
 package com.maddatum.worker.manifest;
 
+import com.maddatum.worker.common.Text;
 import com.maddatum.worker.runner.ProcessRunner;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -138,7 +139,8 @@ public class InterpreterProbe {
         try {
             Map<?, ?> read = json.readValue(lines[lines.length - 1], Map.class);
             Map<String, Object> versions = unknown();
-            FIELDS.forEach(field -> versions.put(field, read.get(field) instanceof String s ? RunManifest.cut(s) : null));
+            FIELDS.forEach(field -> versions.put(field,
+                    read.get(field) instanceof String s ? Text.abbreviate(s, RunManifest.MAX_TEXT) : null));
             return versions.get("python") == null ? null : versions;
         } catch (JacksonException | ArrayIndexOutOfBoundsException e) {
             return null;

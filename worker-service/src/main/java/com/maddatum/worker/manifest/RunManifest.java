@@ -7,10 +7,12 @@ import java.util.Map;
 /**
  * What one run ran with, recorded by the Worker without the script's help: the script's and the data
  * file's SHA-256 (taken before the launch, so a file replaced while the script runs does not pass for
- * what it read), the interpreter's versions, the GPU (or {@code "cpu"}), this Worker and the seed.
+ * what it read), each input's name and SHA-256, the interpreter's versions, the GPU (or {@code "cpu"}),
+ * this Worker and the seed.
  */
 public final class RunManifest {
 
+    /** The most characters of any one text the probes read (a version, a GPU's name, the host's). */
     static final int MAX_TEXT = 256;
     /** How long an outcome waits for the interpreter probe the first run started (it imports torch). */
     static final Duration PROBE_WAIT = Duration.ofSeconds(20);
@@ -85,9 +87,5 @@ public final class RunManifest {
         manifest.put("seed", seed);
         manifest.put("seedSource", seedSource);
         return manifest;
-    }
-
-    static String cut(String text) {
-        return text == null || text.length() <= MAX_TEXT ? text : text.substring(0, MAX_TEXT);
     }
 }

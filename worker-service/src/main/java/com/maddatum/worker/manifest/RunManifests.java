@@ -1,5 +1,8 @@
 package com.maddatum.worker.manifest;
 
+import com.maddatum.worker.common.Text;
+import com.maddatum.worker.common.Sha256;
+import com.maddatum.worker.common.FileNames;
 import com.maddatum.worker.config.WorkerSettings;
 import com.maddatum.worker.runner.ProcessRunner;
 import com.maddatum.worker.runner.ScriptLauncher;
@@ -8,10 +11,10 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -23,9 +26,8 @@ import tools.jackson.databind.json.JsonMapper;
 public class RunManifests {
 
     private static final Logger log = LoggerFactory.getLogger(RunManifests.class);
-    /** The data file rule the Boss and jobcontract.py apply: a plain name, no path. */
-    private static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
-    private static final Pattern DATA_SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
+    /** As many inputs as the Boss lets a job name ({@code ModelInputs.MAX_INPUTS}). */
+    static final int MAX_INPUTS = 100;
 
     private final WorkerSettings settings;
     private final InterpreterProbe interpreter;
@@ -62,8 +64,8 @@ public class RunManifests {
         files.put("scriptSha256", scriptHash(job.get("scriptName")));
         files.put("scriptsSha256", scriptsHash());
         Object dataName = job.get("dataFileName");
-        boolean named = dataName instanceof String name && FILE_NAME.matcher(name).matches() && !name.contains("..");
-        if (job.get("dataSha256") instanceof String pinned && DATA_SHA256.matcher(pinned).matches()) {
+        boolean named = FileNames.isPlain(dataName);
+        if (job.get("dataSha256") instanceof String pinned && Sha256.isHex(pinned)) {
             // A dataset: the run reads the blob the cache verified against this hash before the launch (run/RunInputs).
             files.put("dataSha256", pinned.toLowerCase(java.util.Locale.ROOT));
             files.put("dataFile", named ? dataName : null);
@@ -71,10 +73,36 @@ public class RunManifests {
             files.put("dataSha256", dataHash((String) dataName));
             files.put("dataFile", dataName);
         }
+        List<Map<String, Object>> inputs = inputs(job.get("inputs"));
+        if (!inputs.isEmpty()) {
+            files.put("inputs", inputs);
+        }
         Object seed = job.get("seed") instanceof Number n && !(n instanceof Double || n instanceof Float) ? n : null;
         String seedSource = job.get("seedSource") instanceof String s && (s.equals("job") || s.equals("boss")) ? s
                 : seed == null ? null : "job";
         return new RunManifest(this, files, gpu, seed, seedSource);
+    }
+
+    /**
+     * The job's inputs as the run gets them: each one's name and the SHA-256 the cache verified its bytes
+     * against before the launch (run/RunInputs), in the job's order; a list, since names are not keys the
+     * Boss stores as they are (a dot). Entries the run refuses are left out, and any past {@link #MAX_INPUTS}.
+     */
+    private static List<Map<String, Object>> inputs(Object given) {
+        if (!(given instanceof List<?> list)) {
+            return List.of();
+        }
+        List<Map<String, Object>> inputs = new ArrayList<>();
+        for (Object entry : list) {
+            if (inputs.size() < MAX_INPUTS && entry instanceof Map<?, ?> input && FileNames.isPlain(input.get("name"))
+                    && Sha256.isHex(input.get("sha256"))) {
+                Map<String, Object> named = new LinkedHashMap<>();
+                named.put("name", input.get("name"));
+                named.put("sha256", ((String) input.get("sha256")).toLowerCase(java.util.Locale.ROOT));
+                inputs.add(named);
+            }
+        }
+        return inputs;
     }
 
     private String scriptHash(Object scriptName) {
@@ -123,10 +151,10 @@ public class RunManifests {
     /** The kernel's name for this machine; looking it up in DNS (InetAddress) can fail or take seconds. */
     private static String hostName() {
         try {
-            return RunManifest.cut(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip());
+            return Text.abbreviate(Files.readString(Path.of("/proc/sys/kernel/hostname")).strip(), RunManifest.MAX_TEXT);
         } catch (IOException | RuntimeException e) {
             try {
-                return RunManifest.cut(InetAddress.getLocalHost().getHostName());
+                return Text.abbreviate(InetAddress.getLocalHost().getHostName(), RunManifest.MAX_TEXT);
             } catch (IOException notFound) {
                 return System.getenv("HOSTNAME");
             }

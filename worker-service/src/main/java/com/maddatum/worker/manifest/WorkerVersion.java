@@ -1,5 +1,6 @@
 package com.maddatum.worker.manifest;
 
+import com.maddatum.worker.common.Text;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
@@ -16,7 +17,7 @@ final class WorkerVersion {
                 build.load(in);
                 String version = build.getProperty("build.version");
                 if (version != null && !version.isBlank()) {
-                    return RunManifest.cut(version);
+                    return Text.abbreviate(version, RunManifest.MAX_TEXT);
                 }
             }
         } catch (IOException e) {

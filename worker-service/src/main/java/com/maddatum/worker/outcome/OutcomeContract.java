@@ -1,5 +1,6 @@
 package com.maddatum.worker.outcome;
 
+import com.maddatum.worker.common.Text;
 import com.maddatum.worker.config.WorkerSettings;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -38,11 +39,13 @@ import tools.jackson.databind.json.JsonMapper;
  *       50,000, and percent-encoding triples a dot) are cut, ending in {@code ~} and a hash of the
  *       script's key, so that different keys stay different.</li>
  *   <li>{@code manifest}, the Worker's record of the run ({@code RunManifest}), is one of the Boss's own
- *       fields: small and bounded, it is never left out to make room. So are {@code artifacts} and
- *       {@code skippedArtifacts} (bounded by {@code worker.artifacts.max-files} and
- *       {@code artifact/ArtifactUploader#MAX_SKIPPED_LISTED}) and {@code fetchSeconds}: the Boss attaches the
- *       uploaded blobs to the job by them. So are {@code pruned} and {@code prunedAt} (a sweep's early
- *       stopping ended the run; both only ever the Worker's, see {@code OutcomeBuilder#WORKER_FIELDS}).</li>
+ *       fields, never left out to make room; so are {@code artifacts} and {@code skippedArtifacts} (the Boss
+ *       attaches the uploaded blobs to the job by them) and {@code fetchSeconds}, and {@code pruned} and {@code prunedAt} (a sweep's early stopping ended the run;
+ *       only ever the Worker's, see {@code OutcomeBuilder#WORKER_FIELDS}). Nothing here bounds them:
+ *       the Worker builds them bounded, so that with the rest at its largest they still fit (a test checks
+ *       it): the manifest's texts at most 256 characters and its inputs at most 100; at most
+ *       {@code ArtifactUploader#MAX_ENTRIES} (800) files in the two lists, names of at most 255 characters and
+ *       reasons of at most 300, some 4,000 of the 5,000 values and well under 1 MiB.</li>
  *   <li>Size: past 5,000 values or 1 MiB, counting what the Worker adds ({@code invalidFields},
  *       {@code workerFixes}), the script's extra fields are left out, largest first, then
  *       {@code invalidFields}, then the start of {@code logTail}, then the extra parts of {@code error},
@@ -98,7 +101,7 @@ public final class OutcomeContract {
         List<String> notes = new ArrayList<>(fixes.notes);
         if (!fixes.encodedKeys.isEmpty()) {
             notes.add(0, "percent-encoded keys ('%' '.' '$' NUL, or empty): " + String.join(", ",
-                    fixes.encodedKeys.stream().limit(10).map(k -> abbreviate(k, 100)).toList())
+                    fixes.encodedKeys.stream().limit(10).map(k -> Text.abbreviate(k, 100)).toList())
                     + (fixes.encodedKeys.size() > 10 ? ", ..." : ""));
         }
         if (fixes.unlisted > 0) {
@@ -299,11 +302,11 @@ public final class OutcomeContract {
             return;
         }
         if (value instanceof String text) {
-            out.put("error", cut(text, MAX_ERROR_MESSAGE));
+            out.put("error", Text.abbreviate(text, MAX_ERROR_MESSAGE));
             return;
         }
         if (!(value instanceof Map<?, ?> error)) {
-            out.put("error", cut(jsonText(value), MAX_ERROR_MESSAGE));
+            out.put("error", Text.abbreviate(jsonText(value), MAX_ERROR_MESSAGE));
             fixes.note("error: neither an object nor a string, sent as its JSON text");
             return;
         }
@@ -316,7 +319,7 @@ public final class OutcomeContract {
                 fixes.note("error." + part + ": not a string, sent as its JSON text");
             }
             if (fixed.get(part) instanceof String s) {
-                fixed.put(part, cut(s, part.equals("type") ? MAX_ERROR_TYPE : MAX_ERROR_MESSAGE));
+                fixed.put(part, Text.abbreviate(s, part.equals("type") ? MAX_ERROR_TYPE : MAX_ERROR_MESSAGE));
             }
         }
         out.put("error", fixed);
@@ -471,7 +474,7 @@ public final class OutcomeContract {
     }
 
     private String jsonText(Object value) {
-        return cut(json.writeValueAsString(value), MAX_ERROR_MESSAGE);
+        return Text.abbreviate(json.writeValueAsString(value), MAX_ERROR_MESSAGE);
     }
 
     static Map<String, Object> error(String type, String message) {
@@ -481,17 +484,9 @@ public final class OutcomeContract {
         return error;
     }
 
-    private static String cut(String text, int max) {
-        return text.length() > max ? text.substring(0, max) : text;
-    }
-
     /** A path for people: a long key is abbreviated, so that paths stay short however deep or long. */
     private static String join(String path, String key) {
-        return path.isEmpty() ? abbreviate(key, 100) : path + "." + abbreviate(key, 100);
-    }
-
-    private static String abbreviate(String text, int max) {
-        return text.length() > max ? text.substring(0, max - 3) + "..." : text;
+        return path.isEmpty() ? Text.abbreviate(key, 100) : path + "." + Text.abbreviate(key, 100);
     }
 
     /** What conforming changed: notes for people, values moved out of their field, paths that held NaN. */
@@ -514,7 +509,7 @@ public final class OutcomeContract {
         /** Notes are for people and travel in the outcome: a flood of them is counted, not listed. */
         void note(String note) {
             if (notes.size() < MAX_NOTES) {
-                notes.add(abbreviate(note, MAX_NOTE));
+                notes.add(Text.abbreviate(note, MAX_NOTE));
             } else {
                 unlisted++;
             }

@@ -97,7 +97,7 @@ final class JobExecution {
         ScriptRun.Ending ending;
         try {
             log.info("running order={} job={} attempt={} slot={}", order.id(), order.jobId(), order.attempt(), slot.index);
-            ending = run.execute(job, gpu, environment(), shipper, this::keep);
+            ending = run.execute(job, gpu, environment(), shipper, ended -> keep(ended, run));
         } finally {
             // A stuck run must not keep its lease alive either: the Boss reclaims it and re-runs the job.
             beats.cancel(false);
@@ -137,45 +137,63 @@ final class JobExecution {
 
     /**
      * The run's files go to the Boss, then the outcome that names them goes safe on disk, before the last
-     * logs ship and before anything is tidied up. The heartbeats go on meanwhile: a large upload keeps the lease.
+     * logs ship and before anything is tidied up. The heartbeats go on meanwhile: a long upload, or a wait
+     * for a Boss that restarts, keeps the lease, and a cancellation or a lost lease still reaches the run.
+     * Whatever happens to the files, an exception or an {@link Error}, the outcome is kept (an Error then
+     * goes on up); unless the lease was lost meanwhile: the order is someone else's now.
      */
-    private void keep(ScriptRun.Ending ending) {
+    private void keep(ScriptRun.Ending ending, ScriptRun run) {
         if (ending.stop() == StopReason.LEASE_LOST) {
             log.warn("lease lost, outcome dropped order={} attempt={}", order.id(), order.attempt());
-        } else {
-            upload(ending);
-            machineFault = MachineFault.of(ending.outcome(), gpu != null);
-            spool.keep(stamped(ending.outcome(), order, settings.nodeName(), clock));
+            return;
+        }
+        try {
+            upload(ending, run);
+        } catch (RuntimeException e) {
+            log.error("uploading the run's files failed order={}", order.id(), e);
+        } finally {
+            if (run.stopRequested() == StopReason.LEASE_LOST) {
+                log.warn("lease lost while the run's files were uploaded, outcome dropped order={} attempt={}",
+                        order.id(), order.attempt());
+            } else {
+                machineFault = MachineFault.of(ending.outcome(), gpu != null);
+                spool.keep(stamped(ending.outcome(), order, settings.nodeName(), clock));
+            }
         }
     }
 
     /**
      * What the script left under {@code OUTPUT_DIR} is uploaded before the outcome that names it
      * ({@link ArtifactUploader}): uploaded ones go into {@code artifacts}, the others into
-     * {@code skippedArtifacts} with why. Uploads are tried now and only now: a Boss that is down gets the
-     * files listed as skipped, and the outcome waits in the spool as any other does, never for the files
-     * (the run's directory may be pruned before the Boss is back, and a job must end).
+     * {@code skippedArtifacts} with why. Uploads are tried now and only now: a Boss that stays down past
+     * {@code worker.artifacts.retry-for} gets the files listed as skipped, and the outcome waits in the spool
+     * as any other does, never for the files (the run's directory may be pruned before the Boss is back, and
+     * a job must end). A stop of the run (cancelled, lease lost, shutdown) ends the uploads.
      *
      * <p>Which runs upload: one whose script ran to an outcome, failed or not, and one that ran past its time
      * limit (a checkpoint it saved may be the thing worth keeping). A cancelled run's files are listed as
      * skipped, not uploaded: whoever cancelled it did not want its results. A hand-back uploads nothing: the
      * job runs again and the Boss keeps no outcome of this attempt. A script that never started left nothing.
      */
-    private void upload(ScriptRun.Ending ending) {
+    private void upload(ScriptRun.Ending ending, ScriptRun run) {
         Map<String, Object> outcome = ending.outcome();
         if (ending.result() == null || !ending.result().started() || Boolean.TRUE.equals(outcome.get("retryable"))) {
             return;
         }
         Path outputDir = settings.workDir().resolve(runName);
-        try {
-            ArtifactUploader.Report report = ending.stop() == StopReason.CANCELLED
-                    ? artifacts.skipAll(outputDir, "not uploaded: the job was cancelled")
-                    : artifacts.upload(outputDir);
-            report.addTo(outcome);
-        } catch (RuntimeException e) {
-            // Whatever went wrong with the files must not cost the outcome, which is kept next.
-            log.error("uploading the run's files failed order={} dir={}", order.id(), outputDir, e);
-        }
+        ArtifactUploader.Report report = ending.stop() == StopReason.CANCELLED
+                ? artifacts.skipAll(outputDir, "not uploaded: the job was cancelled")
+                : artifacts.upload(outputDir, () -> stopWords(run.stopRequested()));
+        report.addTo(outcome);
+    }
+
+    /** A stop of the run in the words a skipped file's reason uses; null for none (a timeout ends no upload). */
+    private static String stopWords(StopReason stop) {
+        return stop == null || stop == StopReason.TIMEOUT ? null : switch (stop) {
+            case CANCELLED -> "the job was cancelled";
+            case LEASE_LOST -> "its lease was lost";
+            default -> "the worker was shutting down";
+        };
     }
 
     /** An order that arrives as the Worker begins to stop goes straight back to the queue. */

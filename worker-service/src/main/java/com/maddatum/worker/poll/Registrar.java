@@ -1,5 +1,6 @@
 package com.maddatum.worker.poll;
 
+import com.maddatum.worker.common.FileNames;
 import com.maddatum.worker.client.Backoff;
 import com.maddatum.worker.client.BossClient;
 import com.maddatum.worker.client.BossUnavailableException;
@@ -18,7 +19,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,8 +36,6 @@ import org.springframework.stereotype.Component;
 class Registrar {
 
     private static final Logger log = LoggerFactory.getLogger(Registrar.class);
-    /** A data file name as the Boss accepts {@code dataFileName}: plain, no path. */
-    private static final Pattern DATA_FILE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
 
     private final BossClient boss;
     private final WorkerSettings settings;
@@ -118,7 +116,7 @@ class Registrar {
     static List<String> dataFiles(Path dataDir) {
         try (Stream<Path> files = Files.list(dataDir)) {
             return files.filter(Files::isRegularFile).map(file -> file.getFileName().toString())
-                    .filter(name -> DATA_FILE.matcher(name).matches() && !name.contains("..")).sorted()
+                    .filter(FileNames::isPlain).sorted()
                     .limit(Registration.MAX_DATA_FILES).toList();
         } catch (IOException | UncheckedIOException e) {
             return List.of();

@@ -1,5 +1,8 @@
 package com.maddatum.worker.run;
 
+import com.maddatum.worker.common.Sha256;
+import com.maddatum.worker.common.FileNames;
+import com.maddatum.worker.common.Text;
 import com.maddatum.worker.cache.BlobCache;
 import com.maddatum.worker.cache.CacheFailure;
 import com.maddatum.worker.config.WorkerSettings;
@@ -21,7 +24,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -41,9 +43,6 @@ import org.springframework.stereotype.Component;
 public class RunInputs {
 
     private static final Logger log = LoggerFactory.getLogger(RunInputs.class);
-    /** A plain file name, as the Boss checks {@code dataFileName} and input names: no path, no "..". */
-    static final Pattern FILE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,254}");
-    private static final Pattern HEX = Pattern.compile("[0-9a-fA-F]{64}");
 
     private final BlobCache cache;
     private final Path dataDir;
@@ -138,7 +137,8 @@ public class RunInputs {
      */
     public Staged stage(Map<String, Object> job, String runName, BooleanSupplier stopped) throws NotStaged {
         List<Wanted> wanted = wanted(job);
-        String dataName = job.get("dataFileName") instanceof String n && FILE_NAME.matcher(n).matches() ? n : null;
+        // A plain name only (FileNames: no path, no ".."): anything else names no file in the data directory.
+        String dataName = FileNames.isPlain(job.get("dataFileName")) ? (String) job.get("dataFileName") : null;
         if (wanted.isEmpty()) {
             Path local = dataName == null ? null : dataDir.resolve(dataName);
             return new Staged(new RunFiles(null, local != null && Files.isRegularFile(local) ? local : null, null),
@@ -202,9 +202,12 @@ public class RunInputs {
         return switch (failure.kind()) {
             case MISSING -> new NotStaged(NotStaged.Fault.JOB, 404, what + "NotFound", message, sofar);
             case CORRUPT -> new NotStaged(NotStaged.Fault.JOB, 422, what + "Corrupt", message, sofar);
-            case TOO_LARGE -> new NotStaged(NotStaged.Fault.JOB, 413, what + "TooLarge", message, sofar);
-            // Not a hand-back: that would count against this machine and come back to it; a failure the Boss
-            // may re-run elsewhere once (its second opinion) says what this disk lacks.
+            // Neither is the job's fault, which a 4xx would say (and fail it for good), but what this machine
+            // lacks: its worker.cache.max-bytes, its disk. Not a hand-back either: that would count against this
+            // machine as a failure and come back to it. A 5xx failure the Boss re-runs once on another Worker (its
+            // second opinion, within the order's attempts), one with a larger cache or disk, says what was short;
+            // the same failure there too fails the job, as no Worker could run it.
+            case TOO_LARGE -> new NotStaged(NotStaged.Fault.MACHINE, 507, what + "TooLarge", message, sofar);
             case NO_SPACE -> new NotStaged(NotStaged.Fault.MACHINE, 507, "InsufficientStorage", message, sofar);
             // The Boss's own trouble, handed back as a job that could not be fetched is (the Boss holds it
             // against no Worker); its attempts bound how often.
@@ -219,11 +222,11 @@ public class RunInputs {
         List<Wanted> wanted = new ArrayList<>();
         Object data = job.get("dataSha256");
         if (data != null) {
-            if (!(data instanceof String hex) || !HEX.matcher(hex).matches()) {
-                throw invalid("dataSha256 must be 64 hexadecimal digits, got " + abbreviate(data));
+            if (!(data instanceof String hex) || !Sha256.isHex(hex)) {
+                throw invalid("dataSha256 must be 64 hexadecimal digits, got " + Text.abbreviate(data, 80));
             }
-            String name = job.get("dataFileName") instanceof String n && FILE_NAME.matcher(n).matches() && !n.contains("..")
-                    ? n : hex.toLowerCase(Locale.ROOT);
+            String name = FileNames.isPlain(job.get("dataFileName")) ? (String) job.get("dataFileName")
+                    : hex.toLowerCase(Locale.ROOT);
             wanted.add(new Wanted("dataSha256 " + hex.toLowerCase(Locale.ROOT), name, hex.toLowerCase(Locale.ROOT), -1, false));
         }
         Object inputs = job.get("inputs");
@@ -239,18 +242,18 @@ public class RunInputs {
             if (!(list.get(i) instanceof Map<?, ?> input)) {
                 throw invalid(field + " must be an object {name, sha256, size}");
             }
-            if (!(input.get("name") instanceof String name) || !FILE_NAME.matcher(name).matches() || name.contains("..")) {
-                throw invalid(field + ".name must be a plain file name (no '/', no '..'), got " + abbreviate(input.get("name")));
+            if (!(input.get("name") instanceof String name) || !FileNames.isPlain(name)) {
+                throw invalid(field + ".name must be a plain file name (no '/', no '..'), got " + Text.abbreviate(input.get("name"), 80));
             }
             if (!names.add(name)) {
                 throw invalid(field + ".name " + name + " is given twice");
             }
-            if (!(input.get("sha256") instanceof String hex) || !HEX.matcher(hex).matches()) {
-                throw invalid(field + ".sha256 must be 64 hexadecimal digits, got " + abbreviate(input.get("sha256")));
+            if (!(input.get("sha256") instanceof String hex) || !Sha256.isHex(hex)) {
+                throw invalid(field + ".sha256 must be 64 hexadecimal digits, got " + Text.abbreviate(input.get("sha256"), 80));
             }
             Object size = input.get("size");
             if (size != null && !(size instanceof Number n && n.longValue() >= 0 && n.doubleValue() == n.longValue())) {
-                throw invalid(field + ".size must be a whole number of bytes, got " + abbreviate(size));
+                throw invalid(field + ".size must be a whole number of bytes, got " + Text.abbreviate(size, 80));
             }
             wanted.add(new Wanted("input " + name + " (sha256 " + hex.toLowerCase(Locale.ROOT) + ")", name,
                     hex.toLowerCase(Locale.ROOT), size == null ? -1 : ((Number) size).longValue(), true));
@@ -287,10 +290,5 @@ public class RunInputs {
 
     private static double seconds(long startedNanos) {
         return Math.round((System.nanoTime() - startedNanos) / 1e6) / 1000.0;
-    }
-
-    private static String abbreviate(Object value) {
-        String text = String.valueOf(value);
-        return text.length() > 80 ? text.substring(0, 77) + "..." : text;
     }
 }

@@ -65,6 +65,11 @@ public final class ScriptRun {
         }
     }
 
+    /** The stop asked for first (a cancellation, a lost lease, a shutdown), or null while none was. */
+    public StopReason stopRequested() {
+        return stop.get();
+    }
+
     /**
      * Launches the job's script in the work directory named after this run, waits for its end, and hands
      * the ending to {@code report} (which keeps the outcome in the spool) before the run is left and old

@@ -3,19 +3,31 @@ package com.maddatum.worker.artifact;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.maddatum.worker.client.BossBlobs;
+import com.maddatum.worker.client.BossBlobs.Stored;
+import com.maddatum.worker.config.WorkerProperties;
 import com.maddatum.worker.support.TestSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
@@ -53,8 +65,55 @@ class ArtifactUploaderTest {
         server.close();
     }
 
+    private static final Supplier<String> GOING = () -> null;
+    private static final Duration RETRY_FOR = Duration.ofSeconds(10);
+    private final FakeWaits waits = new FakeWaits();
+
+    /** The retries' clock: a pause moves it on at once, and is recorded. */
+    static final class FakeWaits implements ArtifactUploader.Waits {
+        long now;
+        final List<Duration> pauses = new ArrayList<>();
+        Runnable onPause = () -> { };
+
+        @Override
+        public long nanoTime() {
+            return now;
+        }
+
+        @Override
+        public void pause(Duration pause, BooleanSupplier stopped) {
+            pauses.add(pause);
+            now += pause.toNanos();
+            onPause.run();
+        }
+    }
+
     private ArtifactUploader uploader(long maxBytes, int maxFiles) {
-        return new ArtifactUploader(boss, maxBytes, maxFiles, 3, Duration.ofMillis(1), meters);
+        return uploader(boss, maxBytes, maxFiles);
+    }
+
+    private ArtifactUploader uploader(BossBlobs blobs, long maxBytes, int maxFiles) {
+        return new ArtifactUploader(blobs, maxBytes, maxFiles, RETRY_FOR, Duration.ofSeconds(1), meters, waits);
+    }
+
+    /** A Boss whose upload first runs {@code before} with the file (a test's process still writing it). */
+    private BossBlobs bossThat(java.util.function.Consumer<Path> before) {
+        return new BossBlobs(server.url("/").toString(), Optional.empty(), Duration.ofSeconds(2), Duration.ofSeconds(2),
+                Duration.ofSeconds(2), TestSettings.JSON) {
+            @Override
+            public Upload upload(String sha256, Path file, long size, BooleanSupplier stopped) throws InterruptedException {
+                before.accept(file);
+                return super.upload(sha256, file, size, stopped);
+            }
+        };
+    }
+
+    private static void append(Path file, int bytes) {
+        try {
+            Files.write(file, new byte[bytes], StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static MockResponse stored(String sha, long size) {
@@ -85,7 +144,7 @@ class ArtifactUploaderTest {
         server.enqueue(stored(sha256("weights"), 7));
         server.enqueue(stored(sha256("png bytes"), 9));
 
-        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run);
+        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, GOING);
 
         assertThat(report.skipped()).isEmpty();
         assertThat(report.artifacts()).containsExactly(
@@ -114,13 +173,13 @@ class ArtifactUploaderTest {
         server.enqueue(stored(sha256("m".repeat(60)), 60));
         server.enqueue(stored(sha256("s".repeat(30)), 30));
 
-        ArtifactUploader.Report report = uploader(100, 100).upload(run);
+        ArtifactUploader.Report report = uploader(100, 100).upload(run, GOING);
 
         assertThat(report.artifacts()).extracting(a -> a.get("name")).containsExactly("model.pt", "small.csv");
         Map<String, Object> skipped = byName(report.skipped()).get("big.ckpt");
         assertThat(skipped.get("size")).isEqualTo(50L);
         assertThat((String) skipped.get("reason")).contains("beyond the per-job cap of 100 bytes")
-                .contains("worker.artifacts.max-bytes");
+                .contains("worker.artifacts.max-bytes").contains("with 90 uploaded before it");
         assertThat(server.getRequestCount()).isEqualTo(2);
     }
 
@@ -130,7 +189,7 @@ class ArtifactUploaderTest {
         write("b.txt", "bb");
         server.enqueue(stored(sha256("a"), 1));
 
-        ArtifactUploader.Report report = uploader(1 << 20, 1).upload(run);
+        ArtifactUploader.Report report = uploader(1 << 20, 1).upload(run, GOING);
 
         assertThat(report.artifacts()).extracting(a -> a.get("name")).containsExactly("a.txt");
         assertThat((String) byName(report.skipped()).get("b.txt").get("reason")).contains("worker.artifacts.max-files");
@@ -144,7 +203,7 @@ class ArtifactUploaderTest {
         server.enqueue(new MockResponse.Builder().code(413).addHeader("Content-Type", "application/problem+json")
                 .body("{\"status\":413,\"detail\":\"over boss.blobs.max-bytes\"}").build());
 
-        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run);
+        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, GOING);
 
         assertThat(report.artifacts()).extracting(a -> a.get("name")).containsExactly("model.pt");
         assertThat((String) byName(report.skipped()).get("huge.bin").get("reason"))
@@ -152,25 +211,223 @@ class ArtifactUploaderTest {
     }
 
     @Test
-    void aFailingBossIsTriedAgainABoundedNumberOfTimesAndThenTheRestIsNotTried() throws Exception {
+    void aFailingBossIsTriedAgainWithBackOffForTheRetryWindowThenEveryOtherFileOnce() throws Exception {
         write("model.pt", "m");
         write("a.csv", "aa");
         write("b.csv", "bbb");
         server.enqueue(new MockResponse.Builder().code(503).build());
-        server.enqueue(stored(sha256("m"), 1)); // the second try of model.pt works
-        for (int i = 0; i < 3; i++) {
-            server.enqueue(new MockResponse.Builder().code(502).build()); // a.csv: every try fails
+        server.enqueue(stored(sha256("m"), 1)); // the second try of model.pt works: the window starts over
+        for (int i = 0; i < 6; i++) {
+            server.enqueue(new MockResponse.Builder().code(502).build()); // a.csv, then b.csv: every try fails
         }
 
-        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run);
+        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, GOING);
 
         assertThat(report.artifacts()).extracting(a -> a.get("name")).containsExactly("model.pt");
         Map<String, Map<String, Object>> skipped = byName(report.skipped());
-        assertThat((String) skipped.get("a.csv").get("reason")).contains("could not be reached after 3 tries")
-                .contains("502");
-        assertThat((String) skipped.get("b.csv").get("reason")).startsWith("not tried: the Boss could not be reached");
-        assertThat(server.getRequestCount()).isEqualTo(5);
+        assertThat((String) skipped.get("a.csv").get("reason")).contains("kept failing for 10 s")
+                .contains("worker.artifacts.retry-for").contains("502");
+        // The Boss answers, if with failures: the next file gets its own try, which may be the one that works.
+        assertThat((String) skipped.get("b.csv").get("reason")).contains("kept failing").contains("502");
+        // 1 s, then a.csv from its first failure: 1, 2, 4 s and the 3 s left of the 10 s window.
+        assertThat(waits.pauses).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(2),
+                Duration.ofSeconds(4), Duration.ofSeconds(3));
+        assertThat(server.getRequestCount()).isEqualTo(2 + 5 + 1);
         assertThat(meters.get("worker.artifacts.skipped").counter().count()).isEqualTo(2);
+    }
+
+    @Test
+    void aBossThatCannotBeReachedIsTriedForTheWindowThenTheRestIsNotTried() throws Exception {
+        write("model.pt", "m");
+        write("a.csv", "aa");
+        int closedPort;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            closedPort = probe.getLocalPort();
+        }
+        BossBlobs down = new BossBlobs("http://127.0.0.1:" + closedPort, Optional.empty(), Duration.ofSeconds(2),
+                Duration.ofSeconds(2), Duration.ofSeconds(2), TestSettings.JSON);
+
+        ArtifactUploader.Report report = uploader(down, 1 << 20, 100).upload(run, GOING);
+
+        assertThat(report.artifacts()).isEmpty();
+        Map<String, Map<String, Object>> skipped = byName(report.skipped());
+        assertThat((String) skipped.get("model.pt").get("reason")).contains("could not be reached for 10 s");
+        assertThat((String) skipped.get("a.csv").get("reason")).startsWith("not tried: the Boss could not be reached");
+        assertThat(waits.now).isEqualTo(RETRY_FOR.toNanos());
+    }
+
+    @Test
+    void aStopOfTheRunEndsTheRetriesAndListsWhatIsLeftWithWhy() throws Exception {
+        write("model.pt", "m");
+        write("a.csv", "aa");
+        for (int i = 0; i < 3; i++) {
+            server.enqueue(new MockResponse.Builder().code(503).build());
+        }
+        String[] stop = {null};
+        waits.onPause = () -> stop[0] = "the job was cancelled"; // the heartbeat hears of it during the first pause
+
+        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, () -> stop[0]);
+
+        assertThat(report.artifacts()).isEmpty();
+        assertThat(report.skipped()).extracting(s -> s.get("reason"))
+                .containsOnly("not uploaded: the run was stopped (the job was cancelled)");
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    /** A Boss that answers 413 on the headers and closes the connection, as BlobController does over its quota. */
+    @Test
+    void anEarly413IsTheBossRefusingThatFileNotABossThatIsDown() throws Exception {
+        AtomicInteger requests = new AtomicInteger();
+        try (ServerSocket listener = new ServerSocket(0)) {
+            Thread boss413 = new Thread(() -> {
+                while (!listener.isClosed()) {
+                    try (Socket socket = listener.accept()) {
+                        requests.incrementAndGet();
+                        readHead(socket.getInputStream()); // the headers only, never the body
+                        String body = "{\"status\":413,\"detail\":\"over boss.datasets.quota-bytes\"}";
+                        OutputStream out = socket.getOutputStream();
+                        out.write(("HTTP/1.1 413 Content Too Large\r\nContent-Type: application/problem+json\r\n"
+                                + "Connection: close\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
+                                .getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                        socket.shutdownOutput();
+                    } catch (IOException e) {
+                        // the next connection
+                    }
+                }
+            }, "boss-413");
+            boss413.setDaemon(true);
+            boss413.start();
+            BossBlobs refusing = new BossBlobs("http://127.0.0.1:" + listener.getLocalPort(), Optional.empty(),
+                    Duration.ofSeconds(2), Duration.ofSeconds(2), Duration.ofSeconds(10), TestSettings.JSON);
+            Files.write(run.resolve("model.pt"), new byte[64 << 20]); // far more than the sockets' buffers
+            Files.write(run.resolve("z-plot.png"), new byte[(64 << 20) + 1]);
+
+            ArtifactUploader.Report report = uploader(refusing, 1L << 30, 100).upload(run, GOING);
+
+            Map<String, Map<String, Object>> skipped = byName(report.skipped());
+            assertThat((String) skipped.get("model.pt").get("reason")).startsWith("the Boss refused it: HTTP 413");
+            assertThat((String) skipped.get("z-plot.png").get("reason")).startsWith("the Boss refused it: HTTP 413");
+            assertThat(requests.get()).as("each file asked once, neither tried again").isEqualTo(2);
+            assertThat(waits.pauses).isEmpty();
+        }
+    }
+
+    static String readHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (head.indexOf("\r\n\r\n") < 0) {
+            int c = in.read();
+            if (c < 0) {
+                break;
+            }
+            head.append((char) c);
+        }
+        return head.toString();
+    }
+
+    @Test
+    void aFileThatGrowsAfterItsHashIsSkippedAsChangedAndTheOthersStillGo() throws Exception {
+        Path log = write("a-train.log", "x".repeat(100));
+        write("b-notes.txt", "y".repeat(200));
+        server.enqueue(new MockResponse.Builder().code(201).body("{}").build());
+        server.enqueue(stored(sha256("y".repeat(200)), 200));
+        BossBlobs boss = bossThat(file -> {
+            if (file.equals(log)) {
+                append(log, 1 << 20); // an escaped process of the run is still writing it
+            }
+        });
+
+        ArtifactUploader.Report report = uploader(boss, 1L << 30, 100).upload(run, GOING);
+
+        assertThat(report.artifacts()).extracting(a -> a.get("name")).containsExactly("b-notes.txt");
+        assertThat((String) byName(report.skipped()).get("a-train.log").get("reason"))
+                .startsWith("changed while being uploaded");
+        assertThat(waits.pauses).as("not blamed on the Boss, nor tried again with its old size").isEmpty();
+        assertThat(server.getRequestCount()).isEqualTo(2);
+    }
+
+    @Test
+    void theCapIsCountedOnTheBytesHashedAndSentNotOnTheSizeTheScanSaw() throws Exception {
+        Path first = write("a.txt", "a".repeat(10));
+        Path second = write("b.txt", "b".repeat(20));
+        server.enqueue(stored(sha256("a".repeat(10)), 10));
+        BossBlobs boss = bossThat(file -> {
+            if (file.equals(first)) {
+                append(second, 5000); // grows after the scan, before its turn
+            }
+        });
+
+        ArtifactUploader.Report report = uploader(boss, 100, 100).upload(run, GOING);
+
+        assertThat(report.artifacts()).extracting(a -> a.get("name")).containsExactly("a.txt");
+        assertThat((String) byName(report.skipped()).get("b.txt").get("reason"))
+                .contains("beyond the per-job cap of 100 bytes").contains("it grew after the scan");
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aFileSwappedForALinkAfterTheScanIsNotFollowed() throws Exception {
+        Path outside = Files.writeString(root.resolve("secret"), "private");
+        Path a = write("a.txt", "a");
+        Path b = write("b.txt", "bb");
+        server.enqueue(stored(sha256("a"), 1));
+        BossBlobs boss = bossThat(file -> {
+            if (file.equals(a)) {
+                try {
+                    Files.delete(b);
+                    Files.createSymbolicLink(b, outside);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        });
+
+        ArtifactUploader.Report report = uploader(boss, 1 << 20, 100).upload(run, GOING);
+
+        assertThat(report.artifacts()).extracting(a2 -> a2.get("name")).containsExactly("a.txt");
+        assertThat((String) byName(report.skipped()).get("b.txt").get("reason")).startsWith("changed while being uploaded");
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void namesTheBossWouldRefuseAreSkippedNotUploaded() throws Exception {
+        write("deep/" + "x".repeat(251), "too long"); // 256 characters: one more than the Boss files
+        write("tab\u0085name.txt", "C1 control character");
+        write("ok.txt", "ok");
+        server.enqueue(stored(sha256("ok"), 2));
+
+        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, GOING);
+
+        assertThat(report.artifacts()).extracting(a -> a.get("name")).containsExactly("ok.txt");
+        assertThat(report.skipped()).hasSize(2).allSatisfy(s -> {
+            assertThat((String) s.get("reason")).contains("at most 255 characters");
+            assertThat(((String) s.get("name")).length()).isLessThanOrEqualTo(255);
+        });
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void theOutcomeNamesAtMost800FilesAndEachReasonIsShort() throws Exception {
+        int files = WorkerProperties.Artifacts.MAX_FILES + 300;
+        for (int i = 0; i < files; i++) {
+            write(String.format("out/%04d.txt", i), "x");
+        }
+        BossBlobs takesAll = new BossBlobs(server.url("/").toString(), Optional.empty(), Duration.ofSeconds(2),
+                Duration.ofSeconds(2), Duration.ofSeconds(2), TestSettings.JSON) {
+            @Override
+            public Upload upload(String sha256, Path file, long size, BooleanSupplier stopped) {
+                return new Upload(Stored.STORED, null); // no HTTP: hundreds of files, counted, not timed
+            }
+        };
+
+        ArtifactUploader.Report report = uploader(takesAll, 1 << 20, 1000).upload(run, GOING); // more than allowed
+
+        assertThat(report.artifacts()).hasSize(WorkerProperties.Artifacts.MAX_FILES);
+        assertThat(report.artifacts().size() + report.skipped().size()).isEqualTo(ArtifactUploader.MAX_ENTRIES);
+        Map<String, Object> rest = report.skipped().get(report.skipped().size() - 1);
+        assertThat(rest.get("name")).isEqualTo("(" + (300 - ArtifactUploader.MAX_SKIPPED_LISTED) + " more files)");
+        assertThat(report.skipped()).allSatisfy(s -> assertThat(((String) s.get("reason")).length())
+                .isLessThanOrEqualTo(ArtifactUploader.MAX_REASON));
     }
 
     @Test
@@ -179,7 +436,7 @@ class ArtifactUploaderTest {
         write("b.csv", "bb");
         server.enqueue(new MockResponse.Builder().code(404).build());
 
-        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run);
+        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, GOING);
 
         assertThat(report.artifacts()).isEmpty();
         assertThat(report.skipped()).extracting(s -> s.get("name")).containsExactly("a.csv", "b.csv");
@@ -193,7 +450,7 @@ class ArtifactUploaderTest {
         Files.createSymbolicLink(run.resolve("escape"), outside);
         Files.createSymbolicLink(run.resolve("key-link"), outside.resolve("key"));
 
-        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run);
+        ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, GOING);
 
         assertThat(report.artifacts()).isEmpty();
         assertThat(report.skipped()).extracting(s -> s.get("name")).containsExactlyInAnyOrder("escape", "key-link");
@@ -220,7 +477,7 @@ class ArtifactUploaderTest {
             write(String.format("out/%03d.txt", i), "x");
         }
 
-        ArtifactUploader.Report report = uploader(0, 100).upload(run); // a cap of nothing: all are skipped
+        ArtifactUploader.Report report = uploader(0, 100).upload(run, GOING); // a cap of nothing: all are skipped
 
         assertThat(report.skipped()).hasSize(ArtifactUploader.MAX_SKIPPED_LISTED + 1);
         Map<String, Object> rest = report.skipped().get(ArtifactUploader.MAX_SKIPPED_LISTED);
@@ -235,7 +492,7 @@ class ArtifactUploaderTest {
         write("b.csv", "b");
         Thread.currentThread().interrupt();
         try {
-            ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run);
+            ArtifactUploader.Report report = uploader(1 << 20, 100).upload(run, GOING);
             assertThat(Thread.currentThread().isInterrupted()).isTrue();
             assertThat(report.artifacts()).isEmpty();
             assertThat(report.skipped()).extracting(s -> s.get("reason")).containsOnly("not uploaded: the worker was stopping");

@@ -7,13 +7,21 @@ import com.maddatum.worker.cache.CacheFailure.Kind;
 import com.maddatum.worker.client.BossBlobs;
 import com.maddatum.worker.support.TestSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -385,10 +393,184 @@ class BlobCacheTest {
 
         assertThatThrownBy(() -> cache.acquire(sha256(big), -1, GOING)).isInstanceOfSatisfying(CacheFailure.class, e -> {
             assertThat(e.kind()).isEqualTo(Kind.NO_SPACE);
-            assertThat(e.getMessage()).contains("3000 more bytes").contains("1000 free");
+            assertThat(e.getMessage()).contains("3000 more bytes").contains("1000 free").contains("1000 more in blobs");
         });
-        assertThat(cache.contains(sha256(old))).as("removed to make room, which was not enough").isFalse();
+        assertThat(cache.contains(sha256(old))).as("not removed for a download it could not have made room for")
+                .isTrue();
         assertThat(cached(sha256(big))).doesNotExist();
+    }
+
+    @Test
+    void theFreeSpaceCheckLeavesWhatOtherDownloadsUnderWayStillHaveToWrite() throws Exception {
+        byte[] a = bytes(1000, 1);
+        byte[] b = bytes(1000, 2);
+        CountDownLatch sendA = new CountDownLatch(1);
+        String shaA = sha256(a);
+        try (ServerSocket raw = new ServerSocket(0)) {
+            // A Boss that announces A's 1000 bytes at once and sends them once the test says; B's, at once.
+            Thread boss = new Thread(() -> {
+                while (!raw.isClosed()) {
+                    try {
+                        Socket socket = raw.accept();
+                        Thread answer = new Thread(() -> answer(socket, shaA, a, sendA, b));
+                        answer.setDaemon(true);
+                        answer.start();
+                    } catch (Exception e) {
+                        return; // closed: the test is over
+                    }
+                }
+            }, "boss-of-a-and-b");
+            boss.setDaemon(true);
+            boss.start();
+            // The disk has room for one of them (and the headroom), as neither has written a byte yet.
+            LongSupplier room = () -> BlobCache.DISK_HEADROOM + 1500;
+            BossBlobs slowBoss = new BossBlobs("http://127.0.0.1:" + raw.getLocalPort(), Optional.empty(),
+                    Duration.ofSeconds(2), Duration.ofSeconds(10), Duration.ofSeconds(2), TestSettings.JSON);
+            cache = new BlobCache(root.resolve("cache"), 1 << 20, slowBoss, meters, room);
+            ExecutorService threads = Executors.newFixedThreadPool(1);
+            try {
+                Future<byte[]> first = threads.submit(() -> read(shaA));
+                awaitReserved(a.length); // A's download made room, and has written nothing yet
+
+                assertThatThrownBy(() -> cache.acquire(sha256(b), -1, GOING)).isInstanceOfSatisfying(
+                        CacheFailure.class, e -> {
+                            assertThat(e.kind()).isEqualTo(Kind.NO_SPACE);
+                            assertThat(e.getMessage()).contains("1000 of them promised to other downloads under way");
+                        });
+                sendA.countDown();
+                assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo(a);
+            } finally {
+                sendA.countDown();
+                threads.shutdownNow();
+            }
+        }
+    }
+
+    /** Answers one blob request: {@code held} (its headers at once, its bytes after {@code send}) or {@code other}. */
+    private static void answer(Socket socket, String heldSha, byte[] held, CountDownLatch send, byte[] other) {
+        try (socket) {
+            boolean isHeld = readHead(socket.getInputStream()).contains(heldSha);
+            byte[] body = isHeld ? held : other;
+            OutputStream out = socket.getOutputStream();
+            out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            if (isHeld) {
+                send.await(10, TimeUnit.SECONDS);
+            }
+            out.write(body);
+        } catch (Exception e) {
+            // the test is over
+        }
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (head.indexOf("\r\n\r\n") < 0) {
+            int c = in.read();
+            if (c < 0) {
+                break;
+            }
+            head.append((char) c);
+        }
+        return head.toString();
+    }
+
+    @Test
+    void partsOfStoppedDownloadsCountAgainstTheBoundAndGoLikeUnusedBlobs() throws Exception {
+        cache(3000);
+        for (int i = 0; i < 5; i++) {
+            byte[] blob = bytes(2500, 100 + i);
+            server.enqueue(cutAfter(blob, 2000)); // cut after 2000 bytes
+            server.enqueue(new MockResponse.Builder().code(503).build()); // the resume finds the Boss failing
+            String sha = sha256(blob);
+            assertThatThrownBy(() -> cache.acquire(sha, -1, GOING)).isInstanceOf(CacheFailure.class);
+            assertThat(part(sha)).as("kept for a resume").exists();
+            assertThat(cache.partBytes()).isEqualTo(2000);
+        }
+        byte[] ok = bytes(2500, 1);
+        server.enqueue(whole(ok));
+
+        cache.acquire(sha256(ok), -1, GOING).close();
+
+        assertThat(cache.bytes()).isEqualTo(2500);
+        assertThat(cache.partBytes()).isZero();
+        assertThat(directoryBytes()).as("bytes on the disk of a cache bounded at 3000").isLessThanOrEqualTo(3000);
+
+        byte[] resumed = bytes(2500, 7);
+        server.enqueue(cutAfter(resumed, 1000));
+        server.enqueue(new MockResponse.Builder().code(503).build());
+        assertThatThrownBy(() -> cache.acquire(sha256(resumed), -1, GOING)).isInstanceOf(CacheFailure.class);
+        cache(3000); // a restart counts the part it finds, and the blob, and removes the older one to fit
+        assertThat(cache.partBytes() + cache.bytes()).isLessThanOrEqualTo(3000);
+        assertThat(part(sha256(resumed))).as("the newer one, kept").exists();
+    }
+
+    @Test
+    void aResumeTheBossAnswersFromAnotherByteStartsOverFromZero() throws Exception {
+        byte[] blob = bytes(50_000, 21);
+        String sha = sha256(blob);
+        Files.createDirectories(root.resolve("cache"));
+        Files.write(part(sha), Arrays.copyOf(blob, 20_000));
+        cache(1 << 20);
+        server.enqueue(from(blob, 10_000)); // asked from 20000, answers from 10000
+        server.enqueue(whole(blob));
+
+        try (BlobCache.Pin pin = cache.acquire(sha, -1, GOING)) {
+            assertThat(Files.readAllBytes(pin.path())).isEqualTo(blob);
+        }
+        assertThat(server.takeRequest(5, TimeUnit.SECONDS).getHeaders().get("Range")).isEqualTo("bytes=20000-");
+        assertThat(server.takeRequest(5, TimeUnit.SECONDS).getHeaders().get("Range")).isNull();
+    }
+
+    @Test
+    void withoutAContentLengthTheSizeTheJobStatesBoundsTheDownload() throws Exception {
+        byte[] blob = bytes(5000, 22);
+        cache(1 << 20);
+        server.enqueue(new MockResponse.Builder().code(200).chunkedBody(new Buffer().write(blob), 1024).build());
+
+        assertThatThrownBy(() -> cache.acquire(sha256(blob), 4000, GOING)).isInstanceOfSatisfying(CacheFailure.class,
+                e -> {
+                    assertThat(e.kind()).isEqualTo(Kind.CORRUPT);
+                    assertThat(e.getMessage()).contains("more than the 4000 bytes");
+                });
+        assertThat(cache.contains(sha256(blob))).isFalse();
+    }
+
+    @Test
+    void aRunWhoseJobStatesAnotherSizeGetsNoBlobFromTheCacheNorFromAnotherRunsDownload() throws Exception {
+        byte[] blob = bytes(1000, 23);
+        String sha = sha256(blob);
+        cache(1 << 20);
+        CountDownLatch asked = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+                asked.countDown();
+                answer.await(10, TimeUnit.SECONDS);
+                return whole(blob);
+            }
+        });
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            Future<byte[]> first = threads.submit(() -> read(sha));
+            assertThat(asked.await(5, TimeUnit.SECONDS)).isTrue();
+            Future<?> wrong = threads.submit(() -> cache.acquire(sha, 999, GOING));
+            awaitWaiting(sha, 1);
+            answer.countDown();
+
+            assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo(blob);
+            assertThatThrownBy(() -> wrong.get(10, TimeUnit.SECONDS)).cause().isInstanceOfSatisfying(CacheFailure.class,
+                    e -> assertThat(e.kind()).isEqualTo(Kind.CORRUPT));
+        } finally {
+            answer.countDown();
+            threads.shutdownNow();
+        }
+        assertThatThrownBy(() -> cache.acquire(sha, 1001, GOING)).isInstanceOfSatisfying(CacheFailure.class, e -> {
+            assertThat(e.kind()).isEqualTo(Kind.CORRUPT);
+            assertThat(e.getMessage()).contains("1000 bytes, but the job says 1001");
+        });
     }
 
     @Test
@@ -496,15 +678,47 @@ class BlobCacheTest {
     }
 
     @Test
-    void aCacheDirectoryIsOneWorkersOnly() {
+    void aCacheDirectoryIsOneWorkersOnlyAndASecondWorkerTakesASiblingOfItsOwn() throws Exception {
+        byte[] blob = bytes(100, 24);
         cache(1 << 20);
-        assertThatThrownBy(() -> new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null))
-                .hasMessageContaining("in use by another Worker");
+        use(blob);
+        List<BlobCache> others = new ArrayList<>();
+        try {
+            // Workers scaled from one configuration on one volume: each finds the next directory free.
+            for (int n = 2; n <= BlobCache.MAX_SIBLINGS; n++) {
+                BlobCache other = new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null);
+                others.add(other);
+                assertThat(other.dir()).isEqualTo(root.resolve("cache-" + n));
+                assertThat(other.contains(sha256(blob))).as("another Worker's blobs are not this one's").isFalse();
+            }
+            assertThatThrownBy(() -> new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null))
+                    .hasMessageContaining("are all in use by other Workers").hasMessageContaining("WORKER_CACHE_DIR");
+            others.remove(0).close(); // the Worker on cache-2 stops: a new one takes its directory again
+            BlobCache again = new BlobCache(root.resolve("cache"), 1 << 20, boss, meters, null);
+            others.add(again);
+            assertThat(again.dir()).isEqualTo(root.resolve("cache-2"));
+        } finally {
+            others.forEach(BlobCache::close);
+        }
     }
 
     private byte[] read(String sha) throws Exception {
         try (BlobCache.Pin pin = cache.acquire(sha, -1, GOING)) {
             return Files.readAllBytes(pin.path());
+        }
+    }
+
+    private long directoryBytes() throws Exception {
+        try (java.util.stream.Stream<Path> files = Files.list(root.resolve("cache"))) {
+            return files.filter(Files::isRegularFile).mapToLong(BlobDownload::size).sum();
+        }
+    }
+
+    private void awaitReserved(long bytes) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (cache.reservedBytes() < bytes) {
+            assertThat(System.nanoTime()).as("bytes promised to downloads under way").isLessThan(deadline);
+            Thread.sleep(10);
         }
     }
 

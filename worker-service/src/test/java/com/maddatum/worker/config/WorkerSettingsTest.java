@@ -109,6 +109,21 @@ class WorkerSettingsTest {
     }
 
     @Test
+    void uploadsRetryForTwoMinutesAndNameAtMostSevenHundredFilesSoThatAnOutcomeFitsTheBoss() {
+        assertThat(bind(Map.of()).artifacts()).isEqualTo(WorkerProperties.Artifacts.DEFAULTS)
+                .extracting(WorkerProperties.Artifacts::maxFiles, WorkerProperties.Artifacts::retryFor)
+                .containsExactly(500, Duration.ofMinutes(2));
+        assertThat(bind(Map.of("worker.artifacts.max-files", "700", "worker.artifacts.retry-for", "0s")).artifacts())
+                .extracting(WorkerProperties.Artifacts::maxFiles, WorkerProperties.Artifacts::retryFor)
+                .containsExactly(700, Duration.ZERO);
+        // 1,000 files of five values each would pass the Boss's 5,000 values (boss.limits.max-fields) alone.
+        assertThatThrownBy(() -> bind(Map.of("worker.artifacts.max-files", "701")))
+                .hasStackTraceContaining("Binding validation errors on worker.artifacts");
+        assertThatThrownBy(() -> bind(Map.of("worker.artifacts.retry-for", "2h")))
+                .hasStackTraceContaining("Binding validation errors on worker.artifacts");
+    }
+
+    @Test
     void theGpuCheckIsOnWithThirtySecondsAndCudaUnlessSetAndItsTimeoutIsBounded() {
         assertThat(bind(Map.of()).gpuCheck()).isEqualTo(WorkerProperties.GpuCheck.DEFAULTS)
                 .isEqualTo(new WorkerProperties.GpuCheck(true, Duration.ofSeconds(30), true, Duration.ofMinutes(1),

@@ -70,6 +70,20 @@ class RunManifestsTest {
         assertThat((String) manifest.get("host")).isNotBlank();
     }
 
+    @Test
+    void recordsEachInputsNameAndHashInTheJobsOrder() {
+        String model = "A".repeat(64);
+        String rows = "b".repeat(64);
+        Map<String, Object> manifest = manifestOf(Map.of("scriptName", "train.py", "inputs", List.of(
+                Map.of("name", "model.pt", "sha256", model, "size", 7),
+                Map.of("name", "rows.csv", "sha256", rows),
+                Map.of("name", "../escape", "sha256", rows))), null); // refused by the run: not recorded
+
+        assertThat(manifest.get("inputs")).isEqualTo(List.of(
+                Map.of("name", "model.pt", "sha256", "a".repeat(64)), Map.of("name", "rows.csv", "sha256", rows)));
+        assertThat(manifestOf(Map.of("scriptName", "train.py"), null)).doesNotContainKey("inputs");
+    }
+
     /** nn.py imports jobcontract.py and tabular.py from its folder: a change there is a change to what ran. */
     @Test
     void aChangedFileBesideTheScriptChangesTheScriptsHashButNotTheScripts() throws Exception {

@@ -192,6 +192,49 @@ class OutcomeContractTest {
         assertThat((List<?>) fixed.get("artifacts")).hasSize(500);
     }
 
+    /**
+     * Everything the Worker itself adds, at its largest: 800 files (700 uploaded, 99 skipped and the count of
+     * the rest) with the longest names and reasons, a full manifest with 100 inputs, 200 metrics, the log
+     * tail, the error. It passes the Boss's rules, with nothing of the Worker's left out.
+     */
+    @Test
+    void theWorkersOwnFieldsAtTheirLargestStillFitTheBossLimits() {
+        String longName = "é".repeat(254) + "x"; // 255 characters, most of them two bytes in UTF-8
+        List<Map<String, Object>> artifacts = new ArrayList<>();
+        for (int i = 0; i < com.maddatum.worker.config.WorkerProperties.Artifacts.MAX_FILES; i++) {
+            artifacts.add(Map.of("name", i + longName.substring(String.valueOf(i).length()), "size", Long.MAX_VALUE,
+                    "sha256", "a".repeat(64), "contentType", "application/octet-stream"));
+        }
+        List<Map<String, Object>> skipped = new ArrayList<>();
+        for (int i = 0; i <= com.maddatum.worker.artifact.ArtifactUploader.MAX_SKIPPED_LISTED; i++) {
+            skipped.add(Map.of("name", longName, "size", Long.MAX_VALUE, "reason", "€".repeat(300)));
+        }
+        assertThat(artifacts.size() + skipped.size()).isEqualTo(com.maddatum.worker.artifact.ArtifactUploader.MAX_ENTRIES);
+        Map<String, Object> manifest = new LinkedHashMap<>();
+        List<Map<String, Object>> inputs = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            inputs.add(Map.of("name", "input-" + i + "." + "x".repeat(240), "sha256", "b".repeat(64)));
+        }
+        manifest.put("inputs", inputs);
+        for (int i = 1; i < OutcomeContract.MAX_MANIFEST_FIELDS; i++) {
+            manifest.put("field" + i, "v".repeat(256));
+        }
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        for (int i = 0; i < OutcomeContract.MAX_METRICS; i++) {
+            metrics.put("metric" + i, i * 0.5);
+        }
+
+        Map<String, Object> fixed = conformed(outcome("artifacts", artifacts, "skippedArtifacts", skipped,
+                "manifest", manifest, "metrics", metrics, "fetchSeconds", 12.5, "loss", 0.25,
+                "error", Map.of("type", "T".repeat(128), "message", "m".repeat(4096)),
+                "logTail", "\u0001".repeat(65_536)));
+
+        // (compared whole, but not printed whole: each is far too long to read in a failure)
+        assertThat(artifacts.equals(fixed.get("artifacts"))).as("artifacts kept as they were").isTrue();
+        assertThat(skipped.equals(fixed.get("skippedArtifacts"))).as("skipped files kept as they were").isTrue();
+        assertThat(manifest.equals(fixed.get("manifest"))).as("manifest kept as it was").isTrue();
+    }
+
     @Test
     void aPruningIsNeverLeftOutToMakeRoom() {
         Map<String, Object> at = Map.of("step", 12L, "value", 0.5);

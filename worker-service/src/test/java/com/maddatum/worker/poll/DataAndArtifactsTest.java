@@ -12,6 +12,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import com.maddatum.worker.artifact.ArtifactUploader;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import mockwebserver3.MockResponse;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -158,11 +160,67 @@ class DataAndArtifactsTest {
             assertThat(outcome.has("artifacts")).isFalse();
             Map<String, JsonNode> skipped = byName(outcome.get("skippedArtifacts"));
             assertThat(skipped).containsOnlyKeys("model.pt", "curve.csv");
-            assertThat(skipped.get("model.pt").get("reason").asString()).contains("could not be reached after 3 tries");
-            assertThat(skipped.get("curve.csv").get("reason").asString()).startsWith("not tried");
-            // Three tries of the first file, none of the second once the Boss was found down.
-            assertThat(worker.boss.requests.stream().filter(r -> r.startsWith("/blobs?")).count()).isEqualTo(3);
+            // Tried again for worker.artifacts.retry-for (1 s in tests), then the other file once: the Boss answers.
+            assertThat(skipped.get("model.pt").get("reason").asString()).contains("kept failing for 1 s")
+                    .contains("HTTP 503");
+            assertThat(skipped.get("curve.csv").get("reason").asString()).contains("kept failing");
+            assertThat(worker.boss.requests.stream().filter(r -> r.startsWith("/blobs?")).count()).isGreaterThan(3);
             assertThat(outcome.has("fetchSeconds")).as("nothing to fetch, nothing said").isFalse();
+        }
+    }
+
+    @Test
+    void heartbeatsKeepTheLeaseWhileAnUploadWaitsForABossThatRestarts() throws Exception {
+        try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(100))) {
+            String order = ScriptedBoss.orderId(1);
+            long[] beatsAtFirstUpload = {-1};
+            // The Boss is restarting: its blob store fails until the order has sent three more heartbeats.
+            worker.boss.blobUpload = request -> {
+                if (beatsAtFirstUpload[0] < 0) {
+                    beatsAtFirstUpload[0] = worker.boss.beatsOf(order);
+                }
+                return worker.boss.beatsOf(order) < beatsAtFirstUpload[0] + 3
+                        ? new MockResponse.Builder().code(503).body("restarting").build() : stored(request, worker);
+            };
+            worker.boss.order(1, job("\"write\":{\"model.pt\":\"m\"}"));
+            worker.start();
+
+            JsonNode outcome = worker.boss.callback(A_WHILE);
+            assertThat(outcome.get("status").asInt()).isEqualTo(200);
+            assertThat(byName(outcome.get("artifacts"))).containsOnlyKeys("model.pt");
+            assertThat(worker.boss.beatsOf(order)).isGreaterThanOrEqualTo(beatsAtFirstUpload[0] + 3);
+        }
+    }
+
+    private static MockResponse stored(mockwebserver3.RecordedRequest request, WorkerHarness worker) {
+        String sha = request.getUrl().queryParameter("sha256");
+        byte[] bytes = request.getBody() == null ? new byte[0] : request.getBody().toByteArray();
+        worker.boss.blobs.put(sha, bytes);
+        return new MockResponse.Builder().code(201).addHeader("Content-Type", "application/json")
+                .body("{\"sha256\":\"" + sha + "\",\"size\":" + bytes.length + "}").build();
+    }
+
+    @Test
+    void anErrorWhileTheFilesAreUploadedStillKeepsTheOutcome() throws Exception {
+        try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofMillis(200), artifacts ->
+                new ArtifactUploader(null, 0, 0, Duration.ZERO, Duration.ZERO, new SimpleMeterRegistry()) {
+                    @Override
+                    public Report upload(Path outputDir, java.util.function.Supplier<String> stop) {
+                        throw new StackOverflowError("a bug deep in the upload");
+                    }
+                })) {
+            worker.boss.order(1, job("\"write\":{\"model.pt\":\"m\"}"));
+            worker.start();
+
+            JsonNode outcome = null;
+            long deadline = System.nanoTime() + A_WHILE.toNanos();
+            while (outcome == null && System.nanoTime() < deadline) {
+                worker.spool.flushNow(); // the Error went past the run's own flush: the spool's next one sends it
+                outcome = worker.boss.callback(Duration.ofMillis(200));
+            }
+            assertThat(outcome).as("the outcome was kept despite the Error").isNotNull();
+            assertThat(outcome.get("status").asInt()).isEqualTo(200);
+            assertThat(outcome.has("artifacts")).isFalse();
         }
     }
 

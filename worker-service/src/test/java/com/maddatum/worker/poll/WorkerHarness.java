@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import mockwebserver3.MockWebServer;
 
 /**
@@ -50,18 +51,25 @@ final class WorkerHarness implements AutoCloseable {
     WorkerHarness(Path root, int slots, Duration heartbeat, Duration shutdownGrace, Duration killGrace,
             ProcessRunner runner, Function<WorkerSettings, WorkDirJanitor> janitor) throws Exception {
         this(bossUrl -> TestSettings.settings(bossUrl, TestSettings.fixtureScripts(), root, null, slots, heartbeat,
-                shutdownGrace, killGrace), runner, janitor, WorkerHarness::gpus);
+                shutdownGrace, killGrace), runner, janitor, WorkerHarness::gpus, UnaryOperator.identity());
+    }
+
+    /** A Worker whose artifact uploader the test replaces ({@code artifacts} is given the real one). */
+    WorkerHarness(Path root, int slots, Duration heartbeat, UnaryOperator<ArtifactUploader> artifacts) throws Exception {
+        this(bossUrl -> TestSettings.settings(bossUrl, TestSettings.fixtureScripts(), root, null, slots, heartbeat,
+                Duration.ofSeconds(1), Duration.ofSeconds(1)), new ProcessRunner(Clock.systemUTC()), WorkDirJanitor::new,
+                WorkerHarness::gpus, artifacts);
     }
 
     /** A Worker whose settings (a GPU machine's, say) and GPU roster the test makes. */
     WorkerHarness(Function<String, WorkerSettings> settingsFor, Function<WorkerSettings, GpuRoster> roster)
             throws Exception {
-        this(settingsFor, new ProcessRunner(Clock.systemUTC()), WorkDirJanitor::new, roster);
+        this(settingsFor, new ProcessRunner(Clock.systemUTC()), WorkDirJanitor::new, roster, UnaryOperator.identity());
     }
 
     private WorkerHarness(Function<String, WorkerSettings> settingsFor, ProcessRunner runner,
-            Function<WorkerSettings, WorkDirJanitor> janitor, Function<WorkerSettings, GpuRoster> roster)
-            throws Exception {
+            Function<WorkerSettings, WorkDirJanitor> janitor, Function<WorkerSettings, GpuRoster> roster,
+            UnaryOperator<ArtifactUploader> artifacts) throws Exception {
         server.setDispatcher(boss);
         server.start(0);
         settings = settingsFor.apply(server.url("/").toString());
@@ -77,8 +85,8 @@ final class WorkerHarness implements AutoCloseable {
                 budget);
         gpus = roster.apply(settings);
         poller = new JobPoller(settings, client, new Registrar(client, settings, gpus, clock), gpus, runs, spool, clock,
-                meters, budget, new ArtifactUploader(blobs, settings.artifacts().maxBytes().toBytes(),
-                        settings.artifacts().maxFiles(), settings.artifacts().attempts(), Duration.ofMillis(10), meters));
+                meters, budget, artifacts.apply(new ArtifactUploader(blobs, settings.artifacts().maxBytes().toBytes(),
+                        settings.artifacts().maxFiles(), settings.artifacts().retryFor(), Duration.ofMillis(50), meters)));
         ticker = new Thread(() -> {
             while (ticking) {
                 poller.tick();

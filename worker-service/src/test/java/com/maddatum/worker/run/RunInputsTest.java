@@ -111,6 +111,10 @@ class RunInputsTest {
         assertThat(absent.files().dataFile()).isNull();
         RunInputs.Staged unsafe = inputs.stage(job("dataFileName", "../data/iris.csv"), "run-3", () -> false);
         assertThat(unsafe.files().dataFile()).isNull();
+        // ".." anywhere is not a plain name, as the Boss and jobcontract.py say, even where no path follows it.
+        Files.writeString(dataDir.resolve("a..b.csv"), "a,b\n");
+        RunInputs.Staged dots = inputs.stage(job("dataFileName", "a..b.csv"), "run-4", () -> false);
+        assertThat(dots.files().dataFile()).isNull();
         assertThat(server.getRequestCount()).isZero();
     }
 
@@ -174,6 +178,19 @@ class RunInputsTest {
         try (BlobCache.Pin pin = cache.acquire(model, -1, () -> false)) {
             assertThat(pin.hit()).as("the first input stays cached for the next attempt").isTrue();
         }
+    }
+
+    @Test
+    void aBlobLargerThanThisWorkersCacheIsTheMachinesRefusalSoThatAWorkerWithALargerOneCanRunIt() throws Exception {
+        String big = "c".repeat(64);
+
+        RunInputs.NotStaged e = assertNotStaged(job("inputs", List.of(Map.of("name", "model.pt", "sha256", big,
+                "size", 2 << 20))), 507, "InputTooLarge", "worker.cache.max-bytes");
+
+        // Not the job's fault (a 4xx would fail it for good): the machine's, which the Boss retries elsewhere.
+        assertThat(e.fault()).isEqualTo(RunInputs.NotStaged.Fault.MACHINE);
+        assertThat(e.getMessage()).contains("input model.pt").contains("WORKER_CACHE_MAX_BYTES");
+        assertThat(server.getRequestCount()).isZero();
     }
 
     @Test

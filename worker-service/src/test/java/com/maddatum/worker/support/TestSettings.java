@@ -47,6 +47,9 @@ public final class TestSettings {
                 hashes, "test");
     }
 
+    /** How long the test Workers try a Boss that fails an upload: long enough for a few tries, short for a test. */
+    public static final Duration ARTIFACT_RETRY_FOR = Duration.ofSeconds(1);
+
     public static final String VERSIONS = "{\"python\": \"3.0.test\", \"torch\": null, \"sklearn\": null, "
             + "\"numpy\": null, \"cuda\": null}";
 
@@ -114,6 +117,6 @@ public final class TestSettings {
                 shutdownGrace, killGrace, token, null, root.resolve("spool").toString(), 1 << 20,
                 64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false, gpuCheck,
                 new WorkerProperties.Cache(root.resolve("cache").toString(), DataSize.ofMegabytes(64), Duration.ofSeconds(5)),
-                null);
+                new WorkerProperties.Artifacts(DataSize.ofMegabytes(64), 500, ARTIFACT_RETRY_FOR, Duration.ofSeconds(5)));
     }
 }
