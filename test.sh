@@ -10,9 +10,11 @@ cd "$(dirname "$0")"
 # docker-compose (v1) only validates docker-compose.yml offline; no engine is installed or needed.
 # chromium and chromium-driver run the dashboard's browser test headless. curl runs the Worker pods'
 # preStop script in WorkerDrainHookTest and the README's uploads in DatasetsIT. matplotlib draws nn.py's
-# curve.png; the scripts run without it, and the tests check both.
+# curve.png; the scripts run without it, and the tests check both. python3-optuna (3.1) is the reference
+# the Boss's TPE sampler is checked against (TpeReferenceTest drives Optuna's own Parzen estimator); that
+# test skips without it, so a machine lacking it would pass without the comparison ever running.
 packages=(python3 python3-torch python3-sklearn python3-pandas python3-numpy python3-pytest python3-matplotlib
-  docker-compose chromium chromium-driver curl)
+  python3-optuna docker-compose chromium chromium-driver curl)
 # KubernetesManifestTest renders deploy/k8s with `kubectl kustomize`: any kubectl on PATH will do (ours
 # have kustomize v5); else Debian's kubernetes-client (kubectl 1.20, kustomize v2), which the
 # manifests are kept compatible with.
