@@ -70,7 +70,7 @@ class EarlyStopping implements HeartbeatAdvice {
         double step = fresh.stream().mapToDouble(TrialPoints.Point::step).max().orElseThrow();
         MedianRule.Decision decision = MedianRule.decide(step, points.upTo(trial.sweepId(), trial.trial(), step),
                 points.othersAt(trial.sweepId(), step, trial.trial()), sweep.earlyStop().minSteps(),
-                sweep.earlyStop().minTrials(), sweep.metric().maximize());
+                sweep.earlyStop().minTrials());
         if (decision == null || !decision.prune()) {
             return null;
         }

@@ -7,8 +7,9 @@ import java.util.List;
 /**
  * The median stopping rule (as in Google Vizier and Optuna's MedianPruner): at step {@code t >= minSteps}, a
  * trial whose best value so far is worse than the median of the other trials' values at step {@code t} is
- * stopped, once at least {@code minTrials} others reported that step. "Worse" follows the sweep's goal: higher
- * when minimizing, lower when maximizing; equal to the median is not worse.
+ * stopped, once at least {@code minTrials} others reported that step. Progress values are losses whatever the
+ * sweep's metric (the contract: nn.py reports its validation loss, sk.py its fold's loss), so lower is always
+ * better: "worse" is higher; equal to the median is not worse.
  */
 final class MedianRule {
 
@@ -22,14 +23,13 @@ final class MedianRule {
      * @param others the other trials' values at {@code step}
      * @return the decision, or null when the rule cannot decide yet (too early, too few others)
      */
-    static Decision decide(double step, List<Double> own, List<Double> others, int minSteps, int minTrials,
-            boolean maximize) {
+    static Decision decide(double step, List<Double> own, List<Double> others, int minSteps, int minTrials) {
         if (step < minSteps || own.isEmpty() || others.size() < minTrials) {
             return null;
         }
-        double best = maximize ? Collections.max(own) : Collections.min(own);
+        double best = Collections.min(own);
         double median = median(others);
-        boolean worse = maximize ? best < median : best > median;
+        boolean worse = best > median;
         return new Decision(worse, step, best, median, others.size());
     }
 

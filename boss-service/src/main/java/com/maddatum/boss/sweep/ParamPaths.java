@@ -70,8 +70,13 @@ final class ParamPaths {
         return value;
     }
 
+    /**
+     * A list index: digits without a leading zero ({@code 0}, {@code 7}, never {@code 07}), so one element has one
+     * spelling and two parameters cannot vary the same value under two paths.
+     */
     private static int index(String segment) {
-        if (segment.length() > 9 || !segment.chars().allMatch(Character::isDigit)) {
+        if (segment.isEmpty() || segment.length() > 9 || !segment.chars().allMatch(Character::isDigit)
+                || segment.length() > 1 && segment.charAt(0) == '0') {
             return -1;
         }
         return Integer.parseInt(segment);

@@ -278,10 +278,14 @@ class SweepDriver {
         }
     }
 
-    /** The trials with a value, as the sampler reads them: lower is better, so a metric to maximize is negated. */
+    /**
+     * The ended trials the sampler learns from: those with a value (lower is better, so a metric to maximize is
+     * negated), and pruned ones without (NaN: the sampler ranks them after every finished trial, as Optuna does).
+     */
     private List<Observation> observations(Sweep sweep) {
-        return trials.all(sweep.id().toHexString()).stream().filter(t -> !t.live() && t.value() != null)
-                .map(t -> new Observation(t.params(), sweep.metric().maximize() ? -t.value() : t.value(), t.pruned()))
+        return trials.all(sweep.id().toHexString()).stream().filter(t -> !t.live() && (t.value() != null || t.pruned()))
+                .map(t -> new Observation(t.params(), t.value() == null ? Double.NaN
+                        : sweep.metric().maximize() ? -t.value() : t.value(), t.pruned()))
                 .toList();
     }
 

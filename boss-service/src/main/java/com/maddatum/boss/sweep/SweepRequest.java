@@ -32,6 +32,8 @@ class SweepRequest {
 
     static final Set<String> FIELDS = Set.of("name", "projectName", "base", "parameters", "method", "maxJobs",
             "parallelism", "seed", "metric", "earlyStop", "truncate");
+    /** 2^53: the largest integer below which a double holds every integer. */
+    static final double MAX_EXACT_INTEGER = 9_007_199_254_740_992.0;
     static final Set<String> PARAMETER_FIELDS = Set.of("path", "values", "min", "max", "distribution");
     static final Set<String> DISTRIBUTIONS = Set.of(Distributions.UNIFORM, Distributions.LOG_UNIFORM,
             Distributions.INT_UNIFORM);
@@ -234,12 +236,22 @@ class SweepRequest {
         if (min > max) {
             throw ApiProblem.invalidField(field + ".min", "min (" + min + ") is greater than max (" + max + ").");
         }
+        if (!Double.isFinite(max - min)) {
+            // A draw is min + u * (max - min): an infinite width would put Infinity into the job.
+            throw ApiProblem.invalidField(field + ".max", "The range from " + min + " to " + max + " is wider than a "
+                    + "double can hold.");
+        }
         if (Distributions.LOG_UNIFORM.equals(d) && min <= 0) {
             throw ApiProblem.invalidField(field + ".min", "A log_uniform range must lie above 0; min is " + min + ".");
         }
         if (Distributions.INT_UNIFORM.equals(d) && (!integral(minValue) || !integral(maxValue))) {
             throw ApiProblem.invalidField(field + (integral(minValue) ? ".max" : ".min"),
                     "An int_uniform range has integer ends.");
+        }
+        if (Distributions.INT_UNIFORM.equals(d) && (Math.abs(min) > MAX_EXACT_INTEGER || Math.abs(max) > MAX_EXACT_INTEGER)) {
+            // Beyond 2^53 a double no longer holds every integer, and a grid's span no longer fits a long.
+            throw ApiProblem.invalidField(field + (Math.abs(min) > MAX_EXACT_INTEGER ? ".min" : ".max"),
+                    "An int_uniform range lies within -2^53..2^53 (" + MAX_EXACT_INTEGER + ").");
         }
         return new ParameterSpec(path, null, min, max, d);
     }

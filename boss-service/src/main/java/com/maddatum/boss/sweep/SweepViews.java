@@ -46,7 +46,7 @@ class SweepViews {
     record Best(int trial, String jobId, Map<String, Object> params, double value, boolean pruned,
             Map<String, Object> outcome) {}
 
-    /** {@code best}: null (and shown) until a trial has a value. */
+    /** {@code best}: the best finished (not pruned) trial; null (and shown) until one has a value. */
     record SweepView(String sweepId, String name, String projectName, String method, String status,
             Map<String, Object> metric, List<Map<String, Object>> parameters, int maxJobs, int parallelism, long seed,
             Map<String, Object> earlyStop, Map<String, Object> base, Instant createdAt, Counts counts, Progress progress,
@@ -72,8 +72,9 @@ class SweepViews {
                 byStatus.getOrDefault("done", 0L), byStatus.getOrDefault("failed", 0L),
                 byStatus.getOrDefault("cancelled", 0L), byStatus.getOrDefault("pruned", 0L));
         long ended = counts.done() + counts.failed() + counts.cancelled() + counts.pruned();
-        Best best = ranked(sweep, rows).stream().filter(r -> r.value() != null).findFirst().map(this::best)
-                .orElse(null);
+        // As Optuna's best_trial: a finished trial, never a pruned one (it saved no model to fetch).
+        Best best = ranked(sweep, rows).stream().filter(r -> r.value() != null && !r.pruned() && "done".equals(r.status()))
+                .findFirst().map(this::best).orElse(null);
         return new SweepView(sweep.id().toHexString(), sweep.name(), sweep.projectName(), sweep.method(),
                 sweep.status().wire(), sweep.metric().toDocument(),
                 sweep.parameters().stream().map(p -> (Map<String, Object>) p.toDocument()).toList(), sweep.maxJobs(),

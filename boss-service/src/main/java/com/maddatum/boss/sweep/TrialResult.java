@@ -11,12 +11,17 @@ import org.bson.Document;
  * How a trial's job ended, as the sweep counts it: {@code status} (done, failed, cancelled, the order's),
  * and, read from its outcome, {@code value} (the sweep's metric) and {@code pruned}. A pruned outcome
  * ({@code pruned: true} with {@code prunedAt: {step, value}}, sent by a Worker that stopped the script on the
- * Boss's word) has the value {@code prunedAt.value} unless it carries the metric itself. {@code retryable}:
+ * Boss's word) has the value {@code prunedAt.value} when the sweep's metric is {@code loss} and the outcome
+ * does not carry it: a progress value is a loss, so it stands for no other metric, and a pruned trial without
+ * its metric has no value (it ranks after every trial with one). {@code retryable}:
  * a failure that a re-run may change, i.e. anything but a 4xx the script reported (infrastructure failures
  * whose attempts ran out, lost leases, timeouts (504) and other 5xx).
  */
 record TrialResult(String status, Double value, boolean pruned, Document prunedAt, String outcomeId,
         boolean retryable) {
+
+    /** The one metric a progress value (a loss) stands for. */
+    static final String LOSS = "loss";
 
     /** A metric name: a field of the outcome such as {@code loss}, or {@code metrics.X}. */
     static final Pattern METRIC_NAME = Pattern.compile("(metrics\\.)?[A-Za-z_][A-Za-z0-9_]{0,63}");
@@ -41,7 +46,8 @@ record TrialResult(String status, Double value, boolean pruned, Document prunedA
         boolean pruned = ok && outcome != null && Boolean.TRUE.equals(field(outcome, "pruned"));
         Document prunedAt = pruned && field(outcome, "prunedAt") instanceof Document at ? at : null;
         Double value = ok ? valueOf(outcome, metric.name()) : null;
-        if (value == null && prunedAt != null && prunedAt.get("value") instanceof Number v && finite(v)) {
+        if (value == null && LOSS.equals(metric.name()) && prunedAt != null
+                && prunedAt.get("value") instanceof Number v && finite(v)) {
             value = v.doubleValue();
         }
         Integer reported = outcome != null && outcome.get("status") instanceof Number n ? n.intValue() : null;

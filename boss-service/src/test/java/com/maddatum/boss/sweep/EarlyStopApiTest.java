@@ -15,6 +15,16 @@ class EarlyStopApiTest extends SweepApiTestBase {
     private final Map<Integer, JsonNode> orderOf = new HashMap<>();
     private final Map<Integer, String> nodeOf = new HashMap<>();
 
+    private void claimAll(int n, String prefix) {
+        for (int i = 0; i < n; i++) {
+            String node = node(prefix + i);
+            JsonNode order = tryClaim(node);
+            int trial = storedJob(order.get("jobId").asString()).get("trial").asInt();
+            orderOf.put(trial, order);
+            nodeOf.put(trial, node);
+        }
+    }
+
     private HttpJson.Reply beat(int trial, Object progress) {
         JsonNode order = orderOf.get(trial);
         Map<String, Object> body = new HashMap<>(Map.of("node", nodeOf.get(trial), "attempt", 1));
@@ -106,5 +116,56 @@ class EarlyStopApiTest extends SweepApiTestBase {
         }
         assertThat(beat(4, points(1, 9.0, 2, 9.0)).json().has("stop")).isFalse();
         assertThat(boss.get("/sweeps/" + id + "/trials/4/curve").json()).hasSize(2);
+    }
+
+    /** Progress values are losses (nn.py's validation loss): a sweep maximizing r2 still keeps the lowest loss. */
+    @Test
+    void aSweepMaximizingAnotherMetricJudgesProgressAsLosses() {
+        create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2, 0.3, 0.4)),
+                "method", "grid", "maxJobs", 4, "parallelism", 4,
+                "metric", Map.of("name", "r2", "goal", "maximize"),
+                "earlyStop", Map.of("type", "median", "minSteps", 1, "minTrials", 3)));
+        claimAll(4, "mx");
+        beat(1, points(1, 3000, 2, 2900));
+        beat(2, points(1, 3100, 2, 3000));
+        beat(3, points(1, 3200, 2, 3100));
+        assertThat(beat(4, points(1, 1000, 2, 900)).json().has("stop")).as("the best-learning trial").isFalse();
+    }
+
+    /** A pruned trial's loss is no r2: without the metric it has no value, ranks last, and is never best. */
+    @Test
+    void aPrunedTrialOfASweepOnAnotherMetricHasNoValueAndIsNeverBest() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2)),
+                "method", "grid", "maxJobs", 2, "parallelism", 2,
+                "metric", Map.of("name", "r2", "goal", "maximize")));
+        claimAll(2, "pr");
+        callback(orderOf.get(1), nodeOf.get(1), Map.of("status", 200, "loss", 10.0, "r2", 0.9));
+        // What the Worker sends for a pruned run (OutcomeBuilder.prunedOutcome): loss = last point, prunedAt.
+        callback(orderOf.get(2), nodeOf.get(2), Map.of("status", 200, "loss", 3000.0, "pruned", true,
+                "prunedAt", Map.of("step", 3, "value", 3000.0)));
+        drive(id);
+        assertThat(sweep(id).get("best").get("trial").asInt()).isEqualTo(1);
+        JsonNode board = leaderboard(id).get("trials");
+        assertThat(board).extracting(t -> t.get("trial").asInt()).containsExactly(1, 2);
+        assertThat(board.get(1).get("value").isNull()).as(board.toString()).isTrue();
+        assertThat(board.get(1).get("pruned").asBoolean()).isTrue();
+    }
+
+    /** best is the best finished trial (as Optuna's best_trial): a pruned one saved no model to fetch. */
+    @Test
+    void bestIsNeverAPrunedTrialAndNullUntilOneFinished() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2)),
+                "method", "grid", "maxJobs", 2, "parallelism", 2));
+        claimAll(2, "bp");
+        callback(orderOf.get(2), nodeOf.get(2), Map.of("status", 200, "loss", 1.0, "pruned", true,
+                "prunedAt", Map.of("step", 3, "value", 1.0)));
+        drive(id);
+        assertThat(sweep(id).get("best").isNull()).as("only a pruned trial so far").isTrue();
+        succeed(orderOf.get(1), nodeOf.get(1), 5.0);
+        drive(id);
+        assertThat(sweep(id).get("best").get("trial").asInt()).isEqualTo(1);
+        assertThat(sweep(id).get("best").get("pruned").asBoolean()).isFalse();
+        assertThat(leaderboard(id).get("trials")).extracting(t -> t.get("trial").asInt())
+                .as("the leaderboard still shows the pruned trial, by its value").containsExactly(2, 1);
     }
 }

@@ -56,42 +56,6 @@ class ReviewScratchTest extends SweepApiTestBase {
     }
 
     /**
-     * nn.py reports the validation loss as progress (README: "report value in the units of the Outcome's
-     * loss"); a sweep that maximizes r2 then prunes the trial with the LOWEST loss, and the pruned trial's
-     * loss (as the Worker reports it: loss = v, prunedAt) is ranked as if it were an r2.
-     */
-    @Test
-    void maximizeMetricWithLossProgress() {
-        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2, 0.3, 0.4)),
-                "method", "grid", "maxJobs", 4, "parallelism", 4,
-                "metric", Map.of("name", "r2", "goal", "maximize"),
-                "earlyStop", Map.of("type", "median", "minSteps", 1, "minTrials", 3)));
-        claimAll(id, 4, "mx");
-        beat(1, points(1, 3000, 2, 2900));
-        beat(2, points(1, 3100, 2, 3000));
-        beat(3, points(1, 3200, 2, 3100));
-        // Trial 4 learns best: lowest loss.
-        JsonNode answer = beat(4, points(1, 1000, 2, 900)).json();
-        assertThat(answer.has("stop")).as("the best-learning trial must not be pruned").isFalse();
-    }
-
-    @Test
-    void prunedOutcomeOfAMaximizeSweepRanksByItsLoss() {
-        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2)),
-                "method", "grid", "maxJobs", 2, "parallelism", 2,
-                "metric", Map.of("name", "r2", "goal", "maximize")));
-        claimAll(id, 2, "pr");
-        callback(orderOf.get(1), nodeOf.get(1), Map.of("status", 200, "loss", 10.0, "r2", 0.9));
-        // What the Worker sends for a pruned run (OutcomeBuilder.prunedOutcome): loss = last point, prunedAt.
-        callback(orderOf.get(2), nodeOf.get(2), Map.of("status", 200, "loss", 3000.0, "pruned", true,
-                "prunedAt", Map.of("step", 3, "value", 3000.0)));
-        drive(id);
-        JsonNode best = sweep(id).get("best");
-        assertThat(best.get("trial").asInt()).as("a pruned trial valued by its loss must not be the best r2")
-                .isEqualTo(1);
-    }
-
-    /**
      * rerun-failed racing the driver's finish, replayed with the very store calls each side makes: the driver
      * read the sweep (running, nothing live, no re-run requested, created == maxJobs); rerun-failed then
      * flagged the failed trial (requestRerun) and its reopen found the sweep still running (a no-op); the
@@ -137,61 +101,6 @@ class ReviewScratchTest extends SweepApiTestBase {
                         .toDocument()).set("created", 4).inc("launches", 1), "sweeps");
         boss.post("/sweeps/" + id + "/cancel", "");
         assertThat(countIn("jobs", new Document("_id", new ObjectId(jobId)))).as("no job after cancel").isZero();
-    }
-
-    /** hiddenLayers.0.dropout and hiddenLayers.00.dropout are the same value: two parameters set it. */
-    @Test
-    void twoSpellingsOfOnePathAreRefused() {
-        Map<String, Object> base = base("hiddenLayers", List.of(Map.of("activation", "relu", "widthModifier", 2,
-                "dropout", 0.2)));
-        HttpJson.Reply reply = boss.post("/sweeps", sweepBody(base, List.of(values("hiddenLayers.0.dropout", 0.1, 0.2),
-                values("hiddenLayers.00.dropout", 0.1, 0.2)), "method", "grid", "maxJobs", 4));
-        assertThat(reply.status()).as(reply.body()).isEqualTo(400);
-    }
-
-    /** An int_uniform range past 2^63 is accepted, then every draw throws: the sweep never starts a trial. */
-    @Test
-    void anIntRangeBeyondLongIsRefusedOrRuns() {
-        HttpJson.Reply reply = boss.post("/sweeps", sweepBody(base("learningRate", 0.1, "width", 5),
-                List.of(range("width", 0, 1e19, "int_uniform")), "maxJobs", 3, "parallelism", 1));
-        if (reply.status() == 400) {
-            return;
-        }
-        assertThat(reply.status()).as(reply.body()).isEqualTo(201);
-        String id = reply.json().get("sweepId").asString();
-        try {
-            drive(id);
-        } catch (RuntimeException e) {
-            throw new AssertionError("accepted, then the driver throws: " + e, e);
-        }
-        assertThat(liveOrders(id)).isEqualTo(1);
-    }
-
-    /** A grid over a symmetric int range beyond long: its size overflows to 0, so it plans nothing. */
-    @Test
-    void aGridWhoseSizeOverflowsPlansNothing() {
-        HttpJson.Reply reply = boss.post("/sweeps", sweepBody(base("learningRate", 0.1, "width", 5),
-                List.of(range("width", -1e19, 1e19, "int_uniform")), "method", "grid", "maxJobs", 3,
-                "truncate", true));
-        assertThat(reply.status()).as(reply.body()).isIn(400, 201);
-        if (reply.status() == 201) {
-            assertThat(reply.json().get("planned").asLong()).as(reply.body()).isEqualTo(3);
-        }
-    }
-
-    /** A uniform range whose width overflows a double draws Infinity into the job. */
-    @Test
-    void aHugeUniformRangeDrawsFiniteValues() {
-        HttpJson.Reply reply = boss.post("/sweeps", sweepBody(base("learningRate", 0.1, "alpha", 0.0),
-                List.of(range("alpha", -1e308, 1e308, "uniform")), "maxJobs", 2, "parallelism", 2));
-        if (reply.status() == 400) {
-            return;
-        }
-        String id = reply.json().get("sweepId").asString();
-        drive(id);
-        for (Document job : mongo.find(Query.query(Criteria.where("sweepId").is(id)), Document.class, "jobs")) {
-            assertThat(Double.isFinite(((Number) job.get("alpha")).doubleValue())).as(job.toJson()).isTrue();
-        }
     }
 
     /** Cost of one heartbeat on the embedded store: 10 then 100 trials x 1000 points kept. */

@@ -108,6 +108,30 @@ class SweepBadInputApiTest extends SweepApiTestBase {
     }
 
     @Test
+    void rangesADrawOrAGridCannotHoldAreRefused() {
+        // max - min overflows a double: a draw would be Infinity.
+        refused("parameters[learningRate].max", b -> b.put("parameters",
+                List.of(range("learningRate", -1e308, 1e308, "uniform"))));
+        // Integers beyond 2^53 are not all doubles, and a grid over them would not fit a long.
+        refused("parameters[learningRate].max", b -> b.put("parameters",
+                List.of(range("learningRate", 0, 1e19, "int_uniform"))));
+        refused("parameters[learningRate].min", b -> {
+            b.put("parameters", List.of(range("learningRate", -1e19, 1e19, "int_uniform")));
+            b.put("method", "grid");
+            b.put("truncate", true);
+        });
+    }
+
+    /** An index has one spelling: {@code hiddenLayers.00.dropout} would vary {@code hiddenLayers.0.dropout} again. */
+    @Test
+    void anIndexWithALeadingZeroIsRefused() {
+        refused("parameters[hiddenLayers.00.dropout].path", b -> b.put("parameters", List.of(
+                values("hiddenLayers.0.dropout", 0.1, 0.2), values("hiddenLayers.00.dropout", 0.1, 0.2))));
+        refused("parameters[hiddenLayers.01.dropout].path", b -> b.put("parameters",
+                List.of(values("hiddenLayers.01.dropout", 0.1))));
+    }
+
+    @Test
     void aPathTheBaseDoesNotHaveIsRefused() {
         refused("parameters[learningRat].path", b -> b.put("parameters", List.of(values("learningRat", 0.1))));
         refused("parameters[hiddenLayers.1.dropout].path", b -> b.put("parameters",

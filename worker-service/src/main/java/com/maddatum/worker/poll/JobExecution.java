@@ -187,12 +187,20 @@ final class JobExecution {
         report.addTo(outcome);
     }
 
-    /** A stop of the run in the words a skipped file's reason uses; null for none (a timeout ends no upload). */
+    /**
+     * A stop of the run in the words a skipped file's reason uses; null when the files are still wanted: a run
+     * that timed out or was pruned ends with an outcome the Boss keeps, so its files are uploaded as any
+     * finished run's; a cancelled run, a lost lease or a shutdown upload nothing.
+     */
     private static String stopWords(StopReason stop) {
-        return stop == null || stop == StopReason.TIMEOUT ? null : switch (stop) {
+        if (stop == null) {
+            return null;
+        }
+        return switch (stop) {
+            case TIMEOUT, PRUNED -> null;
             case CANCELLED -> "the job was cancelled";
             case LEASE_LOST -> "its lease was lost";
-            default -> "the worker was shutting down";
+            case SHUTDOWN -> "the worker was shutting down";
         };
     }
 
