@@ -34,6 +34,7 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.context.request.async.DeferredResult;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Submitting jobs (the seed's {@code /job/create}), the seed's job fetch, and cancelling. What people
@@ -42,6 +43,10 @@ import tools.jackson.databind.JsonNode;
 @RestController
 @Tag(name = "jobs", description = "Submitting jobs and following them (people and the dashboard)")
 class JobController {
+
+    /** A trial's record of its varied parameters (see the sweep package's TrialJobs): the Boss's, never a submitter's. */
+    static final String SWEEP_PARAMS = "sweepParams";
+
 
     static final String SEED_JOB = """
             {"hiddenLayers": [{"activation": "relu", "widthModifier": 4, "dropout": 0.2},
@@ -93,6 +98,12 @@ class JobController {
     ResponseEntity<?> create(@RequestBody JsonNode body, @Parameter(description = "1-255 visible ASCII characters, "
             + "e.g. a UUID; repeats of this request with this key create one job")
             @RequestHeader(name = IdempotentCreates.KEY_HEADER, required = false) String idempotencyKey) {
+        // A trial's job sent back (GET /retrieve/job, then here) is not a trial: its sweepParams, the Boss's record of
+        // what the sweep varied (dotted paths as keys, which a submitted body may not have), are dropped, not refused.
+        if (body instanceof ObjectNode object && object.has(SWEEP_PARAMS)) {
+            body = object.deepCopy();
+            ((ObjectNode) body).remove(SWEEP_PARAMS);
+        }
         Document job = json.toDocument(body, "A job");
         return idempotent.once("job/create", idempotencyKey, body, jobId -> created(service.create(jobId, job)));
     }

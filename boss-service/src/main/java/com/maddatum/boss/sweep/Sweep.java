@@ -20,11 +20,13 @@ import org.bson.types.ObjectId;
  * @param spaceSize how many distinct configurations the space has; null when a range is continuous
  * @param exhausted the sampler found no configuration not tried yet
  * @param settled a cancelled sweep whose queued and running trials have all been cancelled
+ * @param reruns how many times rerun-failed asked for re-runs: part of the state every conditional write
+ *     checks, so the driver's finish, decided before a request, cannot win over it
  */
 record Sweep(ObjectId id, String name, String projectName, String method, Document base,
         List<ParameterSpec> parameters, int maxJobs, int parallelism, long seed, Metric metric, EarlyStop earlyStop,
         boolean truncate, Long spaceSize, SweepStatus status, Instant createdAt, int created, long launches,
-        long cursor, boolean exhausted, Pending pending, boolean settled) {
+        long cursor, boolean exhausted, Pending pending, boolean settled, long reruns) {
 
     static final String ID = "_id";
     static final String NAME = "name";
@@ -47,6 +49,7 @@ record Sweep(ObjectId id, String name, String projectName, String method, Docume
     static final String EXHAUSTED = "exhausted";
     static final String PENDING = "pending";
     static final String SETTLED = "settled";
+    static final String RERUNS = "reruns";
     static final String UPDATED_AT = "updatedAt";
 
     /** {@code name}: loss, metric, metrics.X or a script's own numeric field; {@code goal}: minimize or maximize. */
@@ -123,7 +126,8 @@ record Sweep(ObjectId id, String name, String projectName, String method, Docume
                 .append(LAUNCHES, launches)
                 .append(CURSOR, cursor)
                 .append(EXHAUSTED, exhausted)
-                .append(SETTLED, settled);
+                .append(SETTLED, settled)
+                .append(RERUNS, reruns);
         d.values().removeIf(java.util.Objects::isNull);
         return d;
     }
@@ -147,6 +151,7 @@ record Sweep(ObjectId id, String name, String projectName, String method, Docume
                 ((Number) d.get(CURSOR)).longValue(),
                 d.getBoolean(EXHAUSTED, false),
                 Pending.fromDocument(d.get(PENDING, Document.class)),
-                d.getBoolean(SETTLED, false));
+                d.getBoolean(SETTLED, false),
+                d.get(RERUNS) instanceof Number r ? r.longValue() : 0);
     }
 }

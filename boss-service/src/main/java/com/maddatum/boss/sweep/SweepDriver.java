@@ -198,7 +198,22 @@ class SweepDriver {
                 sweeps.withdraw(sweep.id(), pending);
                 return;
             }
-            createJob(sweep, pending);
+            Optional<Trial> trial = trials.find(sweep.id().toHexString(), pending.trial());
+            if (trial.isEmpty() || !pending.jobId().equals(trial.get().jobId())) {
+                // A stale carry-out (another replica withdrew this start and the number went to another trial):
+                // its job would be one no trial tracks.
+                log.warn("trial start dropped: the trial has another job sweep={} trial={} job={}", sweep.id(),
+                        pending.trial(), pending.jobId());
+            } else if (sweep.status() == SweepStatus.CANCELLED) {
+                // Decided before the cancel, carried out after it: the trial is recorded, cancelled, with no job.
+                trials.cancelledBeforeJob(trial.get().id(), pending.jobId(), clock.instant());
+                log.info("trial start withdrawn: sweep cancelled sweep={} trial={}", sweep.id(), pending.trial());
+            } else {
+                createJob(sweep, pending);
+            }
+        } else if (sweep.status() == SweepStatus.CANCELLED) {
+            trials.rerunRefused(sweep.id().toHexString(), pending.trial(), pending.previous(),
+                    "the sweep was cancelled before the re-run started");
         } else {
             rerunJob(sweep, pending);
         }

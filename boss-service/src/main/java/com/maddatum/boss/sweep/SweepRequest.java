@@ -61,6 +61,10 @@ class SweepRequest {
         }
         ObjectNode rest = ((ObjectNode) body).deepCopy();
         JsonNode parametersNode = rest.remove("parameters");
+        if (rest.get("base") instanceof ObjectNode base) {
+            // A trial's job as the base: each trial gets its own sweepParams (dotted keys, which a body may not have).
+            base.remove(TrialJobs.SWEEP_PARAMS);
+        }
         Document fields = json.toDocument(rest, "A sweep");
         for (String key : fields.keySet()) {
             if (!FIELDS.contains(key)) {
@@ -86,7 +90,7 @@ class SweepRequest {
         checkVariants(base, parameters);
         pinData(base, parameters);
         return new Sweep(id, name, projectName, method, base, parameters, maxJobs, parallelism, seed, metric, earlyStop,
-                truncate, grid == null ? null : grid.size(), SweepStatus.RUNNING, now, 0, 0, 0, false, null, false);
+                truncate, grid == null ? null : grid.size(), SweepStatus.RUNNING, now, 0, 0, 0, false, null, false, 0);
     }
 
     private static String method(Object value) {

@@ -143,10 +143,16 @@ class SweepStore {
                         .set(Sweep.UPDATED_AT, Date.from(now)));
     }
 
-    /** done -> running (trials to re-run); false when it is not done. */
+    /**
+     * rerun-failed flagged trials: counts the request and makes a done sweep run again, in one write. A driver's
+     * finish decided on what it read before the request checks the count, so it cannot settle the sweep as done
+     * with a re-run waiting. False when the sweep is cancelled.
+     */
     boolean reopen(ObjectId id, Instant now) {
-        return changed(Query.query(Criteria.where(Sweep.ID).is(id).and(Sweep.STATUS).is(SweepStatus.DONE.wire())),
-                new Update().set(Sweep.STATUS, SweepStatus.RUNNING.wire()).set(Sweep.UPDATED_AT, Date.from(now)));
+        return changed(Query.query(Criteria.where(Sweep.ID).is(id).and(Sweep.STATUS)
+                        .in(SweepStatus.RUNNING.wire(), SweepStatus.DONE.wire())),
+                new Update().set(Sweep.STATUS, SweepStatus.RUNNING.wire()).inc(Sweep.RERUNS, 1)
+                        .set(Sweep.UPDATED_AT, Date.from(now)));
     }
 
     /** The sweep exactly as {@code seen} left it, for a conditional write. */
@@ -155,7 +161,9 @@ class SweepStore {
                 .and(Sweep.STATUS).is(SweepStatus.RUNNING.wire())
                 .and(Sweep.PENDING).is(null)
                 .and(Sweep.CREATED).is(seen.created())
-                .and(Sweep.LAUNCHES).is(seen.launches()));
+                .and(Sweep.LAUNCHES).is(seen.launches())
+                // A sweep stored before the counter existed has none: 0.
+                .and(Sweep.RERUNS).in(seen.reruns() == 0 ? new Object[] {0, null} : new Object[] {seen.reruns()}));
     }
 
     private boolean changed(Query query, Update update) {

@@ -130,6 +130,14 @@ class TrialStore {
                         .set(Trial.ERROR, error).set(Trial.RERUN_REQUESTED, false).set(Trial.ENDED_AT, Date.from(now)));
     }
 
+    /** The sweep was cancelled between deciding the trial's start and creating its job: none is created. */
+    void cancelledBeforeJob(ObjectId trialId, String jobId, Instant now) {
+        changed(Query.query(Criteria.where(Trial.ID).is(trialId).and(Trial.JOB_ID).is(jobId).and(Trial.LIVE).is(true)),
+                new Update().set(Trial.LIVE, false).set(Trial.STATUS, "cancelled").set(Trial.RETRYABLE, false)
+                        .set(Trial.ERROR, "the sweep was cancelled before the trial's job was created")
+                        .set(Trial.RERUN_REQUESTED, false).set(Trial.ENDED_AT, Date.from(now)));
+    }
+
     /** Asks for a re-run of the trial whose current (ended) job is {@code jobId}. */
     boolean requestRerun(ObjectId trialId, String jobId) {
         return changed(Query.query(Criteria.where(Trial.ID).is(trialId).and(Trial.JOB_ID).is(jobId)

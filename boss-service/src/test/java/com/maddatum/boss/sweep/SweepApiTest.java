@@ -357,4 +357,31 @@ class SweepApiTest extends SweepApiTestBase {
         assertThat(countIn("trials", new Document("sweepId", id))).isEqualTo(4);
         assertThat(mongo.findById(new ObjectId(id), Document.class, "sweeps").get("pending")).isNull();
     }
+
+    /** A trial's job, fetched and sent back as JobService's docs promise it can be, and reused as a sweep base. */
+    @Test
+    void aTrialsJobCanBeSentBackAsAJobAndUsedAsASweepsBase() {
+        Map<String, Object> base = base("hiddenLayers", List.of(Map.of("activation", "relu", "widthModifier", 2,
+                "dropout", 0.2)));
+        String id = create(sweepBody(base, List.of(values("hiddenLayers.0.dropout", 0.1, 0.2)), "method", "grid",
+                "maxJobs", 2));
+        String jobId = orders(id, "unassigned").get(0).get("jobId").asString();
+        // As fetched, less its _id (the Boss assigns one; JobRules refuses it for every job, trial or not).
+        tools.jackson.databind.node.ObjectNode job = (tools.jackson.databind.node.ObjectNode) storedJob(jobId);
+        job.remove("_id");
+        HttpJson.Reply again = boss.post("/job/create", job);
+        assertThat(again.status()).as(again.body()).isEqualTo(201);
+        assertThat(storedJob(again.json().get("jobId").asString()).has("sweepParams")).as("not a trial").isFalse();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> asMap = com.maddatum.testsupport.HttpJson.MAPPER.convertValue(job, Map.class);
+        HttpJson.Reply sweepFromTrial = boss.post("/sweeps", sweepBody(asMap, List.of(values("hiddenLayers.0.dropout",
+                0.3, 0.4)), "method", "grid", "maxJobs", 2));
+        assertThat(sweepFromTrial.status()).as(sweepFromTrial.body()).isEqualTo(201);
+        String other = sweepFromTrial.json().get("sweepId").asString();
+        drive(other);
+        JsonNode trial = storedJob(orders(other, "unassigned").get(0).get("jobId").asString());
+        assertThat(trial.get("sweepId").asString()).isEqualTo(other);
+        assertThat(trial.get("sweepParams").toString()).isIn("{\"hiddenLayers.0.dropout\":0.3}",
+                "{\"hiddenLayers.0.dropout\":0.4}");
+    }
 }

@@ -87,7 +87,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
         sweeps.insert(new Sweep(id, "stale", null, "random", new Document("scriptName", "noop.py"),
                 List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 5, 5, 1,
                 new Sweep.Metric("loss", "minimize"), null, false, null, SweepStatus.RUNNING, now, 0, 0, 0, false, null,
-                false));
+                false, 0));
         Sweep seen = sweeps.find(id).orElseThrow();
         Document params = new Document("learningRate", 0.5);
         Sweep.Pending first = new Sweep.Pending("trial", 1, new ObjectId().toHexString(), params,
@@ -123,5 +123,58 @@ class SweepRaceApiTest extends SweepApiTestBase {
         for (Future<?> run : runs) {
             run.get(60, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * rerun-failed racing the driver's finish, replayed with the store calls each side makes: the driver read the
+     * sweep (running, nothing live, nothing to re-run, created == maxJobs); rerun-failed then flagged the failed
+     * trial and counted its request; the driver's finish, conditional on what it read, no longer matches, and the
+     * next drive re-runs the trial.
+     */
+    @Test
+    void aRerunRequestedWhileTheDriverFinishesIsNotLost() {
+        JsonNode failedJob = submit(job("requiredLabels", List.of(label), "maxAttempts", 1));
+        String jobId = failedJob.get("jobId").asString();
+        ObjectId sid = new ObjectId();
+        java.time.Instant now = clock.instant();
+        sweeps.insert(new Sweep(sid, "race", null, "random", new Document("scriptName", "noop.py"),
+                List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 1, 1, 1,
+                new Sweep.Metric("loss", "minimize"), null, false, null, SweepStatus.RUNNING, now, 1, 1, 0, false, null,
+                false, 0));
+        Document params = new Document("learningRate", 0.5);
+        mongo.insert(new Document("_id", new ObjectId()).append("sweepId", sid.toHexString()).append("trial", 1)
+                .append("paramsHash", CanonicalJson.hash(params)).append("params", params).append("jobId", jobId)
+                .append("jobs", List.of(jobId)).append("live", false).append("status", "failed")
+                .append("retryable", true).append("createdAt", java.util.Date.from(now)), "trials");
+        Sweep seen = sweeps.find(sid).orElseThrow();          // driver: read
+        Trial trial = trials.find(sid.toHexString(), 1).orElseThrow();
+        assertThat(trials.nextRerun(sid.toHexString())).isEmpty(); // driver: nothing to re-run
+        assertThat(trials.requestRerun(trial.id(), jobId)).isTrue(); // rerun-failed: flag, then count
+        assertThat(sweeps.reopen(sid, now)).isTrue();
+        assertThat(sweeps.finish(seen, now)).as("driver: finish on its stale read").isFalse();
+        driver.drive(sid);
+        assertThat(trials.find(sid.toHexString(), 1).orElseThrow().jobs()).as("re-run").hasSize(2);
+        assertThat(sweeps.find(sid).orElseThrow().status()).isEqualTo(SweepStatus.RUNNING);
+    }
+
+    /** A start decided just before cancel and carried out after it: the trial is recorded cancelled, no job. */
+    @Test
+    void aPendingStartCarriedOutAfterCancelCreatesNoJob() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2, 0.3)),
+                "method", "grid", "maxJobs", 3, "parallelism", 3));
+        boss.post("/sweeps/" + id + "/extend?maxJobs=4", "");
+        String jobId = new ObjectId().toHexString();
+        Document params = new Document("learningRate", 0.9);
+        mongo.updateFirst(org.springframework.data.mongodb.core.query.Query.query(
+                        org.springframework.data.mongodb.core.query.Criteria.where("_id").is(new ObjectId(id))),
+                new org.springframework.data.mongodb.core.query.Update().set("pending",
+                        new Sweep.Pending("trial", 4, jobId, params, CanonicalJson.hash(params), null).toDocument())
+                        .set("created", 4).inc("launches", 1), "sweeps");
+        boss.post("/sweeps/" + id + "/cancel", "");
+        assertThat(countIn("jobs", new Document("_id", new ObjectId(jobId)))).as("no job after cancel").isZero();
+        Trial fourth = trials.find(id, 4).orElseThrow();
+        assertThat(fourth.status()).isEqualTo("cancelled");
+        assertThat(fourth.live()).isFalse();
+        assertThat(sweeps.find(new ObjectId(id)).orElseThrow().pending()).isNull();
     }
 }
