@@ -268,7 +268,7 @@ class SweepDriver {
             }
             Document outcome = order.get().outcomeId() == null ? null
                     : outcomes.findById(order.get().outcomeId()).orElse(null);
-            TrialResult result = TrialResult.of(order.get(), outcome, sweep.metric());
+            TrialResult result = TrialResult.of(order.get(), outcome, sweep.metric()).orRemembered(trial, sweep.metric());
             if (trials.ended(trial.id(), trial.jobId(), result, clock.instant())) {
                 log.info("trial ended sweep={} trial={} job={} status={} value={} pruned={}", sweep.id(), trial.trial(),
                         trial.jobId(), result.status(), result.value(), result.pruned());

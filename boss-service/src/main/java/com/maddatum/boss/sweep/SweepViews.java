@@ -155,7 +155,7 @@ class SweepViews {
         }
         Document outcome = order.get().outcomeId() == null ? null
                 : outcomes.findById(order.get().outcomeId()).orElse(null);
-        TrialResult result = TrialResult.of(order.get(), outcome, sweep.metric());
+        TrialResult result = TrialResult.of(order.get(), outcome, sweep.metric()).orRemembered(trial, sweep.metric());
         return new Row(trial, result.status(), result.pruned(), result.value());
     }
 }

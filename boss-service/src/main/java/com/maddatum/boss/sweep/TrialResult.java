@@ -15,13 +15,22 @@ import org.bson.Document;
  * does not carry it: a progress value is a loss, so it stands for no other metric, and a pruned trial without
  * its metric has no value (it ranks after every trial with one). {@code retryable}:
  * a failure that a re-run may change, i.e. anything but a 4xx the script reported (infrastructure failures
- * whose attempts ran out, lost leases, timeouts (504) and other 5xx).
+ * whose attempts ran out, lost leases, timeouts (504) and other 5xx). A 4xx the Worker reports before the script
+ * ran ({@link #NOT_THE_SCRIPTS}: data or inputs it could not fetch or check) is not the script's and is retryable.
  */
 record TrialResult(String status, Double value, boolean pruned, Document prunedAt, String outcomeId,
         boolean retryable) {
 
     /** The one metric a progress value (a loss) stands for. */
     static final String LOSS = "loss";
+
+    /**
+     * The Worker's {@code error.type}s for failures before the script ran (its RunInputs' names: a blob missing
+     * (404), corrupt (422), too large or no room for it (507), inputs it could not stage (400)): a re-run may
+     * find the data uploaded, the blob repaired, a Worker with room. Any other 4xx is the script's.
+     */
+    static final Set<String> NOT_THE_SCRIPTS = Set.of("DataNotFound", "InputNotFound", "DataCorrupt", "InputCorrupt",
+            "DataTooLarge", "InputTooLarge", "InsufficientStorage", "InvalidInputs");
 
     /** A metric name: a field of the outcome such as {@code loss}, or {@code metrics.X}. */
     static final Pattern METRIC_NAME = Pattern.compile("(metrics\\.)?[A-Za-z_][A-Za-z0-9_]{0,63}");
@@ -50,11 +59,33 @@ record TrialResult(String status, Double value, boolean pruned, Document prunedA
                 && prunedAt.get("value") instanceof Number v && finite(v)) {
             value = v.doubleValue();
         }
-        Integer reported = outcome != null && outcome.get("status") instanceof Number n ? n.intValue() : null;
-        boolean scriptsOwn4xx = reported != null && reported >= 400 && reported < 500;
         return new TrialResult(status.wire(), value, pruned, prunedAt,
                 order.outcomeId() == null ? null : order.outcomeId().toHexString(),
-                status == OrderStatus.FAILED && !scriptsOwn4xx);
+                status == OrderStatus.FAILED && retryable(outcome));
+    }
+
+    /**
+     * A pruned outcome without a value (its attempt heard "pruned" before its script reported anything, so the
+     * Worker had no last point): valued at the Boss's own decision for that job ({@code trial.stop.value}), under
+     * the same rule as {@code prunedAt}: only for the metric {@code loss}.
+     */
+    TrialResult orRemembered(Trial trial, Sweep.Metric metric) {
+        Document stop = trial.stop();
+        if (!pruned || value != null || !LOSS.equals(metric.name()) || stop == null
+                || !trial.jobId().equals(stop.getString("jobId")) || !(stop.get("value") instanceof Number v)
+                || !finite(v)) {
+            return this;
+        }
+        return new TrialResult(status, v.doubleValue(), pruned, prunedAt, outcomeId, retryable);
+    }
+
+    /** Whether a failure with this outcome (null: none) is one a re-run may change. */
+    static boolean retryable(Document outcome) {
+        Integer reported = outcome != null && outcome.get("status") instanceof Number n ? n.intValue() : null;
+        Object errorType = outcome != null && outcome.get("error") instanceof Map<?, ?> error ? error.get("type") : null;
+        boolean scriptsOwn4xx = reported != null && reported >= 400 && reported < 500
+                && !(errorType instanceof String type && NOT_THE_SCRIPTS.contains(type));
+        return !scriptsOwn4xx;
     }
 
     /** The metric's value in the outcome, or null when it has none (or not a finite number). */

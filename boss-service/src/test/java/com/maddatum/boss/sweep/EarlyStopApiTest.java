@@ -168,4 +168,23 @@ class EarlyStopApiTest extends SweepApiTestBase {
         assertThat(leaderboard(id).get("trials")).extracting(t -> t.get("trial").asInt())
                 .as("the leaderboard still shows the pruned trial, by its value").containsExactly(2, 1);
     }
+
+    /** A pruned outcome with no point of its own (the attempt heard "pruned" at once) takes the Boss's decision. */
+    @Test
+    void aPrunedOutcomeWithoutAValueIsValuedAtTheBosssDecision() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2, 0.3, 0.4)),
+                "method", "grid", "maxJobs", 4, "parallelism", 4,
+                "earlyStop", Map.of("type", "median", "minSteps", 1, "minTrials", 3)));
+        claimAll(4, "rm");
+        beat(1, points(1, 1.0));
+        beat(2, points(1, 1.1));
+        beat(3, points(1, 0.9));
+        assertThat(beat(4, points(1, 7.0)).json().get("stop").asString()).isEqualTo("pruned");
+        callback(orderOf.get(4), nodeOf.get(4), Map.of("status", 200, "pruned", true));
+        drive(id);
+        JsonNode fourth = leaderboard(id).get("trials").get(0);
+        assertThat(fourth.get("trial").asInt()).as("the only trial ended").isEqualTo(4);
+        assertThat(fourth.get("pruned").asBoolean()).isTrue();
+        assertThat(fourth.get("value").asDouble()).isEqualTo(7.0);
+    }
 }

@@ -35,4 +35,18 @@ class TrialResultTest {
         Document withLoss = new Document(pruned).append("loss", 2.0);
         assertThat(TrialResult.valueOf(withLoss, "loss")).isEqualTo(2.0);
     }
+
+    /** A 4xx is the script's unless the Worker names a failure before the script ran (data, inputs, room). */
+    @ParameterizedTest
+    @CsvSource(nullValues = "none", value = {"400, none, false", "422, ScriptError, false", "404, ScriptNotFound, false",
+            "404, DataNotFound, true", "404, InputNotFound, true", "422, DataCorrupt, true", "400, InvalidInputs, true",
+            "507, InsufficientStorage, true", "507, DataTooLarge, true", "504, Timeout, true", "500, none, true"})
+    void aFailureIsRetryableUnlessTheScriptReportedA4xx(int status, String type, boolean retryable) {
+        Document outcome = new Document("status", status);
+        if (type != null) {
+            outcome.append("error", new Document("type", type).append("message", "m"));
+        }
+        assertThat(TrialResult.retryable(outcome)).isEqualTo(retryable);
+        assertThat(TrialResult.retryable(null)).as("no outcome: the infrastructure's").isTrue();
+    }
 }
