@@ -25,7 +25,9 @@ import tools.jackson.databind.node.ObjectNode;
  * before anything is stored. {@code parameters} may be a list of {@code {path, ...}} or an object keyed by
  * path (a dotted path is not a key {@link JsonInput} lets through anywhere else, so it is read apart).
  * Besides each field's own rules, every value a parameter can take is put into the base and the job checked as
- * {@code POST /job/create} would check it, so that no trial is refused later for a value the sweep allowed.
+ * {@code POST /job/create} would check it, so that a value the sweep allowed is rarely refused later (only the
+ * ends of a range and up to a bound of values are checked, one parameter at a time: a combination, or a value
+ * between the ends, may still be refused, and that trial then ends failed).
  */
 @Component
 class SweepRequest {

@@ -3,8 +3,9 @@ package com.maddatum.boss.sweep;
 import java.util.Locale;
 
 /**
- * A sweep's lifecycle. {@code running}: it may create trials. {@code done}: every trial it will create exists
- * and none is queued or running; {@code extend} and {@code rerun-failed} make it running again.
+ * A sweep's lifecycle. {@code running}: it may create trials. {@code done}: every trial it planned exists (or
+ * the space ran out of configurations not tried), none is queued or running and no re-run waits;
+ * {@code extend} and {@code rerun-failed} make it running again.
  * {@code cancelled}: final, no trial is created again.
  */
 enum SweepStatus {
