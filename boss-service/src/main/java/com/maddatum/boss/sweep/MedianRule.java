@@ -5,9 +5,13 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The median stopping rule (as in Google Vizier and Optuna's MedianPruner): at step {@code t >= minSteps}, a
- * trial whose best value so far is worse than the median of the other trials' values at step {@code t} is
- * stopped, once at least {@code minTrials} others reported that step. Progress values are losses whatever the
+ * The median stopping rule, after Google Vizier's: at step {@code t >= minSteps}, a trial whose best value so far
+ * is worse than the median of the other trials' values at step {@code t} is stopped, once at least
+ * {@code minTrials} others reported that step. Two deviations from Optuna's MedianPruner, on purpose: the others
+ * are every other trial of the sweep that reported step {@code t}, running ones included (Optuna counts only
+ * completed trials; a sweep whose trials all run at once would otherwise prune nothing until the first ones
+ * end), and the rule is asked at the heartbeat's latest step only (a step too few others reported yet is
+ * judged on a later heartbeat, not at an earlier step). Progress values are losses whatever the
  * sweep's metric (the contract: nn.py reports its validation loss, sk.py its fold's loss), so lower is always
  * better: "worse" is higher; equal to the median is not worse.
  */
