@@ -70,11 +70,12 @@ class SweepStore {
 
     /** The sweeps a tick drives: running ones, and cancelled ones whose trials are not all cancelled yet. */
     List<ObjectId> toDrive() {
-        Query query = Query.query(Criteria.where(Sweep.STATUS).in(SweepStatus.RUNNING.wire(), SweepStatus.CANCELLED.wire()));
-        query.fields().include(Sweep.ID, Sweep.STATUS, Sweep.SETTLED);
-        return mongo.find(query, Document.class, COLLECTION).stream()
-                .filter(d -> SweepStatus.RUNNING.wire().equals(d.getString(Sweep.STATUS)) || !d.getBoolean(Sweep.SETTLED, false))
-                .map(d -> d.getObjectId(Sweep.ID)).toList();
+        // A settled cancelled sweep has nothing left to do: the query leaves it out, so a tick never reads it.
+        Query query = Query.query(new Criteria().orOperator(
+                Criteria.where(Sweep.STATUS).is(SweepStatus.RUNNING.wire()),
+                Criteria.where(Sweep.STATUS).is(SweepStatus.CANCELLED.wire()).and(Sweep.SETTLED).ne(true)));
+        query.fields().include(Sweep.ID);
+        return mongo.find(query, Document.class, COLLECTION).stream().map(d -> d.getObjectId(Sweep.ID)).toList();
     }
 
     /**

@@ -177,4 +177,27 @@ class SweepRaceApiTest extends SweepApiTestBase {
         assertThat(fourth.live()).isFalse();
         assertThat(sweeps.find(new ObjectId(id)).orElseThrow().pending()).isNull();
     }
+
+    /** The tick drives running sweeps and cancelled ones still stopping their trials, never settled ones. */
+    @Test
+    void theTickLeavesSettledCancelledAndDoneSweepsAlone() {
+        java.time.Instant now = clock.instant();
+        java.util.Map<SweepStatus, ObjectId> ids = new java.util.EnumMap<>(SweepStatus.class);
+        ObjectId settling = new ObjectId();
+        for (SweepStatus status : SweepStatus.values()) {
+            ids.put(status, new ObjectId());
+        }
+        List<ObjectId> all = new ArrayList<>(ids.values());
+        all.add(settling);
+        for (ObjectId id : all) {
+            SweepStatus status = id == settling ? SweepStatus.CANCELLED : ids.entrySet().stream()
+                    .filter(e -> e.getValue() == id).findFirst().orElseThrow().getKey();
+            sweeps.insert(new Sweep(id, "tick", null, "random", new Document("scriptName", "noop.py"),
+                    List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 1, 1, 1,
+                    new Sweep.Metric("loss", "minimize"), null, false, null, status, now, 0, 0, 0, false, null,
+                    status == SweepStatus.CANCELLED && id != settling, 0));
+        }
+        assertThat(sweeps.toDrive()).contains(ids.get(SweepStatus.RUNNING), settling)
+                .doesNotContain(ids.get(SweepStatus.DONE), ids.get(SweepStatus.CANCELLED));
+    }
 }
