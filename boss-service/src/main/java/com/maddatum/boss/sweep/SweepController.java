@@ -165,7 +165,9 @@ class SweepController {
         driver.catchUp(sweep.id()); // a trial that failed a moment ago is one to re-run
         List<Integer> rerun = new ArrayList<>();
         for (Trial trial : trials.all(sweep.id().toHexString())) {
-            boolean failed = !trial.live() && "failed".equals(trial.status()) && !trial.rerunRequested();
+            // A trial refused at creation has no job to re-run (and would be refused again), even with all=true.
+            boolean failed = !trial.live() && "failed".equals(trial.status()) && !trial.rerunRequested()
+                    && !trial.jobless();
             if (failed && (all || trial.retryable()) && trials.requestRerun(trial.id(), trial.jobId())) {
                 rerun.add(trial.trial());
             }

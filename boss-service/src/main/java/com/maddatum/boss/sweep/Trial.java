@@ -17,11 +17,13 @@ import org.bson.types.ObjectId;
  * @param error why the Boss could not create its job (a 4xx from the job rules): no job runs it
  * @param rerunRequested {@code rerun-failed} asked for a new job, which the driver starts when a slot is free
  * @param stop the early-stop decision for job {@code stop.jobId}: the heartbeat answers it again
+ * @param jobless its job was never created (refused by the job rules, or the sweep cancelled first): there is
+ *     nothing to re-run
  */
 record Trial(ObjectId id, String sweepId, int trial, String paramsHash, Document params, String jobId,
         List<String> jobs, boolean live, String status, Double value, boolean pruned, Document prunedAt,
         String outcomeId, boolean retryable, String error, boolean rerunRequested, Document stop, Instant createdAt,
-        Instant endedAt) {
+        Instant endedAt, boolean jobless) {
 
     static final String ID = "_id";
     static final String SWEEP_ID = "sweepId";
@@ -42,6 +44,7 @@ record Trial(ObjectId id, String sweepId, int trial, String paramsHash, Document
     static final String STOP = "stop";
     static final String CREATED_AT = "createdAt";
     static final String ENDED_AT = "endedAt";
+    static final String JOBLESS = "jobless";
 
     static Document newDocument(String sweepId, Sweep.Pending pending, Instant now) {
         return new Document(ID, new ObjectId())
@@ -62,6 +65,7 @@ record Trial(ObjectId id, String sweepId, int trial, String paramsHash, Document
                 d.getBoolean(LIVE, false), d.getString(STATUS), d.get(VALUE) instanceof Number n ? n.doubleValue() : null,
                 d.getBoolean(PRUNED, false), d.get(PRUNED_AT, Document.class), d.getString(OUTCOME_ID),
                 d.getBoolean(RETRYABLE, false), d.getString(ERROR), d.getBoolean(RERUN_REQUESTED, false),
-                d.get(STOP, Document.class), d.getDate(CREATED_AT).toInstant(), ended == null ? null : ended.toInstant());
+                d.get(STOP, Document.class), d.getDate(CREATED_AT).toInstant(), ended == null ? null : ended.toInstant(),
+                d.getBoolean(JOBLESS, false));
     }
 }

@@ -127,13 +127,14 @@ class TrialStore {
     void refused(ObjectId trialId, String jobId, String error, Instant now) {
         changed(Query.query(Criteria.where(Trial.ID).is(trialId).and(Trial.JOB_ID).is(jobId)),
                 new Update().set(Trial.LIVE, false).set(Trial.STATUS, "failed").set(Trial.RETRYABLE, false)
-                        .set(Trial.ERROR, error).set(Trial.RERUN_REQUESTED, false).set(Trial.ENDED_AT, Date.from(now)));
+                        .set(Trial.JOBLESS, true).set(Trial.ERROR, error).set(Trial.RERUN_REQUESTED, false).set(Trial.ENDED_AT, Date.from(now)));
     }
 
     /** The sweep was cancelled between deciding the trial's start and creating its job: none is created. */
     void cancelledBeforeJob(ObjectId trialId, String jobId, Instant now) {
         changed(Query.query(Criteria.where(Trial.ID).is(trialId).and(Trial.JOB_ID).is(jobId).and(Trial.LIVE).is(true)),
                 new Update().set(Trial.LIVE, false).set(Trial.STATUS, "cancelled").set(Trial.RETRYABLE, false)
+                        .set(Trial.JOBLESS, true)
                         .set(Trial.ERROR, "the sweep was cancelled before the trial's job was created")
                         .set(Trial.RERUN_REQUESTED, false).set(Trial.ENDED_AT, Date.from(now)));
     }

@@ -200,4 +200,26 @@ class SweepRaceApiTest extends SweepApiTestBase {
         assertThat(sweeps.toDrive()).contains(ids.get(SweepStatus.RUNNING), settling)
                 .doesNotContain(ids.get(SweepStatus.DONE), ids.get(SweepStatus.CANCELLED));
     }
+
+    /** A trial whose job the Boss refused to create has nothing to re-run, even with all=true. */
+    @Test
+    void rerunFailedLeavesOutATrialThatNeverGotAJob() {
+        ObjectId sid = new ObjectId();
+        java.time.Instant now = clock.instant();
+        sweeps.insert(new Sweep(sid, "jobless", null, "random", new Document("scriptName", "noop.py"),
+                List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 1, 1, 1,
+                new Sweep.Metric("loss", "minimize"), null, false, null, SweepStatus.DONE, now, 1, 1, 0, false, null,
+                false, 0));
+        Document params = new Document("learningRate", 0.5);
+        String never = new ObjectId().toHexString();
+        mongo.insert(new Document("_id", new ObjectId()).append("sweepId", sid.toHexString()).append("trial", 1)
+                .append("paramsHash", CanonicalJson.hash(params)).append("params", params).append("jobId", never)
+                .append("jobs", List.of(never)).append("live", true).append("createdAt", java.util.Date.from(now)),
+                "trials");
+        Trial trial = trials.find(sid.toHexString(), 1).orElseThrow();
+        trials.refused(trial.id(), never, "refused by the job rules", now);
+        JsonNode answer = boss.post("/sweeps/" + sid.toHexString() + "/rerun-failed?all=true", "").json();
+        assertThat(answer.get("rerun")).as(answer.toString()).isEmpty();
+        assertThat(trials.find(sid.toHexString(), 1).orElseThrow().jobless()).isTrue();
+    }
 }
