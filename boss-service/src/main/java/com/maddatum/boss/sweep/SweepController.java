@@ -123,7 +123,8 @@ class SweepController {
     }
 
     @Operation(summary = "Cancel the sweep", description = "No trial is created again; queued trials are cancelled, "
-            + "running ones stopped (their Workers hear it on the next heartbeat). Cancelling again changes nothing.")
+            + "running ones stopped (their Workers hear it on the next heartbeat). Cancelling again, or cancelling a done "
+            + "sweep, changes nothing.")
     @PostMapping("/sweeps/{id}/cancel")
     SweepViews.SweepView cancel(@PathVariable String id) {
         Sweep sweep = sweep(id);

@@ -122,10 +122,9 @@ class SweepStore {
                 new Update().set(Sweep.STATUS, SweepStatus.DONE.wire()).set(Sweep.UPDATED_AT, Date.from(now)));
     }
 
-    /** running or done -> cancelled; false when it was cancelled already. */
+    /** running -> cancelled; false when it was not running (a done sweep has nothing to stop and stays done). */
     boolean cancel(ObjectId id, Instant now) {
-        return changed(Query.query(Criteria.where(Sweep.ID).is(id).and(Sweep.STATUS)
-                        .in(SweepStatus.RUNNING.wire(), SweepStatus.DONE.wire())),
+        return changed(Query.query(Criteria.where(Sweep.ID).is(id).and(Sweep.STATUS).is(SweepStatus.RUNNING.wire())),
                 new Update().set(Sweep.STATUS, SweepStatus.CANCELLED.wire()).set(Sweep.SETTLED, false)
                         .set(Sweep.UPDATED_AT, Date.from(now)));
     }

@@ -384,4 +384,20 @@ class SweepApiTest extends SweepApiTestBase {
         assertThat(trial.get("sweepParams").toString()).isIn("{\"hiddenLayers.0.dropout\":0.3}",
                 "{\"hiddenLayers.0.dropout\":0.4}");
     }
+
+    /** A done sweep has nothing to stop: cancel leaves it done, its results as they were. */
+    @Test
+    void cancellingADoneSweepChangesNothing() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1)),
+                "method", "grid", "maxJobs", 1));
+        String node = node("cd");
+        JsonNode order = tryClaim(node);
+        succeed(order, node, 2.0);
+        drive(id);
+        assertThat(sweep(id).get("status").asString()).isEqualTo("done");
+        HttpJson.Reply cancelled = boss.post("/sweeps/" + id + "/cancel", "");
+        assertThat(cancelled.status()).as(cancelled.body()).isEqualTo(200);
+        assertThat(sweep(id).get("status").asString()).isEqualTo("done");
+        assertThat(sweep(id).get("best").get("value").asDouble()).isEqualTo(2.0);
+    }
 }
