@@ -121,6 +121,20 @@ class SweepDriver {
         }
     }
 
+    /**
+     * Drops the locks of sweeps with nothing left to drive (done, settled), so the map does not grow with every
+     * sweep ever driven. A drive still holding a dropped lock is harmless: a second drive alongside it is kept
+     * apart by the store's conditional writes, as another replica's would be.
+     */
+    void forgetAllBut(java.util.Collection<ObjectId> active) {
+        java.util.Set<ObjectId> keep = new java.util.HashSet<>(active);
+        locks.keySet().removeIf(id -> !keep.contains(id));
+    }
+
+    boolean hasLock(ObjectId id) {
+        return locks.containsKey(id);
+    }
+
     @PreDestroy
     void stop() {
         nudges.shutdownNow();

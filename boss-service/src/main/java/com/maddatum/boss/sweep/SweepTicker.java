@@ -1,5 +1,6 @@
 package com.maddatum.boss.sweep;
 
+import java.util.List;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +27,9 @@ class SweepTicker {
 
     @Scheduled(fixedDelayString = "${boss.sweeps.tick:2s}", initialDelayString = "${boss.sweeps.tick:2s}")
     void tick() {
-        for (ObjectId id : sweeps.toDrive()) {
+        List<ObjectId> toDrive = sweeps.toDrive();
+        driver.forgetAllBut(toDrive);
+        for (ObjectId id : toDrive) {
             try {
                 driver.drive(id);
             } catch (RuntimeException e) {

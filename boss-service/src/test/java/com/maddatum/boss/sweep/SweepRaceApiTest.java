@@ -30,6 +30,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
 
     @Autowired SweepStore sweeps;
     @Autowired TrialStore trials;
+    @Autowired SweepTicker ticker;
     @Autowired JobService jobs;
     @Autowired OrderQueries orderQueries;
     @Autowired OrderService orderService;
@@ -199,6 +200,10 @@ class SweepRaceApiTest extends SweepApiTestBase {
         }
         assertThat(sweeps.toDrive()).contains(ids.get(SweepStatus.RUNNING), settling)
                 .doesNotContain(ids.get(SweepStatus.DONE), ids.get(SweepStatus.CANCELLED));
+        driver.drive(ids.get(SweepStatus.DONE));
+        assertThat(driver.hasLock(ids.get(SweepStatus.DONE))).isTrue();
+        ticker.tick();
+        assertThat(driver.hasLock(ids.get(SweepStatus.DONE))).as("a done sweep's lock is dropped").isFalse();
     }
 
     /** A trial whose job the Boss refused to create has nothing to re-run, even with all=true. */
