@@ -149,10 +149,7 @@ final class TpeParameter {
     Object suggested(double internal) {
         return switch (kind) {
             case FLOAT, LOG_FLOAT -> internal;
-            case INT -> {
-                long n = (long) internal;
-                yield n == (int) n ? (Object) (int) n : (Object) n;
-            }
+            case INT -> Distributions.integer((long) internal);
             case CATEGORICAL -> choices.get((int) internal);
         };
     }
