@@ -3,10 +3,6 @@ package com.maddatum.bench;
 import com.maddatum.testsupport.HttpJson;
 import com.maddatum.testsupport.JarProcess;
 import java.io.OutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -48,7 +44,7 @@ final class Transfers {
                 while (uploading.get()) {
                     heap.add(Measures.heapMiB(api));
                     try {
-                        Thread.sleep(100);
+                        Thread.sleep(1000); // a scrape costs the Boss CPU: more often would slow what it samples
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -56,24 +52,23 @@ final class Transfers {
             }, "heap-sampler");
             sampler.setDaemon(true);
             sampler.start();
-            HttpClient http = HttpClient.newHttpClient();
+            // curl, as the README uploads: it streams the file (-T) and costs little CPU, which on a small
+            // machine the Boss and its client would otherwise share with each other.
             long started = System.nanoTime();
-            HttpResponse<String> up = http.send(HttpRequest.newBuilder(URI.create(boss.url() + "/datasets?name=big.bin"))
-                    .header("Content-Type", "application/octet-stream")
-                    .POST(HttpRequest.BodyPublishers.ofFile(file)).build(), HttpResponse.BodyHandlers.ofString());
+            String up = curl("-sS", "-X", "POST", "-H", "Content-Type: application/octet-stream", "-T", file.toString(),
+                    boss.url() + "/datasets?name=big.bin");
             double upSeconds = (System.nanoTime() - started) / 1e9;
             uploading.set(false);
             sampler.join();
-            if (up.statusCode() != 201 || !HttpJson.MAPPER.readTree(up.body()).get("sha256").asString().equals(sha256)) {
-                throw new IllegalStateException("upload: " + up.statusCode() + " " + up.body());
+            if (!HttpJson.MAPPER.readTree(up).path("sha256").asString().equals(sha256)) {
+                throw new IllegalStateException("upload: " + up);
             }
             Path down = dir.resolve("down.bin");
             started = System.nanoTime();
-            HttpResponse<Path> got = http.send(HttpRequest.newBuilder(URI.create(boss.url() + "/datasets/big.bin/content"))
-                    .GET().build(), HttpResponse.BodyHandlers.ofFile(down));
+            curl("-sS", "--fail", "-o", down.toString(), boss.url() + "/datasets/big.bin/content");
             double downSeconds = (System.nanoTime() - started) / 1e9;
-            if (got.statusCode() != 200 || Files.size(down) != size) {
-                throw new IllegalStateException("download: " + got.statusCode() + " " + Files.size(down) + " bytes");
+            if (Files.size(down) != size) {
+                throw new IllegalStateException("download: " + Files.size(down) + " bytes");
             }
             Files.delete(down);
             double cpMiBs = size / MIB / cpSeconds;
@@ -96,6 +91,17 @@ final class Transfers {
             Files.deleteIfExists(file);
         }
         return result;
+    }
+
+    private static String curl(String... arguments) throws Exception {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("curl"));
+        command.addAll(java.util.List.of(arguments));
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(process.getInputStream().readAllBytes());
+        if (process.waitFor() != 0) {
+            throw new IllegalStateException(command + " failed: " + out);
+        }
+        return out;
     }
 
     /** Pseudo-random bytes (incompressible, unlike zeros) and their SHA-256. */
