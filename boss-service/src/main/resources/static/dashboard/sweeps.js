@@ -129,6 +129,9 @@ function varying(sweep) {
 // a null.
 function label(value) { return typeof value === 'string' ? value : JSON.stringify(value ?? null); }
 
+/** A parameter's value as people read it: numbers to five significant digits. */
+function shown(value) { return typeof value === 'number' ? String(num(value)) : label(value); }
+
 function renderSweep(sweep, board) {
   $('#sweep-name').textContent = sweep.name || '';
   $('#sweep-id').textContent = sweep.sweepId;
@@ -176,8 +179,8 @@ function renderBest(sweep) {
   add('trial', String(best.trial)).className = 'best-trial';
   add(sweep.metric.name, num(best.value), best.pruned ? ' (pruned: its last intermediate value)' : '')
     .className = 'best-value';
-  const shown = new Set(varying(sweep).map((p) => p.path));
-  const params = [...shown].map((path) => `${path} = ${label(best.params?.[path])}`).join(', ');
+  const paths = varying(sweep).map((p) => p.path);
+  const params = paths.map((path) => `${path} = ${shown(best.params?.[path])}`).join(', ');
   add('parameters', params || '(none vary)').className = 'best-params';
   add('job', jobLink(best.jobId, 'sweep-best-job'), ' ', jobLink(best.jobId, 'sweep-best-artifacts-link', 'artifacts',
     '#job-artifacts'));
@@ -235,7 +238,7 @@ function tooltip(entry, sweep) {
   const kind = KINDS[kindOf(entry)]?.label || entry.status;
   const value = typeof entry.value === 'number' ? `${sweep.metric.name} ${num(entry.value)}` : 'no value';
   const lines = [`trial ${entry.trial} (${kind}): ${value}`,
-    ...varying(sweep).map((p) => `${p.path} = ${label(entry.params?.[p.path])}`)];
+    ...varying(sweep).map((p) => `${p.path} = ${shown(entry.params?.[p.path])}`)];
   if (entry.error) lines.push(entry.error);
   return lines.map(escape).join('<br>');
 }
@@ -367,9 +370,9 @@ function renderTrials(sweep, board) {
   for (const name of ['rank', 'trial', 'status', sweep.metric.name, ...params, 'job', 'note']) cell(headRow, name);
   const body = $('#sweep-trials-table tbody');
   body.replaceChildren();
-  const shown = view.allTrials ? board.trials : board.trials.slice(0, TABLE_ROWS);
+  const drawn = view.allTrials ? board.trials : board.trials.slice(0, TABLE_ROWS);
   let rank = 0;
-  for (const t of shown) {
+  for (const t of drawn) {
     const kind = kindOf(t);
     const row = body.insertRow();
     row.dataset.trial = t.trial;
@@ -379,7 +382,7 @@ function renderTrials(sweep, board) {
     cell(row, t.trial, 'num');
     cell(row, kind, `trial-status status-${t.status}`);
     cell(row, num(t.value), 'num value');
-    for (const path of params) cell(row, label(t.params?.[path]), 'param');
+    for (const path of params) cell(row, shown(t.params?.[path]), 'param');
     const links = row.insertCell();
     links.append(jobLink(t.jobId, 'trial-job', t.jobId.slice(-8)));
     if (t.status === 'done') links.append(' ', jobLink(t.jobId, 'trial-artifacts', 'artifacts', '#job-artifacts'));
@@ -390,7 +393,7 @@ function renderTrials(sweep, board) {
     row.addEventListener('click', () => view.deps.openJob(t.jobId).catch(showError));
   }
   const more = $('#sweep-trials-all');
-  more.hidden = shown.length === board.trials.length;
+  more.hidden = drawn.length === board.trials.length;
   more.textContent = `Show all ${board.trials.length} trials`;
 }
 
