@@ -202,9 +202,10 @@ final class Sweeps {
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("sweepId", id);
-        out.put("bestLoss", Stats.round(sweep.get("best").get("value").asDouble(), 2));
-        out.put("bestTrial", sweep.get("best").get("trial").asInt());
-        out.put("bestParams", HttpJson.MAPPER.convertValue(sweep.get("best").get("params"), Map.class));
+        JsonNode best = sweep.path("best"); // null when no trial has a value: NaN, and the goal is missed
+        out.put("bestLoss", best.path("value").isNumber() ? Stats.round(best.get("value").asDouble(), 2) : Double.NaN);
+        out.put("bestTrial", best.path("trial").asInt(0));
+        out.put("bestParams", best.has("params") ? HttpJson.MAPPER.convertValue(best.get("params"), Map.class) : Map.of());
         out.put("laterHalfMedianLoss", Stats.round(new Stats(later).median(), 1));
         out.put("trials", sweep.get("progress").get("done").asInt());
         return out;
