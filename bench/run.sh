@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks the packaged Boss and Worker and writes bench/RESULTS.md and bench/results.json.
-#   bench/run.sh           full sizes (about half an hour on 2 cores)
+#   bench/run.sh           full sizes (about 40 minutes on 2 cores; sweeps alone about 10)
 #   bench/run.sh --smoke   tiny sizes, results in bench/target/bench/ (CI runs this through mvn verify)
 #   bench/run.sh --only readPaths   one measure again, merged into bench/RESULTS.md with its own machine line
 #   bench/run.sh --report           RESULTS.md rewritten from results.json, nothing measured

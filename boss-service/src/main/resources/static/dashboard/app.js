@@ -1,67 +1,18 @@
 // The Boss dashboard: plain ES module, no build step. Every call carries the submitter token, asked
-// for once (on the first 401) and kept in sessionStorage for this tab only.
-const $ = (selector) => document.querySelector(selector);
+// for once (on the first 401) and kept in sessionStorage for this tab only. Shared helpers are in common.js;
+// the sweeps view in sweeps.js.
+import {
+  $, api, artifactItem, cell, chart, clearError, duration, fetchBlob, num, showError, token, when,
+} from './common.js';
+import { openSweep, refreshSweeps, setupSweeps } from './sweeps.js';
+
 const state = {
-  job: null, jobLive: false, logAbort: null, charts: {},
+  job: null, jobLive: false, logAbort: null,
   sort: '', // '' newest first, 'loss' lowest first, '-loss' highest first
   selected: new Set(), // job ids ticked for comparison; kept across the table's re-renders
   lastJobsPage: null, // the last /jobs answer drawn, to skip redrawing an unchanged table
   artifactsShown: null, artifactUrls: [], // the artifact list drawn, and the object URLs its images hold
 };
-
-function token() { return sessionStorage.getItem('bossToken'); }
-
-async function api(path, options = {}) {
-  const headers = { ...(options.headers || {}) };
-  if (token()) headers.Authorization = `Bearer ${token()}`;
-  if (options.body) headers['Content-Type'] = 'application/json';
-  const response = await fetch(path, { ...options, headers });
-  if (response.status === 401) {
-    $('#token-form').hidden = false;
-    throw new Error('a submitter token is needed');
-  }
-  if (!response.ok && response.status !== 204) {
-    let detail = response.statusText;
-    try { detail = (await response.json()).detail || detail; } catch (ignored) { /* not JSON */ }
-    const error = new Error(`${path}: ${detail}`);
-    error.status = response.status;
-    throw error;
-  }
-  return response.status === 204 ? null : response.json();
-}
-
-function showError(error) {
-  $('#error').textContent = error.message;
-  $('#error').hidden = false;
-}
-
-function clearError() { $('#error').hidden = true; }
-
-function cell(row, text, className) {
-  const td = row.insertCell();
-  td.textContent = text ?? '';
-  if (className) td.className = className;
-  return td;
-}
-
-function when(iso) { return iso ? new Date(iso).toLocaleString() : ''; }
-
-// Losses and metrics span many magnitudes: five significant digits, exponents only at the extremes.
-function num(value) {
-  if (typeof value !== 'number') return value ?? '';
-  const size = Math.abs(value);
-  if (size !== 0 && (size >= 1e6 || size < 1e-3)) return value.toExponential(3);
-  return String(Number(value.toPrecision(5)));
-}
-
-function duration(seconds) {
-  if (typeof seconds !== 'number') return '';
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const s = Math.round(seconds);
-  const pad = (n) => String(n).padStart(2, '0');
-  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`;
-  return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`;
-}
 
 // ---- queue ---------------------------------------------------------------------------------------
 async function refreshQueue() {
@@ -296,9 +247,27 @@ async function openJob(jobId) {
   const rerunOf = detail.job?.rerunOf || detail.order?.rerunOf;
   $('#job-rerun-of').hidden = !rerunOf;
   $('#job-rerun-of').textContent = rerunOf ? `a rerun of ${rerunOf}` : '';
+  showSweepLink(detail.job);
   showJobState(detail);
   await showArtifacts(jobId);
   followLog(jobId);
+}
+
+/** A sweep's trial links to its sweep (a job sent by hand with a sweepId of its own is no trial). */
+function showSweepLink(job) {
+  const line = $('#job-sweep');
+  const trial = job?.sweepId && Number.isInteger(job.trial);
+  line.hidden = !trial;
+  if (!trial) return;
+  const a = document.createElement('a');
+  a.href = '#';
+  a.textContent = `sweep ${job.sweepId}`;
+  a.addEventListener('click', (event) => {
+    event.preventDefault();
+    showPanel('sweeps-panel');
+    openSweep(job.sweepId).then(refreshAll).catch(showError);
+  });
+  line.replaceChildren(`trial ${job.trial} of `, a);
 }
 
 /** The parts of the job page that change while it waits and runs; the page polls them while it is live. */
@@ -393,19 +362,10 @@ async function openJobQuietly(jobId) {
 }
 
 // ---- artifacts -----------------------------------------------------------------------------------
-// With tokens on, neither a link nor an <img src> carries the Authorization header: the bytes are fetched
-// here, with the token, and handed to the browser as an object URL (revoked when the list is redrawn). Such a
-// download is held whole in the browser's memory before it is saved; with tokens off, a link is a plain link
-// and the browser streams it to disk.
+// An <img src> cannot carry the token either: PNGs are fetched with it (fetchBlob) and shown through object
+// URLs, revoked when the list is redrawn.
 const PNG_INLINE_MAX_BYTES = 10 * 1024 * 1024;
 const PNG_INLINE_MAX_COUNT = 8;
-
-async function fetchBlob(href) {
-  const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
-  const response = await fetch(href, { headers });
-  if (!response.ok) throw new Error(`${href}: ${response.status} ${response.statusText}`);
-  return response.blob();
-}
 
 function objectUrl(blob) {
   const url = URL.createObjectURL(blob);
@@ -455,42 +415,6 @@ async function showArtifacts(jobId) {
   }
 }
 
-function bytes(n) {
-  if (typeof n !== 'number') return '';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let unit = 0;
-  for (; n >= 1024 && unit < units.length - 1; unit++) n /= 1024;
-  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${units[unit]}`;
-}
-
-function artifactItem(artifact) {
-  const li = document.createElement('li');
-  li.dataset.artifact = artifact.name;
-  const size = bytes(artifact.size);
-  if (artifact.pruned) {
-    li.className = 'pruned';
-    li.textContent = `${artifact.name} (${size}) — pruned ${when(artifact.prunedAt)}: ${artifact.prunedReason ?? ''}`;
-    return li;
-  }
-  const a = document.createElement('a');
-  a.textContent = artifact.name;
-  a.href = artifact.href; // works as it is when tokens are off
-  a.download = artifact.name.split('/').pop();
-  a.addEventListener('click', (event) => {
-    if (!token()) return;
-    event.preventDefault();
-    fetchBlob(artifact.href).then((blob) => {
-      const save = document.createElement('a');
-      save.href = URL.createObjectURL(blob);
-      save.download = a.download;
-      save.click();
-      setTimeout(() => URL.revokeObjectURL(save.href), 60_000);
-    }).catch(showError);
-  });
-  li.append(a, ` (${size}, ${artifact.contentType})`);
-  return li;
-}
-
 function parseEvent(text) {
   const event = { name: 'message', data: [] };
   for (const line of text.split('\n')) {
@@ -521,11 +445,6 @@ async function refreshWorkers() {
 }
 
 // ---- leaderboard ---------------------------------------------------------------------------------
-function chart(id) {
-  if (!state.charts[id]) state.charts[id] = echarts.init(document.getElementById(id));
-  return state.charts[id];
-}
-
 const SKIP = new Set(['_id', 'scriptName', 'dataFileName', 'projectName', 'depedentVariable', 'dependentVariable',
   'assignmentId', 'callbackAddress']);
 
@@ -612,19 +531,38 @@ async function refreshAll() {
     }
     if (panel === 'workers-panel') await refreshWorkers();
     if (panel === 'leaderboard-panel') await refreshLeaderboard();
+    if (panel === 'sweeps-panel') await refreshSweeps();
     clearError();
   } catch (error) {
     showError(error);
   }
 }
 
+function showPanel(panelId) {
+  document.querySelectorAll('nav button').forEach((b) => b.classList.toggle('active', b.dataset.panel === panelId));
+  document.querySelectorAll('.panel').forEach((p) => { p.hidden = p.id !== panelId; });
+}
+
 for (const tab of document.querySelectorAll('nav button')) {
   tab.addEventListener('click', () => {
-    document.querySelectorAll('nav button').forEach((b) => b.classList.toggle('active', b === tab));
-    document.querySelectorAll('.panel').forEach((p) => { p.hidden = p.id !== tab.dataset.panel; });
+    showPanel(tab.dataset.panel);
     refreshAll();
   });
 }
+// The sweeps view opens a trial's job on the jobs panel, scrolled to a section (its artifacts, say).
+setupSweeps({
+  openJob: async (jobId, section) => {
+    showPanel('jobs-panel');
+    await openJob(jobId);
+    if (section && !$(section).hidden) $(section).scrollIntoView();
+    refreshAll();
+  },
+  listJobs: (sweepId) => {
+    $('#filter-sweep').value = sweepId;
+    showPanel('jobs-panel');
+    refreshAll();
+  },
+});
 for (const id of ['#filter-project', '#filter-status', '#filter-sweep']) $(id).addEventListener('change', refreshAll);
 $('#sort-loss').addEventListener('click', () => {
   state.sort = { '': 'loss', loss: '-loss', '-loss': '' }[state.sort];

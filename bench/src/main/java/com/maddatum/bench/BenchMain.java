@@ -17,7 +17,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Measures the packaged Boss and Worker and writes RESULTS.md and results.json: dispatch latency,
  * per-job overhead against bare Python, claim throughput, claim cost as finished orders pile up,
- * footprint, and model quality. Ratios are taken inside one run, because the machine is shared.
+ * footprint, model quality, transfers, and sweeps (tpe against random). Ratios are taken inside one run,
+ * because the machine is shared.
  *
  * <pre>bench/run.sh            full sizes, writes bench/RESULTS.md
  * bench/run.sh --smoke    tiny sizes, writes bench/target/bench/ (what CI runs)</pre>
@@ -72,6 +73,7 @@ public final class BenchMain {
         all.put("readPaths", () -> ReadPaths.measure(config));
         all.put("modelQuality", () -> Measures.modelQuality(config));
         all.put("transfers", () -> Transfers.measure(config));
+        all.put("sweeps", () -> Sweeps.measure(config));
         return all;
     }
 

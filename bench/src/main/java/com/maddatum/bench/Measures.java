@@ -387,7 +387,8 @@ final class Measures {
         return result;
     }
 
-    private static double loss(BenchMain.Config config, String script, Path example, Map<String, Object> overrides)
+    /** Runs a script on an example job (with overrides) as a bare process and returns its Outcome's loss. */
+    static double loss(BenchMain.Config config, String script, Path example, Map<String, Object> overrides)
             throws Exception {
         @SuppressWarnings("unchecked")
         Map<String, Object> job = HttpJson.MAPPER.readValue(Files.readString(example), LinkedHashMap.class);

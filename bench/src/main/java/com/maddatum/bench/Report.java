@@ -60,6 +60,9 @@ final class Report {
             case "transfers" -> "upload " + m.get("uploadMiBPerSecond") + " MiB/s, download " + m.get("downloadMiBPerSecond")
                     + " MiB/s, cp " + m.get("cpMiBPerSecond") + " MiB/s (x" + m.get("uploadRatioToCp") + ", x"
                     + m.get("downloadRatioToCp") + "); Boss heap " + m.get("bossHeapMiB");
+            case "sweeps" -> "median best loss tpe " + m.get("tpeMedianBestLoss") + ", random " + m.get("randomMedianBestLoss")
+                    + " (" + m.get("trialsPerSweep") + " trials, " + m.get("seeds") + " seeds); tpe / RidgeCV "
+                    + m.get("medianTpeToRidgeCv") + "; later half's median loss " + m.get("laterHalfMedianLoss");
             case "readPaths" -> {
                 Map<String, Object> c = (Map<String, Object>) m.get("claims");
                 yield "worst route t(largest)/t(smallest) = " + m.get("worstRatio") + "; claim p99 "

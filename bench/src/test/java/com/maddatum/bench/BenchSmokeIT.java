@@ -19,7 +19,7 @@ class BenchSmokeIT {
                 Files.createTempDirectory("bench-smoke-")));
         Map<String, Object> measures = (Map<String, Object>) results.get("measures");
         assertThat(measures).containsOnlyKeys("dispatchLatency", "perJobOverhead", "claimThroughput", "growth",
-                "readPaths", "modelQuality", "transfers");
+                "readPaths", "modelQuality", "transfers", "sweeps");
         measures.forEach((name, value) -> assertThat((Map<String, Object>) value).as(name).doesNotContainKey("error")
                 .containsKey("met"));
         assertThat(((Map<String, Object>) measures.get("claimThroughput")).get("duplicates")).isEqualTo(0L);

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
@@ -155,7 +157,62 @@ class DashboardBrowserIT {
             wait.until(d -> !d.findElements(By.cssSelector("#top-table td.diff")).isEmpty());
             wait.until(d -> d.findElement(By.cssSelector("#param-chart canvas")).isDisplayed());
             screenshot("dashboard-leaderboard");
+
+            sweepsView(wait, api);
         }
+    }
+
+    /**
+     * A grid sweep of four noop.py trials run by the real Worker, two of which fail as their job asks
+     * (exitWith 400): the sweeps view lists it with its progress and best value, and its page shows the best
+     * trial, both charts, and the failed trials apart from the finished ones.
+     */
+    @SuppressWarnings("unchecked")
+    private void sweepsView(WebDriverWait wait, HttpJson api) throws Exception {
+        Map<String, Object> base = new HashMap<>(Map.of("scriptName", "noop.py", "sleepSeconds", 0));
+        base.put("exitWith", null);
+        HttpJson.Reply created = api.post("/sweeps", Map.of("name", "dash sweep", "projectName", "dash-sweeps",
+                "base", base, "method", "grid", "maxJobs", 4, "parallelism", 2, "seed", 1,
+                "metric", Map.of("name", "loss", "goal", "minimize"),
+                "parameters", List.of(Map.of("path", "sleepSeconds", "values", List.of(0, 0.2)),
+                        Map.of("path", "exitWith", "values", Arrays.asList(null, 400)))));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String sweepId = created.json().get("sweepId").asString();
+        JsonNode done = api.await("/sweeps/" + sweepId, s -> s.path("status").asString().equals("done"),
+                Duration.ofMinutes(2));
+        assertThat(done.get("counts").get("failed").asInt()).as(done.toString()).isEqualTo(2);
+        String bestJob = done.get("best").get("jobId").asString();
+        String bestTrial = done.get("best").get("trial").asString();
+
+        click(wait, By.id("sweeps-tab"));
+        By row = By.cssSelector("#sweeps-table tr[data-sweep-id='" + sweepId + "']");
+        wait.until(d -> d.findElement(row).getText().contains("4 / 4"));
+        assertThat(browser.findElement(row).getText()).contains("dash sweep", "grid", "done", "(trial " + bestTrial + ")");
+        click(wait, row);
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#sweep-best-facts a.sweep-best-job")));
+        assertThat(browser.findElement(By.cssSelector("#sweep-best-facts dd.best-trial")).getText()).isEqualTo(bestTrial);
+        assertThat(browser.findElement(By.cssSelector("a.sweep-best-job")).getAttribute("data-job-id")).isEqualTo(bestJob);
+
+        // The failed trials stand apart: their own rows, status and colour in the table, their own series in the chart.
+        wait.until(d -> d.findElements(By.cssSelector("#sweep-trials-table tbody tr")).size() == 4);
+        List<WebElement> failed = browser.findElements(By.cssSelector("#sweep-trials-table tr.trial-failed"));
+        assertThat(failed).hasSize(2).allSatisfy(tr ->
+                assertThat(tr.findElement(By.cssSelector("td.trial-status")).getText()).isEqualTo("failed"));
+        assertThat(failed.get(0).getCssValue("background-color")).isNotEqualTo(
+                browser.findElement(By.cssSelector("#sweep-trials-table tr.trial-done")).getCssValue("background-color"));
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#sweep-trials-chart canvas")));
+        wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#sweep-params-chart canvas")));
+        List<String> series = (List<String>) ((JavascriptExecutor) browser).executeScript("return echarts"
+                + ".getInstanceByDom(document.getElementById('sweep-trials-chart')).getOption().series"
+                + ".map(s => s.name + '=' + (s.markLine ? s.markLine.data.length : s.data.length))");
+        assertThat(series).contains("finished=2", "pruned=0", "failed=2");
+        screenshot("dashboard-sweep");
+
+        // The best trial's job opens on the jobs panel, and its page links back to the sweep.
+        click(wait, By.cssSelector("a.sweep-best-job"));
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-id"), bestJob));
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-sweep"), sweepId));
+        assertThat(browser.findElement(By.id("job-sweep")).getText()).startsWith("trial " + bestTrial + " of sweep");
     }
 
     /**
@@ -166,11 +223,14 @@ class DashboardBrowserIT {
             throws Exception {
         By doneRow = By.cssSelector("#jobs-table tr[data-job-id='" + doneJobs.get(0) + "']");
         wait.until(d -> !d.findElement(doneRow).findElement(By.cssSelector("td.loss")).getText().isEmpty());
-        assertThat(browser.findElement(doneRow).findElement(By.cssSelector("td.metric")).getText())
-                .contains("neg_mean_squared_error");
-        assertThat(browser.findElement(doneRow).findElement(By.cssSelector("td.duration")).getText()).endsWith("s");
-        assertThat(browser.findElement(doneRow).findElements(By.cssSelector("td.results a")))
-                .extracting(WebElement::getText).containsExactly("outcome", "manifest", "artifacts");
+        // Each read finds the row again: the table is redrawn whenever the running job's duration changes.
+        String metric = wait.until(d -> d.findElement(doneRow).findElement(By.cssSelector("td.metric")).getText());
+        assertThat(metric).contains("neg_mean_squared_error");
+        String took = wait.until(d -> d.findElement(doneRow).findElement(By.cssSelector("td.duration")).getText());
+        assertThat(took).endsWith("s");
+        List<String> links = wait.until(d -> d.findElement(doneRow).findElements(By.cssSelector("td.results a"))
+                .stream().map(WebElement::getText).toList());
+        assertThat(links).containsExactly("outcome", "manifest", "artifacts");
 
         // Filter by project: only the three done sk.py jobs.
         wait.until(d -> {
