@@ -217,12 +217,15 @@ public record BossProperties(
      * depends on that event reaching this replica. A sweep may ask for at most {@code maxJobs} trials and
      * {@code maxParallelism} at once. A trial keeps at most {@code maxPointsPerTrial} progress points (the
      * median rule and the curve read them); a sampler that proposes only configurations already tried is
-     * asked {@code sampleAttempts} times per trial before the sweep counts its space as exhausted.
+     * asked {@code sampleAttempts} times per trial before the sweep counts its space as exhausted. A sweep whose
+     * last {@code maxRefusedInARow} trials' jobs the Boss refused to create (its data or model gone) is stopped:
+     * every later one would be refused too.
      */
     public record Sweeps(
             @NotNull @DurationMin(millis = 10) @DefaultValue("2s") Duration tick,
             @Min(1) @Max(1_000_000) @DefaultValue("10000") int maxJobs,
             @Min(1) @Max(100_000) @DefaultValue("1000") int maxParallelism,
-            @Min(10) @Max(1_000_000) @DefaultValue("10000") int maxPointsPerTrial,
-            @Min(1) @Max(10_000) @DefaultValue("100") int sampleAttempts) {}
+            @Min(10) @Max(50_000) @DefaultValue("2000") int maxPointsPerTrial,
+            @Min(1) @Max(10_000) @DefaultValue("100") int sampleAttempts,
+            @Min(1) @Max(10_000) @DefaultValue("5") int maxRefusedInARow) {}
 }

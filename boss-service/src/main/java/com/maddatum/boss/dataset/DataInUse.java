@@ -9,8 +9,8 @@ import java.util.Optional;
  */
 public interface DataInUse {
 
-    /** A job still to run whose data is a dataset version, and how it names it. */
-    record LiveUse(String jobId, boolean byName) {}
+    /** A job still to run (or a sweep whose trials will) whose data is a dataset version, and how it names it. */
+    record LiveUse(String user, boolean byName) {}
 
     /**
      * A job waiting or running whose data is version {@code sha256} of the dataset {@code name}: one that names

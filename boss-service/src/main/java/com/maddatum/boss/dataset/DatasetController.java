@@ -182,7 +182,7 @@ class DatasetController {
         DatasetVersion found = store.version(name, version).orElseThrow(() -> ApiProblem.notFound("dataset version",
                 name + " version " + version));
         inUse.liveJobUsing(name, found.sha256()).ifPresent(use -> {
-            throw ApiProblem.inUse("Version " + version + " of " + name + " is the data of job " + use.jobId()
+            throw ApiProblem.inUse("Version " + version + " of " + name + " is the data of " + use.user()
                     + (use.byName() ? "" : ", which pinned its bytes by dataSha256 " + found.sha256() + " alone")
                     + ", which is waiting or running; cancel it or let it finish, then delete the version.", "version");
         });

@@ -11,14 +11,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Predicate;
+import java.util.function.BiPredicate;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
- * What jobs still to run (their order unassigned, assigned or running) need kept: the blobs they name as
+ * What jobs still to run (their order unassigned, assigned or running, and those a {@link JobTemplates}
+ * promises, a running sweep's trials) need kept: the blobs they name as
  * {@code dataSha256} and {@code inputs}, which a Worker has yet to fetch (so neither the blob collector nor
  * a dataset's delete takes them), and the jobs they take their model from, whose artifacts retention must
  * not prune. It takes the live orders' ids from memory and reads only those fields of their jobs, by id,
@@ -41,25 +42,27 @@ class PendingJobs implements BlobReferences, ModelUses, DataInUse {
 
     private final OrderQueries orders;
     private final JobStore jobs;
+    private final List<JobTemplates> templates;
 
     private final int batch;
 
     @Autowired
-    PendingJobs(OrderQueries orders, JobStore jobs) {
-        this(orders, jobs, BATCH);
+    PendingJobs(OrderQueries orders, JobStore jobs, List<JobTemplates> templates) {
+        this(orders, jobs, templates, BATCH);
     }
 
     /** {@code batch}: the jobs read at once (tests make it small, to walk several batches cheaply). */
-    PendingJobs(OrderQueries orders, JobStore jobs, int batch) {
+    PendingJobs(OrderQueries orders, JobStore jobs, List<JobTemplates> templates, int batch) {
         this.orders = orders;
         this.jobs = jobs;
+        this.templates = templates;
         this.batch = batch;
     }
 
     @Override
     public Set<String> referenced() {
         Set<String> hashes = new HashSet<>();
-        walk(job -> {
+        walk((owner, job) -> {
             if (job.get(DataResolution.DATA_SHA256) instanceof String sha) {
                 hashes.add(sha);
             }
@@ -78,7 +81,7 @@ class PendingJobs implements BlobReferences, ModelUses, DataInUse {
     @Override
     public Set<String> modelJobsInUse() {
         Set<String> models = new HashSet<>();
-        walk(job -> {
+        walk((owner, job) -> {
             if (job.get("model") instanceof Map<?, ?> model && model.get("jobId") instanceof String jobId) {
                 models.add(jobId);
             }
@@ -90,11 +93,11 @@ class PendingJobs implements BlobReferences, ModelUses, DataInUse {
     @Override
     public Optional<LiveUse> liveJobUsing(String name, String sha256) {
         LiveUse[] found = new LiveUse[1];
-        walk(job -> {
+        walk((owner, job) -> {
             if (sha256.equals(job.get(DataResolution.DATA_SHA256))) {
                 Object named = job.get(DataResolution.DATA_FILE_NAME);
                 if (named == null || name.equals(named)) {
-                    found[0] = new LiveUse(job.getObjectId("_id").toHexString(), named != null);
+                    found[0] = new LiveUse(owner, named != null);
                 }
             }
             return found[0] == null;
@@ -103,20 +106,28 @@ class PendingJobs implements BlobReferences, ModelUses, DataInUse {
     }
 
     /**
-     * Hands each pending job (only {@link #FIELDS}) to {@code visit} while it answers true. Each status's ids
-     * are taken from memory up front, then read in batches: paging a live listing by offset would skip an
-     * order whenever one on an earlier page left the status meanwhile.
+     * Hands each pending job (only {@link #FIELDS}) and who it is ({@code "job <id>"}) to {@code visit} while it
+     * answers true, then each template. Each status's ids are taken from memory up front, then read in
+     * batches: paging a live listing by offset would skip an order whenever one on an earlier page left the
+     * status meanwhile.
      */
-    private void walk(Predicate<Document> visit) {
+    private void walk(BiPredicate<String, Document> visit) {
         List<List<ObjectId>> live = LIVE.stream().map(orders::ids).toList();
         for (List<ObjectId> ids : live) {
             for (int from = 0; from < ids.size(); from += batch) {
                 List<String> jobIds = orders.findAll(ids.subList(from, Math.min(ids.size(), from + batch))).stream()
                         .map(Order::jobId).toList();
                 for (Document job : jobs.fieldsOf(jobIds, FIELDS).values()) {
-                    if (!visit.test(job)) {
+                    if (!visit.test("job " + job.getObjectId("_id").toHexString(), job)) {
                         return;
                     }
+                }
+            }
+        }
+        for (JobTemplates source : templates) {
+            for (JobTemplates.Template template : source.templates()) {
+                if (!visit.test(template.owner(), template.job())) {
+                    return;
                 }
             }
         }

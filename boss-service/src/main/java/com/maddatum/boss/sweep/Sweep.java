@@ -22,11 +22,13 @@ import org.bson.types.ObjectId;
  * @param settled a cancelled sweep whose queued and running trials have all been cancelled
  * @param reruns how many times rerun-failed asked for re-runs: part of the state every conditional write
  *     checks, so the driver's finish, decided before a request, cannot win over it
+ * @param stopReason why the Boss cancelled the sweep itself (its trials' jobs refused, one after another);
+ *     null when a person cancelled it, or it runs
  */
 record Sweep(ObjectId id, String name, String projectName, String method, Document base,
         List<ParameterSpec> parameters, int maxJobs, int parallelism, long seed, Metric metric, EarlyStop earlyStop,
         boolean truncate, Long spaceSize, SweepStatus status, Instant createdAt, int created, long launches,
-        long cursor, boolean exhausted, Pending pending, boolean settled, long reruns) {
+        long cursor, boolean exhausted, Pending pending, boolean settled, long reruns, String stopReason) {
 
     static final String ID = "_id";
     static final String NAME = "name";
@@ -51,6 +53,9 @@ record Sweep(ObjectId id, String name, String projectName, String method, Docume
     static final String SETTLED = "settled";
     static final String RERUNS = "reruns";
     static final String UPDATED_AT = "updatedAt";
+    static final String STOP_REASON = "stopReason";
+    /** Trials' jobs refused at creation since the last one created: never read into the record. */
+    static final String REFUSED_IN_A_ROW = "refusedInARow";
 
     /** {@code name}: loss, metric, metrics.X or a script's own numeric field; {@code goal}: minimize or maximize. */
     record Metric(String name, String goal) {
@@ -152,6 +157,7 @@ record Sweep(ObjectId id, String name, String projectName, String method, Docume
                 d.getBoolean(EXHAUSTED, false),
                 Pending.fromDocument(d.get(PENDING, Document.class)),
                 d.getBoolean(SETTLED, false),
-                d.get(RERUNS) instanceof Number r ? r.longValue() : 0);
+                d.get(RERUNS) instanceof Number r ? r.longValue() : 0,
+                d.getString(STOP_REASON));
     }
 }

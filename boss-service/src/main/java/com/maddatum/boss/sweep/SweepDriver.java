@@ -48,6 +48,8 @@ class SweepDriver {
     private final OrderWatch watch;
     private final Clock clock;
     private final Proposer proposer;
+    private final TrialPoints points;
+    private final int maxRefusedInARow;
     private final ConcurrentHashMap<ObjectId, ReentrantLock> locks = new ConcurrentHashMap<>();
     /** Orders this replica waits on: each trial's order once. */
     private final Set<ObjectId> watched = ConcurrentHashMap.newKeySet();
@@ -59,7 +61,7 @@ class SweepDriver {
     });
 
     SweepDriver(SweepStore sweeps, TrialStore trials, JobService jobs, OrderQueries orders, OrderService orderVerbs,
-            OutcomeStore outcomes, OrderWatch watch, Clock clock, BossProperties properties) {
+            OutcomeStore outcomes, OrderWatch watch, Clock clock, BossProperties properties, TrialPoints points) {
         this.sweeps = sweeps;
         this.trials = trials;
         this.jobs = jobs;
@@ -69,6 +71,8 @@ class SweepDriver {
         this.watch = watch;
         this.clock = clock;
         this.proposer = new Proposer(properties.sweeps().sampleAttempts());
+        this.points = points;
+        this.maxRefusedInARow = properties.sweeps().maxRefusedInARow();
     }
 
     /** Drives the sweep soon, off the caller's thread; requests for a sweep already waiting are one. */
@@ -238,6 +242,7 @@ class SweepDriver {
         Document job = TrialJobs.build(sweep, pending.trial(), pending.params());
         try {
             JobService.Created created = jobs.create(new ObjectId(pending.jobId()), job);
+            sweeps.accepted(sweep.id());
             watch(sweep.id(), created.order());
             log.info("trial created sweep={} trial={} job={} params={}", sweep.id(), pending.trial(), created.jobId(),
                     CanonicalJson.write(pending.params()));
@@ -249,6 +254,7 @@ class SweepDriver {
             trials.find(sweep.id().toHexString(), pending.trial()).ifPresent(trial ->
                     trials.refused(trial.id(), pending.jobId(), refused.getMessage(), clock.instant()));
             log.warn("trial refused sweep={} trial={} error={}", sweep.id(), pending.trial(), refused.getMessage());
+            refusedAgain(sweep, refused);
         }
     }
 
@@ -257,6 +263,7 @@ class SweepDriver {
         try {
             JobService.Rerun rerun = jobs.rerun(pending.previous(), new Document(), new ObjectId(pending.jobId()));
             trials.relaunched(sweepId, pending.trial(), pending.previous(), pending.jobId());
+            sweeps.accepted(sweep.id());
             watch(sweep.id(), rerun.created().order());
             log.info("trial re-run sweep={} trial={} job={} rerunOf={}", sweepId, pending.trial(), pending.jobId(),
                     pending.previous());
@@ -266,6 +273,19 @@ class SweepDriver {
             }
             trials.rerunRefused(sweepId, pending.trial(), pending.previous(), refused.getMessage());
             log.warn("trial re-run refused sweep={} trial={} error={}", sweepId, pending.trial(), refused.getMessage());
+            refusedAgain(sweep, refused);
+        }
+    }
+
+    /**
+     * Counts a refusal; {@code boss.sweeps.max-refused-in-a-row} of them stop the sweep: a refusal is the job
+     * rules' verdict on what every trial shares (its data or model gone, a script no longer allowed) far more
+     * often than on one configuration, and a sweep of 10,000 trials would otherwise record 10,000 refusals.
+     */
+    private void refusedAgain(Sweep sweep, ApiProblem refused) {
+        if (sweeps.refused(sweep.id(), maxRefusedInARow, refused.getMessage(), clock.instant())) {
+            log.warn("sweep stopped: its trials' jobs are refused sweep={} inARow={} error={}", sweep.id(),
+                    maxRefusedInARow, refused.getMessage());
         }
     }
 
@@ -303,6 +323,7 @@ class SweepDriver {
         }
         notice(sweep);
         if (trials.countLive(sweepId) == 0) {
+            points.forget(sweepId);
             sweeps.settle(sweep.id());
         }
     }

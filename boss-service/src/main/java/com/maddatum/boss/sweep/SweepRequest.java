@@ -92,7 +92,8 @@ class SweepRequest {
         checkVariants(base, parameters);
         pinData(base, parameters);
         return new Sweep(id, name, projectName, method, base, parameters, maxJobs, parallelism, seed, metric, earlyStop,
-                truncate, grid == null ? null : grid.size(), SweepStatus.RUNNING, now, 0, 0, 0, false, null, false, 0);
+                truncate, grid == null ? null : grid.size(), SweepStatus.RUNNING, now, 0, 0, 0, false, null, false, 0,
+                null);
     }
 
     private static String method(Object value) {

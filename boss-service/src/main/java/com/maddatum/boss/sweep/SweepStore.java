@@ -9,6 +9,7 @@ import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.data.domain.Sort;
+import org.springframework.data.mongodb.core.FindAndModifyOptions;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.index.Index;
 import org.springframework.data.mongodb.core.query.Criteria;
@@ -127,6 +128,32 @@ class SweepStore {
         return changed(Query.query(Criteria.where(Sweep.ID).is(id).and(Sweep.STATUS).is(SweepStatus.RUNNING.wire())),
                 new Update().set(Sweep.STATUS, SweepStatus.CANCELLED.wire()).set(Sweep.SETTLED, false)
                         .set(Sweep.UPDATED_AT, Date.from(now)));
+    }
+
+    /**
+     * One more trial's job refused at creation; when that makes {@code limit} in a row, the running sweep is
+     * cancelled, {@code stopReason} saying why (every later trial would be refused too). True when this call
+     * cancelled it.
+     */
+    boolean refused(ObjectId id, int limit, String error, Instant now) {
+        Document after = mongo.findAndModify(Query.query(Criteria.where(Sweep.ID).is(id)),
+                new Update().inc(Sweep.REFUSED_IN_A_ROW, 1), FindAndModifyOptions.options().returnNew(true),
+                Document.class, COLLECTION);
+        durability.sync();
+        if (after == null || !(after.get(Sweep.REFUSED_IN_A_ROW) instanceof Number n) || n.intValue() < limit) {
+            return false;
+        }
+        return changed(Query.query(Criteria.where(Sweep.ID).is(id).and(Sweep.STATUS).is(SweepStatus.RUNNING.wire())),
+                new Update().set(Sweep.STATUS, SweepStatus.CANCELLED.wire()).set(Sweep.SETTLED, false)
+                        .set(Sweep.STOP_REASON, "the last " + n.intValue() + " trials' jobs were refused; the last: "
+                                + error)
+                        .set(Sweep.UPDATED_AT, Date.from(now)));
+    }
+
+    /** A trial's job was created: the refusals in a row start again from none. */
+    void accepted(ObjectId id) {
+        changed(Query.query(Criteria.where(Sweep.ID).is(id).and(Sweep.REFUSED_IN_A_ROW).gt(0)),
+                new Update().set(Sweep.REFUSED_IN_A_ROW, 0));
     }
 
     /** A cancelled sweep none of whose trials is queued or running any more. */

@@ -46,11 +46,14 @@ class SweepViews {
     record Best(int trial, String jobId, Map<String, Object> params, double value, boolean pruned,
             Map<String, Object> outcome) {}
 
-    /** {@code best}: the best finished (not pruned) trial; null (and shown) until one has a value. */
+    /**
+     * {@code best}: the best finished (not pruned) trial; null (and shown) until one has a value.
+     * {@code stopReason}: only when the Boss cancelled the sweep itself.
+     */
     record SweepView(String sweepId, String name, String projectName, String method, String status,
             Map<String, Object> metric, List<Map<String, Object>> parameters, int maxJobs, int parallelism, long seed,
             Map<String, Object> earlyStop, Map<String, Object> base, Instant createdAt, Counts counts, Progress progress,
-            @JsonInclude(JsonInclude.Include.ALWAYS) Best best) {}
+            @JsonInclude(JsonInclude.Include.ALWAYS) Best best, String stopReason) {}
 
     /** {@code value}: null (and shown) until the trial has one. */
     record Entry(int trial, String jobId, String status, boolean pruned,
@@ -79,7 +82,8 @@ class SweepViews {
                 sweep.status().wire(), sweep.metric().toDocument(),
                 sweep.parameters().stream().map(p -> (Map<String, Object>) p.toDocument()).toList(), sweep.maxJobs(),
                 sweep.parallelism(), sweep.seed(), sweep.earlyStop() == null ? null : sweep.earlyStop().toDocument(),
-                BsonView.plain(sweep.base()), sweep.createdAt(), counts, new Progress(ended, sweep.planned()), best);
+                BsonView.plain(sweep.base()), sweep.createdAt(), counts, new Progress(ended, sweep.planned()), best,
+                sweep.stopReason());
     }
 
     Leaderboard leaderboard(Sweep sweep) {

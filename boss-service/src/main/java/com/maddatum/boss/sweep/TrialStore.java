@@ -44,7 +44,7 @@ class TrialStore {
         // No configuration twice in a sweep; the driver's duplicate check looks a draw up by it.
         ops.createIndex(new Index().on(Trial.SWEEP_ID, Sort.Direction.ASC).on(Trial.PARAMS_HASH, Sort.Direction.ASC)
                 .unique().named("bySweepParams_unique"));
-        // The heartbeat's early stop: is this job a trial?
+        // The heartbeat's early stop: is this job a trial? (Once per job: EarlyStopping remembers the answer.)
         ops.createIndex(new Index().on(Trial.JOB_ID, Sort.Direction.ASC).named("byJobId"));
         // The driver: the sweep's live trials (its parallelism), every step.
         ops.createIndex(new Index().on(Trial.SWEEP_ID, Sort.Direction.ASC).on(Trial.LIVE, Sort.Direction.ASC)
@@ -68,6 +68,11 @@ class TrialStore {
                 .and(Trial.TRIAL).is(trial)), Document.class, COLLECTION)).map(Trial::fromDocument);
     }
 
+    Optional<Trial> findById(ObjectId id) {
+        return Optional.ofNullable(mongo.findById(id, Document.class, COLLECTION)).map(Trial::fromDocument);
+    }
+
+    /** A scan on the embedded store (it ignores the index): not for a hot path. */
     Optional<Trial> findByJobId(String jobId) {
         return Optional.ofNullable(mongo.findOne(Query.query(Criteria.where(Trial.JOB_ID).is(jobId)), Document.class,
                 COLLECTION)).map(Trial::fromDocument);

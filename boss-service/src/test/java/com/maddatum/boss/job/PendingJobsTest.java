@@ -60,9 +60,9 @@ class PendingJobsTest extends BossApiTestBase {
                 }
                 return read;
             }
-        }, batch);
+        }, List.of(), batch);
         try {
-            assertThat(pending.liveJobUsing("late.csv", sha)).map(DataInUse.LiveUse::jobId).hasValue(target);
+            assertThat(pending.liveJobUsing("late.csv", sha)).map(DataInUse.LiveUse::user).hasValue("job " + target);
             assertThat(pending.referenced()).contains(sha);
         } finally {
             others.subList(0, others.size() - 1).forEach(id -> orderService.cancel(id, "test"));

@@ -6,11 +6,16 @@ import com.maddatum.testsupport.HttpJson;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import com.maddatum.boss.config.BossProperties;
+import org.bson.Document;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
 /** The median rule through heartbeats, and a pruned outcome in the counts and the leaderboard. */
 class EarlyStopApiTest extends SweepApiTestBase {
+
+    @Autowired BossProperties properties;
 
     private final Map<Integer, JsonNode> orderOf = new HashMap<>();
     private final Map<Integer, String> nodeOf = new HashMap<>();
@@ -98,6 +103,74 @@ class EarlyStopApiTest extends SweepApiTestBase {
         assertThat(board.get(4).get("value").asDouble()).isEqualTo(3.5);
         assertThat(board.get(4).get("status").asString()).isEqualTo("done");
         assertThat(board.get(3).get("pruned").asBoolean()).isFalse();
+    }
+
+    /**
+     * A re-run is a new job of the same trial: its first heartbeat drops the earlier job's points, from its
+     * curve and from every step the other trials are judged at. Left there, the failed job's high losses would
+     * raise the median and spare a trial the rule stops.
+     */
+    @Test
+    void aReRunsPointsReplaceItsEarlierJobsInItsCurveAndInTheOthersMedian() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2, 0.3, 0.4)),
+                "method", "grid", "maxJobs", 4, "parallelism", 4,
+                "earlyStop", Map.of("type", "median", "minSteps", 1, "minTrials", 2)));
+        claimAll(4, "rr");
+        beat(1, points(1, 20.0, 2, 20.0, 3, 20.0));
+        callback(orderOf.get(1), nodeOf.get(1), Map.of("status", 500, "error",
+                Map.of("type", "WorkerCrash", "message", "the node went away")));
+        drive(id);
+        assertThat(boss.post("/sweeps/" + id + "/rerun-failed", "").json().get("rerun"))
+                .extracting(JsonNode::asInt).containsExactly(1);
+        drive(id);
+        String node = node("rr-again");
+        JsonNode rerun = tryClaim(node);
+        assertThat(storedJob(rerun.get("jobId").asString()).get("trial").asInt()).isEqualTo(1);
+        orderOf.put(1, rerun);
+        nodeOf.put(1, node);
+
+        // A heartbeat the old job's Worker still sends changes nothing (its order ended: the Boss refuses it).
+        assertThat(countIn(TrialPoints.STEPS, new Document("sweepId", id).append("values.1",
+                new Document("$exists", true)))).isEqualTo(3);
+        assertThat(beat(1, points(1, 0.5)).json().has("stop")).isFalse();
+        assertThat(boss.get("/sweeps/" + id + "/trials/1/curve").json()).extracting(p -> p.get("value").asDouble())
+                .containsExactly(0.5);
+        assertThat(countIn(TrialPoints.STEPS, new Document("sweepId", id).append("values.1",
+                new Document("$exists", true)))).as("only the re-run's step 1").isEqualTo(1);
+
+        // At step 3 the others are trials 2 (4.0) and 3 (10.0): median 7, and trial 4's 8.0 is worse. With the
+        // failed job's 20.0 still counted, the median would be 10 and trial 4 would run on.
+        beat(2, points(3, 4.0));
+        beat(3, points(3, 10.0));
+        assertThat(beat(4, points(3, 8.0)).json().get("stop").asString()).isEqualTo("pruned");
+    }
+
+    /** A heartbeat sent again (its answer was lost) adds no point; a trial keeps its first steps up to the bound. */
+    @Test
+    void pointsAreOnePerStepAndBounded() {
+        String id = create(sweepBody(base("learningRate", 0.1), List.of(values("learningRate", 0.1, 0.2)),
+                "method", "grid", "maxJobs", 2, "parallelism", 2));
+        claimAll(2, "pb");
+        beat(1, points(1, 3.0, 2, 2.0));
+        beat(1, points(1, 3.0, 2, 2.0));
+        beat(1, points(2.0, 1.5, 3, 1.0));
+        assertThat(boss.get("/sweeps/" + id + "/trials/1/curve").json()).extracting(p -> p.get("step").asDouble()
+                + ":" + p.get("value").asDouble()).containsExactly("1.0:3.0", "2.0:1.5", "3.0:1.0");
+        assertThat(countIn(TrialPoints.STEPS, new Document("sweepId", id))).isEqualTo(3);
+
+        int max = properties.sweeps().maxPointsPerTrial();
+        int step = 10;
+        while (step < 10 + max + 5) {
+            double[] batch = new double[2 * EarlyStopping.MAX_POINTS_PER_BEAT];
+            for (int i = 0; i < EarlyStopping.MAX_POINTS_PER_BEAT; i++, step++) {
+                batch[2 * i] = step;
+                batch[2 * i + 1] = 1.0;
+            }
+            beat(2, points(batch));
+        }
+        JsonNode curve = boss.get("/sweeps/" + id + "/trials/2/curve").json();
+        assertThat(curve).hasSize(max);
+        assertThat(curve.get(max - 1).get("step").asDouble()).as("the first ones").isEqualTo(10 + max - 1);
     }
 
     @Test

@@ -38,11 +38,12 @@ class SweepRaceApiTest extends SweepApiTestBase {
     @Autowired OrderWatch watch;
     @Autowired Clock systemClock;
     @Autowired BossProperties properties;
+    @Autowired TrialPoints points;
 
     @Test
     void twoReplicasDrivingOneSweepNeverStartMoreThanItAllows() throws Exception {
         SweepDriver other = new SweepDriver(sweeps, trials, jobs, orderQueries, orderService, outcomes, watch,
-                systemClock, properties);
+                systemClock, properties, points);
         String w = node("race");
         var reply = boss.post("/sweeps", sweepBody(base("learningRate", 0.1, "epochs", 1),
                 List.of(range("learningRate", 0.0, 1.0, "uniform"), values("epochs", 1, 2, 3)),
@@ -88,7 +89,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
         sweeps.insert(new Sweep(id, "stale", null, "random", new Document("scriptName", "noop.py"),
                 List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 5, 5, 1,
                 new Sweep.Metric("loss", "minimize"), null, false, null, SweepStatus.RUNNING, now, 0, 0, 0, false, null,
-                false, 0));
+                false, 0, null));
         Sweep seen = sweeps.find(id).orElseThrow();
         Document params = new Document("learningRate", 0.5);
         Sweep.Pending first = new Sweep.Pending("trial", 1, new ObjectId().toHexString(), params,
@@ -141,7 +142,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
         sweeps.insert(new Sweep(sid, "race", null, "random", new Document("scriptName", "noop.py"),
                 List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 1, 1, 1,
                 new Sweep.Metric("loss", "minimize"), null, false, null, SweepStatus.RUNNING, now, 1, 1, 0, false, null,
-                false, 0));
+                false, 0, null));
         Document params = new Document("learningRate", 0.5);
         mongo.insert(new Document("_id", new ObjectId()).append("sweepId", sid.toHexString()).append("trial", 1)
                 .append("paramsHash", CanonicalJson.hash(params)).append("params", params).append("jobId", jobId)
@@ -196,7 +197,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
             sweeps.insert(new Sweep(id, "tick", null, "random", new Document("scriptName", "noop.py"),
                     List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 1, 1, 1,
                     new Sweep.Metric("loss", "minimize"), null, false, null, status, now, 0, 0, 0, false, null,
-                    status == SweepStatus.CANCELLED && id != settling, 0));
+                    status == SweepStatus.CANCELLED && id != settling, 0, null));
         }
         assertThat(sweeps.toDrive()).contains(ids.get(SweepStatus.RUNNING), settling)
                 .doesNotContain(ids.get(SweepStatus.DONE), ids.get(SweepStatus.CANCELLED));
@@ -214,7 +215,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
         sweeps.insert(new Sweep(sid, "jobless", null, "random", new Document("scriptName", "noop.py"),
                 List.of(new ParameterSpec("learningRate", null, 0.0, 1.0, "uniform")), 1, 1, 1,
                 new Sweep.Metric("loss", "minimize"), null, false, null, SweepStatus.DONE, now, 1, 1, 0, false, null,
-                false, 0));
+                false, 0, null));
         Document params = new Document("learningRate", 0.5);
         String never = new ObjectId().toHexString();
         mongo.insert(new Document("_id", new ObjectId()).append("sweepId", sid.toHexString()).append("trial", 1)
