@@ -52,8 +52,8 @@ public class JobService {
      * are both unique, and it answers with the one job and its order.
      *
      * <p>Links and {@code seedSource} in the body are the Boss's to write: they are dropped or replaced
-     * rather than refused, so that a job fetched with {@code GET /retrieve/job} can be sent back as it is
-     * (the seed it carries then counts as the job's own).
+     * rather than refused, so that a job fetched with {@code GET /retrieve/job} can be sent back as it is but
+     * for its {@code _id}, which the job rules refuse (the seed it carries then counts as the job's own).
      *
      * <p>The job is written before its order: a crash between the two leaves a job with no order, which
      * never runs and which the client, not having had its 201, submits again (with the same id when it
@@ -61,11 +61,7 @@ public class JobService {
      * that points at nothing.
      */
     public Created create(ObjectId jobId, Document job) {
-        LINKS.forEach(job::remove);
-        job.remove(Seeds.SOURCE);
-        NewOrder spec = rules.check(job);
-        data.resolve(job);
-        inputs.fill(job);
+        NewOrder spec = settle(job);
         seeds.assign(job, null);
         String id = jobId.toHexString();
         Order order = jobs.insert(jobId, job) ? null : orderQueries.findByJobId(id).orElse(null);
@@ -82,11 +78,17 @@ public class JobService {
      * trial trains on the same bytes even when the dataset gets a new version meanwhile.
      */
     public void prepare(Document job) {
+        settle(job);
+    }
+
+    /** The Boss's own fields dropped, the rules checked, the data and model inputs settled. */
+    private NewOrder settle(Document job) {
         LINKS.forEach(job::remove);
         job.remove(Seeds.SOURCE);
-        rules.check(job);
+        NewOrder spec = rules.check(job);
         data.resolve(job);
         inputs.fill(job);
+        return spec;
     }
 
     /**

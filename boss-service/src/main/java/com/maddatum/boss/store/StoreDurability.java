@@ -4,6 +4,9 @@ import com.maddatum.boss.config.BossProperties;
 import java.util.Optional;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.data.mongodb.core.MongoTemplate;
+import org.springframework.data.mongodb.core.query.Query;
+import org.springframework.data.mongodb.core.query.Update;
 import org.springframework.stereotype.Component;
 
 /**
@@ -35,6 +38,18 @@ public class StoreDurability {
         if (syncWrites) {
             embedded.ifPresent(EmbeddedMongo::commit);
         }
+    }
+
+    /**
+     * One conditional write: updates the first document {@code query} matches and, when one matched, makes
+     * the change durable. True when one matched (the writer's view of the document still held).
+     */
+    public boolean changed(MongoTemplate mongo, Query query, Update update, String collection) {
+        boolean changed = mongo.updateFirst(query, update, collection).getMatchedCount() == 1;
+        if (changed) {
+            sync();
+        }
+        return changed;
     }
 
     /** True when this process owns the store, so no other Boss can change it behind our back. */

@@ -13,11 +13,11 @@ import java.util.TreeMap;
  * integers as integers and other numbers as Java writes a double (so {@code 1} and {@code 1.0} differ, as they
  * do to a script). A trial's {@code paramsHash} is the SHA-256 of this spelling of its varied parameters.
  */
-final class CanonicalJson {
+public final class CanonicalJson {
 
     private CanonicalJson() {}
 
-    static String hash(Map<String, Object> params) {
+    public static String hash(Map<String, Object> params) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(write(params).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest);
@@ -26,7 +26,12 @@ final class CanonicalJson {
         }
     }
 
-    static String write(Object value) {
+    /** Equal as configurations: the same spelling. */
+    public static boolean same(Object a, Object b) {
+        return write(a).equals(write(b));
+    }
+
+    public static String write(Object value) {
         StringBuilder out = new StringBuilder();
         write(value, out);
         return out.toString();

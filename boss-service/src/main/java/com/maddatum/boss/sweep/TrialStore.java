@@ -183,10 +183,6 @@ class TrialStore {
     }
 
     private boolean changed(Query query, Update update) {
-        boolean changed = mongo.updateFirst(query, update, COLLECTION).getMatchedCount() == 1;
-        if (changed) {
-            durability.sync();
-        }
-        return changed;
+        return durability.changed(mongo, query, update, COLLECTION);
     }
 }

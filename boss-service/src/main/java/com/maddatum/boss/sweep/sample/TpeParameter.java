@@ -1,10 +1,7 @@
 package com.maddatum.boss.sweep.sample;
 
-import java.math.BigDecimal;
-import java.util.Iterator;
+import com.maddatum.boss.sweep.CanonicalJson;
 import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 import java.util.random.RandomGenerator;
 
 /**
@@ -156,13 +153,14 @@ final class TpeParameter {
 
     /**
      * An observed value on the internal scale, or NaN when the observation does not have a usable one (the
-     * parameter is missing, not a number, out of range, or not among the choices); Optuna leaves such trials
+     * parameter is missing, not a number, out of range, or not among the choices, by the same spelling that
+     * tells configurations apart: 1 is not 1.0); Optuna leaves such trials
      * out of this parameter's estimators, as it does trials that lack the parameter.
      */
     double internal(Object observed) {
         if (kind == Kind.CATEGORICAL) {
             for (int i = 0; i < choices.size(); i++) {
-                if (sameJson(choices.get(i), observed)) {
+                if (CanonicalJson.same(choices.get(i), observed)) {
                     return i;
                 }
             }
@@ -180,47 +178,5 @@ final class TpeParameter {
 
     private double clip(double v) {
         return Math.min(Math.max(v, min), max);
-    }
-
-    /** JSON equality: numbers compare by value (a stored 3 may come back as a Long or a Double). */
-    static boolean sameJson(Object a, Object b) {
-        if (a instanceof Number x && b instanceof Number y) {
-            if (nonFinite(x) || nonFinite(y)) {
-                return Double.compare(x.doubleValue(), y.doubleValue()) == 0;
-            }
-            return numericValue(x).compareTo(numericValue(y)) == 0;
-        }
-        if (a instanceof List<?> x && b instanceof List<?> y) {
-            if (x.size() != y.size()) {
-                return false;
-            }
-            Iterator<?> i = x.iterator();
-            Iterator<?> j = y.iterator();
-            while (i.hasNext()) {
-                if (!sameJson(i.next(), j.next())) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        if (a instanceof Map<?, ?> x && b instanceof Map<?, ?> y) {
-            return x.size() == y.size() && x.entrySet().stream()
-                    .allMatch(e -> y.containsKey(e.getKey()) && sameJson(e.getValue(), y.get(e.getKey())));
-        }
-        return Objects.equals(a, b);
-    }
-
-    private static boolean nonFinite(Number n) {
-        return (n instanceof Double || n instanceof Float) && !Double.isFinite(n.doubleValue());
-    }
-
-    private static BigDecimal numericValue(Number n) {
-        if (n instanceof BigDecimal d) {
-            return d;
-        }
-        if (n instanceof Double || n instanceof Float) {
-            return new BigDecimal(n.doubleValue());
-        }
-        return new BigDecimal(n.toString());
     }
 }
