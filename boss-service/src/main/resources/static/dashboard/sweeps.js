@@ -142,7 +142,8 @@ function renderSweep(sweep, board) {
   $('#sweep-facts').textContent = `${sweep.method} on ${sweep.projectName}; ${sweep.metric.name} `
     + `(${sweep.metric.goal}); ${sweep.progress.done} / ${sweep.progress.planned} ended: ${c.done} done, `
     + `${c.pruned} pruned, ${c.failed} failed, ${c.cancelled} cancelled, ${c.running} running, ${c.queued} queued; `
-    + `parallelism ${sweep.parallelism}, maxJobs ${sweep.maxJobs}, seed ${sweep.seed}${early}`;
+    + `parallelism ${sweep.parallelism}, maxJobs ${sweep.maxJobs}, seed ${sweep.seed}${early}`
+    + (sweep.stopReason ? `. Stopped by the Boss: ${sweep.stopReason}` : '');
   $('#sweep-cancel').hidden = sweep.status !== 'running';
   $('#sweep-extend').hidden = sweep.status === 'cancelled';
   $('#sweep-extend-max').closest('label').hidden = sweep.status === 'cancelled';

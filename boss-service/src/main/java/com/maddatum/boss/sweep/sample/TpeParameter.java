@@ -154,7 +154,8 @@ final class TpeParameter {
     /**
      * An observed value on the internal scale, or NaN when the observation does not have a usable one (the
      * parameter is missing, not a number, out of range, or not among the choices, by the same spelling that
-     * tells configurations apart: 1 is not 1.0); Optuna leaves such trials
+     * tells configurations apart: 1 is not 1.0, where Python's == would say it is; a trial's stored value is
+     * always one of the choices exactly, so only the spelling matters); Optuna leaves such trials
      * out of this parameter's estimators, as it does trials that lack the parameter.
      */
     double internal(Object observed) {

@@ -77,7 +77,7 @@ class TpeReferenceTest {
                 trial(0.7, true, 0.0, 0.03, 1, "tanh"), // pruned at a finished trial's value: after it
                 trial(5.1, false, -1.0, 0.0007, 8, "relu"),
                 trial(0.3, false, 3.9, 0.0011, 3, "tanh"),
-                trial(4.4, false, 9.9, 0.08, 6, 3.0),
+                trial(4.4, false, 9.9, 0.08, 6, 3), // (3.0 would not be the choice 3 here, though Python's == says so)
                 new Observation(Map.of("x", 3.0, "opt.lr", 0.001, "act", "tanh"), 0.7, false), // no units
                 trial(7.5, false, -3.0, 0.0001, 2, "relu"),
                 trial(Double.NaN, true, 5.0, 0.02, 5, "relu")); // pruned without a value: last
