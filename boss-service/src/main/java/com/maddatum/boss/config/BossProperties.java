@@ -223,7 +223,7 @@ public record BossProperties(
      */
     public record Sweeps(
             @NotNull @DurationMin(millis = 10) @DefaultValue("2s") Duration tick,
-            @Min(1) @Max(1_000_000) @DefaultValue("10000") int maxJobs,
+            @Min(1) @Max(100_000) @DefaultValue("10000") int maxJobs,
             @Min(1) @Max(100_000) @DefaultValue("1000") int maxParallelism,
             @Min(10) @Max(50_000) @DefaultValue("2000") int maxPointsPerTrial,
             @Min(1) @Max(10_000) @DefaultValue("100") int sampleAttempts,

@@ -28,7 +28,6 @@ class EarlyStopping implements HeartbeatAdvice {
     static final String PRUNED = "pruned";
     /** The most points one heartbeat may bring (the contract's); beyond, the latest are kept. */
     static final int MAX_POINTS_PER_BEAT = 1000;
-    static final int REMEMBERED_JOBS = 10_000;
 
     private static final Logger log = LoggerFactory.getLogger(EarlyStopping.class);
 
@@ -37,13 +36,6 @@ class EarlyStopping implements HeartbeatAdvice {
     private final SweepStore sweeps;
     private final Clock clock;
     private final int maxPoints;
-    /** Job id to its trial's {@code _id}, least recently used first. */
-    private final Map<String, ObjectId> trialIds = new java.util.LinkedHashMap<>(256, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, ObjectId> eldest) {
-            return size() > REMEMBERED_JOBS;
-        }
-    };
 
     EarlyStopping(TrialStore trials, TrialPoints points, SweepStore sweeps, Clock clock, BossProperties properties) {
         this.trials = trials;
@@ -58,7 +50,12 @@ class EarlyStopping implements HeartbeatAdvice {
         if (order.sweepId() == null || !ObjectId.isValid(order.sweepId())) {
             return null; // not a sweep's trial (a job may name a sweep of its own making)
         }
-        Optional<Trial> found = trialOf(order.jobId());
+        // The sweep first, by _id: a job naming a sweep that does not exist costs no look-up of trials.
+        Sweep sweep = sweeps.find(new ObjectId(order.sweepId())).orElse(null);
+        if (sweep == null) {
+            return null;
+        }
+        Optional<Trial> found = trials.findByJobId(order.sweepId(), order.jobId());
         if (found.isEmpty()) {
             return null;
         }
@@ -66,16 +63,12 @@ class EarlyStopping implements HeartbeatAdvice {
         if (trial.stop() != null && order.jobId().equals(trial.stop().getString("jobId"))) {
             return PRUNED;
         }
-        if (!order.jobId().equals(trial.jobId())) {
-            return null; // a job the trial has moved on from (a re-run started): its points count for nothing
-        }
         List<TrialPoints.Point> fresh = pointsOf(progress);
         if (fresh.isEmpty()) {
             return null;
         }
         List<TrialPoints.Point> curve = points.record(trial.sweepId(), trial.trial(), order.jobId(), fresh, maxPoints);
-        Sweep sweep = sweeps.find(new ObjectId(trial.sweepId())).orElse(null);
-        if (sweep == null || sweep.earlyStop() == null || sweep.status() != SweepStatus.RUNNING) {
+        if (sweep.earlyStop() == null || sweep.status() != SweepStatus.RUNNING) {
             return null;
         }
         double step = fresh.stream().mapToDouble(TrialPoints.Point::step).max().orElseThrow();
@@ -88,33 +81,11 @@ class EarlyStopping implements HeartbeatAdvice {
         Document remembered = new Document("jobId", order.jobId()).append("step", decision.step())
                 .append("value", decision.best()).append("median", decision.median())
                 .append("others", decision.others()).append("at", Date.from(clock.instant()));
-        if (trials.stop(trial.id(), order.jobId(), remembered)) {
+        if (trials.stop(trial, order.jobId(), remembered)) {
             log.info("trial pruned sweep={} trial={} step={} value={} median={}", trial.sweepId(), trial.trial(),
                     decision.step(), decision.best(), decision.median());
         }
         return PRUNED;
-    }
-
-    /**
-     * The trial whose job this is, read by {@code _id}. Which trial a job belongs to never changes, so that much
-     * is remembered (up to {@value #REMEMBERED_JOBS} jobs): finding it by job id is a scan of every trial on the
-     * embedded store, once per job rather than once per heartbeat.
-     */
-    private Optional<Trial> trialOf(String jobId) {
-        ObjectId id;
-        synchronized (trialIds) {
-            id = trialIds.get(jobId);
-        }
-        if (id != null) {
-            return trials.findById(id);
-        }
-        Optional<Trial> found = trials.findByJobId(jobId);
-        found.ifPresent(trial -> {
-            synchronized (trialIds) {
-                trialIds.put(jobId, trial.id());
-            }
-        });
-        return found;
     }
 
     /**

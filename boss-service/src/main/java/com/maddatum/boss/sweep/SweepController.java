@@ -169,12 +169,17 @@ class SweepController {
             // A trial refused at creation has no job to re-run (and would be refused again), even with all=true.
             boolean failed = !trial.live() && "failed".equals(trial.status()) && !trial.rerunRequested()
                     && !trial.jobless();
-            if (failed && (all || trial.retryable()) && trials.requestRerun(trial.id(), trial.jobId())) {
+            if (failed && (all || trial.retryable()) && trials.requestRerun(trial, trial.jobId())) {
                 rerun.add(trial.trial());
             }
         }
         if (!rerun.isEmpty()) {
-            sweeps.reopen(sweep.id(), clock.instant());
+            if (!sweeps.reopen(sweep.id(), clock.instant())) {
+                // Cancelled since it was read (here or on another replica), maybe settled already, so no drive
+                // would ever drop the flags: they go now, and the request is answered as for a cancelled sweep.
+                trials.dropRerunRequests(sweep.id().toHexString());
+                throw ApiProblem.invalidState("sweep", "The sweep was cancelled meanwhile: it re-runs nothing.");
+            }
             driver.soon(sweep.id());
         }
         return new Rerun(id, sweep(id).status().wire(), rerun);

@@ -222,14 +222,16 @@ class SweepDriver {
                 // its job would be one no trial tracks.
                 log.warn("trial start dropped: the trial has another job sweep={} trial={} job={}", sweep.id(),
                         pending.trial(), pending.jobId());
-            } else if (sweep.status() == SweepStatus.CANCELLED) {
+            } else if (sweep.status() == SweepStatus.CANCELLED && !hasOrder(pending)) {
                 // Decided before the cancel, carried out after it: the trial is recorded, cancelled, with no job.
-                trials.cancelledBeforeJob(trial.get().id(), pending.jobId(), clock.instant());
+                trials.cancelledBeforeJob(trial.get(), pending.jobId(), clock.instant());
                 log.info("trial start withdrawn: sweep cancelled sweep={} trial={}", sweep.id(), pending.trial());
             } else {
+                // Also when the sweep is cancelled but the job was made (by a Boss that died before clearing the
+                // start, or by another replica right now): the trial tracks it, and it is stopped.
                 createJob(sweep, pending);
             }
-        } else if (sweep.status() == SweepStatus.CANCELLED) {
+        } else if (sweep.status() == SweepStatus.CANCELLED && !hasOrder(pending)) {
             trials.rerunRefused(sweep.id().toHexString(), pending.trial(), pending.previous(),
                     "the sweep was cancelled before the re-run started");
         } else {
@@ -238,12 +240,35 @@ class SweepDriver {
         sweeps.clearPending(sweep.id(), pending.jobId());
     }
 
+    private boolean hasOrder(Sweep.Pending pending) {
+        return orders.findByJobId(pending.jobId()).isPresent();
+    }
+
+    /**
+     * A job just made for a sweep that is cancelled by now is cancelled too. With {@link #hasOrder} this closes
+     * the race with a cancel on another replica: either that replica's carry-out saw this job's order (and
+     * tracks and stops it), or it looked before the order existed, after the sweep was marked cancelled, and then
+     * this look, made after the order was written, sees the mark.
+     */
+    private void stopIfCancelled(ObjectId sweepId, String jobId) {
+        if (sweeps.find(sweepId).map(s -> s.status() == SweepStatus.CANCELLED).orElse(false)) {
+            try {
+                orderVerbs.cancel(jobId, "sweep " + sweepId.toHexString() + " cancelled");
+                log.info("trial job cancelled: its sweep was cancelled while it was made sweep={} job={}", sweepId,
+                        jobId);
+            } catch (ApiProblem alreadyEnded) {
+                // Ended meanwhile: nothing to stop.
+            }
+        }
+    }
+
     private void createJob(Sweep sweep, Sweep.Pending pending) {
         Document job = TrialJobs.build(sweep, pending.trial(), pending.params());
         try {
             JobService.Created created = jobs.create(new ObjectId(pending.jobId()), job);
             sweeps.accepted(sweep.id());
             watch(sweep.id(), created.order());
+            stopIfCancelled(sweep.id(), pending.jobId());
             log.info("trial created sweep={} trial={} job={} params={}", sweep.id(), pending.trial(), created.jobId(),
                     CanonicalJson.write(pending.params()));
         } catch (ApiProblem refused) {
@@ -252,7 +277,7 @@ class SweepDriver {
             }
             // The job rules refuse this configuration: it would be refused again, so the trial ends failed.
             trials.find(sweep.id().toHexString(), pending.trial()).ifPresent(trial ->
-                    trials.refused(trial.id(), pending.jobId(), refused.getMessage(), clock.instant()));
+                    trials.refused(trial, pending.jobId(), refused.getMessage(), clock.instant()));
             log.warn("trial refused sweep={} trial={} error={}", sweep.id(), pending.trial(), refused.getMessage());
             refusedAgain(sweep, refused);
         }
@@ -265,6 +290,7 @@ class SweepDriver {
             trials.relaunched(sweepId, pending.trial(), pending.previous(), pending.jobId());
             sweeps.accepted(sweep.id());
             watch(sweep.id(), rerun.created().order());
+            stopIfCancelled(sweep.id(), pending.jobId());
             log.info("trial re-run sweep={} trial={} job={} rerunOf={}", sweepId, pending.trial(), pending.jobId(),
                     pending.previous());
         } catch (ApiProblem refused) {
@@ -303,7 +329,7 @@ class SweepDriver {
             Document outcome = order.get().outcomeId() == null ? null
                     : outcomes.findById(order.get().outcomeId()).orElse(null);
             TrialResult result = TrialResult.of(order.get(), outcome, sweep.metric()).orRemembered(trial, sweep.metric());
-            if (trials.ended(trial.id(), trial.jobId(), result, clock.instant())) {
+            if (trials.ended(trial, trial.jobId(), result, clock.instant())) {
                 log.info("trial ended sweep={} trial={} job={} status={} value={} pruned={}", sweep.id(), trial.trial(),
                         trial.jobId(), result.status(), result.value(), result.pruned());
             }

@@ -5,7 +5,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.bson.Document;
+import org.springframework.data.domain.Sort;
 import org.springframework.data.mongodb.core.BulkOperations;
+import org.springframework.data.mongodb.core.index.Index;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
@@ -43,7 +45,11 @@ class TrialPoints {
 
     TrialPoints(MongoTemplate mongo) {
         this.mongo = mongo;
-        // No index: every query here is by _id. forget() is the one query by sweepId, once per cancelled sweep.
+        // A curve's compare-and-set is on rev alone ("<_id>#<n>"): unique and a single key, so an index lookup on
+        // both stores (the embedded one uses an index only for exactly its keys; {_id, rev} would scan). Every
+        // other query here is by _id; forget() is the one by sweepId, once per cancelled sweep.
+        mongo.indexOps(CURVES).createIndex(new Index().on("rev", Sort.Direction.ASC).unique()
+                .named("curveChange_rev_unique"));
     }
 
     /**
@@ -58,7 +64,7 @@ class TrialPoints {
             TreeMap<Double, Double> curve = new TreeMap<>();
             long rev = 0;
             if (stored != null) {
-                rev = ((Number) stored.get("rev")).longValue();
+                rev = revision(stored.getString("rev"));
                 if (jobId.equals(stored.getString("jobId"))) {
                     curve.putAll(read(stored));
                 } else {
@@ -76,9 +82,9 @@ class TrialPoints {
             }
             boolean same = stored != null && jobId.equals(stored.getString("jobId")) && kept.equals(curve);
             Document next = new Document("_id", id).append("sweepId", sweepId).append("trial", trial)
-                    .append("jobId", jobId).append("rev", rev + 1).append("points", kept.entrySet().stream()
+                    .append("jobId", jobId).append("rev", id + "#" + (rev + 1)).append("points", kept.entrySet().stream()
                             .map(e -> List.of(e.getKey(), e.getValue())).toList());
-            if (same || write(stored, next, rev)) {
+            if (same || write(stored, next)) {
                 // Every step the heartbeat brought, changed or not: a heartbeat sent again after a failure here
                 // (its points then already in the curve) still puts them where the other trials look.
                 setSteps(sweepId, trial, taken);
@@ -116,7 +122,7 @@ class TrialPoints {
         mongo.remove(Query.query(Criteria.where("sweepId").is(sweepId)), STEPS);
     }
 
-    private boolean write(Document stored, Document next, long rev) {
+    private boolean write(Document stored, Document next) {
         if (stored == null) {
             try {
                 mongo.insert(next, CURVES);
@@ -125,7 +131,7 @@ class TrialPoints {
                 return false;
             }
         }
-        return mongo.replace(Query.query(Criteria.where("_id").is(next.get("_id")).and("rev").is(rev)), next, CURVES)
+        return mongo.replace(Query.query(Criteria.where("rev").is(stored.getString("rev"))), next, CURVES)
                 .getMatchedCount() == 1;
     }
 
@@ -167,6 +173,10 @@ class TrialPoints {
 
     private static List<Point> points(Map<Double, Double> curve) {
         return curve.entrySet().stream().map(e -> new Point(e.getKey(), e.getValue())).toList();
+    }
+
+    private static long revision(String rev) {
+        return rev == null ? 0 : Long.parseLong(rev.substring(rev.lastIndexOf('#') + 1));
     }
 
     static String curveId(String sweepId, int trial) {

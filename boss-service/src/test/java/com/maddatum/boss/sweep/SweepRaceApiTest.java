@@ -151,7 +151,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
         Sweep seen = sweeps.find(sid).orElseThrow();          // driver: read
         Trial trial = trials.find(sid.toHexString(), 1).orElseThrow();
         assertThat(trials.nextRerun(sid.toHexString())).isEmpty(); // driver: nothing to re-run
-        assertThat(trials.requestRerun(trial.id(), jobId)).isTrue(); // rerun-failed: flag, then count
+        assertThat(trials.requestRerun(trial, jobId)).isTrue(); // rerun-failed: flag, then count
         assertThat(sweeps.reopen(sid, now)).isTrue();
         assertThat(sweeps.finish(seen, now)).as("driver: finish on its stale read").isFalse();
         driver.drive(sid);
@@ -223,7 +223,7 @@ class SweepRaceApiTest extends SweepApiTestBase {
                 .append("jobs", List.of(never)).append("live", true).append("createdAt", java.util.Date.from(now)),
                 "trials");
         Trial trial = trials.find(sid.toHexString(), 1).orElseThrow();
-        trials.refused(trial.id(), never, "refused by the job rules", now);
+        trials.refused(trial, never, "refused by the job rules", now);
         JsonNode answer = boss.post("/sweeps/" + sid.toHexString() + "/rerun-failed?all=true", "").json();
         assertThat(answer.get("rerun")).as(answer.toString()).isEmpty();
         assertThat(trials.find(sid.toHexString(), 1).orElseThrow().jobless()).isTrue();
