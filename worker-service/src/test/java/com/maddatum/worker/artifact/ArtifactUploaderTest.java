@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.maddatum.worker.client.BossBlobs;
 import com.maddatum.worker.client.BossBlobs.Stored;
 import com.maddatum.worker.config.WorkerProperties;
+import com.maddatum.worker.support.RawHttpHead;
 import com.maddatum.worker.support.TestSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -283,7 +283,7 @@ class ArtifactUploaderTest {
                 while (!listener.isClosed()) {
                     try (Socket socket = listener.accept()) {
                         requests.incrementAndGet();
-                        readHead(socket.getInputStream()); // the headers only, never the body
+                        RawHttpHead.read(socket.getInputStream()); // the headers only, never the body
                         String body = "{\"status\":413,\"detail\":\"over boss.datasets.quota-bytes\"}";
                         OutputStream out = socket.getOutputStream();
                         out.write(("HTTP/1.1 413 Content Too Large\r\nContent-Type: application/problem+json\r\n"
@@ -311,18 +311,6 @@ class ArtifactUploaderTest {
             assertThat(requests.get()).as("each file asked once, neither tried again").isEqualTo(2);
             assertThat(waits.pauses).isEmpty();
         }
-    }
-
-    static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (head.indexOf("\r\n\r\n") < 0) {
-            int c = in.read();
-            if (c < 0) {
-                break;
-            }
-            head.append((char) c);
-        }
-        return head.toString();
     }
 
     @Test

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.maddatum.worker.cache.CacheFailure.Kind;
 import com.maddatum.worker.client.BossBlobs;
+import com.maddatum.worker.support.RawHttpHead;
 import com.maddatum.worker.support.TestSettings;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -449,7 +449,7 @@ class BlobCacheTest {
     /** Answers one blob request: {@code held} (its headers at once, its bytes after {@code send}) or {@code other}. */
     private static void answer(Socket socket, String heldSha, byte[] held, CountDownLatch send, byte[] other) {
         try (socket) {
-            boolean isHeld = readHead(socket.getInputStream()).contains(heldSha);
+            boolean isHeld = RawHttpHead.read(socket.getInputStream()).contains(heldSha);
             byte[] body = isHeld ? held : other;
             OutputStream out = socket.getOutputStream();
             out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
@@ -462,18 +462,6 @@ class BlobCacheTest {
         } catch (Exception e) {
             // the test is over
         }
-    }
-
-    private static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (head.indexOf("\r\n\r\n") < 0) {
-            int c = in.read();
-            if (c < 0) {
-                break;
-            }
-            head.append((char) c);
-        }
-        return head.toString();
     }
 
     @Test
