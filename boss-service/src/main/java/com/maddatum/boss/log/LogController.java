@@ -37,20 +37,23 @@ class LogController {
 
     private final LogStore logs;
     private final LogHub hub;
+    private final LogIntake intake;
     private final OrderQueries orders;
     private final NodeAccess nodes;
 
-    LogController(LogStore logs, LogHub hub, OrderQueries orders, NodeAccess nodes) {
+    LogController(LogStore logs, LogHub hub, LogIntake intake, OrderQueries orders, NodeAccess nodes) {
         this.logs = logs;
         this.hub = hub;
+        this.intake = intake;
         this.orders = orders;
         this.nodes = nodes;
     }
 
     record LogBatch(@NotBlank @Size(max = 128) String node, @NotNull @Min(1) Integer attempt,
-            @NotNull @Size(max = 65536) String text) {}
+            @NotNull @Size(max = LogIntake.MAX_BATCH_CHARS) String text) {}
 
-    @Operation(summary = "Append a batch of script output (the worker holding the order)")
+    @Operation(summary = "Append a batch of script output (the worker holding the order)", description = "The run's "
+            + "last lines may instead travel with its outcome (logs in the callback's body), under the same caps.")
     @io.swagger.v3.oas.annotations.parameters.RequestBody(content = @Content(examples = @ExampleObject(
             value = "{\"node\":\"gpu-1\",\"attempt\":1,\"text\":\"fold 1/5 loss=3012.4\\n\"}")))
     @PostMapping("/orders/{id}/logs")
@@ -59,11 +62,10 @@ class LogController {
         WorkerRegistry.checkNodeName(batch.node(), "node");
         nodes.require(batch.node());
         Order order = orders.findById(orderId).orElseThrow(() -> ApiProblem.notFound("order", id));
-        if (order.attempt() != batch.attempt() || !batch.node().equals(order.assignedTo()) || !order.isInFlight()) {
+        if (!LogIntake.heldBy(order, batch.node(), batch.attempt())) {
             throw ApiProblem.staleAttempt(OrderService.describe(order, batch.node(), batch.attempt()));
         }
-        logs.append(orderId, order.jobId(), batch.attempt(), batch.text());
-        hub.publish(orderId, batch.text());
+        intake.append(order, batch.attempt(), batch.text());
         return Map.of("accepted", batch.text().length());
     }
 

@@ -37,6 +37,7 @@ class ClaimWaiters implements SmartLifecycle {
     }
 
     private final OrderService orders;
+    private final Claims claims;
     private final ConcurrentLinkedQueue<Waiter> waiters = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainPending = new AtomicBoolean();
     private final ExecutorService dispatcher = Executors.newSingleThreadExecutor(r -> daemon(r, "claim-dispatcher"));
@@ -44,8 +45,9 @@ class ClaimWaiters implements SmartLifecycle {
             r -> daemon(r, "claim-wait-timer"));
     private volatile boolean running;
 
-    ClaimWaiters(OrderService orders, ReadyIndex ready) {
+    ClaimWaiters(OrderService orders, Claims claims, ReadyIndex ready) {
         this.orders = orders;
+        this.claims = claims;
         ready.onOffer(this::signal);
     }
 
@@ -86,7 +88,7 @@ class ClaimWaiters implements SmartLifecycle {
             }
             Optional<Order> claimed;
             try {
-                claimed = orders.claim(waiter.claimer());
+                claimed = claims.claim(waiter.claimer());
             } catch (RuntimeException e) {
                 log.warn("long-poll claim failed node={} error={}", waiter.node(), e.toString());
                 continue;
@@ -97,7 +99,7 @@ class ClaimWaiters implements SmartLifecycle {
             it.remove();
             Order order = claimed.get();
             if (!waiter.answered().compareAndSet(false, true)
-                    || !waiter.result().setResult(ResponseEntity.ok(OrderView.of(order)))) {
+                    || !waiter.result().setResult(ResponseEntity.ok(claims.answer(order)))) {
                 orders.release(order, "the long-poll answer could not be delivered to node " + waiter.node());
             }
         }

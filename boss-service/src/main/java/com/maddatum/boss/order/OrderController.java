@@ -19,7 +19,6 @@ import jakarta.validation.constraints.Size;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.Set;
 import org.bson.Document;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +40,7 @@ class OrderController {
     private static final Logger log = LoggerFactory.getLogger(OrderController.class);
 
     private final OrderService orders;
+    private final Claims claims;
     private final ClaimWaiters waiters;
     private final WorkerRegistry workers;
     private final NodeAccess nodes;
@@ -48,9 +48,10 @@ class OrderController {
     private final BossProperties properties;
     private final ObjectProvider<HeartbeatAdvice> advice;
 
-    OrderController(OrderService orders, ClaimWaiters waiters, WorkerRegistry workers, NodeAccess nodes,
+    OrderController(OrderService orders, Claims claims, ClaimWaiters waiters, WorkerRegistry workers, NodeAccess nodes,
             JsonInput json, BossProperties properties, ObjectProvider<HeartbeatAdvice> advice) {
         this.orders = orders;
+        this.claims = claims;
         this.waiters = waiters;
         this.workers = workers;
         this.nodes = nodes;
@@ -68,12 +69,14 @@ class OrderController {
      * memory as {@code gpuMemoryMiB}: only then can it be given a job with {@code minGpuMemoryMiB}.
      */
     @Operation(summary = "Claim the best order this node can run (the seed's route)", description = "200 with the "
-            + "order, now assigned and leased; 204 when there is none. waitSeconds long-polls; heartbeats=true "
+            + "order, now assigned and leased, and its job inside (job: as GET /retrieve/job/{id} returns it; left out "
+            + "when it cannot be read, and the seed's worker ignores it); 204 when there is none. waitSeconds long-polls; heartbeats=true "
             + "takes the short lease that heartbeats keep alive; gpuMemoryMiB is the memory of the GPU of the "
             + "asking slot (without it, no order with minGpuMemoryMiB is given).")
     @ApiResponse(responseCode = "200", content = @Content(examples = @ExampleObject(value = "{\"_id\":\"6b09...7b\","
             + "\"jobId\":\"6b09...7a\",\"createdDate\":\"2026-11-27T08:00:00Z\",\"status\":\"assigned\",\"attempt\":1,"
-            + "\"assignedTo\":\"gpu-1\",\"leaseExpiresAt\":\"2026-11-27T08:05:00Z\"}")))
+            + "\"assignedTo\":\"gpu-1\",\"leaseExpiresAt\":\"2026-11-27T08:05:00Z\",\"job\":{\"_id\":\"6b09...7a\","
+            + "\"scriptName\":\"nn.py\",\"dataFileName\":\"wine_data.csv\"}}")))
     @ApiResponse(responseCode = "204", description = "no work for this node")
     @PostMapping("/bored/{nodeName}")
     DeferredResult<ResponseEntity<Object>> bored(@PathVariable String nodeName,
@@ -87,14 +90,12 @@ class OrderController {
             throw ApiProblem.invalidField("gpuMemoryMiB", "gpuMemoryMiB must be an integer, 0 or more.");
         }
         nodes.require(node);
-        workers.seen(node);
-        Set<String> labels = workers.labelsOf(node);
         // Per call, not per node: each slot of a Worker is bound to its own GPU (or to none) and says so.
-        Claimer claimer = new Claimer(node, labels, heartbeats, gpuMemoryMiB);
-        Optional<Order> claimed = orders.claim(claimer);
+        Claimer claimer = claims.claimer(node, heartbeats, gpuMemoryMiB);
+        Optional<Order> claimed = claims.claim(claimer);
         if (claimed.isPresent() || waitSeconds == 0) {
             DeferredResult<ResponseEntity<Object>> now = new DeferredResult<>();
-            now.setResult(claimed.<ResponseEntity<Object>>map(o -> ResponseEntity.ok(OrderView.of(o)))
+            now.setResult(claimed.<ResponseEntity<Object>>map(o -> ResponseEntity.ok(claims.answer(o)))
                     .orElseGet(() -> ResponseEntity.noContent().build()));
             return now;
         }

@@ -209,6 +209,20 @@ public class OrderService {
                 reason));
     }
 
+    /**
+     * Puts back a claim its Worker never heard of (see {@link OrderTransition#unheard}); false when the order
+     * is no longer assigned, unstarted, to that node at that attempt (it was started, or moved on).
+     */
+    public boolean releaseUnheard(ObjectId id, String node, int attempt, String reason) {
+        boolean released = write(id, current -> OrderTransition.unheard(node, attempt, clock.instant(), reason))
+                .applied();
+        if (released) {
+            metrics.requeued(reason);
+            log.info("unheard claim released order={} node={} attempt={}", id, node, attempt);
+        }
+        return released;
+    }
+
     /** Extends the lease (moving assigned to running on the first beat), or says why it cannot. */
     public Heartbeat heartbeat(ObjectId id, String node, int attempt, Document progress) {
         var now = clock.instant();

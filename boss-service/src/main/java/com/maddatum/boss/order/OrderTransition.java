@@ -126,6 +126,18 @@ public final class OrderTransition {
                 new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason), now);
     }
 
+    /**
+     * assigned -> unassigned for a claim whose answer was lost (a callback that claimed the next order, then
+     * never reached its Worker): nothing of it started. Unlike {@link #unclaim} the attempt stays spent, since
+     * a Worker might yet hold the lost answer: a new claim then gets another attempt, and that Worker's
+     * heartbeats and callback are refused as stale, never mistaken for the new holder's.
+     */
+    static OrderTransition unheard(String node, int attempt, Instant now, String reason) {
+        return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED), OrderStatus.UNASSIGNED,
+                held(node, attempt).and(o -> o.startedAt() == null), backToQueue(reason),
+                new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason), now);
+    }
+
     private static Update backToQueue(String reason) {
         return new Update().unset(ASSIGNED_TO).unset(LEASE_EXPIRES_AT).set(SEED_CLAIM, false).set(REASON, reason);
     }

@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * An order on the wire. The seed's worker reads {@code _id} and {@code jobId} from the
- * {@code /bored} answer; the other fields are this project's additions.
+ * {@code /bored} answer; the other fields are this project's additions. {@code job} is only in a claim's
+ * answer: the job as {@code GET /retrieve/job/{id}} returns it (the seed's worker ignores it and fetches).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record OrderView(
@@ -31,7 +32,8 @@ public record OrderView(
         String reason,
         String outcomeId,
         Map<String, Object> progress,
-        List<HistoryView> history) {
+        List<HistoryView> history,
+        Map<String, Object> job) {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record HistoryView(String status, Instant at, String node, int attempt, String reason) {}
@@ -44,6 +46,13 @@ public record OrderView(
                 o.outcomeId() == null ? null : o.outcomeId().toHexString(), o.progress(),
                 o.history().stream()
                         .map(h -> new HistoryView(h.status().wire(), h.at(), h.node(), h.attempt(), h.reason()))
-                        .toList());
+                        .toList(), null);
+    }
+
+    /** The same order carrying its job, as a claim answers it. */
+    public OrderView withJob(Map<String, Object> job) {
+        return new OrderView(id, jobId, createdDate, status, attempt, maxAttempts, assignedTo, leaseExpiresAt, priority,
+                requiredLabels, minGpuMemoryMiB, projectName, sweepId, scriptName, startedAt, finishedAt, reason,
+                outcomeId, progress, history, job);
     }
 }

@@ -1,13 +1,16 @@
 package com.maddatum.boss.outcome;
 
 import com.maddatum.boss.artifact.ArtifactIntake;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.maddatum.boss.job.JobStore;
+import com.maddatum.boss.log.LogIntake;
 import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import com.maddatum.boss.order.OrderService;
 import com.maddatum.boss.order.OrderService.Ending;
 import com.maddatum.boss.order.OrderService.Verdict;
 import com.maddatum.boss.order.OrderStatus;
+import com.maddatum.boss.order.OrderView;
 import com.maddatum.boss.security.NodeAccess;
 import com.maddatum.boss.web.ApiProblem;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -45,9 +48,11 @@ public class OutcomeService {
     private final Clock clock;
     private final MeterRegistry meters;
     private final ArtifactIntake artifacts;
+    private final LogIntake logIntake;
 
     OutcomeService(OutcomeStore outcomes, JobStore jobs, OrderService orders, OrderQueries orderReads, NodeAccess nodes,
-            Clock clock, MeterRegistry meters, ArtifactIntake artifacts) {
+            Clock clock, MeterRegistry meters, ArtifactIntake artifacts, LogIntake logIntake) {
+        this.logIntake = logIntake;
         this.outcomes = outcomes;
         this.jobs = jobs;
         this.orders = orders;
@@ -58,10 +63,31 @@ public class OutcomeService {
         this.artifacts = artifacts;
     }
 
-    /** The answer to a callback: where the order stands and which outcome (if any) holds the report. */
-    public record Recorded(String orderId, String orderStatus, String outcomeId, boolean duplicate) {}
+    /**
+     * The answer to a callback: where the order stands and which outcome (if any) holds the report; with
+     * {@code ?next=true}, the next order claimed for the Worker ({@code next}, absent when there is none).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Recorded(String orderId, String orderStatus, String outcomeId, boolean duplicate, OrderView next) {
+
+        public Recorded(String orderId, String orderStatus, String outcomeId, boolean duplicate) {
+            this(orderId, orderStatus, outcomeId, duplicate, null);
+        }
+
+        Recorded withNext(OrderView order) {
+            return new Recorded(orderId, orderStatus, outcomeId, duplicate, order);
+        }
+    }
 
     Recorded record(OutcomeReport report) {
+        return record(report, null);
+    }
+
+    /**
+     * Records the report; {@code logs}, the run's last lines sent with it, are appended to the order's log
+     * first, and only while this attempt holds the order (a stale or repeated callback's lines are dropped).
+     */
+    Recorded record(OutcomeReport report, String logs) {
         Order order = resolve(report);
         boolean bare = report.attempt() == null;
         int attempt = bare ? order.attempt() : report.attempt();
@@ -71,6 +97,9 @@ public class OutcomeService {
         nodes.require(bare || node == null ? order.assignedTo() : node);
         if (!heldBy(order, attempt, node, bare)) {
             return repeated(report, attempt, order.id(), bare);
+        }
+        if (logs != null && !logs.isEmpty() && !bare && node != null) {
+            logIntake.append(order, attempt, logs);
         }
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
         // A hand-back stores nothing, unless this attempt's outcome is stored already (see below).

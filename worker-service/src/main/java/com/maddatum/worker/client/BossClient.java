@@ -59,8 +59,16 @@ public class BossClient {
         RETRY
     }
 
-    /** A callback's {@link Delivery}, and for a refusal the Boss's reason in words. */
-    public record Answer(Delivery delivery, String reason) {}
+    /**
+     * A callback's {@link Delivery}, and for a refusal the Boss's reason in words; {@code next}, the order a
+     * callback-and-claim got (null: none).
+     */
+    public record Answer(Delivery delivery, String reason, Order next) {
+
+        public Answer(Delivery delivery, String reason) {
+            this(delivery, reason, null);
+        }
+    }
 
     /** The Boss's word on a heartbeat. */
     public enum Beat {
@@ -121,7 +129,10 @@ public class BossClient {
     }
 
     private Order order(String body) throws BossUnavailableException {
-        Order order = read("/bored", body, () -> json.readValue(body, Order.class));
+        return checked(read("/bored", body, () -> json.readValue(body, Order.class)), body);
+    }
+
+    private static Order checked(Order order, String body) throws BossUnavailableException {
         if (order.id() == null || !ORDER_ID.matcher(order.id()).matches() || order.jobId() == null
                 || !JOB_ID.matcher(order.jobId()).matches() || order.attempt() < 1) {
             throw new BossUnavailableException("/bored answered an order the Worker cannot use (ids must be "
@@ -196,6 +207,26 @@ public class BossClient {
         return deliver(URI.create(base + "/callback"), outcome);
     }
 
+    /**
+     * Delivers a Boss order's outcome with what travels with this one request: {@code logs}, the run's last
+     * output lines (null: none), and with {@code claim} the asking slot's facts, so that the Boss claims the
+     * node's next order and answers it ({@code POST /callback?next=true}), sparing the slot a {@code /bored}.
+     * A next order that cannot be read is dropped with a warning: the Boss puts it back when its lease ends.
+     */
+    public Answer callback(Map<String, Object> outcome, String logs, NextClaim claim) {
+        String query = claim == null ? "" : "?next=true"
+                + (claim.gpuMemoryMiB() == null ? "" : "&gpuMemoryMiB=" + claim.gpuMemoryMiB());
+        Map<String, Object> body = outcome;
+        if (logs != null && !logs.isEmpty()) {
+            body = new LinkedHashMap<>(outcome);
+            body.put("logs", Map.of("text", logs));
+        }
+        return deliver(URI.create(base + "/callback" + query), body, timeout, claim != null);
+    }
+
+    /** What a slot says of itself when its callback also claims: as {@code /bored} takes it. */
+    public record NextClaim(Long gpuMemoryMiB) {}
+
     /** Posts an outcome to any Boss-compatible callback address (the local run's {@code callbackAddress}). */
     public Answer deliver(URI callback, Map<String, Object> outcome) {
         return deliver(callback, outcome, timeout);
@@ -203,13 +234,17 @@ public class BossClient {
 
     /** The same, waiting at most {@code within} for the answer (shutdown has less time than usual). */
     public Answer deliver(URI callback, Map<String, Object> outcome, Duration within) {
+        return deliver(callback, outcome, within, false);
+    }
+
+    private Answer deliver(URI callback, Map<String, Object> outcome, Duration within, boolean readNext) {
         try {
             HttpResponse<String> response = send(authorize(HttpRequest.newBuilder(callback).timeout(within))
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(outcome))).build());
             int status = response.statusCode();
             if (status / 100 == 2) {
-                return new Answer(Delivery.DELIVERED, null);
+                return new Answer(Delivery.DELIVERED, null, readNext ? next(response.body()) : null);
             }
             String reason = reason(status, response.body());
             if (status == 409 || status == 404 && unknownToTheBoss(response)) {
@@ -226,6 +261,23 @@ public class BossClient {
             return new Answer(Delivery.RETRY, reason);
         } catch (BossUnavailableException | RuntimeException e) {
             return new Answer(Delivery.RETRY, e.getMessage());
+        }
+    }
+
+    /** The {@code next} order of a callback's answer; null when there is none or it cannot be used. */
+    private Order next(String body) {
+        try {
+            Map<String, Object> answer = json.readValue(body, MAP);
+            Object next = answer == null ? null : answer.get("next");
+            if (!(next instanceof Map<?, ?>)) {
+                return null;
+            }
+            String text = json.writeValueAsString(next);
+            return checked(json.readValue(text, Order.class), text);
+        } catch (BossUnavailableException | RuntimeException e) {
+            log.warn("a callback's next order cannot be used, it waits out its lease answer={} error={}",
+                    Text.abbreviate(body, 300), e.getMessage());
+            return null;
         }
     }
 

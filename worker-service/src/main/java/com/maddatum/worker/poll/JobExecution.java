@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.Timer;
 import com.maddatum.worker.artifact.ArtifactUploader;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -47,10 +48,27 @@ final class JobExecution {
     private final boolean hideGpus;
     /** Why the Outcome blames the machine ({@link MachineFault}); null when it does not. */
     private volatile String machineFault;
+    /** Whether, and as what, the slot may claim its next order with this run's callback; null: it may not. */
+    private final java.util.function.Supplier<SlotClaim> nextClaim;
+    /** The order the callback claimed for the slot, and the claim it was made with; null: none. */
+    private volatile Claimed next;
+
+    /** The slot's GPU assignment and the roster's generation a claim was made under (checked again at start). */
+    record SlotClaim(com.maddatum.worker.gpu.GpuRoster.Assignment assignment, int generation) {}
+
+    /** An order claimed for a slot, with the claim it was made under. */
+    record Claimed(Order order, SlotClaim claim) {}
 
     JobExecution(Order order, Slot slot, Integer gpu, boolean hideGpus, WorkerSettings settings, BossClient boss,
             Runs runs, OutcomeSpool spool, Clock clock, Timer scriptTime, ArtifactUploader artifacts) {
+        this(order, slot, gpu, hideGpus, settings, boss, runs, spool, clock, scriptTime, artifacts, () -> null);
+    }
+
+    JobExecution(Order order, Slot slot, Integer gpu, boolean hideGpus, WorkerSettings settings, BossClient boss,
+            Runs runs, OutcomeSpool spool, Clock clock, Timer scriptTime, ArtifactUploader artifacts,
+            java.util.function.Supplier<SlotClaim> nextClaim) {
         this.order = order;
+        this.nextClaim = nextClaim;
         this.artifacts = artifacts;
         this.runName = order.id() + "-a" + order.attempt();
         this.slot = slot;
@@ -68,7 +86,8 @@ final class JobExecution {
     boolean run() throws InterruptedException {
         LinkedHashMap<String, Object> job;
         try {
-            job = boss.job(order.jobId());
+            // A Boss that speaks this protocol sent the job inside the order: no second round trip.
+            job = order.job() != null ? new LinkedHashMap<>(order.job()) : boss.job(order.jobId());
         } catch (BossUnavailableException e) {
             log.warn("cannot fetch the job, handing the order back order={} job={} error={}", order.id(),
                     order.jobId(), e.getMessage());
@@ -91,7 +110,7 @@ final class JobExecution {
         ScheduledFuture<?> beats = slot.beats.scheduleAtFixedRate(
                 Repeating.guarded("heartbeat order=" + order.id(), new Heartbeat(boss, order, settings.nodeName(), run::stop,
                         run.progress())),
-                0, settings.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
+                firstBeat().toMillis(), settings.heartbeatInterval().toMillis(), TimeUnit.MILLISECONDS);
         ScheduledFuture<?> logs = slot.logs.scheduleWithFixedDelay(
                 Repeating.guarded("log shipping order=" + order.id(), shipper::flush), 1, 1, TimeUnit.SECONDS);
         ScriptRun.Ending ending;
@@ -107,10 +126,49 @@ final class JobExecution {
             scriptTime.record(ending.result().duration());
         }
         if (ending.stop() != StopReason.LEASE_LOST) {
-            shipper.flush(); // the last lines, before the outcome ends the order
-            spool.flushNow();
+            report(shipper, ending.stuck());
         }
         return !ending.stuck();
+    }
+
+    /**
+     * No heartbeat at time zero: the claim holds the lease already. The first beat goes one interval later,
+     * or sooner when the Boss's lease (as its answer says, on this machine's clock) would end before that:
+     * at half of what is left, so that a lease shorter than the interval is still kept.
+     */
+    Duration firstBeat() {
+        Duration interval = settings.heartbeatInterval();
+        if (order.leaseExpiresAt() == null) {
+            return interval;
+        }
+        Duration half = Duration.between(clock.instant(), order.leaseExpiresAt()).dividedBy(2);
+        return half.isNegative() ? Duration.ZERO : half.compareTo(interval) < 0 ? half : interval;
+    }
+
+    /**
+     * Sends the outcome (kept in the spool by now). To a Boss that sent the job inside the order, it goes in one
+     * request with the run's last lines and, when the slot may go on, a claim of its next order; to an older
+     * Boss, the last lines go first on their own, then the outcome, as before.
+     */
+    private void report(LogShipper shipper, boolean stuck) {
+        if (order.job() == null) {
+            shipper.flush(); // the last lines, before the outcome ends the order
+            spool.flushNow();
+            return;
+        }
+        String rest = shipper.takeRest();
+        SlotClaim claim = stuck || machineFault != null ? null : nextClaim.get();
+        BossClient.NextClaim asking = claim == null ? null : new BossClient.NextClaim(claim.assignment().memoryMiB());
+        BossClient.Answer answer = spool.deliverFirst(order.id(), order.attempt(),
+                outcome -> boss.callback(outcome, rest, asking));
+        if (answer != null && answer.next() != null) {
+            next = new Claimed(answer.next(), claim);
+        }
+    }
+
+    /** The order the callback claimed for this slot, once {@link #run} has returned; null when none. */
+    Claimed next() {
+        return next;
     }
 
     private Map<String, String> environment() {

@@ -120,63 +120,16 @@ class JobPoller {
     }
 
     private void cycle(Slot slot) {
+        JobExecution.Claimed next = null;
         try {
             while (!stopping && !slot.broken) {
-                // Taken afresh for each claim: a GPU check between two jobs may have moved or idled the slot,
-                // and the Boss must know the GPUs' health before a claim relies on it (a slot gone CPU-only
-                // claiming on the old gpu labels would be given GPU work).
-                int generation = gpus.generation();
-                if (!registrar.ensureRegistered()) {
+                // A callback may have claimed the slot's next order already; else the slot asks /bored.
+                JobExecution.Claimed claimed = next != null ? next : claim(slot);
+                next = null;
+                if (claimed == null) {
                     return;
                 }
-                GpuRoster.Assignment assignment = gpus.assignment(slot.index);
-                if (!assignment.claims() || gpus.generation() != generation || gpus.beingChecked(assignment.gpu())) {
-                    // idle until a check passes its GPU; or a check just changed things, or is allocating on
-                    // this slot's GPU: the next tick
-                    return;
-                }
-                Optional<Order> order;
-                slot.polling = Thread.currentThread();
-                try {
-                    order = boss.bored(settings.nodeName(), settings.longPoll(), assignment.memoryMiB());
-                } finally {
-                    slot.polling = null;
-                }
-                slot.backoff.succeeded();
-                if (order.isEmpty()) {
-                    return;
-                }
-                if (stopping) {
-                    Thread.interrupted(); // a shutdown interrupt must not stop the hand-back itself
-                    spool.submit(JobExecution.shuttingDown(order.get(), settings.nodeName(), clock));
-                    return;
-                }
-                JobExecution execution = new JobExecution(order.get(), slot, assignment.gpu(),
-                        gpus.hidesGpusFromCpuRuns(), settings, boss, runs, spool, clock, scriptTime, artifacts);
-                // Waits while a check allocates on the slot's GPU, and counts the GPU in use before any later
-                // check looks, so that no CUDA check runs beside this job's start.
-                boolean started;
-                try {
-                    started = gpus.start(slot.index, assignment, generation, () -> running.put(slot.index, execution));
-                } catch (InterruptedException e) {
-                    // Stopped while a check held the slot's GPU: the order goes back unrun, not lost.
-                    spool.submit(JobExecution.shuttingDown(order.get(), settings.nodeName(), clock));
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-                if (!started) {
-                    // A check on another slot changed this slot's GPU during the long poll (failed it, say):
-                    // the order was claimed for a GPU the slot no longer has. Back to the queue, not run there.
-                    GpuRoster.Assignment now = gpus.assignment(slot.index);
-                    log.warn("the slot's GPU changed while it waited for work; handing the order back slot={} "
-                            + "claimedGpu={} gpuNow={} claimsNow={} order={}", slot.index, assignment.gpu(), now.gpu(),
-                            now.claims(), order.get().id());
-                    spool.submit(JobExecution.stamped(OutcomeBuilder.handBack(order.get().jobId(), "SlotChanged",
-                            "the slot's GPU changed (a GPU check ran) while it waited for the order; not started"),
-                            order.get(), settings.nodeName(), clock));
-                    return;
-                }
-                execute(slot, execution, order.get(), assignment.gpu());
+                next = start(slot, claimed);
             }
         } catch (BossUnavailableException e) {
             if (stopping) {
@@ -191,7 +144,106 @@ class JobPoller {
             log.error("slot cycle failed slot={}", slot.index, e);
             slot.backoff.failed(clock.instant());
         } finally {
+            if (next != null) {
+                // Claimed by the last callback, but the slot stops here (shutdown, or it went out of service).
+                giveBack(slot, next.order());
+            }
             slot.busy = false;
+        }
+    }
+
+    /**
+     * Long-polls {@code /bored} for the slot; null ends the cycle (no work, or the slot may not claim now).
+     * The assignment is taken afresh for each claim: a GPU check between two jobs may have moved or idled the
+     * slot, and the Boss must know the GPUs' health before a claim relies on it (a slot gone CPU-only claiming
+     * on the old gpu labels would be given GPU work).
+     */
+    private JobExecution.Claimed claim(Slot slot) throws BossUnavailableException {
+        int generation = gpus.generation();
+        if (!registrar.ensureRegistered()) {
+            return null;
+        }
+        GpuRoster.Assignment assignment = gpus.assignment(slot.index);
+        if (!assignment.claims() || gpus.generation() != generation || gpus.beingChecked(assignment.gpu())) {
+            // idle until a check passes its GPU; or a check just changed things, or is allocating on
+            // this slot's GPU: the next tick
+            return null;
+        }
+        Optional<Order> order;
+        slot.polling = Thread.currentThread();
+        try {
+            order = boss.bored(settings.nodeName(), settings.longPoll(), assignment.memoryMiB());
+        } finally {
+            slot.polling = null;
+        }
+        slot.backoff.succeeded();
+        return order.map(o -> new JobExecution.Claimed(o, new JobExecution.SlotClaim(assignment, generation)))
+                .orElse(null);
+    }
+
+    /**
+     * What the slot's callback may say of it when it also claims the next order: null when the slot must not
+     * take more now (stopping, out of service, its GPU failed or being checked), so that nothing is claimed
+     * only to be handed back.
+     */
+    private JobExecution.SlotClaim nextClaim(Slot slot) {
+        int generation = gpus.generation();
+        GpuRoster.Assignment assignment = gpus.assignment(slot.index);
+        if (stopping || slot.broken || !assignment.claims() || gpus.beingChecked(assignment.gpu())) {
+            return null;
+        }
+        return new JobExecution.SlotClaim(assignment, generation);
+    }
+
+    /** Runs a claimed order on the slot; returns the order its callback claimed next, or null. */
+    private JobExecution.Claimed start(Slot slot, JobExecution.Claimed claimed) throws InterruptedException {
+        Order order = claimed.order();
+        GpuRoster.Assignment assignment = claimed.claim().assignment();
+        if (stopping) {
+            Thread.interrupted(); // a shutdown interrupt must not stop the hand-back itself
+            spool.submit(JobExecution.shuttingDown(order, settings.nodeName(), clock));
+            return null;
+        }
+        JobExecution execution = new JobExecution(order, slot, assignment.gpu(), gpus.hidesGpusFromCpuRuns(), settings,
+                boss, runs, spool, clock, scriptTime, artifacts, () -> nextClaim(slot));
+        // Waits while a check allocates on the slot's GPU, and counts the GPU in use before any later
+        // check looks, so that no CUDA check runs beside this job's start.
+        boolean started;
+        try {
+            started = gpus.start(slot.index, assignment, claimed.claim().generation(),
+                    () -> running.put(slot.index, execution));
+        } catch (InterruptedException e) {
+            // Stopped while a check held the slot's GPU: the order goes back unrun, not lost.
+            spool.submit(JobExecution.shuttingDown(order, settings.nodeName(), clock));
+            throw e;
+        }
+        if (!started) {
+            // A check on another slot changed this slot's GPU since the claim (failed it, say): the order was
+            // claimed for a GPU the slot no longer has. Back to the queue, not run there.
+            GpuRoster.Assignment now = gpus.assignment(slot.index);
+            log.warn("the slot's GPU changed while it waited for work; handing the order back slot={} "
+                    + "claimedGpu={} gpuNow={} claimsNow={} order={}", slot.index, assignment.gpu(), now.gpu(),
+                    now.claims(), order.id());
+            spool.submit(JobExecution.stamped(OutcomeBuilder.handBack(order.jobId(), "SlotChanged",
+                    "the slot's GPU changed (a GPU check ran) while it waited for the order; not started"),
+                    order, settings.nodeName(), clock));
+            return null;
+        }
+        execute(slot, execution, order, assignment.gpu());
+        return execution.next();
+    }
+
+    /** An order the slot will not run after all goes straight back to the queue. */
+    private void giveBack(Slot slot, Order order) {
+        boolean interrupted = Thread.interrupted(); // a shutdown interrupt must not stop the hand-back itself
+        log.info("handing back the order the last callback claimed slot={} order={} stopping={} broken={}", slot.index,
+                order.id(), stopping, slot.broken);
+        spool.submit(stopping ? JobExecution.shuttingDown(order, settings.nodeName(), clock)
+                : JobExecution.stamped(OutcomeBuilder.handBack(order.jobId(), "SlotChanged",
+                        "the slot went out of service before the order started; not started"), order,
+                        settings.nodeName(), clock));
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

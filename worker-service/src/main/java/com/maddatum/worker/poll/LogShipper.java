@@ -9,7 +9,8 @@ import java.nio.charset.StandardCharsets;
  * Sends a running script's output to the Boss in batches (one a second), so people can watch it
  * live. Best effort and bounded: at most {@link #MAX_BATCH} bytes wait in memory; if the script
  * prints faster than that, the older part of the batch is dropped with a marker. The full logs stay
- * in the work directory, and the tail goes with the Outcome.
+ * in the work directory, and the tail goes with the Outcome. The last batch goes with the Outcome too
+ * ({@link #takeRest}), to a Boss that takes it there, instead of in a request of its own just before.
  */
 final class LogShipper implements ProcessSpec.OutputListener {
 
@@ -55,16 +56,35 @@ final class LogShipper implements ProcessSpec.OutputListener {
         }
     }
 
+    /**
+     * What has not been sent yet, to travel with the outcome instead of in a request of its own; null when
+     * there is none, or the Boss no longer wants it. Nothing is sent after this.
+     */
+    String takeRest() {
+        synchronized (sending) {
+            synchronized (this) {
+                String rest = pending.size() == 0 || unwanted ? null : text();
+                unwanted = true;
+                return rest;
+            }
+        }
+    }
+
+    private String text() {
+        String text = (skipped > 0 ? "[worker: " + skipped + " bytes of output skipped]\n" : "")
+                + pending.toString(StandardCharsets.UTF_8);
+        pending.reset();
+        skipped = 0;
+        return text;
+    }
+
     private void send() {
         String text;
         synchronized (this) {
             if (pending.size() == 0 || unwanted) {
                 return;
             }
-            text = (skipped > 0 ? "[worker: " + skipped + " bytes of output skipped]\n" : "")
-                    + pending.toString(StandardCharsets.UTF_8);
-            pending.reset();
-            skipped = 0;
+            text = text();
         }
         if (!boss.logs(orderId, node, attempt, text)) {
             unwanted = true;

@@ -36,6 +36,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -149,6 +150,34 @@ public class OutcomeSpool {
         }
     }
 
+    /**
+     * Delivers one Boss order's outcome (kept already) now, ahead of the rest, through {@code send}, which may
+     * add to its request what travels with this delivery only: the run's last log lines, a claim of the slot's
+     * next order. What it answers is handled as any delivery's (kept for a retry, replaced when refused,
+     * removed otherwise); then whatever else is pending goes too. Null when the outcome is not in the spool
+     * any more (a Worker sharing the directory delivered it).
+     */
+    public Answer deliverFirst(String orderId, int attempt, Function<Map<String, Object>, Answer> send) {
+        delivering.lock();
+        try {
+            String name = orderId + "-" + attempt;
+            Entry entry = unwritten.stream().filter(e -> e.name().equals(name)).findFirst()
+                    .orElseGet(() -> read(dir.resolve(name + ".json")));
+            Answer answer = null;
+            if (entry != null) {
+                answer = send.apply(entry.outcome());
+                log.info("outcome delivery order={} attempt={} status={} result={} next={}", orderId, attempt,
+                        entry.outcome().get("status"), answer.delivery(), answer.next() == null ? null : answer.next().id());
+                settle(entry, answer, new HashSet<>());
+            }
+            backoffs.values().forEach(Backoff::tryNow);
+            deliver();
+            return answer;
+        } finally {
+            delivering.unlock();
+        }
+    }
+
     /** Delivers pending outcomes, oldest first, to each callback whose back-off allows it. */
     @Scheduled(fixedDelayString = "${worker.spool-interval:1s}")
     public void flush() {
@@ -200,24 +229,29 @@ public class OutcomeSpool {
             if (!ready(entry.callback(), failing)) {
                 continue;
             }
-            Backoff backoff = backoff(entry.callback());
             Answer answer = send(entry);
             log.info("outcome delivery order={} attempt={} status={} result={}", entry.outcome().get("orderId"),
                     entry.outcome().get("attempt"), entry.outcome().get("status"), answer.delivery());
-            if (answer.delivery() == Delivery.RETRY) {
-                retries.increment();
-                failing.add(entry.callback());
-                Duration wait = backoff.failed(clock.instant());
-                log.warn("outcome not delivered, callback unreachable callback={} retryIn={}ms reason={}",
-                        entry.callback(), wait.toMillis(), answer.reason());
-                continue;
-            }
-            backoff.succeeded();
-            if (answer.delivery() == Delivery.REJECTED) {
-                replace(entry, answer.reason());
-            } else {
-                remove(entry);
-            }
+            settle(entry, answer, failing);
+        }
+    }
+
+    /** What a delivery's answer means for its entry: kept for a retry, replaced when refused, else removed. */
+    private void settle(Entry entry, Answer answer, Set<URI> failing) {
+        Backoff backoff = backoff(entry.callback());
+        if (answer.delivery() == Delivery.RETRY) {
+            retries.increment();
+            failing.add(entry.callback());
+            Duration wait = backoff.failed(clock.instant());
+            log.warn("outcome not delivered, callback unreachable callback={} retryIn={}ms reason={}",
+                    entry.callback(), wait.toMillis(), answer.reason());
+            return;
+        }
+        backoff.succeeded();
+        if (answer.delivery() == Delivery.REJECTED) {
+            replace(entry, answer.reason());
+        } else {
+            remove(entry);
         }
     }
 

@@ -51,6 +51,18 @@ final class ScriptedBoss extends Dispatcher {
     /** Called with each log batch's order id and text as it arrives. */
     volatile java.util.function.BiConsumer<String, String> onLogs = (order, text) -> { };
 
+    /**
+     * A Boss that speaks the one-round-trip protocol: its claims carry the job and the lease's end, and a
+     * callback with {@code next=true} is answered with the next queued order. Off: an older Boss.
+     */
+    volatile boolean embedsJobs;
+    /** How long a claim's lease lasts, as its answer says ({@code leaseExpiresAt}). */
+    volatile Duration lease = Duration.ofMinutes(5);
+    /** Each callback's query ({@code ""} when none), in order. */
+    final List<String> callbackQueries = new CopyOnWriteArrayList<>();
+    /** Runs on each callback before it is answered, with its body and whether it asks for the next order. */
+    volatile java.util.function.BiConsumer<JsonNode, Boolean> onCallback = (body, next) -> { };
+
     static String orderId(int n) {
         return String.format("%024x", n);
     }
@@ -74,7 +86,7 @@ final class ScriptedBoss extends Dispatcher {
         if (path.startsWith("/bored")) {
             boredCalls.add(path + "?" + request.getUrl().encodedQuery());
             duringClaim.run();
-            String order = orders.poll();
+            String order = claimed();
             return order == null ? new MockResponse.Builder().code(204).build() : json(order);
         }
         if (path.startsWith("/blobs")) {
@@ -98,9 +110,27 @@ final class ScriptedBoss extends Dispatcher {
             registrations.add(JSON.readTree(request.getBody().utf8()));
         }
         if (path.equals("/callback")) {
-            callbacks.add(JSON.readTree(request.getBody().utf8()));
+            String query = request.getUrl().encodedQuery() == null ? "" : request.getUrl().encodedQuery();
+            boolean next = embedsJobs && query.contains("next=true");
+            JsonNode body = JSON.readTree(request.getBody().utf8());
+            callbackQueries.add(query);
+            callbacks.add(body);
+            onCallback.accept(body, next);
+            String claimed = next ? claimed() : null;
+            return json(claimed == null ? "{\"duplicate\":false}" : "{\"duplicate\":false,\"next\":" + claimed + "}");
         }
         return json("{}");
+    }
+
+    /** The next queued order as a claim answers it: with its job and lease end when {@link #embedsJobs}. */
+    private String claimed() {
+        String order = orders.poll();
+        if (order == null || !embedsJobs) {
+            return order;
+        }
+        String jobId = JSON.readTree(order).get("jobId").asString();
+        return order.substring(0, order.length() - 1) + ",\"leaseExpiresAt\":\"" + java.time.Instant.now().plus(lease)
+                + "\",\"job\":" + jobs.get(jobId) + "}";
     }
 
     private MockResponse blob(RecordedRequest request, String path) {

@@ -39,6 +39,7 @@ final class WorkerHarness implements AutoCloseable {
     final OutcomeSpool spool;
     final GpuRoster gpus;
     final BlobCache cache;
+    final Runs runs;
     private final Thread ticker;
     private volatile boolean ticking = true;
     private boolean shutDown;
@@ -80,7 +81,7 @@ final class WorkerHarness implements AutoCloseable {
                 MutableClock.stopped(), meters, budget);
         BossBlobs blobs = new BossBlobs(settings, TestSettings.JSON);
         cache = new BlobCache(settings, blobs, meters);
-        Runs runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
+        runs = new Runs(new ScriptLauncher(settings, runner, TestSettings.JSON), new OutcomeBuilder(TestSettings.JSON),
                 TestSettings.manifests(settings), janitor.apply(settings), new RunInputs(cache, settings, meters), settings,
                 budget);
         gpus = roster.apply(settings);
