@@ -1,7 +1,8 @@
 # The Worker's warm interpreter (runner/WarmInterpreters). Started with `python -u -c <this>` ahead of
 # a job, it waits on stdin for that one job, turns into the script as `python -u <script> <args>` would
 # have started it, runs it once and exits: a process is never reused. Before the job it imports only
-# runpy (and what runpy imports); it reads its job with os.read, so nothing of what follows on stdin
+# runpy and pkgutil (and what they import: typing, re, enum...), which read nothing of the environment
+# as they load; it reads its job with os.read, so nothing of what follows on stdin
 # (the Job JSON, then end of file, as a cold start gets it) is taken from the script.
 #
 # Job header: b"<length>\n" then <length> bytes of NUL-separated fields:
@@ -71,6 +72,7 @@ def _added_at_start_up():
 
 def _main():
     import atexit
+    import pkgutil  # run_path imports it (and typing, re, enum) on first use: before the job, not after
     import runpy  # part of the start-up that overlaps the previous job
     added = _added_at_start_up()
     job = _job()
