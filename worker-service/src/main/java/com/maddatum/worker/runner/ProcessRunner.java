@@ -92,9 +92,9 @@ public class ProcessRunner {
             launch = launch(spec.command(), spec.workDir(), spec.environment(), spec.inheritEnvironment(),
                     spec.workDir().getFileName().toString());
         } catch (IOException e) {
-            return new Running(spec, null, started, e.getMessage(), null, false);
+            return new Running(spec, null, started, e.getMessage(), null, false, new byte[0]);
         }
-        return new Running(spec, launch.process, started, null, launch.processes, false);
+        return new Running(spec, launch.process, started, null, launch.processes, false, new byte[0]);
     }
 
     /**
@@ -118,15 +118,23 @@ public class ProcessRunner {
         if (!waiting.process.isAlive()) {
             return null;
         }
+        // The first bytes go here, into an empty pipe, so this never blocks: a launcher that died since the
+        // look above fails the write (EPIPE), not the job. The rest, which a launcher stuck in its start-up
+        // would never read, goes with the stdin, on the run's own thread, under the run's timeout.
+        int now = Math.min(header.length, HEADER_AT_ONCE);
         try {
             OutputStream in = waiting.process.getOutputStream();
-            in.write(header);
-            in.flush(); // a launcher that died since the look above fails this (EPIPE), not the job
+            in.write(header, 0, now);
+            in.flush();
         } catch (IOException e) {
             return null;
         }
-        return new Running(spec, waiting.process, started, null, waiting.processes, true);
+        return new Running(spec, waiting.process, started, null, waiting.processes, true,
+                java.util.Arrays.copyOfRange(header, now, header.length));
     }
+
+    /** Well within a pipe's buffer (4 KiB at the least, 64 KiB on Linux by default). */
+    static final int HEADER_AT_ONCE = 4096;
 
     /**
      * Ends a process that waits for a job it will not get: its stdin closed (a launcher then exits by
@@ -228,10 +236,13 @@ public class ProcessRunner {
         private final Thread[] pumps;
         private final CompletableFuture<StopReason> stopRequest = new CompletableFuture<>();
         private final boolean warm;
+        /** What goes to stdin before the spec's own: the rest of a warm interpreter's job header. */
+        private final byte[] stdinFirst;
 
         private Running(ProcessSpec spec, Process process, Instant startedAt, String startError, RunProcesses processes,
-                boolean warm) {
+                boolean warm, byte[] stdinFirst) {
             this.warm = warm;
+            this.stdinFirst = stdinFirst;
             this.spec = spec;
             this.process = process;
             this.startedAt = startedAt;
@@ -357,6 +368,7 @@ public class ProcessRunner {
 
         private void feedStdin() {
             try (OutputStream in = process.getOutputStream()) {
+                in.write(stdinFirst);
                 in.write(spec.stdin());
             } catch (IOException e) {
                 // The script does not read stdin, or has ended: that is its right.

@@ -209,6 +209,27 @@ class WarmInterpretersTest {
         assertThat(result.stdoutTail()).isEqualTo("sleeping\n");
     }
 
+    /** A hand-over never waits on the interpreter: one stuck starting up is a stuck script, ended by its timeout. */
+    @Test
+    void aWarmInterpreterStuckInItsStartUpIsEndedByTheJobsTimeout() throws Exception {
+        Path site = Files.createDirectories(root.resolve("site"));
+        Files.writeString(site.resolve("sitecustomize.py"),
+                "import sys, time\nif '-c' in sys.orig_argv:\n    time.sleep(300)\n"); // launchers only
+        Path ok = script("ok.py", "print('ok')\n");
+        Map<String, String> env = Map.of("PYTHONPATH", site.toString());
+        awaitWaiting(spec(ok, env, null), null);
+        ProcessSpec base = spec(ok, env, null, "j".repeat(200_000)); // a header far beyond a pipe's buffer
+        ProcessSpec spec = new ProcessSpec(base.command(), base.workDir(), base.environment(), false, base.stdin(),
+                Duration.ofSeconds(1), base.maxLogBytes(), base.tailBytes(), Duration.ofMillis(500), null);
+        long start = System.nanoTime();
+        ProcessRunner.Running running = pool().start(spec, null, true);
+        assertThat(running.warm()).isTrue();
+        ProcessResult result = running.await();
+        assertThat(result.timedOut()).isTrue();
+        assertThat(result.stuck()).isFalse();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
+    }
+
     @Test
     void variablesThatChangeWithEveryRunKeepTheWarmInterpreter() throws Exception {
         Path probe = script("probe.py", "import os\nprint(os.environ['BOSS_ORDER_ID'], os.environ['JOB_FILE'])\n");
