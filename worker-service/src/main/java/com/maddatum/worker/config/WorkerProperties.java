@@ -54,10 +54,12 @@ public record WorkerProperties(
         @DefaultValue("false") boolean localAllowRemote,
         @Valid @DefaultValue GpuCheck gpuCheck,
         @Valid @DefaultValue Cache cache,
-        @Valid @DefaultValue Artifacts artifacts) {
+        @Valid @DefaultValue Artifacts artifacts,
+        @Valid @DefaultValue WarmInterpreter warmInterpreter) {
 
     /** Null (a test that builds the record by hand) means the defaults. */
     public WorkerProperties {
+        warmInterpreter = warmInterpreter == null ? WarmInterpreter.DEFAULTS : warmInterpreter;
         gpuCheck = gpuCheck == null ? GpuCheck.DEFAULTS : gpuCheck;
         cache = cache == null ? Cache.DEFAULTS : cache;
         artifacts = artifacts == null ? Artifacts.DEFAULTS : artifacts;
@@ -114,6 +116,16 @@ public record WorkerProperties(
         public boolean isMaxBytesNotNegative() {
             return maxBytes == null || maxBytes.toBytes() >= 0;
         }
+    }
+
+    /**
+     * A warm interpreter per slot ({@code runner/WarmInterpreters}): the next job's Python process is started
+     * while the slot runs or waits for a job, and waits on stdin for it, so that a job does not wait for the
+     * interpreter's start-up. Each job still gets a process of its own. False: every script starts cold.
+     */
+    public record WarmInterpreter(@DefaultValue("true") boolean enabled) {
+
+        public static final WarmInterpreter DEFAULTS = new WarmInterpreter(true);
     }
 
     /**

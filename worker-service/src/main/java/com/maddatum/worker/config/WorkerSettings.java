@@ -229,6 +229,7 @@ public class WorkerSettings {
     public String visibleDevices() { return visibleDevices; }
     public List<String> configuredLabels() { return configuredLabels; }
     public WorkerProperties.GpuCheck gpuCheck() { return properties.gpuCheck(); }
+    public WorkerProperties.WarmInterpreter warmInterpreter() { return properties.warmInterpreter(); }
     public int slots() { return slots; }
     public List<String> labels() { return labels; }
     public Optional<String> token() { return token; }

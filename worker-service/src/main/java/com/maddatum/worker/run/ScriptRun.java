@@ -113,7 +113,8 @@ public final class ScriptRun {
             if (early != null) {
                 running.stop(early); // asked before the process existed
             }
-            log.info("script started run={} pid={} script={}", name, running.pid(), job.get("scriptName"));
+            log.info("script started run={} pid={} script={} warm={}", name, running.pid(), job.get("scriptName"),
+                    running.warm());
             ProcessResult result = running.await();
             StopReason honoured = result.stoppedBy();
             Map<String, Object> outcome = fetched(runs.outcomes().fromResult(result, jobId, progress.last()), staged.fetchSeconds());

@@ -87,36 +87,141 @@ public class ProcessRunner {
     /** Starts the process; a process that cannot start still yields a handle whose result says why. */
     public Running start(ProcessSpec spec) {
         Instant started = clock.instant();
-        List<String> command = new ArrayList<>(spec.command());
+        Launch launch;
+        try {
+            launch = launch(spec.command(), spec.workDir(), spec.environment(), spec.inheritEnvironment(),
+                    spec.workDir().getFileName().toString());
+        } catch (IOException e) {
+            return new Running(spec, null, started, e.getMessage(), null, false, new byte[0]);
+        }
+        return new Running(spec, launch.process, started, null, launch.processes, false, new byte[0]);
+    }
+
+    /**
+     * Starts a process ahead of its job (a warm interpreter, {@link WarmInterpreters}) as {@link #start}
+     * would, in its own session and with its own run marker, with only {@code environment}; nothing reads
+     * its output until {@link #handOver}. Its run's processes are those started from now on.
+     */
+    Prestarted prestart(List<String> command, Path dir, Map<String, String> environment) throws IOException {
+        Launch launch = launch(command, dir, environment, false, "warm");
+        return new Prestarted(launch.process, launch.runId, launch.processes);
+    }
+
+    /**
+     * Gives {@code waiting} its job: writes {@code header} (which must hand it {@code spec}'s environment
+     * with {@link Prestarted#runId} as {@link #RUN_MARKER}) to its stdin, then, as {@link #start} does,
+     * {@code spec}'s stdin, with {@code spec}'s output files, limits and kill. Null when the process is
+     * gone or cannot read its job: the caller discards it and starts the job another way.
+     */
+    Running handOver(Prestarted waiting, ProcessSpec spec, byte[] header) {
+        Instant started = clock.instant();
+        if (!waiting.process.isAlive()) {
+            return null;
+        }
+        // The first bytes go here, into an empty pipe, so this never blocks: a launcher that died since the
+        // look above fails the write (EPIPE), not the job. The rest, which a launcher stuck in its start-up
+        // would never read, goes with the stdin, on the run's own thread, under the run's timeout.
+        int now = Math.min(header.length, HEADER_AT_ONCE);
+        try {
+            OutputStream in = waiting.process.getOutputStream();
+            in.write(header, 0, now);
+            in.flush();
+        } catch (IOException e) {
+            return null;
+        }
+        return new Running(spec, waiting.process, started, null, waiting.processes, true,
+                java.util.Arrays.copyOfRange(header, now, header.length));
+    }
+
+    /** Well within a pipe's buffer (4 KiB at the least, 64 KiB on Linux by default). */
+    static final int HEADER_AT_ONCE = 4096;
+
+    /**
+     * Ends a process that waits for a job it will not get: its stdin closed (a launcher then exits by
+     * itself), SIGTERM to it and anything of its run, SIGKILL after {@code grace}; its pipes closed. The
+     * JDK reaps it, so it leaves no zombie and no descriptor behind.
+     */
+    void discard(Prestarted waiting, Duration grace) {
+        closeQuietly(waiting.process.getOutputStream());
+        try {
+            if (waiting.process.isAlive() && !waiting.processes.kill(waiting.process, grace, grace)) {
+                log.error("a waiting interpreter outlived SIGKILL pid={}", waiting.process.pid());
+            }
+        } catch (InterruptedException e) {
+            waiting.process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        } finally {
+            closeQuietly(waiting.process.getInputStream());
+            closeQuietly(waiting.process.getErrorStream());
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable stream) {
+        try {
+            stream.close();
+        } catch (IOException e) {
+            // Closing a pipe whose other end is gone: nothing is lost.
+        }
+    }
+
+    private record Launch(Process process, String runId, RunProcesses processes) {}
+
+    private Launch launch(List<String> given, Path dir, Map<String, String> extra, boolean inherit, String runName)
+            throws IOException {
+        List<String> command = new ArrayList<>(given);
         if (SETSID != null) {
             // setsid would start and then fail to exec a missing program: find it first, as exec would
             // on the Worker's PATH, and say so the way ProcessBuilder would have.
             String program = resolve(command.get(0));
             if (program == null) {
-                return new Running(spec, null, started, "Cannot run program \"" + command.get(0)
-                        + "\": not found or not executable", null);
+                throw new IOException("Cannot run program \"" + command.get(0) + "\": not found or not executable");
             }
             command.set(0, program);
             command.add(0, SETSID);
         }
-        ProcessBuilder builder = new ProcessBuilder(command).directory(spec.workDir().toFile());
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile());
         Map<String, String> environment = builder.environment();
-        if (!spec.inheritEnvironment()) {
+        if (!inherit) {
             environment.clear();
         }
-        environment.putAll(spec.environment());
-        String runId = spec.workDir().getFileName() + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        environment.putAll(extra);
+        String runId = runName + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
         environment.put(RUN_MARKER, runId);
         RunProcesses processes = new RunProcesses(RUN_MARKER + "=" + runId, RunProcesses.ticksBefore(), proc,
                 RunProcesses.SCAN_TIMEOUT);
-        Process process;
-        try {
-            process = launcher.start(builder);
-        } catch (IOException e) {
-            return new Running(spec, null, started, e.getMessage(), null);
-        }
+        Process process = launcher.start(builder);
         processes.started(process.pid(), SETSID != null);
-        return new Running(spec, process, started, null, processes);
+        return new Launch(process, runId, processes);
+    }
+
+    /**
+     * A process started ahead of its job ({@link #prestart}). Whoever {@link #claim}s it first (the job it
+     * is handed to, a discard, the note that it died) is its only owner.
+     */
+    static final class Prestarted {
+        private final Process process;
+        private final String runId;
+        private final RunProcesses processes;
+        private final java.util.concurrent.atomic.AtomicBoolean claimed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        private Prestarted(Process process, String runId, RunProcesses processes) {
+            this.process = process;
+            this.runId = runId;
+            this.processes = processes;
+        }
+
+        Process process() {
+            return process;
+        }
+
+        /** The value of {@link #RUN_MARKER} it was started with, which its job's environment must carry on. */
+        String runId() {
+            return runId;
+        }
+
+        boolean claim() {
+            return claimed.compareAndSet(false, true);
+        }
     }
 
     /** A started process. {@link #await} blocks until it ends; {@link #stop} may be called from any thread. */
@@ -130,8 +235,14 @@ public class ProcessRunner {
         private final OutputCapture stderr;
         private final Thread[] pumps;
         private final CompletableFuture<StopReason> stopRequest = new CompletableFuture<>();
+        private final boolean warm;
+        /** What goes to stdin before the spec's own: the rest of a warm interpreter's job header. */
+        private final byte[] stdinFirst;
 
-        private Running(ProcessSpec spec, Process process, Instant startedAt, String startError, RunProcesses processes) {
+        private Running(ProcessSpec spec, Process process, Instant startedAt, String startError, RunProcesses processes,
+                boolean warm, byte[] stdinFirst) {
+            this.warm = warm;
+            this.stdinFirst = stdinFirst;
             this.spec = spec;
             this.process = process;
             this.startedAt = startedAt;
@@ -153,6 +264,11 @@ public class ProcessRunner {
 
         public long pid() {
             return process == null ? -1 : process.pid();
+        }
+
+        /** Whether the job went to an interpreter started ahead of it ({@link WarmInterpreters}). */
+        public boolean warm() {
+            return warm;
         }
 
         /**
@@ -252,6 +368,7 @@ public class ProcessRunner {
 
         private void feedStdin() {
             try (OutputStream in = process.getOutputStream()) {
+                in.write(stdinFirst);
                 in.write(spec.stdin());
             } catch (IOException e) {
                 // The script does not read stdin, or has ended: that is its right.

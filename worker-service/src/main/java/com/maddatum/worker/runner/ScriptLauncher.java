@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -32,11 +33,20 @@ public class ScriptLauncher {
     private final ProcessRunner runner;
     private final JsonMapper json;
     private final Map<String, String> passedEnvironment;
+    private final WarmInterpreters warm;
 
+    /** Every script starts cold. */
     public ScriptLauncher(WorkerSettings settings, ProcessRunner runner, JsonMapper json) {
+        this(settings, runner, json, null);
+    }
+
+    /** {@code warm}: the interpreters waiting for a job ({@code null}: every script starts cold). */
+    @Autowired
+    public ScriptLauncher(WorkerSettings settings, ProcessRunner runner, JsonMapper json, WarmInterpreters warm) {
         this.settings = settings;
         this.runner = runner;
         this.json = json;
+        this.warm = warm;
         this.passedEnvironment = passed(System.getenv(), settings.scriptEnvironment());
     }
 
@@ -114,8 +124,10 @@ public class ScriptLauncher {
             env.put("CUDA_DEVICE_ORDER", "PCI_BUS_ID");
             env.put("CUDA_VISIBLE_DEVICES", gpu.toString());
         }
-        return runner.start(new ProcessSpec(command, workDir, env, false, jobBytes, timeout(job),
-                settings.maxLogBytes(), settings.logTailBytes(), settings.killGrace(), listener, progress));
+        ProcessSpec spec = new ProcessSpec(command, workDir, env, false, jobBytes, timeout(job),
+                settings.maxLogBytes(), settings.logTailBytes(), settings.killGrace(), listener, progress);
+        // "warm": false opts a job out, for a script that must start in a fresh interpreter of its own.
+        return warm == null ? runner.start(spec) : warm.start(spec, gpu, !Boolean.FALSE.equals(job.get("warm")));
     }
 
     /**

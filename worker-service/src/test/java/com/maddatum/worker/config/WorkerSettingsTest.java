@@ -34,7 +34,7 @@ class WorkerSettingsTest {
                 root.resolve("work").toString(), null, slots, List.of("bigmem"), Duration.ofSeconds(1),
                 Duration.ofSeconds(20), Duration.ofHours(1), Duration.ofSeconds(30), Duration.ofSeconds(60),
                 Duration.ofSeconds(5), token, tokenFile, root.resolve("spool").toString(), 1 << 20, 65536,
-                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false, null, null, null);
+                Duration.ofSeconds(10), 200, TestSettings.ENVIRONMENT, 8, 1 << 20, false, null, null, null, null);
     }
 
     private java.util.Optional<String> token(String token, String tokenFile) {

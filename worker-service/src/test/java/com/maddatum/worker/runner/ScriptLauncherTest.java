@@ -107,6 +107,59 @@ class ScriptLauncherTest {
                 .doesNotContainKeys("dataFile", "inputDir");
     }
 
+    /** The same jobs on warm interpreters: each after the first starts on the one the last left waiting. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void onAWarmInterpreterTheJobArrivesTheSameWay() throws Exception {
+        WorkerSettings settings = TestSettings.settings("http://127.0.0.1:9", scripts, root, null);
+        ProcessRunner runner = new ProcessRunner(Clock.systemUTC());
+        WarmInterpreters warm = new WarmInterpreters(runner, true, root, 2);
+        launcher = new ScriptLauncher(settings, runner, TestSettings.JSON, warm);
+        try {
+            Files.copy(TestSettings.fixtureScripts().resolve("environment.py"), scripts.resolve("environment.py"));
+            assertThat(launcher.launch(job("reader.py"), "order-0-a1", 3, Map.of("BOSS_ORDER_ID", "order-0"))
+                    .await().exitCode()).isZero();
+            ProcessRunner.Running reading = awaitWarmLaunch(warm, job("reader.py"), 3);
+            Map<String, Object> outcome = new OutcomeBuilder(TestSettings.JSON).fromResult(reading.await(), "job-1");
+            assertThat(outcome).containsEntry("status", 200).containsEntry("argv", true)
+                    .containsEntry("sameOnStdin", true).containsEntry("sameInArgv", true)
+                    .containsEntry("orderId", "order-1").containsEntry("cuda", "3")
+                    .containsEntry("dataDir", root.resolve("data").toString());
+            assertThat((String) outcome.get("outputDir")).isEqualTo(outcome.get("cwd")).endsWith("order-1-a1");
+
+            Map<String, Object> large = job("reader.py");
+            large.put("padding", "p".repeat(200 * 1024));
+            assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(awaitWarmLaunch(warm, large, 3).await(), "job-1"))
+                    .containsEntry("status", 200).containsEntry("argv", false).containsEntry("sameOnStdin", true);
+
+            ProcessRunner.Running environment = awaitWarmLaunch(warm, job("environment.py"), 3);
+            Map<String, Object> seen = new OutcomeBuilder(TestSettings.JSON).fromResult(environment.await(), "job-1");
+            java.util.Set<String> allowed = new java.util.HashSet<>(java.util.Set.of("JOB_FILE", "DATA_DIR", "OUTPUT_DIR",
+                    "PYTHONUNBUFFERED", "BOSS_ORDER_ID", "CUDA_DEVICE_ORDER", "CUDA_VISIBLE_DEVICES",
+                    ProcessRunner.RUN_MARKER, "LC_CTYPE"));
+            allowed.addAll(ScriptLauncher.passed(System.getenv(), TestSettings.ENVIRONMENT).keySet());
+            assertThat((java.util.List<Object>) seen.get("env")).allMatch(allowed::contains, "allowed")
+                    .contains("OUTPUT_DIR", ProcessRunner.RUN_MARKER).doesNotContain("WORKER_TOKEN");
+            assertThat(seen).containsEntry("pid", (int) environment.pid()).containsEntry("session", (int) environment.pid());
+
+            Map<String, Object> optOut = job("reader.py");
+            optOut.put("warm", false);
+            ProcessRunner.Running cold = launcher.launch(optOut, "order-1-a1", 3, Map.of("BOSS_ORDER_ID", "order-1"));
+            assertThat(cold.warm()).isFalse();
+            assertThat(cold.await().exitCode()).isZero();
+        } finally {
+            warm.close();
+        }
+    }
+
+    private ProcessRunner.Running awaitWarmLaunch(WarmInterpreters warm, Map<String, Object> job, Integer gpu)
+            throws Exception {
+        ProcessRunnerTest.awaitCondition(() -> warm.waiting() == 1, java.time.Duration.ofSeconds(20));
+        ProcessRunner.Running running = launcher.launch(job, "order-1-a1", gpu, Map.of("BOSS_ORDER_ID", "order-1"));
+        assertThat(running.warm()).isTrue();
+        return running;
+    }
+
     @Test
     void aJobMayCarryItsOwnTimeout() {
         assertThat(launcher.timeout(Map.of("timeoutSeconds", 1.5)).toMillis()).isEqualTo(1500);

@@ -117,6 +117,7 @@ public final class TestSettings {
                 shutdownGrace, killGrace, token, null, root.resolve("spool").toString(), 1 << 20,
                 64 * 1024, Duration.ofSeconds(3), 50, ENVIRONMENT, localQueue, 64 * 1024, false, gpuCheck,
                 new WorkerProperties.Cache(root.resolve("cache").toString(), DataSize.ofMegabytes(64), Duration.ofSeconds(5)),
-                new WorkerProperties.Artifacts(DataSize.ofMegabytes(64), 500, ARTIFACT_RETRY_FOR, Duration.ofSeconds(5)));
+                new WorkerProperties.Artifacts(DataSize.ofMegabytes(64), 500, ARTIFACT_RETRY_FOR, Duration.ofSeconds(5)),
+                null);
     }
 }

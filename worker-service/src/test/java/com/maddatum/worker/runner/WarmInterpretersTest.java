@@ -1,0 +1,376 @@
+package com.maddatum.worker.runner;
+
+import static com.maddatum.worker.runner.ProcessRunnerTest.awaitCondition;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.maddatum.worker.support.TestSettings;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Real interpreters: each script is run cold ({@link ProcessRunner#start}) and on a warm interpreter, and
+ * what the Worker sees of the two (exit code, stdout, stderr, what was killed) must be the same.
+ */
+class WarmInterpretersTest {
+
+    @TempDir
+    Path root;
+
+    private final ProcessRunner runner = new ProcessRunner(Clock.systemUTC());
+    private WarmInterpreters warm;
+    private final List<Long> started = new ArrayList<>();
+
+    private WarmInterpreters pool() throws IOException {
+        if (warm == null) {
+            warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2);
+        }
+        return warm;
+    }
+
+    @AfterEach
+    void closePool() throws Exception {
+        if (warm != null) {
+            warm.close();
+        }
+    }
+
+    private Path script(String name, String source) throws IOException {
+        Path dir = Files.createDirectories(root.resolve("scripts"));
+        return Files.writeString(dir.resolve(name), source);
+    }
+
+    private ProcessSpec spec(Path script, Map<String, String> env, byte[] stdin, String... args) throws IOException {
+        Path work = Files.createDirectories(root.resolve("work"));
+        List<String> command = new ArrayList<>(List.of(TestSettings.python(), "-u", script.toString()));
+        command.addAll(List.of(args));
+        Map<String, String> environment = new HashMap<>(env);
+        environment.put("PATH", System.getenv("PATH"));
+        environment.put("PYTHONUNBUFFERED", "1");
+        environment.put("OUTPUT_DIR", work.toString());
+        return new ProcessSpec(command, work, environment, false, stdin, Duration.ofSeconds(30), 1 << 20, 64 * 1024,
+                Duration.ofSeconds(2), null);
+    }
+
+    private ProcessSpec spec(Path script, String... args) throws IOException {
+        return spec(script, Map.of("FOO", "bar"), "{\"_id\": \"job-1\"}".getBytes(StandardCharsets.UTF_8), args);
+    }
+
+    /** Starts {@code spec} on an interpreter that waits for it, priming the pool with a first run if it is empty. */
+    private ProcessRunner.Running startWarm(ProcessSpec spec, Integer gpu) throws Exception {
+        awaitWaiting(spec, gpu);
+        ProcessRunner.Running running = pool().start(spec, gpu, true);
+        assertThat(running.warm()).as("ran on a warm interpreter").isTrue();
+        started.add(running.pid());
+        return running;
+    }
+
+    private void awaitWaiting(ProcessSpec spec, Integer gpu) throws Exception {
+        if (pool().waiting() == 0) {
+            pool().start(spec, gpu, true).await(); // cold, and leaves the next one started
+        }
+        awaitCondition(() -> pool().waiting() == 1, Duration.ofSeconds(20));
+    }
+
+    private record Seen(Integer exitCode, String stdout, String stderr) {}
+
+    private static Seen seen(ProcessResult result) {
+        return new Seen(result.exitCode(), result.stdoutTail(), result.stderrTail());
+    }
+
+    private void assertSameColdAndWarm(Path script, String... args) throws Exception {
+        Seen cold = seen(runner.start(spec(script, args)).await());
+        Seen warm = seen(startWarm(spec(script, args), null).await());
+        assertThat(warm).isEqualTo(cold);
+    }
+
+    @Test
+    void aScriptSeesWhatAColdStartGivesIt() throws Exception {
+        Path probe = script("probe.py", """
+                import json, os, sys
+                env = {k: v for k, v in os.environ.items() if k != "WORKER_RUN_ID"}
+                print(json.dumps({"argv": sys.argv, "path": sys.path, "cwd": os.getcwd(), "env": env,
+                                  "stdin": sys.stdin.read(), "name": __name__, "file": __file__,
+                                  "main": sys.modules["__main__"].__file__, "flags": str(sys.flags),
+                                  "marker": "WORKER_RUN_ID" in os.environ, "session": os.getsid(0) == os.getpid()},
+                                 sort_keys=True))
+                """);
+        Seen cold = seen(runner.start(spec(probe, "{\"_id\": \"job-1\"}")).await());
+        Seen warm = seen(startWarm(spec(probe, "{\"_id\": \"job-1\"}"), null).await());
+        assertThat(warm).isEqualTo(cold);
+        assertThat(cold.stdout()).contains("\"stdin\": \"{\\\"_id\\\": \\\"job-1\\\"}\"").contains("\"marker\": true")
+                .contains("\"session\": true").contains("\"name\": \"__main__\"");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "import sys\nprint('out')\nsys.exit(3)\n",
+        "import sys\nsys.exit('a message for stderr')\n",
+        "import sys\nsys.exit(None)\n",
+        "def f():\n    raise ValueError('boom')\nprint('before')\nf()\n",
+        "def f(:\n    pass\n",
+        "raise KeyboardInterrupt\n",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n",
+        "import sys\nsys.excepthook = lambda t, v, tb: print('hook', t.__name__, tb.tb_frame.f_code.co_filename == __file__)\nraise RuntimeError\n",
+        "import atexit\natexit.register(lambda: print('atexit ran'))\ntry:\n    raise KeyError(1)\nexcept KeyError as e:\n    raise ValueError(2) from e\n",
+        "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), print('thread done'))).start()\nraise SystemExit(4)\n",
+    })
+    void exitCodesSystemExitUncaughtExceptionsAndSignalsEndAsAColdStartDoes(String source) throws Exception {
+        assertSameColdAndWarm(script("ending.py", source));
+    }
+
+    @Test
+    void aJobLargerThanAPipeBufferOnStdinArrivesWhole() throws Exception {
+        Path reader = script("reader.py", "import hashlib, sys\ndata = sys.stdin.buffer.read()\n"
+                + "print(len(data), hashlib.sha256(data).hexdigest())\n");
+        byte[] big = "x".repeat(300_000).getBytes(StandardCharsets.UTF_8);
+        Seen cold = seen(runner.start(spec(reader, Map.of(), big)).await());
+        Seen warm = seen(startWarm(spec(reader, Map.of(), big), null).await());
+        assertThat(warm).isEqualTo(cold);
+        assertThat(cold.stdout()).startsWith("300000 ");
+    }
+
+    @Test
+    void logCapsAndProgressLinesHoldOnAWarmRunAsOnACold() throws Exception {
+        Path chatty = script("chatty.py", """
+                import sys
+                for step in range(3):
+                    sys.stdout.write('##progress {"step": %d, "value": %d.5}\\n' % (step, step))
+                sys.stderr.write("e" * 300_000)
+                print("x" * 300_000)
+                print('{"status": 200, "loss": 1.0}')
+                """);
+        awaitWaiting(spec(chatty), null); // primed apart, so that each progress below sees one run
+        List<Object> seen = new ArrayList<>();
+        for (boolean warmRun : new boolean[] {false, true}) {
+            Progress progress = new Progress();
+            ProcessSpec base = spec(chatty);
+            ProcessSpec capped = new ProcessSpec(base.command(), base.workDir(), base.environment(), false, base.stdin(),
+                    base.timeout(), 100_000, 4096, base.killGrace(), null, progress);
+            ProcessResult result = warmRun ? startWarm(capped, null).await() : runner.start(capped).await();
+            seen.add(List.of(result.exitCode(), result.logsTruncated(), result.stdoutBytes(), result.stderrBytes(),
+                    result.lastStdoutLine(), Files.size(base.workDir().resolve("stdout.log")),
+                    Files.size(base.workDir().resolve("stderr.log")), progress.pending().points(), progress.last()));
+        }
+        assertThat(seen.get(1)).isEqualTo(seen.get(0));
+        assertThat(seen.get(0).toString()).contains("true").contains("Point[step=2, value=2.5]");
+    }
+
+    @Test
+    void stoppingAWarmRunKillsTheChildrenItSpawnedAsACold() throws Exception {
+        Path spawner = TestSettings.fixtureScripts().resolve("spawner.py");
+        awaitWaiting(spec(TestSettings.fixtureScripts().resolve("ok.py")), null); // same directory: it fits
+        ProcessRunner.Running running = startWarm(spec(spawner), null);
+        Path pidFile = root.resolve("work/child.pid");
+        awaitCondition(() -> Files.exists(pidFile) && !Files.readString(pidFile).isBlank(), Duration.ofSeconds(20));
+        long child = Long.parseLong(Files.readString(pidFile).trim());
+        running.stop(StopReason.CANCELLED);
+        ProcessResult result = running.await();
+        assertThat(result.killedBecause()).isEqualTo("cancelled");
+        assertThat(result.exitCode()).isEqualTo(143); // SIGTERM, as a cold script dies of it
+        assertThat(result.stuck()).isFalse();
+        awaitCondition(() -> ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false) == false,
+                Duration.ofSeconds(5));
+    }
+
+    /** The grandchild leaves the session: only the run's marker, set through os.environ, finds it. */
+    @Test
+    void aGrandchildThatLeftTheSessionIsFoundByTheMarkerTheJobWasGiven() throws Exception {
+        Path escaper = TestSettings.fixtureScripts().resolve("escaper.py");
+        ProcessResult cold = runner.start(spec(escaper)).await();
+        ProcessResult warmResult = startWarm(spec(escaper), null).await();
+        assertThat(warmResult.leftovers()).isEqualTo(cold.leftovers()).isEqualTo(1);
+        assertThat(warmResult.exitCode()).isEqualTo(cold.exitCode());
+        assertThat(warmResult.lastStdoutLine()).contains("\"status\": 200");
+        assertThat(warmResult.stuck()).isFalse();
+    }
+
+    @Test
+    void aTimeoutKillsAWarmRunAsItKillsACold() throws Exception {
+        Path sleeper = script("sleeper.py", "import time\nprint('sleeping')\ntime.sleep(300)\n");
+        ProcessSpec base = spec(sleeper);
+        ProcessSpec short_ = new ProcessSpec(base.command(), base.workDir(), base.environment(), false, base.stdin(),
+                Duration.ofMillis(500), base.maxLogBytes(), base.tailBytes(), base.killGrace(), null);
+        ProcessResult result = startWarm(short_, null).await();
+        assertThat(result.timedOut()).isTrue();
+        assertThat(result.stdoutTail()).isEqualTo("sleeping\n");
+    }
+
+    /** A hand-over never waits on the interpreter: one stuck starting up is a stuck script, ended by its timeout. */
+    @Test
+    void aWarmInterpreterStuckInItsStartUpIsEndedByTheJobsTimeout() throws Exception {
+        Path site = Files.createDirectories(root.resolve("site"));
+        Files.writeString(site.resolve("sitecustomize.py"),
+                "import sys, time\nif '-c' in sys.orig_argv:\n    time.sleep(300)\n"); // launchers only
+        Path ok = script("ok.py", "print('ok')\n");
+        Map<String, String> env = Map.of("PYTHONPATH", site.toString());
+        awaitWaiting(spec(ok, env, null), null);
+        ProcessSpec base = spec(ok, env, null, "j".repeat(200_000)); // a header far beyond a pipe's buffer
+        ProcessSpec spec = new ProcessSpec(base.command(), base.workDir(), base.environment(), false, base.stdin(),
+                Duration.ofSeconds(1), base.maxLogBytes(), base.tailBytes(), Duration.ofMillis(500), null);
+        long start = System.nanoTime();
+        ProcessRunner.Running running = pool().start(spec, null, true);
+        assertThat(running.warm()).isTrue();
+        ProcessResult result = running.await();
+        assertThat(result.timedOut()).isTrue();
+        assertThat(result.stuck()).isFalse();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
+    }
+
+    @Test
+    void variablesThatChangeWithEveryRunKeepTheWarmInterpreter() throws Exception {
+        Path probe = script("probe.py", "import os\nprint(os.environ['BOSS_ORDER_ID'], os.environ['JOB_FILE'])\n");
+        awaitWaiting(spec(probe, Map.of("BOSS_ORDER_ID", "a", "JOB_FILE", "/a"), null), 0);
+        ProcessRunner.Running second = pool().start(spec(probe, Map.of("BOSS_ORDER_ID", "b", "JOB_FILE", "/b"), null), 0, true);
+        assertThat(second.warm()).isTrue();
+        assertThat(second.await().stdoutTail()).isEqualTo("b /b\n");
+    }
+
+    @Test
+    void aJobThatOptsOutRunsColdAndLeavesTheWaitingInterpreterWaiting() throws Exception {
+        Path ok = script("ok.py", "print('ok')\n");
+        awaitWaiting(spec(ok), null);
+        List<Long> waiting = pool().waitingPids();
+        ProcessRunner.Running running = pool().start(spec(ok), null, false);
+        assertThat(running.warm()).isFalse();
+        assertThat(running.await().exitCode()).isZero();
+        assertThat(pool().waitingPids()).isEqualTo(waiting);
+    }
+
+    @Test
+    void aWaitingInterpreterWhoseEnvironmentNoLongerFitsItsLaneIsDiscardedAndAFreshOneStarted() throws Exception {
+        Path ok = script("ok.py", "import os\nprint(os.environ.get('CUDA_VISIBLE_DEVICES'))\n");
+        awaitWaiting(spec(ok, Map.of("CUDA_VISIBLE_DEVICES", "0"), null), 0);
+        long old = pool().waitingPids().get(0);
+        ProcessRunner.Running other = pool().start(spec(ok, Map.of("CUDA_VISIBLE_DEVICES", ""), null), 0, true);
+        assertThat(other.warm()).isFalse();
+        assertThat(other.await().stdoutTail()).isEqualTo("\n");
+        awaitCondition(() -> gone(old), Duration.ofSeconds(10));
+        awaitCondition(() -> pool().waiting() == 1 && !pool().waitingPids().contains(old), Duration.ofSeconds(20));
+        ProcessRunner.Running next = pool().start(spec(ok, Map.of("CUDA_VISIBLE_DEVICES", ""), null), 0, true);
+        assertThat(next.warm()).isTrue();
+        assertThat(next.await().stdoutTail()).isEqualTo("\n");
+    }
+
+    @Test
+    void anotherScriptDirectoryOrInterpreterIsAnotherStart() throws Exception {
+        Path ok = script("ok.py", "print('ok')\n");
+        awaitWaiting(spec(ok), null);
+        Path elsewhere = Files.createDirectories(root.resolve("other"));
+        Path moved = Files.copy(ok, elsewhere.resolve("ok.py"));
+        assertThat(pool().start(spec(moved), null, true).warm()).isFalse();
+        Path python = Files.createSymbolicLink(root.resolve("python-link"), Path.of(TestSettings.python()).toRealPath());
+        ProcessSpec base = spec(moved);
+        List<String> command = new ArrayList<>(base.command());
+        command.set(0, python.toString());
+        awaitCondition(() -> pool().waiting() == 1, Duration.ofSeconds(20));
+        ProcessRunner.Running linked = pool().start(new ProcessSpec(command, base.workDir(), base.environment(), false,
+                base.stdin(), base.timeout(), base.maxLogBytes(), base.tailBytes(), base.killGrace(), null), null, true);
+        assertThat(linked.warm()).isFalse();
+        assertThat(linked.await().stdoutTail()).isEqualTo("ok\n");
+    }
+
+    @Test
+    void anInterpreterThatDiedWhileWaitingIsReplacedAndTheJobRunsCold() throws Exception {
+        Path ok = script("ok.py", "print('ok')\n");
+        awaitWaiting(spec(ok), null);
+        long dead = pool().waitingPids().get(0);
+        ProcessHandle.of(dead).orElseThrow().destroyForcibly();
+        awaitCondition(() -> pool().waiting() == 0, Duration.ofSeconds(10));
+        ProcessRunner.Running running = pool().start(spec(ok), null, true);
+        assertThat(running.warm()).isFalse();
+        assertThat(running.await().exitCode()).isZero();
+        awaitCondition(() -> pool().waiting() == 1, Duration.ofSeconds(20));
+        assertThat(startWarm(spec(ok), null).await().stdoutTail()).isEqualTo("ok\n");
+    }
+
+    /** The kernel has it dead, the JDK not yet: the job's header meets a closed pipe, and the job runs cold. */
+    @Test
+    void anInterpreterThatDiedJustBeforeItsJobCostsTheJobNothing() throws Exception {
+        warm = new WarmInterpreters(TestRunners.noticedLate(), true, Files.createDirectories(root.resolve("home")), 2);
+        Path ok = script("ok.py", "print('ok')\n");
+        // This runner's processes are noticed only when waited for, so a run ends at its timeout, uncut.
+        ProcessSpec base = spec(ok);
+        ProcessSpec spec = new ProcessSpec(base.command(), base.workDir(), base.environment(), false, base.stdin(),
+                Duration.ofSeconds(2), base.maxLogBytes(), base.tailBytes(), base.killGrace(), null);
+        awaitWaiting(spec, null);
+        long dead = pool().waitingPids().get(0);
+        ProcessHandle.of(dead).orElseThrow().destroyForcibly();
+        awaitCondition(() -> gone(dead), Duration.ofSeconds(10));
+        ProcessRunner.Running running = pool().start(spec, null, true);
+        assertThat(running.warm()).isFalse();
+        ProcessResult result = running.await();
+        assertThat(result.killedBecause()).isNull();
+        assertThat(result.exitCode()).isZero();
+        assertThat(result.stdoutTail()).isEqualTo("ok\n");
+    }
+
+    @Test
+    void closingKillsEveryWaitingInterpreterAndLeavesNoDescriptorBehind() throws Exception {
+        long pipesBefore = pipes();
+        Path ok = script("ok.py", "print('ok')\n");
+        List<Long> seen = new ArrayList<>();
+        awaitWaiting(spec(ok, Map.of("V", "0"), null), 0);
+        for (int i = 1; i <= 4; i++) { // each run in another environment discards the lane's waiting interpreter
+            seen.addAll(pool().waitingPids());
+            assertThat(pool().start(spec(ok, Map.of("V", Integer.toString(i)), null), 0, true).await().exitCode()).isZero();
+            List<Long> before = List.copyOf(seen);
+            awaitCondition(() -> pool().waiting() == 1 && !before.containsAll(pool().waitingPids()), Duration.ofSeconds(20));
+        }
+        seen.addAll(pool().waitingPids());
+        warm.close();
+        assertThat(pool().waiting()).isZero();
+        for (long pid : seen) {
+            awaitCondition(() -> gone(pid), Duration.ofSeconds(5));
+        }
+        awaitCondition(() -> pipes() <= pipesBefore, Duration.ofSeconds(5));
+        ProcessRunner.Running after = pool().start(spec(ok), null, true);
+        assertThat(after.warm()).isFalse();
+        assertThat(after.await().exitCode()).isZero();
+        assertThat(pool().waiting()).isZero(); // its starter is shut down: nothing can start later either
+    }
+
+    @Test
+    void theHeaderCarriesArgvEnvironmentAndDirectoryAsTheLauncherReadsThem() throws Exception {
+        byte[] header = WarmInterpreters.header(Path.of("/w"), List.of("/s/a.py", "{\"x\": \"é\"}"), Map.of("A", "1=2"));
+        String text = new String(header, StandardCharsets.UTF_8);
+        String payload = "/w\0" + "2\0/s/a.py\0{\"x\": \"é\"}\0" + "1\0A=1=2";
+        assertThat(text).isEqualTo(payload.getBytes(StandardCharsets.UTF_8).length + "\n" + payload);
+    }
+
+    /** Gone from the process table: exited and reaped, not a zombie. */
+    private static boolean gone(long pid) {
+        Path stat = Path.of("/proc/" + pid + "/stat");
+        try {
+            String text = Files.readString(stat);
+            return text.charAt(text.lastIndexOf(')') + 2) == 'X';
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private static long pipes() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().startsWith("pipe:");
+                } catch (IOException e) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+}
