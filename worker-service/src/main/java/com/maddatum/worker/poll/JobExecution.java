@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
  */
 final class JobExecution {
 
+    /** When a run's first heartbeat goes, at the latest (see {@link #firstBeat}). */
+    static final Duration FIRST_BEAT_AFTER = Duration.ofSeconds(2);
+
     private static final Logger log = LoggerFactory.getLogger(JobExecution.class);
 
     private final Order order;
@@ -132,12 +135,15 @@ final class JobExecution {
     }
 
     /**
-     * No heartbeat at time zero: the claim holds the lease already. The first beat goes one interval later,
-     * or sooner when the Boss's lease (as its answer says, on this machine's clock) would end before that:
-     * at half of what is left, so that a lease shorter than the interval is still kept.
+     * No heartbeat at time zero: the claim holds the lease already. The first beat goes after
+     * {@link #FIRST_BEAT_AFTER} (or the interval, if shorter): a job that ends sooner, the bulk of a queue of
+     * short jobs, sends none, while a longer one shows as running on the Boss after seconds, not a whole
+     * interval (30 s by default). Sooner still when the Boss's lease (as its answer says, on this machine's
+     * clock) would end before that: at half of what is left, so that a short lease is still kept.
      */
     Duration firstBeat() {
-        Duration interval = settings.heartbeatInterval();
+        Duration interval = settings.heartbeatInterval().compareTo(FIRST_BEAT_AFTER) < 0
+                ? settings.heartbeatInterval() : FIRST_BEAT_AFTER;
         if (order.leaseExpiresAt() == null) {
             return interval;
         }

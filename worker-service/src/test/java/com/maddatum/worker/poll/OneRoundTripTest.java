@@ -50,11 +50,23 @@ class OneRoundTripTest {
     void noHeartbeatGoesAtTimeZero() throws Exception {
         try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofSeconds(5))) {
             worker.boss.embedsJobs = true;
-            worker.boss.order(1, nap(0.5));
+            worker.boss.order(1, nap(0.1));
             worker.start();
             assertThat(worker.boss.callback(A_WHILE).get("status").asInt()).isEqualTo(200);
-            // The claim holds the lease: a job shorter than the interval sends no heartbeat at all.
+            // The claim holds the lease: a job that ends before the first beat is due sends no heartbeat at all.
             assertThat(worker.boss.beatsOf(orderId(1))).isZero();
+        }
+    }
+
+    @Test
+    void aLongerJobBeatsAfterSecondsNotAWholeInterval() throws Exception {
+        try (WorkerHarness worker = new WorkerHarness(root, 1, Duration.ofSeconds(60))) {
+            worker.boss.embedsJobs = true;
+            worker.boss.order(1, nap(JobExecution.FIRST_BEAT_AFTER.toMillis() / 1000.0 + 1.5));
+            worker.start();
+            assertThat(worker.boss.callback(A_WHILE).get("status").asInt()).isEqualTo(200);
+            // The Boss hears it is running before the job ends, though the interval is a minute.
+            assertThat(worker.boss.beatsOf(orderId(1))).isGreaterThanOrEqualTo(1);
         }
     }
 
