@@ -1,12 +1,19 @@
 package com.maddatum.boss.log;
 
 import com.maddatum.boss.order.OrderQueries;
+import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import org.bson.types.ObjectId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
@@ -19,7 +26,18 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 @Component
 class LogHub {
 
+    private static final Logger log = LoggerFactory.getLogger(LogHub.class);
+    /** Batches waiting for a follower that is slow to read: beyond this many, a batch is not pushed (still stored). */
+    private static final int MAX_QUEUED = 1024;
+
     private final Map<ObjectId, List<SseEmitter>> followers = new ConcurrentHashMap<>();
+    private final ExecutorService sender = new ThreadPoolExecutor(1, 1, 0L, TimeUnit.MILLISECONDS,
+            new ArrayBlockingQueue<>(MAX_QUEUED), runnable -> {
+                Thread thread = new Thread(runnable, "log-followers");
+                thread.setDaemon(true);
+                return thread;
+            }, (dropped, executor) -> log.warn("log followers too slow: a batch was not pushed to them (it is stored; "
+                    + "GET /jobs/{id}/logs reads it)"));
     private final OrderQueries orders;
 
     LogHub(OrderQueries orders) {
@@ -35,14 +53,30 @@ class LogHub {
         emitter.onError(error -> forget.run());
     }
 
+    /**
+     * Queues the batch for the order's followers. Sending happens on the hub's own thread: a follower on a slow
+     * link blocks its send once its socket buffer is full, and that must never hold up the Worker's request (a
+     * callback carrying the run's last lines, or a logs batch) that brought the text.
+     */
     void publish(ObjectId orderId, String text) {
-        for (SseEmitter emitter : followers.getOrDefault(orderId, List.of())) {
-            try {
-                emitter.send(SseEmitter.event().name("log").data(text));
-            } catch (IOException | IllegalStateException gone) {
-                emitter.completeWithError(gone);
-            }
+        List<SseEmitter> list = followers.get(orderId);
+        if (list == null || list.isEmpty()) {
+            return;
         }
+        sender.execute(() -> {
+            for (SseEmitter emitter : list) {
+                try {
+                    emitter.send(SseEmitter.event().name("log").data(text));
+                } catch (IOException | IllegalStateException gone) {
+                    emitter.completeWithError(gone);
+                }
+            }
+        });
+    }
+
+    @PreDestroy
+    void stop() {
+        sender.shutdownNow();
     }
 
     /** Closes the streams of orders that have finished. */
@@ -54,15 +88,18 @@ class LogHub {
                 return;
             }
             orders.findById(orderId).filter(order -> order.status().isTerminal()).ifPresent(order -> {
-                for (SseEmitter emitter : list) {
-                    try {
-                        emitter.send(SseEmitter.event().name("end").data(order.status().wire()));
-                        emitter.complete();
-                    } catch (IOException | IllegalStateException gone) {
-                        emitter.completeWithError(gone);
-                    }
-                }
                 followers.remove(orderId);
+                // Behind any batch still queued for these followers, so the end never overtakes the last lines.
+                sender.execute(() -> {
+                    for (SseEmitter emitter : list) {
+                        try {
+                            emitter.send(SseEmitter.event().name("end").data(order.status().wire()));
+                            emitter.complete();
+                        } catch (IOException | IllegalStateException gone) {
+                            emitter.completeWithError(gone);
+                        }
+                    }
+                });
             });
         });
     }

@@ -5,6 +5,7 @@ import com.maddatum.boss.store.StoreFailures;
 import com.maddatum.boss.web.ApiProblem;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
@@ -204,7 +205,7 @@ public class OrderService {
     }
 
     /** A claimed order that never reached its worker goes back to the queue at once, with its attempt back. */
-    void release(Order order, String reason) {
+    public void release(Order order, String reason) {
         write(order.id(), current -> OrderTransition.unclaim(order.assignedTo(), order.attempt(), clock.instant(),
                 reason));
     }
@@ -258,11 +259,30 @@ public class OrderService {
      * is the job's outcome), with no second opinion.
      */
     public record Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss, int status,
-            String errorType, String errorMessage, boolean storedBefore) {
+            String errorType, String errorMessage, boolean storedBefore, Instant startedAt) {
+
+        public Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss, int status,
+                String errorType, String errorMessage, boolean storedBefore) {
+            this(verdict, outcomeId, reason, loss, status, errorType, errorMessage, storedBefore, null);
+        }
 
         public Ending(Verdict verdict, ObjectId outcomeId, String reason, Double loss) {
             // 0: no status reported, so no node is blamed and no second opinion is asked.
             this(verdict, outcomeId, reason, loss, verdict == Verdict.DONE ? 200 : 0, null, null, false);
+        }
+
+        /**
+         * When the attempt's script started, for an order that never heard a heartbeat (a job shorter than the
+         * Worker's first beat sends none): as its Worker reported it, kept between the order's creation and now
+         * (another machine's clock); null when it reported none.
+         */
+        Instant startedFor(Order order, Instant now) {
+            if (startedAt == null || order.startedAt() != null) {
+                return null;
+            }
+            Instant start = startedAt.isAfter(now) ? now : startedAt;
+            Instant created = order.createdDate();
+            return created != null && start.isBefore(created) ? created : start;
         }
     }
 
@@ -275,6 +295,7 @@ public class OrderService {
     public Optional<Order> finish(ObjectId id, String node, int attempt, Ending ending, boolean bare) {
         var now = clock.instant();
         SecondOpinion.Judgement[] judged = {null};
+        boolean[] startedHere = {false};
         OrderStore.Result result = write(id, current -> {
             judged[0] = null;
             OrderTransition transition = switch (ending.verdict()) {
@@ -289,6 +310,11 @@ public class OrderService {
                                 handBack(ending))
                         : OrderTransition.requeue(node, attempt, now, ending.reason(), handBack(ending));
             };
+            Instant started = transition.to().isTerminal() ? ending.startedFor(current, now) : null;
+            startedHere[0] = started != null;
+            if (started != null) {
+                transition = transition.alsoStarted(started);
+            }
             return bare ? transition.onlyForBareCallback(node == null) : transition;
         });
         Optional<Order> finished = result.changed();
@@ -297,6 +323,9 @@ public class OrderService {
                 metrics.requeued(ending.reason());
                 opinions.remember(order);
             } else {
+                if (startedHere[0]) {
+                    metrics.started(order); // no heartbeat started it: its dispatch latency is known only now
+                }
                 metrics.finished(order);
             }
             log.info("order finished order={} job={} node={} attempt={} status={}", order.id(), order.jobId(),

@@ -128,13 +128,14 @@ public final class OrderTransition {
 
     /**
      * assigned -> unassigned for a claim whose answer was lost (a callback that claimed the next order, then
-     * never reached its Worker): nothing of it started. Unlike {@link #unclaim} the attempt stays spent, since
-     * a Worker might yet hold the lost answer: a new claim then gets another attempt, and that Worker's
-     * heartbeats and callback are refused as stale, never mistaken for the new holder's.
+     * never reached its Worker): nothing of it started. Unlike {@link #unclaim} the attempt number stays spent,
+     * since a Worker might yet hold the lost answer: a new claim then gets another attempt, and that Worker's
+     * heartbeats and callback are refused as stale, never mistaken for the new holder's. No run was spent, so
+     * {@code maxAttempts} grows by one: the job keeps every run it was given.
      */
     static OrderTransition unheard(String node, int attempt, Instant now, String reason) {
         return new OrderTransition(EnumSet.of(OrderStatus.ASSIGNED), OrderStatus.UNASSIGNED,
-                held(node, attempt).and(o -> o.startedAt() == null), backToQueue(reason),
+                held(node, attempt).and(o -> o.startedAt() == null), backToQueue(reason).inc(MAX_ATTEMPTS, 1),
                 new HistoryEntry(OrderStatus.UNASSIGNED, now, node, attempt, reason), now);
     }
 
@@ -174,6 +175,12 @@ public final class OrderTransition {
      * one that has started, can only be ended by a callback that names its attempt. With
      * {@code senderUnknown} the order keeps no holder, so that no node's counts include it.
      */
+    /** This ending also records when the attempt started, for an order no heartbeat marked started. */
+    OrderTransition alsoStarted(Instant startedAt) {
+        update.set(STARTED_AT, Date.from(startedAt));
+        return this;
+    }
+
     OrderTransition onlyForBareCallback(boolean senderUnknown) {
         if (senderUnknown) {
             update.unset(ASSIGNED_TO); // no node is credited with a result nobody can attribute

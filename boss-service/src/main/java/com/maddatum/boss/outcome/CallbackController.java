@@ -67,11 +67,30 @@ class CallbackController {
             throw ApiProblem.invalidField("gpuMemoryMiB", "gpuMemoryMiB must be an integer, 0 or more.");
         }
         Document document = json.toDocument(body, "An outcome");
-        Object logs = document.remove("logs");
+        // Only a Worker's report (order, attempt and node named) carries its last lines as logs; anywhere else
+        // logs is a script's own field (the seed's worker posts what the script printed) and stays in details.
+        Object logs = names(document, "orderId", "attempt", "node") ? document.remove("logs") : null;
         OutcomeReport report = OutcomeReport.parse(document, maxLogTail);
-        OutcomeService.Recorded recorded = outcomes.record(report, logText(logs, report));
+        OutcomeService.Recorded recorded;
+        try {
+            recorded = outcomes.record(report, logText(logs, report));
+        } catch (ApiProblem problem) {
+            if (problem.isStaleAttempt()) {
+                nextOrder.refused(report);
+            }
+            throw problem;
+        }
         OrderView claimed = nextOrder.after(recorded, report, next, gpuMemoryMiB);
         return claimed == null ? recorded : recorded.withNext(claimed);
+    }
+
+    private static boolean names(Document document, String... fields) {
+        for (String field : fields) {
+            if (document.get(field) == null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -4,6 +4,7 @@ import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.store.StoreDurability;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Date;
 import java.util.Optional;
 import org.bson.Document;
@@ -28,7 +29,9 @@ import org.springframework.stereotype.Component;
  * way, no claim waits out its lease because an answer went astray.
  *
  * <p>A link is needed only while its claim could still be unheard: until the claim's lease ends, the order is
- * started or reaped. Links are kept for twice {@code boss.lease.timeout}, then purged.
+ * started or reaped. Links are kept for twice {@code boss.lease.timeout}, then purged. Each link carries its own
+ * {@code expiresAt} under a TTL of zero, so a changed lease timeout never conflicts with the index a replica
+ * with the old setting created (MongoDB refuses a second {@code expireAfterSeconds} under the same name).
  */
 @Component
 class NextClaims {
@@ -38,6 +41,7 @@ class NextClaims {
     static final String NEXT = "next";
     static final String NEXT_ATTEMPT = "nextAttempt";
     static final String AT = "at";
+    static final String EXPIRES_AT = "expiresAt";
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
@@ -51,8 +55,8 @@ class NextClaims {
         this.keepFor = properties.lease().timeout().multipliedBy(2);
         if (!durability.isEmbedded()) {
             // purge(): MongoDB deletes old links itself; the embedded server has no TTL, so purge() scans there.
-            mongo.indexOps(COLLECTION).createIndex(new Index().on(AT, Sort.Direction.ASC)
-                    .expire(keepFor).named("purgeLinks_at_ttl"));
+            mongo.indexOps(COLLECTION).createIndex(new Index().on(EXPIRES_AT, Sort.Direction.ASC)
+                    .expire(Duration.ZERO).named("purgeLinks_expiresAt_ttl"));
         }
     }
 
@@ -83,7 +87,8 @@ class NextClaims {
 
     private boolean insert(Document link) {
         try {
-            mongo.insert(link.append(AT, Date.from(clock.instant())), COLLECTION);
+            Instant now = clock.instant();
+            mongo.insert(link.append(AT, Date.from(now)).append(EXPIRES_AT, Date.from(now.plus(keepFor))), COLLECTION);
         } catch (DuplicateKeyException taken) {
             return false;
         }
@@ -95,7 +100,7 @@ class NextClaims {
     /** Deletes links older than their use. A scan on the embedded server, which is why it runs only now and then. */
     @Scheduled(fixedDelayString = "PT5M", initialDelayString = "PT1M")
     long purge() {
-        long deleted = mongo.remove(Query.query(Criteria.where(AT).lt(Date.from(clock.instant().minus(keepFor)))),
+        long deleted = mongo.remove(Query.query(Criteria.where(EXPIRES_AT).lte(Date.from(clock.instant()))),
                 COLLECTION).getDeletedCount();
         if (deleted > 0) {
             durability.sync();

@@ -47,33 +47,71 @@ class NextOrder {
             return null; // the seed's bare callback, or one naming no node: it claims nothing
         }
         String key = NextClaims.key(new ObjectId(recorded.orderId()), report.attempt());
-        try {
-            if (recorded.duplicate()) {
+        if (recorded.duplicate()) {
+            try {
                 return repeated(key, report.node(), next);
+            } catch (RuntimeException e) {
+                log.warn("repeated callback answered without a next order order={} node={} error={}",
+                        recorded.orderId(), report.node(), e.toString());
+                return null;
             }
-            return next ? claim(key, claims.claimer(report.node(), true, gpuMemoryMiB)) : null;
+        }
+        return next ? claim(key, claims.claimer(report.node(), true, gpuMemoryMiB), recorded.orderId()) : null;
+    }
+
+    /**
+     * A rich callback refused as stale (409) may still be the repeat of one that claimed: its first call was
+     * accepted, claimed the next order, and its answer was lost; meanwhile the reported order moved on (a
+     * second opinion's claim by another node), so the repeat no longer matches. That claim is put back now,
+     * never answered: a refused callback claims nothing, and its Worker drops it.
+     */
+    void refused(OutcomeReport report) {
+        if (report.orderId() == null || report.attempt() == null || report.node() == null) {
+            return;
+        }
+        try {
+            repeated(NextClaims.key(report.orderId(), report.attempt()), report.node(), false);
         } catch (RuntimeException e) {
-            // The outcome is stored: failing the callback now would only make the Worker repeat it. It asks
-            // /bored instead; a claim that landed before the failure is found by that repeat, or reaped.
-            log.warn("callback answered without a next order order={} node={} error={}", recorded.orderId(),
-                    report.node(), e.toString());
-            return null;
+            log.warn("refused callback: its first call's next order not looked for order={} node={} error={}",
+                    report.orderId(), report.node(), e.toString());
         }
     }
 
-    private OrderView claim(String key, Claimer claimer) {
-        Optional<Order> claimed = claims.claim(claimer);
+    private OrderView claim(String key, Claimer claimer, String reported) {
+        Optional<Order> claimed;
+        try {
+            claimed = claims.claim(claimer);
+        } catch (RuntimeException e) {
+            // The outcome is stored: failing the callback now would only make the Worker repeat it. It asks
+            // /bored instead.
+            log.warn("callback answered without a next order order={} node={} error={}", reported, claimer.node(),
+                    e.toString());
+            return null;
+        }
         if (claimed.isEmpty()) {
             return null;
         }
         Order order = claimed.get();
-        if (!links.link(key, order.id(), order.attempt())) {
-            // A repeat of this very callback came first: the Worker is not listening to this answer any more.
-            orders.releaseUnheard(order.id(), claimer.node(), order.attempt(),
-                    "claimed by a callback whose Worker had already repeated it");
+        try {
+            if (!links.link(key, order.id(), order.attempt())) {
+                // A repeat of this very callback came first: the Worker is not listening to this answer any more,
+                // and it never carried the order, so the attempt is given back.
+                orders.release(order, "claimed by a callback whose Worker had already repeated it");
+                return null;
+            }
+            return claims.answer(order);
+        } catch (RuntimeException e) {
+            // Claimed, but no answer will carry it (the link or the answer failed): back to the queue at once, with
+            // its attempt, rather than leased to a Worker that never hears of it until the lease ends.
+            log.warn("callback's next order put back unanswered order={} next={} node={} error={}", reported,
+                    order.id(), claimer.node(), e.toString());
+            try {
+                orders.release(order, "claimed by a callback that could not answer it");
+            } catch (RuntimeException again) {
+                log.warn("unanswered next order left to its lease order={} error={}", order.id(), again.toString());
+            }
             return null;
         }
-        return claims.answer(order);
     }
 
     private OrderView repeated(String key, String node, boolean next) {

@@ -84,8 +84,9 @@ public class OutcomeService {
     }
 
     /**
-     * Records the report; {@code logs}, the run's last lines sent with it, are appended to the order's log
-     * first, and only while this attempt holds the order (a stale or repeated callback's lines are dropped).
+     * Records the report; {@code logs}, the run's last lines sent with it, are appended to the order's log once
+     * the report moved the order: a stale, refused or repeated callback's lines are dropped, so two calls of one
+     * report racing each other append them once.
      */
     Recorded record(OutcomeReport report, String logs) {
         Order order = resolve(report);
@@ -97,9 +98,6 @@ public class OutcomeService {
         nodes.require(bare || node == null ? order.assignedTo() : node);
         if (!heldBy(order, attempt, node, bare)) {
             return repeated(report, attempt, order.id(), bare);
-        }
-        if (logs != null && !logs.isEmpty() && !bare && node != null) {
-            logIntake.append(order, attempt, logs);
         }
         Verdict verdict = report.status() == 200 ? Verdict.DONE : report.retryable() ? Verdict.RETRY : Verdict.FAILED;
         // A hand-back stores nothing, unless this attempt's outcome is stored already (see below).
@@ -121,17 +119,35 @@ public class OutcomeService {
                 new Ending(verdict, outcomeId, reason, saved == null ? null : saved.loss(),
                         saved == null ? report.status() : saved.status(),
                         error == null ? null : error.getString("type"), error == null ? null : error.getString("message"),
-                        saved != null && !saved.id().equals(fresh)),
+                        saved != null && !saved.id().equals(fresh), report.startedAt()),
                 bare);
         if (finished.isEmpty()) {
             return repeated(report, attempt, order.id(), bare);
         }
         Order done = finished.get();
+        appendLastLines(order, attempt, bare || node == null ? null : logs);
         attachArtifacts(done, saved != null && saved.id().equals(fresh) ? built : null);
         meters.counter("boss.outcomes", "status", Integer.toString(saved == null ? report.status() : saved.status()))
                 .increment();
         return new Recorded(done.id().toHexString(), done.status().wire(),
                 outcomeId == null ? null : outcomeId.toHexString(), false);
+    }
+
+    /**
+     * The run's last lines, after its outcome is stored and its order moved. Logs are best effort (they were
+     * before, on their own route): a failure to keep them is logged and never fails the callback, whose outcome
+     * is already stored and whose repeat would drop them anyway.
+     */
+    private void appendLastLines(Order order, int attempt, String logs) {
+        if (logs == null || logs.isEmpty()) {
+            return;
+        }
+        try {
+            logIntake.append(order, attempt, logs);
+        } catch (RuntimeException e) {
+            log.warn("last log lines of a callback not kept order={} attempt={} chars={} error={}", order.id(), attempt,
+                    logs.length(), e.toString());
+        }
     }
 
     /**

@@ -140,6 +140,11 @@ public final class ApiProblem extends RuntimeException {
         return status;
     }
 
+    /** A report or beat from an attempt that no longer holds its order ({@link #staleAttempt}). */
+    public boolean isStaleAttempt() {
+        return "stale-attempt".equals(type);
+    }
+
     public ProblemDetail toProblemDetail() {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, getMessage());
         problem.setType(URI.create(TYPE_BASE + type));

@@ -9,13 +9,16 @@ import java.util.List;
 import java.util.Map;
 import org.bson.Document;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
 /** One round trip each way: the job inside the claim, the last log lines with the outcome, callback-and-claim. */
 class NextClaimApiTest extends BossApiTestBase {
 
-    private void register(String node) {
-        HttpJson.Reply reply = boss.post("/worker-node/create", Map.of("name", node, "labels", List.of(node), "slots", 1));
+    private void register(String node, String... moreLabels) {
+        List<String> labels = new java.util.ArrayList<>(List.of(node));
+        labels.addAll(List.of(moreLabels));
+        HttpJson.Reply reply = boss.post("/worker-node/create", Map.of("name", node, "labels", labels, "slots", 1));
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
     }
 
@@ -123,10 +126,12 @@ class NextClaimApiTest extends BossApiTestBase {
         assertThat(repeat.status()).as(repeat.body()).isEqualTo(200);
         assertThat(repeat.json().has("next")).isFalse();
         assertThat(order(second).get("status").asString()).isEqualTo("unassigned");
-        // A Worker that did hear the lost answer after all is fenced off: the new claim is another attempt.
+        // A Worker that did hear the lost answer after all is fenced off: the new claim is another attempt, and
+        // the job keeps every run it was given (an attempt number was spent, not a run).
         JsonNode again = claim("nx-release");
         assertThat(again.get("_id").asString()).isEqualTo(next.get("_id").asString());
         assertThat(again.get("attempt").asInt()).isEqualTo(2);
+        assertThat(again.get("maxAttempts").asInt()).isEqualTo(next.get("maxAttempts").asInt() + 1);
         HttpJson.Reply oldBeat = boss.post("/orders/" + next.get("_id").asString() + "/heartbeat",
                 Map.of("node", "nx-release", "attempt", 1));
         assertThat(oldBeat.status()).isEqualTo(409);
@@ -161,6 +166,51 @@ class NextClaimApiTest extends BossApiTestBase {
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
         assertThat(reply.json().has("next")).isFalse();
         assertThat(order(second).get("status").asString()).isEqualTo("unassigned");
+        // No answer ever carried that claim, so its attempt was given back: the next claim is attempt 1.
+        JsonNode again = claim("nx-race");
+        assertThat(again.get("jobId").asString()).isEqualTo(second);
+        assertThat(again.get("attempt").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void aRepeatRefusedAsStalePutsBackTheClaimItsFirstCallMade() {
+        // Two nodes could run job A; node a alone takes job B.
+        register("nx-so-a", "nx-so");
+        register("nx-so-b", "nx-so");
+        String a = submitFor("nx-so");
+        String b = submitFor("nx-so-a");
+        JsonNode first = claim("nx-so-a");
+        assertThat(first.get("jobId").asString()).isEqualTo(a);
+        // A fails on a (the script's fault, status 500): another node could run it, so it goes back for a second
+        // opinion, and the callback claims B for a. That answer is lost.
+        Map<String, Object> failed = report(first, "nx-so-a");
+        failed.put("status", 500);
+        failed.put("error", Map.of("type", "NonZeroExit", "message", "exit 1"));
+        HttpJson.Reply answer = boss.post("/callback?next=true", failed);
+        assertThat(answer.status()).as(answer.body()).isEqualTo(200);
+        assertThat(answer.json().get("next").get("jobId").asString()).isEqualTo(b);
+        // Node b takes A as attempt 2, so a's repeat no longer matches A's order: 409.
+        JsonNode second = claim("nx-so-b");
+        assertThat(second.get("jobId").asString()).isEqualTo(a);
+        assertThat(second.get("attempt").asInt()).isEqualTo(2);
+        HttpJson.Reply repeat = boss.post("/callback", failed);
+        assertThat(repeat.status()).as(repeat.body()).isEqualTo(409);
+        // B does not wait out a lease on a node that never heard of it.
+        assertThat(order(b).get("status").asString()).isEqualTo("unassigned");
+    }
+
+    @Test
+    void aScriptsOwnLogsFieldInTheSeedsCallbackIsKeptAsADetail() {
+        register("nx-seedlogs");
+        String jobId = submitFor("nx-seedlogs");
+        seedClaim("nx-seedlogs");
+        // The seed's worker posts what the script printed, whatever its fields.
+        HttpJson.Reply reply = boss.post("/callback", Map.of("status", 200, "jobId", jobId, "loss", 1.0, "metric", 1.0,
+                "logs", List.of("epoch 1", "epoch 2")));
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        JsonNode outcome = boss.get("/retrieve/outcome/" + jobId).json();
+        assertThat(outcome.get("details").get("logs").get(1).asString()).isEqualTo("epoch 2");
+        assertThat(boss.get("/jobs/" + jobId + "/logs").json().get("text").asString()).isEmpty();
     }
 
     @Test
@@ -208,5 +258,31 @@ class NextClaimApiTest extends BossApiTestBase {
         assertThat(boss.get("/jobs/" + jobId + "/logs").json().get("text").asString()).isEqualTo("line 1\nline 2\n");
         JsonNode outcome = boss.get("/retrieve/outcome/" + jobId).json();
         assertThat(outcome.has("details") && outcome.get("details").has("logs")).isFalse();
+    }
+    @Autowired
+    io.micrometer.core.instrument.MeterRegistry meters;
+
+    @Test
+    void aJobThatEndedBeforeItsFirstBeatIsStartedWhenItsWorkerSaysWithinItsOrdersLife() {
+        register("nx-short");
+        String jobId = submitFor("nx-short");
+        String later = submitFor("nx-short");
+        long latencies = meters.get("boss.dispatch.latency").timer().count();
+        JsonNode first = claim("nx-short");
+        clock.advance(java.time.Duration.ofSeconds(3));
+        java.time.Instant start = clock.instant().minusMillis(1500).truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        Map<String, Object> body = report(first, "nx-short");
+        body.put("startedAt", start.toString());
+        JsonNode next = boss.post("/callback?next=true", body).json().get("next");
+        JsonNode order = order(jobId);
+        assertThat(java.time.Instant.parse(order.get("startedAt").asString())).isEqualTo(start);
+        assertThat(meters.get("boss.dispatch.latency").timer().count()).isEqualTo(latencies + 1);
+        // Another machine's clock: a start reported in the future is taken as now, never after the end.
+        Map<String, Object> skewed = report(next, "nx-short");
+        skewed.put("startedAt", clock.instant().plusSeconds(3600).toString());
+        assertThat(boss.post("/callback", skewed).status()).isEqualTo(200);
+        JsonNode second = order(later);
+        assertThat(java.time.Instant.parse(second.get("startedAt").asString()))
+                .isBeforeOrEqualTo(java.time.Instant.parse(second.get("finishedAt").asString()));
     }
 }
