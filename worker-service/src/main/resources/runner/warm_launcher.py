@@ -1,15 +1,28 @@
 # The Worker's warm interpreter (runner/WarmInterpreters). Started with `python -u -c <this>` ahead of
 # a job, it waits on stdin for that one job, turns into the script as `python -u <script> <args>` would
-# have started it, runs it once and exits: a process is never reused. Before the job it imports only
-# runpy and pkgutil (and what they import: typing, re, enum...), which read nothing of the environment
-# as they load; it reads its job with os.read, so nothing of what follows on stdin
+# have started it, runs it once and exits: a process is never reused. Before the job it imports nothing
+# beyond what the interpreter loaded to start (os, sys) and the built-in modules atexit and _signal, and it
+# takes the current directory off sys.path: nothing is looked up where a module of the script, or a file an
+# earlier job left, could be found first. It reads its job with os.read, so nothing of what follows on stdin
 # (the Job JSON, then end of file, as a cold start gets it) is taken from the script.
+#
+# The script runs as a cold start runs it: compiled from its file's bytes (coding cookie and BOM as the
+# interpreter reads them) into a module named __main__ that stays sys.modules["__main__"] through the
+# interpreter's shutdown, so atexit handlers, threads still running, and pickle find the script's classes
+# in __main__ (runpy.run_path would put its caller's module back when the script's body returns).
 #
 # Job header: b"<length>\n" then <length> bytes of NUL-separated fields:
 #   cwd, argc, argv[0] (the script) ... argv[argc-1], envc, NAME=value ... (envc of them)
 # End of file before a whole header: the Worker let this interpreter go; it exits 0 and prints nothing.
+import atexit
 import os
 import sys
+
+# python -c puts the current directory first on sys.path; a cold start of the script puts its directory
+# there instead (unless PYTHONSAFEPATH: then neither), set once the job says which.
+_SAFE_PATH = getattr(sys.flags, "safe_path", False)
+if not _SAFE_PATH and sys.path and sys.path[0] == "":
+    del sys.path[0]
 
 
 def _read(n):
@@ -52,9 +65,9 @@ def _die_of_sigint():
     # A cold interpreter that ends on an uncaught KeyboardInterrupt kills itself with SIGINT once it has
     # finalised (exit status 130 to the shell); registered before the script's handlers, this runs last.
     if _interrupted:
-        import signal
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        import _signal  # built in: found nowhere on sys.path
+        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+        os.kill(os.getpid(), _signal.SIGINT)
 
 
 def _added_at_start_up():
@@ -71,9 +84,6 @@ def _added_at_start_up():
 
 
 def _main():
-    import atexit
-    import pkgutil  # run_path imports it (and typing, re, enum) on first use: before the job, not after
-    import runpy  # part of the start-up that overlaps the previous job
     added = _added_at_start_up()
     job = _job()
     if job is None:
@@ -86,15 +96,28 @@ def _main():
     os.environ.update(env)
     sys.argv = list(argv)
     script = argv[0]
-    sys.path[0] = os.path.dirname(script)  # a cold start's sys.path[0]: the script's directory
+    if not _SAFE_PATH:
+        sys.path.insert(0, os.path.dirname(os.path.realpath(script)))  # a cold start's sys.path[0]
     atexit.register(_die_of_sigint)
     try:
-        open(script, "rb").close()
+        with open(script, "rb") as f:
+            source = f.read()
     except OSError as e:  # as the interpreter says it, with its exit status
         sys.stderr.write(f"{sys.orig_argv[0]}: can't open file {script!r}: [Errno {e.errno}] {e.strerror}\n")
         raise SystemExit(2)
+    # The script's own __main__, as a cold start builds it (same names, in the same order): a source loader,
+    # no spec, no package, __file__ and __cached__ while the script's body runs, and not after (CPython takes
+    # them away once the body returns, before atexit handlers run).
+    main = type(sys)("__main__")
+    path = os.path.abspath(script)
+    main.__loader__ = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", path)
+    main.__annotations__ = {}
+    main.__builtins__ = sys.modules["builtins"]
+    main.__file__ = path
+    main.__cached__ = None
+    sys.modules["__main__"] = main
     try:
-        runpy.run_path(script, run_name="__main__")
+        exec(compile(source, script, "exec", dont_inherit=True), main.__dict__)
     except SystemExit:
         raise
     except BaseException as e:
@@ -110,6 +133,9 @@ def _main():
             _interrupted.append(True)
     else:
         return
+    finally:
+        main.__dict__.pop("__file__", None)
+        main.__dict__.pop("__cached__", None)
     raise SystemExit(1)
 
 

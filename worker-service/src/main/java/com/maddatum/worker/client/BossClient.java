@@ -1,5 +1,7 @@
 package com.maddatum.worker.client;
 
+import com.maddatum.worker.outcome.OutcomeContract;
+
 import com.maddatum.worker.common.Text;
 import com.maddatum.worker.config.WorkerSettings;
 import java.io.IOException;
@@ -216,12 +218,33 @@ public class BossClient {
     public Answer callback(Map<String, Object> outcome, String logs, NextClaim claim) {
         String query = claim == null ? "" : "?next=true"
                 + (claim.gpuMemoryMiB() == null ? "" : "&gpuMemoryMiB=" + claim.gpuMemoryMiB());
-        Map<String, Object> body = outcome;
-        if (logs != null && !logs.isEmpty()) {
-            body = new LinkedHashMap<>(outcome);
-            body.put("logs", Map.of("text", logs));
+        URI callback = URI.create(base + "/callback" + query);
+        if (logs == null || logs.isEmpty()) {
+            return deliver(callback, outcome, timeout, claim != null);
         }
-        return deliver(URI.create(base + "/callback" + query), body, timeout, claim != null);
+        Map<String, Object> body = new LinkedHashMap<>(outcome);
+        body.put("logs", Map.of("text", logs));
+        String withLogs;
+        try {
+            withLogs = json.writeValueAsString(body);
+        } catch (RuntimeException e) {
+            withLogs = null;
+        }
+        // The outcome alone was fitted to the Boss's body limit: the lines must not push it over (a 413 would
+        // read as the outcome refused). Then they go first on their own, as to an older Boss.
+        if (withLogs != null && withLogs.getBytes(StandardCharsets.UTF_8).length <= OutcomeContract.MAX_BYTES) {
+            Exchange sent = exchange(callback, withLogs, outcome, timeout, claim != null);
+            if (sent.status() != 413) {
+                return sent.answer();
+            }
+            log.warn("the Boss refused an outcome with its last log lines as too large, sending them apart order={}",
+                    outcome.get("orderId"));
+        }
+        if (outcome.get("orderId") instanceof String orderId && outcome.get("node") instanceof String node
+                && outcome.get("attempt") instanceof Number attempt) {
+            logs(orderId, node, attempt.intValue(), logs);
+        }
+        return deliver(callback, outcome, timeout, claim != null);
     }
 
     /** What a slot says of itself when its callback also claims: as {@code /bored} takes it. */
@@ -238,29 +261,43 @@ public class BossClient {
     }
 
     private Answer deliver(URI callback, Map<String, Object> outcome, Duration within, boolean readNext) {
+        String body;
+        try {
+            body = json.writeValueAsString(outcome);
+        } catch (RuntimeException e) {
+            return new Answer(Delivery.RETRY, e.getMessage());
+        }
+        return exchange(callback, body, outcome, within, readNext).answer();
+    }
+
+    /** A delivery's answer, with the HTTP status it came with (0: none came). */
+    private record Exchange(Answer answer, int status) {}
+
+    private Exchange exchange(URI callback, String body, Map<String, Object> outcome, Duration within,
+            boolean readNext) {
         try {
             HttpResponse<String> response = send(authorize(HttpRequest.newBuilder(callback).timeout(within))
                     .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(outcome))).build());
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build());
             int status = response.statusCode();
             if (status / 100 == 2) {
-                return new Answer(Delivery.DELIVERED, null, readNext ? next(response.body()) : null);
+                return new Exchange(new Answer(Delivery.DELIVERED, null, readNext ? next(response.body()) : null), status);
             }
             String reason = reason(status, response.body());
             if (status == 409 || status == 404 && unknownToTheBoss(response)) {
                 log.warn("outcome not wanted any more order={} status={} answer={}", outcome.get("orderId"), status, reason);
-                return new Answer(Delivery.STALE, reason);
+                return new Exchange(new Answer(Delivery.STALE, reason), status);
             }
             if (status == 404) {
                 log.warn("outcome callback not found, not the Boss's answer; will retry callback={} order={} answer={}",
                         callback, outcome.get("orderId"), reason);
             } else if (status / 100 == 4 && !NOT_REFUSALS.contains(status)) {
                 log.error("outcome rejected order={} status={} answer={}", outcome.get("orderId"), status, reason);
-                return new Answer(Delivery.REJECTED, reason);
+                return new Exchange(new Answer(Delivery.REJECTED, reason), status);
             }
-            return new Answer(Delivery.RETRY, reason);
+            return new Exchange(new Answer(Delivery.RETRY, reason), status);
         } catch (BossUnavailableException | RuntimeException e) {
-            return new Answer(Delivery.RETRY, e.getMessage());
+            return new Exchange(new Answer(Delivery.RETRY, e.getMessage()), 0);
         }
     }
 

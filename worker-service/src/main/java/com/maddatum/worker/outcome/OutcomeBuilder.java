@@ -30,10 +30,12 @@ public final class OutcomeBuilder {
     private static final int MAX_LOG_TAIL = 64 * 1024;
     /**
      * Outcome fields only the Worker fills: a script's last line cannot claim artifacts it did not upload
-     * (the Boss would attach blobs of another job to this one) or a fetch time it did not measure.
+     * (the Boss would attach blobs of another job to this one) or a fetch time it did not measure; and
+     * {@code logs} is the run's last output lines, which the callback carries (a script's own would be taken
+     * for them, and refused when it is not their shape).
      */
     static final java.util.List<String> WORKER_FIELDS = java.util.List.of("artifacts", "skippedArtifacts", "fetchSeconds",
-            "pruned", "prunedAt");
+            "pruned", "prunedAt", "logs");
 
     /** Python's json.dumps writes NaN and Infinity by default: read them, so the contract can fix them. */
     private final JsonMapper lenient;

@@ -57,7 +57,8 @@ public final class OutcomeContract {
 
     static final int MAX_DEPTH = 32;
     static final int MAX_VALUES = 5000;
-    static final int MAX_BYTES = 1 << 20;
+    /** The most bytes an outcome takes as JSON: the Boss's default body limit ({@code boss.limits.max-body-bytes}). */
+    public static final int MAX_BYTES = 1 << 20;
     static final int MAX_METRICS = 200;
     static final int MAX_ERROR_MESSAGE = 4096;
     static final int MAX_ERROR_TYPE = 128;

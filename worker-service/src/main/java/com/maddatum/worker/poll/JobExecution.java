@@ -170,6 +170,12 @@ final class JobExecution {
         if (answer != null && answer.next() != null) {
             next = new Claimed(answer.next(), claim);
         }
+        if (rest != null && (answer == null || answer.delivery() == BossClient.Delivery.RETRY
+                || answer.delivery() == BossClient.Delivery.REJECTED)) {
+            // The lines did not arrive with an outcome the Boss took (its retry, or the replacement of a refused
+            // one, goes without them): on their own, while the order may still be this attempt's.
+            boss.logs(order.id(), settings.nodeName(), order.attempt(), rest);
+        }
     }
 
     /** The order the callback claimed for this slot, once {@link #run} has returned; null when none. */
@@ -221,7 +227,12 @@ final class JobExecution {
                         order.id(), order.attempt());
             } else {
                 machineFault = MachineFault.of(ending.outcome(), gpu != null);
-                spool.keep(stamped(ending.outcome(), order, settings.nodeName(), clock));
+                Map<String, Object> outcome = stamped(ending.outcome(), order, settings.nodeName(), clock);
+                if (order.job() == null) {
+                    spool.keep(outcome); // an older Boss: report() flushes the spool
+                } else {
+                    spool.keepToSendFirst(outcome); // report() sends it with the last lines and the next claim
+                }
             }
         }
     }

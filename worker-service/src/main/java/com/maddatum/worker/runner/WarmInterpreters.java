@@ -32,7 +32,7 @@ import org.springframework.stereotype.Component;
  * next job is already started ({@code python -u -c <runner/warm_launcher.py>}) and blocks reading its
  * job from stdin. Handed a job, it sets {@code sys.argv}, {@code os.environ}, the working directory and
  * {@code sys.path[0]} as {@code python -u <script> <job JSON>} would have had them, and runs the script
- * with {@code runpy} as {@code __main__}; what follows the job header on its stdin is the Job JSON and
+ * compiled into a module {@code __main__} that stays so through shutdown, as a cold start does; what follows the job header on its stdin is the Job JSON and
  * end of file, as a cold start gets. The ~20 ms of interpreter start-up then overlaps the previous job's
  * reporting instead of following the claim. One process per job, never reused; the run is a
  * {@link ProcessRunner.Running} like any other (session, marker, log caps, kill, exit code).
@@ -43,7 +43,9 @@ import org.springframework.stereotype.Component;
  * start-up). A job that finds none that fits runs cold; a waiting one in its lane that does not fit
  * (another GPU binding, other variables, another interpreter) is discarded, and each job leaves a fresh
  * one started for the next. One that died while waiting is dropped and the job runs cold. A job opts
- * out with {@code "warm": false}; {@code worker.warm-interpreter.enabled=false} turns it all off. A
+ * out with {@code "warm": false}; {@code worker.warm-interpreter.enabled=false} turns it all off. One that
+ * has waited {@link #MAX_WAIT} is discarded rather than used: it would not see what changed since it
+ * started (packages installed, a {@code .pth} file, a new virtual environment behind the same path). A
  * waiting interpreter holds no job, so killing it costs nothing, and if the Worker itself dies its
  * stdin reaches end of file and it exits by itself.
  */
@@ -61,11 +63,14 @@ public class WarmInterpreters {
     static final String LAUNCHER = loadLauncher();
     /** A waiting interpreter is discarded with SIGTERM; SIGKILL follows after this. */
     static final Duration DISCARD_GRACE = Duration.ofMillis(500);
+    /** The longest an interpreter waits for a job before it is discarded as too old to stand for a cold start. */
+    static final Duration MAX_WAIT = Duration.ofMinutes(10);
 
     private final ProcessRunner runner;
     private final boolean enabled;
     private final Path home;
     private final int perLane;
+    private final Duration maxWait;
     /** Guarded by {@code this}: the waiting interpreters of each lane, oldest first. */
     private final Map<Object, Deque<Waiting>> lanes = new HashMap<>();
     /** Starts and discards interpreters off the slots' threads, one at a time. */
@@ -83,10 +88,15 @@ public class WarmInterpreters {
 
     /** {@code perLane}: the most waiting interpreters a lane keeps (its slots, plus the local runs' one). */
     WarmInterpreters(ProcessRunner runner, boolean enabled, Path home, int perLane) {
+        this(runner, enabled, home, perLane, MAX_WAIT);
+    }
+
+    WarmInterpreters(ProcessRunner runner, boolean enabled, Path home, int perLane, Duration maxWait) {
         this.runner = runner;
         this.enabled = enabled;
         this.home = home;
         this.perLane = perLane;
+        this.maxWait = maxWait;
     }
 
     /** What an interpreter was started with, which a job must share to be handed to it. */
@@ -106,7 +116,13 @@ public class WarmInterpreters {
         }
     }
 
-    private record Waiting(Key key, ProcessRunner.Prestarted process) {}
+    /** {@code since}: {@link System#nanoTime} when it was started. */
+    private record Waiting(Key key, ProcessRunner.Prestarted process, long since) {
+
+        boolean tooOld(Duration maxWait) {
+            return System.nanoTime() - since > maxWait.toNanos();
+        }
+    }
 
     /**
      * Starts {@code spec} on a waiting interpreter of {@code gpu}'s lane when one fits and {@code warm}
@@ -157,7 +173,7 @@ public class WarmInterpreters {
             Deque<Waiting> waiting = lanes.getOrDefault(lane, new ArrayDeque<>());
             for (Iterator<Waiting> it = waiting.iterator(); it.hasNext(); ) {
                 Waiting next = it.next();
-                if (!next.key().equals(key)) {
+                if (!next.key().equals(key) || next.tooOld(maxWait)) {
                     it.remove();
                     if (next.process().claim()) { // else it died and its own note tidies it up
                         stale.add(next.process());
@@ -169,7 +185,7 @@ public class WarmInterpreters {
             }
         }
         for (ProcessRunner.Prestarted old : stale) {
-            log.info("discarding a warm interpreter whose start no longer fits its lane pid={} lane={}",
+            log.info("discarding a warm interpreter whose start no longer fits its lane, or too old pid={} lane={}",
                     old.process().pid(), lane);
             discardLater(old);
         }
@@ -197,7 +213,7 @@ public class WarmInterpreters {
             log.warn("cannot start a warm interpreter; jobs start cold python={} error={}", key.python(), e.toString());
             return;
         }
-        Waiting waiting = new Waiting(key, started);
+        Waiting waiting = new Waiting(key, started, System.nanoTime());
         boolean kept;
         synchronized (this) {
             Deque<Waiting> queue = lanes.computeIfAbsent(lane, any -> new ArrayDeque<>());

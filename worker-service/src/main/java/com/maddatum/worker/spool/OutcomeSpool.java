@@ -24,6 +24,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -32,6 +33,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -87,6 +89,10 @@ public class OutcomeSpool {
     private final ReentrantLock delivering = new ReentrantLock();
     private final Counter retries;
     private final Map<URI, Backoff> backoffs = new HashMap<>();
+    /** The longest the background flush leaves an outcome to the slot that kept it ({@link #keepToSendFirst}). */
+    static final Duration HELD_FOR_FIRST = Duration.ofMinutes(1);
+    /** Outcomes a slot is about to send itself, by name, with when they were kept. */
+    private final Map<String, Instant> heldForFirst = new ConcurrentHashMap<>();
     /** Outcomes the disk would not take, oldest first. */
     private final List<Entry> unwritten = new CopyOnWriteArrayList<>();
 
@@ -118,6 +124,18 @@ public class OutcomeSpool {
     /** Keeps a Boss order's outcome (named after its order and attempt) without sending it yet. */
     public void keep(Map<String, Object> outcome) {
         keep(outcome.get("orderId") + "-" + outcome.get("attempt"), null, outcome);
+    }
+
+    /**
+     * Keeps a Boss order's outcome that its slot is about to send itself ({@link #deliverFirst}), with what only
+     * that request carries (the run's last lines, a claim of the next order): the background flush leaves it
+     * alone until then, or for {@link #HELD_FOR_FIRST} at most (a slot that never sends it, say an Error on its
+     * way, does not keep it from the Boss).
+     */
+    public void keepToSendFirst(Map<String, Object> outcome) {
+        String name = outcome.get("orderId") + "-" + outcome.get("attempt");
+        heldForFirst.put(name, clock.instant());
+        keep(name, null, outcome);
     }
 
     /** Keeps an outcome for {@code callback} (null: the Boss) under {@code name}, without sending it yet. */
@@ -155,25 +173,33 @@ public class OutcomeSpool {
      * add to its request what travels with this delivery only: the run's last log lines, a claim of the slot's
      * next order. What it answers is handled as any delivery's (kept for a retry, replaced when refused,
      * removed otherwise); then whatever else is pending goes too. Null when the outcome is not in the spool
-     * any more (a Worker sharing the directory delivered it).
+     * any more (a Worker sharing the directory delivered it). Only this outcome is sent: the rest is left to the
+ * background flush, under its back-offs, so the slot's next order does not wait on them.
      */
     public Answer deliverFirst(String orderId, int attempt, Function<Map<String, Object>, Answer> send) {
+        String name = orderId + "-" + attempt;
         delivering.lock();
         try {
-            String name = orderId + "-" + attempt;
+            heldForFirst.remove(name);
             Entry entry = unwritten.stream().filter(e -> e.name().equals(name)).findFirst()
                     .orElseGet(() -> read(dir.resolve(name + ".json")));
-            Answer answer = null;
-            if (entry != null) {
-                answer = send.apply(entry.outcome());
-                log.info("outcome delivery order={} attempt={} status={} result={} next={}", orderId, attempt,
-                        entry.outcome().get("status"), answer.delivery(), answer.next() == null ? null : answer.next().id());
-                settle(entry, answer, new HashSet<>());
+            if (entry == null) {
+                return null;
             }
-            backoffs.values().forEach(Backoff::tryNow);
-            deliver();
+            Answer answer = send.apply(entry.outcome());
+            log.info("outcome delivery order={} attempt={} status={} result={} next={}", orderId, attempt,
+                    entry.outcome().get("status"), answer.delivery(), answer.next() == null ? null : answer.next().id());
+            try {
+                settle(entry, answer, new HashSet<>());
+            } catch (RuntimeException e) {
+                // The answer stands (its next order is the slot's now); the entry is settled by a later flush.
+                log.error("outcome delivered, its spool entry not settled order={} attempt={}", orderId, attempt, e);
+            }
+            // Nothing else is sent now: the slot's next order waits on this return, and the rest is the
+            // background flush's, under its back-offs.
             return answer;
         } finally {
+            heldForFirst.remove(name);
             delivering.unlock();
         }
     }
@@ -225,8 +251,10 @@ public class OutcomeSpool {
         if (budget.begun()) { // the Boss's first: the orders they end are waiting, and time is short
             pending.sort(Comparator.comparing(entry -> !entry.callback().equals(bossCallback)));
         }
+        Instant now = clock.instant();
+        heldForFirst.values().removeIf(since -> !since.plus(HELD_FOR_FIRST).isAfter(now));
         for (Entry entry : pending) {
-            if (!ready(entry.callback(), failing)) {
+            if (!ready(entry.callback(), failing) || heldForFirst.containsKey(entry.name()) && !budget.begun()) {
                 continue;
             }
             Answer answer = send(entry);

@@ -254,4 +254,44 @@ class BossClientTest {
         assertThat(tooLarge.delivery()).isEqualTo(BossClient.Delivery.REJECTED);
         assertThat(tooLarge.reason()).startsWith("HTTP 413: <html>");
     }
+    private static Map<String, Object> outcomeOf(String padding) {
+        Map<String, Object> outcome = new java.util.LinkedHashMap<>();
+        outcome.put("status", 200);
+        outcome.put("orderId", ORDER);
+        outcome.put("attempt", 1);
+        outcome.put("node", "node-1");
+        outcome.put("extra", padding);
+        return outcome;
+    }
+
+    @Test
+    void lastLinesThatWouldPushAnOutcomeOverTheBodyLimitGoFirstOnTheirOwn() throws Exception {
+        // An outcome the contract fitted just under the limit, and 60 KiB of last lines.
+        Map<String, Object> outcome = outcomeOf("x".repeat(com.maddatum.worker.outcome.OutcomeContract.MAX_BYTES - 200));
+        server.enqueue(answer(200, "{}"));
+        server.enqueue(answer(200, "{\"orderStatus\":\"done\"}"));
+        BossClient.Answer answer = client.callback(outcome, "y".repeat(60 * 1024), null);
+        assertThat(answer.delivery()).isEqualTo(BossClient.Delivery.DELIVERED);
+        RecordedRequest logs = server.takeRequest(1, TimeUnit.SECONDS);
+        assertThat(logs.getTarget()).isEqualTo("/orders/" + ORDER + "/logs");
+        assertThat(logs.getBody().utf8()).contains("yyyy");
+        RecordedRequest callback = server.takeRequest(1, TimeUnit.SECONDS);
+        assertThat(callback.getTarget()).isEqualTo("/callback");
+        assertThat(callback.getBody().utf8()).doesNotContain("\"logs\"").doesNotContain("yyyy");
+        assertThat(callback.getBody().size()).isLessThanOrEqualTo(com.maddatum.worker.outcome.OutcomeContract.MAX_BYTES);
+    }
+
+    @Test
+    void anOutcomeRefusedAsTooLargeWithItsLastLinesIsSentAgainWithoutThem() throws Exception {
+        // A Boss with a lower body limit than the Worker fits outcomes to.
+        server.enqueue(html(413));
+        server.enqueue(answer(200, "{}"));
+        server.enqueue(answer(200, "{\"orderStatus\":\"done\"}"));
+        BossClient.Answer answer = client.callback(outcomeOf("small"), "last line\n", null);
+        assertThat(answer.delivery()).isEqualTo(BossClient.Delivery.DELIVERED);
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).contains("\"logs\"");
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getTarget()).isEqualTo("/orders/" + ORDER + "/logs");
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).doesNotContain("\"logs\"")
+                .contains("\"extra\":\"small\"");
+    }
 }

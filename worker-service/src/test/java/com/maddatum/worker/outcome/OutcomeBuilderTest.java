@@ -95,9 +95,10 @@ class OutcomeBuilderTest {
     @Test
     void aScriptCannotClaimArtifactsOrAFetchTimeItsOwnAreKeptAside() {
         Map<String, Object> outcome = builder.fromResult(ended(0, "{\"status\":200,\"artifacts\":[{\"name\":\"x\","
-                + "\"sha256\":\"" + "b".repeat(64) + "\"}],\"skippedArtifacts\":[],\"fetchSeconds\":0}", null), "job-1");
-        assertThat(outcome).doesNotContainKeys("artifacts", "skippedArtifacts", "fetchSeconds")
-                .containsKeys("scriptArtifacts", "scriptSkippedArtifacts", "scriptFetchSeconds");
+                + "\"sha256\":\"" + "b".repeat(64) + "\"}],\"skippedArtifacts\":[],\"fetchSeconds\":0,"
+                + "\"logs\":[\"epoch 1\"]}", null), "job-1");
+        assertThat(outcome).doesNotContainKeys("artifacts", "skippedArtifacts", "fetchSeconds", "logs")
+                .containsKeys("scriptArtifacts", "scriptSkippedArtifacts", "scriptFetchSeconds", "scriptLogs");
     }
 
     @Test

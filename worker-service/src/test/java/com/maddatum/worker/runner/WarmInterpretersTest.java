@@ -133,6 +133,63 @@ class WarmInterpretersTest {
     }
 
     @Test
+    void theScriptStaysMainThroughShutdownSoAtexitCanPickleItsClasses() throws Exception {
+        // A checkpoint saved at exit: pickle looks the class up as __main__.Net, which must still be the script.
+        Path saver = script("saver.py", """
+                import atexit, io, pickle, sys
+                class Net:
+                    pass
+                def save():
+                    main = sys.modules["__main__"]
+                    print("pickled", len(pickle.dumps(Net())) > 0, main.Net is Net, list(vars(main))[:9])
+                atexit.register(save)
+                print("body", list(globals())[:9], __loader__.__class__.__name__, __spec__, __package__, __cached__)
+                """);
+        assertSameColdAndWarm(saver);
+        // As CPython does it: __file__ and __cached__ are the body's only, gone before the atexit handlers.
+        assertThat(seen(runner.start(spec(saver)).await()).stdout())
+                .contains("pickled True True ['__name__', '__doc__', '__package__', '__loader__', '__spec__', "
+                        + "'__annotations__', '__builtins__', 'atexit', 'io']")
+                .contains("'__file__', '__cached__'] SourceFileLoader None None None");
+    }
+
+    @Test
+    void aModuleBesideTheScriptShadowsTheStandardLibraryAsInAColdStart() throws Exception {
+        // enum is not loaded by the interpreter's own start: a cold start imports the script's enum.py.
+        script("enum.py", "print('the script directory enum')\n");
+        Path user = script("user.py", "import enum\nprint('from', enum.__file__)\n");
+        Seen cold = seen(runner.start(spec(user)).await());
+        assertThat(cold.stdout()).contains("the script directory enum");
+        assertThat(seen(startWarm(spec(user), null).await())).isEqualTo(cold);
+    }
+
+    @Test
+    void aFileAnEarlierJobLeftInTheWorkDirectoryIsNotImportedByTheNextInterpreter() throws Exception {
+        Path work = Files.createDirectories(root.resolve("home"));
+        // What a job could write into the Worker's work directory, where waiting interpreters start.
+        Files.writeString(work.resolve("warnings.py"), "print('planted')\n");
+        Files.writeString(work.resolve("re.py"), "print('planted')\n");
+        Path plain = script("plain.py", "import re, warnings\nprint('ok', re.__file__.endswith('/re/__init__.py') "
+                + "or re.__file__.endswith('/re.py') and 'home' not in re.__file__)\n");
+        Seen warmRun = seen(startWarm(spec(plain), null).await());
+        assertThat(warmRun.stdout()).doesNotContain("planted").contains("ok True");
+        assertThat(warmRun).isEqualTo(seen(runner.start(spec(plain)).await()));
+    }
+
+    @Test
+    void anInterpreterThatWaitedTooLongIsDiscardedAndTheJobRunsCold() throws Exception {
+        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2, Duration.ZERO);
+        Path hello = script("hello.py", "print('hello')\n");
+        warm.start(spec(hello), null, true).await();
+        awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
+        long old = warm.waitingPids().get(0);
+        ProcessRunner.Running running = warm.start(spec(hello), null, true);
+        assertThat(running.warm()).as("the waiting one is too old to stand for a cold start").isFalse();
+        assertThat(seen(running.await()).stdout()).contains("hello");
+        awaitCondition(() -> !ProcessHandle.of(old).map(ProcessHandle::isAlive).orElse(false), Duration.ofSeconds(10));
+    }
+
+    @Test
     void aJobLargerThanAPipeBufferOnStdinArrivesWhole() throws Exception {
         Path reader = script("reader.py", "import hashlib, sys\ndata = sys.stdin.buffer.read()\n"
                 + "print(len(data), hashlib.sha256(data).hexdigest())\n");

@@ -92,6 +92,61 @@ class OutcomeSpoolTest {
     }
 
     @Test
+    void anOutcomeKeptToSendFirstIsLeftToItsSlotAndDeliverFirstSendsItAlone() throws Exception {
+        OutcomeSpool spool = spool();
+        server.enqueue(new MockResponse.Builder().code(503).build());
+        spool.submit(outcome(20)); // an older one, failing: it backs off
+        spool.keepToSendFirst(outcome(21));
+        clock.advance(Duration.ofSeconds(5));
+        // The background flush leaves the slot's outcome to the slot (its request carries more), and sends the old.
+        server.enqueue(new MockResponse.Builder().code(503).build());
+        spool.flush();
+        assertThat(server.getRequestCount()).isEqualTo(2);
+        server.takeRequest(1, TimeUnit.SECONDS);
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).contains(order(20));
+        List<Object> sent = new java.util.ArrayList<>();
+        BossClient.Answer answer = spool.deliverFirst(order(21), 1, outcome -> {
+            sent.add(outcome.get("orderId"));
+            return new BossClient.Answer(BossClient.Delivery.DELIVERED, null);
+        });
+        assertThat(answer.delivery()).isEqualTo(BossClient.Delivery.DELIVERED);
+        // Only that one: the failing old one waits for its back-off, not for the slot's next order.
+        assertThat(sent).containsExactly(order(21));
+        assertThat(server.getRequestCount()).isEqualTo(2);
+        assertThat(spool.size()).isEqualTo(1);
+    }
+
+    @Test
+    void aFailedFirstDeliveryBacksOffInsteadOfBeingSentAgainAtOnce() {
+        OutcomeSpool spool = spool();
+        spool.keepToSendFirst(outcome(22));
+        BossClient.Answer answer = spool.deliverFirst(order(22), 1,
+                outcome -> new BossClient.Answer(BossClient.Delivery.RETRY, "timed out"));
+        assertThat(answer.delivery()).isEqualTo(BossClient.Delivery.RETRY);
+        assertThat(server.getRequestCount()).isZero();
+        spool.flush(); // within the back-off
+        assertThat(server.getRequestCount()).isZero();
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        clock.advance(Duration.ofSeconds(2));
+        spool.flush();
+        assertThat(server.getRequestCount()).isEqualTo(1);
+        assertThat(spool.size()).isZero();
+    }
+
+    @Test
+    void anOutcomeItsSlotNeverSentGoesWithTheFlushOnceItsHoldEnds() {
+        OutcomeSpool spool = spool();
+        spool.keepToSendFirst(outcome(23));
+        spool.flush();
+        assertThat(server.getRequestCount()).isZero();
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").build());
+        clock.advance(OutcomeSpool.HELD_FOR_FIRST.plusSeconds(1));
+        spool.flush();
+        assertThat(server.getRequestCount()).isEqualTo(1);
+        assertThat(spool.size()).isZero();
+    }
+
+    @Test
     void spooledOutcomesSurviveARestartOfTheWorker() throws Exception {
         server.enqueue(new MockResponse.Builder().code(503).build());
         spool().submit(outcome(2));
