@@ -45,6 +45,15 @@ public final class BenchMain {
         int size(int full, int smoke) {
             return this.smoke ? smoke : full;
         }
+
+        /**
+         * The services' JVM flags: as the images run them (both compilers; {@code -Dbench.jvm=deployed}, the
+         * default), or as the tests start them ({@code -Dbench.jvm=test}: the client compiler only, for a
+         * quick start), to compare with figures measured that way before 2026-12-04.
+         */
+        static List<String> jvmFlags() {
+            return "test".equals(System.getProperty("bench.jvm")) ? JarProcess.TEST_FLAGS : JarProcess.DEPLOYED;
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -149,7 +158,8 @@ public final class BenchMain {
         Map<String, String> env = new LinkedHashMap<>(extra);
         env.put("BOSS_STORE_DATA_DIR", dataDir.toString());
         env.put("LOGGING_LEVEL_COM_MADDATUM", "WARN");
-        return JarProcess.start(config.bossJar(), config.work().resolve("boss-" + System.nanoTime() + ".log"), env);
+        return JarProcess.start(config.bossJar(), config.work().resolve("boss-" + System.nanoTime() + ".log"), env,
+                Config.jvmFlags());
     }
 
     static JarProcess worker(Config config, JarProcess boss, String name, Map<String, String> extra) throws Exception {
@@ -162,7 +172,7 @@ public final class BenchMain {
         env.put("WORKER_SPOOL_DIR", home.resolve("spool").toString());
         env.put("WORKER_SLOTS", "1");
         env.put("LOGGING_LEVEL_COM_MADDATUM", "WARN");
-        return JarProcess.start(config.workerJar(), home.resolve("worker.log"), env);
+        return JarProcess.start(config.workerJar(), home.resolve("worker.log"), env, Config.jvmFlags());
     }
 
     static String submit(HttpJson boss, Map<String, Object> job) {

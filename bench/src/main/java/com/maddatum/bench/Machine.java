@@ -21,6 +21,7 @@ final class Machine {
         machine.put("cpu", firstLine("/proc/cpuinfo", "model name"));
         machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         machine.put("python", command(python, "--version"));
+        machine.put("servicesJvmFlags", String.join(" ", BenchMain.Config.jvmFlags()));
         return machine;
     }
 

@@ -26,13 +26,15 @@ public final class JarProcess implements AutoCloseable {
     private final Path log;
     private final Map<String, String> env;
     private final int port;
+    private final List<String> jvmFlags;
     private Process process;
 
-    private JarProcess(Path jar, Path log, Map<String, String> env, int port) {
+    private JarProcess(Path jar, Path log, Map<String, String> env, int port, List<String> jvmFlags) {
         this.jar = jar;
         this.log = log;
         this.env = env;
         this.port = port;
+        this.jvmFlags = jvmFlags;
     }
 
     /** The jar named by a system property (set by failsafe), failing clearly when it was not built. */
@@ -45,9 +47,26 @@ public final class JarProcess implements AutoCloseable {
         return Path.of(value);
     }
 
+    /**
+     * The JVM flags tests start the jars with: a small heap, and the client compiler only (C1), which starts
+     * a short-lived service fastest. Not how the images run them (see {@link #DEPLOYED}).
+     */
+    public static final List<String> TEST_FLAGS = List.of("-Xmx384m", "-XX:TieredStopAtLevel=1");
+    /**
+     * As the Dockerfiles run them, but for the heap, kept at the tests' size: both compilers (C1, then C2 for
+     * what runs hot), which is what a throughput or latency figure is about.
+     */
+    public static final List<String> DEPLOYED = List.of("-Xmx384m");
+
     /** Starts the jar with SERVER_PORT set to a free port plus {@code env}, and waits for its health. */
     public static JarProcess start(Path jar, Path log, Map<String, String> env) throws IOException, InterruptedException {
-        JarProcess started = new JarProcess(jar, log, new LinkedHashMap<>(env), freePort());
+        return start(jar, log, env, TEST_FLAGS);
+    }
+
+    /** As {@link #start(Path, Path, Map)}, with these JVM flags. */
+    public static JarProcess start(Path jar, Path log, Map<String, String> env, List<String> jvmFlags)
+            throws IOException, InterruptedException {
+        JarProcess started = new JarProcess(jar, log, new LinkedHashMap<>(env), freePort(), List.copyOf(jvmFlags));
         started.launch();
         return started;
     }
@@ -60,8 +79,9 @@ public final class JarProcess implements AutoCloseable {
     }
 
     private void launch() throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx384m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString()));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmFlags);
+        command.addAll(List.of("-jar", jar.toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         builder.environment().putAll(env);
