@@ -88,7 +88,7 @@ class LogController {
         SseEmitter emitter = new SseEmitter(Duration.ofMinutes(30).toMillis());
         hub.follow(order.id(), emitter);
         emitter.send(SseEmitter.event().name("log").data(log.getString("text")));
-        if (order.status().isTerminal()) {
+        if (hub.settled(order)) { // finished just now: the hub ends it once the last lines are in
             emitter.send(SseEmitter.event().name("end").data(order.status().wire()));
             emitter.complete();
         }

@@ -1,10 +1,14 @@
 package com.maddatum.boss.log;
 
+import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
+import java.time.Duration;
+import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -29,19 +33,30 @@ class LogHub {
     private static final Logger log = LoggerFactory.getLogger(LogHub.class);
     /** Batches waiting for a follower that is slow to read: beyond this many, a batch is not pushed (still stored). */
     private static final int MAX_QUEUED = 1024;
+    /** How long after its order finished a stream stays open for the run's last lines (see {@link #settled}). */
+    static final Duration LAST_LINES_GRACE = Duration.ofSeconds(2);
 
     private final Map<ObjectId, List<SseEmitter>> followers = new ConcurrentHashMap<>();
+    /** Finished orders seen by one round of {@link #endFinished}, whose streams the next round ends. */
+    private final Set<ObjectId> finishing = ConcurrentHashMap.newKeySet();
     private final ExecutorService sender = new ThreadPoolExecutor(1, 1, 0L, TimeUnit.MILLISECONDS,
             new ArrayBlockingQueue<>(MAX_QUEUED), runnable -> {
                 Thread thread = new Thread(runnable, "log-followers");
                 thread.setDaemon(true);
                 return thread;
-            }, (dropped, executor) -> log.warn("log followers too slow: a batch was not pushed to them (it is stored; "
-                    + "GET /jobs/{id}/logs reads it)"));
+            }, (dropped, executor) -> {
+                log.warn("log followers too slow: a batch was not pushed to them (it is stored; GET /jobs/{id}/logs "
+                        + "reads it)");
+                if (dropped instanceof End end) {
+                    end.closeWithoutSending(); // an end is never dropped: its streams would stay open for 30 min
+                }
+            });
     private final OrderQueries orders;
+    private final Clock clock;
 
-    LogHub(OrderQueries orders) {
+    LogHub(OrderQueries orders, Clock clock) {
         this.orders = orders;
+        this.clock = clock;
     }
 
     void follow(ObjectId orderId, SseEmitter emitter) {
@@ -79,28 +94,54 @@ class LogHub {
         sender.shutdownNow();
     }
 
-    /** Closes the streams of orders that have finished. */
+    /**
+     * True once no more lines can come for a finished order: the run's last lines arrive with its callback and
+     * are appended just after the order moved, so a stream is ended only {@link #LAST_LINES_GRACE} after that.
+     */
+    boolean settled(Order order) {
+        return order.status().isTerminal() && (order.finishedAt() == null
+                || !order.finishedAt().plus(LAST_LINES_GRACE).isAfter(clock.instant()));
+    }
+
+    /**
+     * Closes the streams of orders that have finished: settled ones at once, others on the next round (a
+     * second later), by when the lines a callback carried are in.
+     */
     @Scheduled(fixedDelay = 1000)
     void endFinished() {
         followers.forEach((orderId, list) -> {
             if (list.isEmpty()) {
                 followers.remove(orderId, list);
+                finishing.remove(orderId);
                 return;
             }
             orders.findById(orderId).filter(order -> order.status().isTerminal()).ifPresent(order -> {
+                if (!settled(order) && finishing.add(orderId)) {
+                    return;
+                }
                 followers.remove(orderId);
+                finishing.remove(orderId);
                 // Behind any batch still queued for these followers, so the end never overtakes the last lines.
-                sender.execute(() -> {
-                    for (SseEmitter emitter : list) {
-                        try {
-                            emitter.send(SseEmitter.event().name("end").data(order.status().wire()));
-                            emitter.complete();
-                        } catch (IOException | IllegalStateException gone) {
-                            emitter.completeWithError(gone);
-                        }
-                    }
-                });
+                sender.execute(new End(list, order.status().wire()));
             });
         });
+    }
+
+    private record End(List<SseEmitter> emitters, String status) implements Runnable {
+        @Override
+        public void run() {
+            for (SseEmitter emitter : emitters) {
+                try {
+                    emitter.send(SseEmitter.event().name("end").data(status));
+                    emitter.complete();
+                } catch (IOException | IllegalStateException gone) {
+                    emitter.completeWithError(gone);
+                }
+            }
+        }
+
+        void closeWithoutSending() {
+            emitters.forEach(SseEmitter::complete);
+        }
     }
 }

@@ -273,16 +273,21 @@ public class OrderService {
 
         /**
          * When the attempt's script started, for an order that never heard a heartbeat (a job shorter than the
-         * Worker's first beat sends none): as its Worker reported it, kept between the order's creation and now
-         * (another machine's clock); null when it reported none.
+         * Worker's first beat sends none): as its Worker reported it, kept between this attempt's claim (the
+         * order's creation when its history lacks it) and now, since it is another machine's clock; null when it
+         * reported none.
          */
         Instant startedFor(Order order, Instant now) {
             if (startedAt == null || order.startedAt() != null) {
                 return null;
             }
             Instant start = startedAt.isAfter(now) ? now : startedAt;
-            Instant created = order.createdDate();
-            return created != null && start.isBefore(created) ? created : start;
+            Instant claimed = order.history() == null ? null : order.history().stream()
+                    .filter(entry -> entry.status() == OrderStatus.ASSIGNED && entry.attempt() == order.attempt())
+                    .map(Order.HistoryEntry::at).filter(java.util.Objects::nonNull).max(Instant::compareTo)
+                    .orElse(null);
+            Instant earliest = claimed != null ? claimed : order.createdDate();
+            return earliest != null && start.isBefore(earliest) ? earliest : start;
         }
     }
 

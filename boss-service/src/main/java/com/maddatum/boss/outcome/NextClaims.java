@@ -57,8 +57,15 @@ class NextClaims {
             // purge(): MongoDB deletes old links itself; the embedded server has no TTL, so purge() scans there.
             mongo.indexOps(COLLECTION).createIndex(new Index().on(EXPIRES_AT, Sort.Direction.ASC)
                     .expire(Duration.ZERO).named("purgeLinks_expiresAt_ttl"));
+            // The first release's TTL on "at" (twice the lease timeout of whichever replica made it): it would
+            // go on deleting links early after the lease timeout was raised.
+            if (mongo.indexOps(COLLECTION).getIndexInfo().stream().anyMatch(i -> OLD_TTL.equals(i.getName()))) {
+                mongo.indexOps(COLLECTION).dropIndex(OLD_TTL);
+            }
         }
     }
+
+    private static final String OLD_TTL = "purgeLinks_at_ttl";
 
     /** The claim a callback made: the next order and its attempt, or none. */
     record Link(ObjectId next, int nextAttempt) {}
@@ -100,7 +107,10 @@ class NextClaims {
     /** Deletes links older than their use. A scan on the embedded server, which is why it runs only now and then. */
     @Scheduled(fixedDelayString = "PT5M", initialDelayString = "PT1M")
     long purge() {
-        long deleted = mongo.remove(Query.query(Criteria.where(EXPIRES_AT).lte(Date.from(clock.instant()))),
+        Instant now = clock.instant();
+        long deleted = mongo.remove(Query.query(new Criteria().orOperator(Criteria.where(EXPIRES_AT).lte(Date.from(now)),
+                // written by the first release, which kept no expiresAt
+                Criteria.where(EXPIRES_AT).exists(false).and(AT).lte(Date.from(now.minus(keepFor))))),
                 COLLECTION).getDeletedCount();
         if (deleted > 0) {
             durability.sync();

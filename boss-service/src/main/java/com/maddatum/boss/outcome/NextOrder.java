@@ -101,12 +101,15 @@ class NextOrder {
             }
             return claims.answer(order);
         } catch (RuntimeException e) {
-            // Claimed, but no answer will carry it (the link or the answer failed): back to the queue at once, with
-            // its attempt, rather than leased to a Worker that never hears of it until the lease ends.
+            // Claimed, but no answer will carry it (the link or the answer failed): back to the queue at once
+            // rather than leased to a Worker that never hears of it until the lease ends. Its attempt stays spent
+            // (releaseUnheard, not release): a link that failed may still have landed, and a later repeat that
+            // finds it must not take the order back from whoever claims it next at that same attempt number.
             log.warn("callback's next order put back unanswered order={} next={} node={} error={}", reported,
                     order.id(), claimer.node(), e.toString());
             try {
-                orders.release(order, "claimed by a callback that could not answer it");
+                orders.releaseUnheard(order.id(), claimer.node(), order.attempt(),
+                        "claimed by a callback that could not answer it");
             } catch (RuntimeException again) {
                 log.warn("unanswered next order left to its lease order={} error={}", order.id(), again.toString());
             }

@@ -267,6 +267,7 @@ class NextClaimApiTest extends BossApiTestBase {
         register("nx-short");
         String jobId = submitFor("nx-short");
         String later = submitFor("nx-short");
+        String last = submitFor("nx-short");
         long latencies = meters.get("boss.dispatch.latency").timer().count();
         JsonNode first = claim("nx-short");
         clock.advance(java.time.Duration.ofSeconds(3));
@@ -280,9 +281,40 @@ class NextClaimApiTest extends BossApiTestBase {
         // Another machine's clock: a start reported in the future is taken as now, never after the end.
         Map<String, Object> skewed = report(next, "nx-short");
         skewed.put("startedAt", clock.instant().plusSeconds(3600).toString());
-        assertThat(boss.post("/callback", skewed).status()).isEqualTo(200);
+        java.time.Instant lastClaimed = clock.instant();
+        HttpJson.Reply ended = boss.post("/callback?next=true", skewed);
+        java.time.Instant afterClaim = clock.instant();
+        assertThat(ended.status()).isEqualTo(200);
         JsonNode second = order(later);
         assertThat(java.time.Instant.parse(second.get("startedAt").asString()))
                 .isBeforeOrEqualTo(java.time.Instant.parse(second.get("finishedAt").asString()));
+        // A clock behind: a start before this attempt's claim (queued meanwhile) is taken as the claim, not as
+        // the order's creation, which would count the queue's wait as running time.
+        clock.advance(java.time.Duration.ofSeconds(5));
+        Map<String, Object> behind = report(ended.json().get("next"), "nx-short");
+        behind.put("startedAt", clock.instant().minusSeconds(3600).toString());
+        assertThat(boss.post("/callback", behind).status()).isEqualTo(200);
+        assertThat(java.time.Instant.parse(order(last).get("startedAt").asString()))
+                .isBetween(lastClaimed.truncatedTo(java.time.temporal.ChronoUnit.MILLIS), afterClaim);
+    }
+
+    @Autowired
+    NextClaims links;
+
+    @Test
+    void linksArePurgedByTheirOwnExpiryAndTheFirstReleasesByTheirAge() {
+        java.time.Instant now = clock.instant();
+        java.util.function.Function<Long, java.util.Date> ago = seconds -> java.util.Date.from(now.minusSeconds(seconds));
+        String tag = new org.bson.types.ObjectId().toHexString();
+        mongo.insert(new Document("_id", tag + ":expired").append("at", ago.apply(10L)).append("expiresAt", ago.apply(1L)),
+                NextClaims.COLLECTION);
+        mongo.insert(new Document("_id", tag + ":live").append("at", ago.apply(10L)).append("expiresAt", ago.apply(-60L)),
+                NextClaims.COLLECTION);
+        // Written before links carried expiresAt: purged once older than twice the lease timeout.
+        mongo.insert(new Document("_id", tag + ":old").append("at", ago.apply(86_400L)), NextClaims.COLLECTION);
+        mongo.insert(new Document("_id", tag + ":recent").append("at", ago.apply(1L)), NextClaims.COLLECTION);
+        links.purge();
+        assertThat(mongo.findAll(Document.class, NextClaims.COLLECTION).stream().map(d -> d.getString("_id"))
+                .filter(id -> id.startsWith(tag))).containsExactlyInAnyOrder(tag + ":live", tag + ":recent");
     }
 }
