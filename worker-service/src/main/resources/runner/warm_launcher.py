@@ -107,7 +107,8 @@ def _main():
         raise SystemExit(2)
     # The script's own __main__, as a cold start builds it (same names, in the same order): a source loader,
     # no spec, no package, __file__ and __cached__ while the script's body runs, and not after (CPython takes
-    # them away once the body returns, before atexit handlers run).
+    # them away once the body returns or its traceback is printed, before atexit handlers run; a SystemExit
+    # exits from inside its report, so they stay for the handlers and threads of sys.exit()).
     main = type(sys)("__main__")
     path = os.path.abspath(script)
     main.__loader__ = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", path)
@@ -116,9 +117,11 @@ def _main():
     main.__file__ = path
     main.__cached__ = None
     sys.modules["__main__"] = main
+    exiting = False
     try:
         exec(compile(source, script, "exec", dont_inherit=True), main.__dict__)
     except SystemExit:
+        exiting = True
         raise
     except BaseException as e:
         # Report it as a cold start would: the traceback from the script's own first frame (none for a
@@ -134,8 +137,9 @@ def _main():
     else:
         return
     finally:
-        main.__dict__.pop("__file__", None)
-        main.__dict__.pop("__cached__", None)
+        if not exiting:
+            main.__dict__.pop("__file__", None)
+            main.__dict__.pop("__cached__", None)
     raise SystemExit(1)
 
 

@@ -234,17 +234,27 @@ public class BossClient {
         // read as the outcome refused). Then they go first on their own, as to an older Boss.
         if (withLogs != null && withLogs.getBytes(StandardCharsets.UTF_8).length <= OutcomeContract.MAX_BYTES) {
             Exchange sent = exchange(callback, withLogs, outcome, timeout, claim != null);
+            Delivery delivery = sent.answer().delivery();
+            if (delivery == Delivery.RETRY || delivery == Delivery.REJECTED && sent.status() != 413) {
+                // Not taken with the outcome (its retry, or the replacement of a refused one, goes without them):
+                // on their own now, while the order may still be this attempt's. Sent once, here only.
+                logsApart(outcome, logs);
+            }
             if (sent.status() != 413) {
                 return sent.answer();
             }
             log.warn("the Boss refused an outcome with its last log lines as too large, sending them apart order={}",
                     outcome.get("orderId"));
         }
+        logsApart(outcome, logs);
+        return deliver(callback, outcome, timeout, claim != null);
+    }
+
+    private void logsApart(Map<String, Object> outcome, String logs) {
         if (outcome.get("orderId") instanceof String orderId && outcome.get("node") instanceof String node
                 && outcome.get("attempt") instanceof Number attempt) {
             logs(orderId, node, attempt.intValue(), logs);
         }
-        return deliver(callback, outcome, timeout, claim != null);
     }
 
     /** What a slot says of itself when its callback also claims: as {@code /bored} takes it. */

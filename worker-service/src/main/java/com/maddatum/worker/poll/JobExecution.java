@@ -170,10 +170,10 @@ final class JobExecution {
         if (answer != null && answer.next() != null) {
             next = new Claimed(answer.next(), claim);
         }
-        if (rest != null && (answer == null || answer.delivery() == BossClient.Delivery.RETRY
-                || answer.delivery() == BossClient.Delivery.REJECTED)) {
-            // The lines did not arrive with an outcome the Boss took (its retry, or the replacement of a refused
-            // one, goes without them): on their own, while the order may still be this attempt's.
+        if (rest != null && answer == null) {
+            // The outcome was not sent with the lines (the spool had sent it already, or could not): they go on
+            // their own, while the order may still be this attempt's. (A callback that carried them and was not
+            // taken sends them apart itself.)
             boss.logs(order.id(), settings.nodeName(), order.attempt(), rest);
         }
     }

@@ -294,4 +294,25 @@ class BossClientTest {
         assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).doesNotContain("\"logs\"")
                 .contains("\"extra\":\"small\"");
     }
+
+    @Test
+    void lastLinesAnOutcomeDidNotCarryInAreSentApartOnceWhateverTheOutcomeMeetsAfter() throws Exception {
+        // The combined callback answered 503: the lines go on their own at once (its retry goes without them).
+        server.enqueue(answer(503, "{}"));
+        server.enqueue(answer(200, "{}"));
+        assertThat(client.callback(outcomeOf("small"), "last line\n", null).delivery())
+                .isEqualTo(BossClient.Delivery.RETRY);
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).contains("\"logs\"");
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getTarget()).isEqualTo("/orders/" + ORDER + "/logs");
+        // Sent apart first for a 413, then the plain outcome answered 503: not a second time.
+        server.enqueue(html(413));
+        server.enqueue(answer(200, "{}"));
+        server.enqueue(answer(503, "{}"));
+        assertThat(client.callback(outcomeOf("small"), "last line\n", null).delivery())
+                .isEqualTo(BossClient.Delivery.RETRY);
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).contains("\"logs\"");
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getTarget()).isEqualTo("/orders/" + ORDER + "/logs");
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).doesNotContain("\"logs\"");
+        assertThat(server.takeRequest(200, TimeUnit.MILLISECONDS)).as("no second batch of the same lines").isNull();
+    }
 }

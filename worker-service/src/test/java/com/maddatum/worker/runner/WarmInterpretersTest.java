@@ -127,6 +127,9 @@ class WarmInterpretersTest {
         "import sys\nsys.excepthook = lambda t, v, tb: print('hook', t.__name__, tb.tb_frame.f_code.co_filename == __file__)\nraise RuntimeError\n",
         "import atexit\natexit.register(lambda: print('atexit ran'))\ntry:\n    raise KeyError(1)\nexcept KeyError as e:\n    raise ValueError(2) from e\n",
         "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), print('thread done'))).start()\nraise SystemExit(4)\n",
+        // sys.exit() exits from inside its report: __file__ is still there for exit handlers (a checkpoint path)
+        "import atexit, sys\natexit.register(lambda: print('at exit', globals().get('__file__', 'gone')))\nsys.exit(0)\n",
+        "import atexit\natexit.register(lambda: print('at exit', globals().get('__file__', 'gone')))\nraise ValueError\n",
     })
     void exitCodesSystemExitUncaughtExceptionsAndSignalsEndAsAColdStartDoes(String source) throws Exception {
         assertSameColdAndWarm(script("ending.py", source));
