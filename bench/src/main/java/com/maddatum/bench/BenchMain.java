@@ -47,12 +47,28 @@ public final class BenchMain {
         }
 
         /**
-         * The services' JVM flags: as the images run them (both compilers; {@code -Dbench.jvm=deployed}, the
-         * default), or as the tests start them ({@code -Dbench.jvm=test}: the client compiler only, for a
-         * quick start), to compare with figures measured that way before 2026-12-04.
+         * The services' JVM flags: as the tests start them (the client compiler only; the default), or as the
+         * images run them ({@code -Dbench.jvm=deployed}: both compilers). Measured on 2026-12-04 on 2 cores, the
+         * deployed flags were slower in every measure here (C2 compiling takes a core from runs under a minute
+         * long): see ANALYSIS.md.
          */
         static List<String> jvmFlags() {
-            return "test".equals(System.getProperty("bench.jvm")) ? JarProcess.TEST_FLAGS : JarProcess.DEPLOYED;
+            return "deployed".equals(System.getProperty("bench.jvm")) ? JarProcess.DEPLOYED : JarProcess.TEST_FLAGS;
+        }
+
+        /**
+         * {@link #jvmFlags()}, plus a flight recording (JFR's "profile" settings, written when the service
+         * stops) into the folder {@code -Dbench.jfr} names, when it names one: how ANALYSIS.md's profiles are taken.
+         */
+        static List<String> jvmFlags(String service) {
+            String folder = System.getProperty("bench.jfr", "");
+            if (folder.isBlank()) {
+                return jvmFlags();
+            }
+            List<String> flags = new ArrayList<>(jvmFlags());
+            flags.add("-XX:StartFlightRecording=settings=profile,dumponexit=true,filename="
+                    + Path.of(folder).toAbsolutePath().resolve(service + "-" + System.nanoTime() + ".jfr"));
+            return flags;
         }
     }
 
@@ -159,7 +175,7 @@ public final class BenchMain {
         env.put("BOSS_STORE_DATA_DIR", dataDir.toString());
         env.put("LOGGING_LEVEL_COM_MADDATUM", "WARN");
         return JarProcess.start(config.bossJar(), config.work().resolve("boss-" + System.nanoTime() + ".log"), env,
-                Config.jvmFlags());
+                Config.jvmFlags("boss"));
     }
 
     static JarProcess worker(Config config, JarProcess boss, String name, Map<String, String> extra) throws Exception {
@@ -172,7 +188,7 @@ public final class BenchMain {
         env.put("WORKER_SPOOL_DIR", home.resolve("spool").toString());
         env.put("WORKER_SLOTS", "1");
         env.put("LOGGING_LEVEL_COM_MADDATUM", "WARN");
-        return JarProcess.start(config.workerJar(), home.resolve("worker.log"), env, Config.jvmFlags());
+        return JarProcess.start(config.workerJar(), home.resolve("worker.log"), env, Config.jvmFlags("worker"));
     }
 
     static String submit(HttpJson boss, Map<String, Object> job) {
