@@ -203,17 +203,24 @@ public final class BenchMain {
         return boss.get("/jobs?size=1&status=" + status).json().get("total").asLong();
     }
 
+    /**
+     * The job once finished, waited for as a user would, with the Boss's long poll ({@code waitSeconds}: one
+     * request per change of the order). Polling instead (it was every 2 ms until 2026-12-04) took the Boss's and
+     * the Worker's CPU on this 2-core machine while the very job measured was being dispatched.
+     */
     static JsonNode awaitDone(HttpJson boss, String jobId, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            JsonNode detail = boss.get("/jobs/" + jobId).json();
+            long wait = Math.max(1, Math.min(30, (deadline - System.nanoTime()) / 1_000_000_000L));
+            JsonNode detail = boss.get("/jobs/" + jobId + "?waitSeconds=" + wait).json();
             String status = detail.path("order").path("status").asString();
-            // The order is finished first and its outcome written right after (see OutcomeService).
             boolean finished = status.equals("done") || status.equals("failed") || status.equals("cancelled");
             if (finished && (!detail.path("order").has("outcomeId") || detail.has("outcome"))) {
                 return detail;
             }
-            Thread.sleep(2);
+            if (finished) {
+                Thread.sleep(5); // finished, its outcome not readable yet: answered at once from now on
+            }
         }
         throw new IllegalStateException("job " + jobId + " did not finish in " + timeout);
     }
