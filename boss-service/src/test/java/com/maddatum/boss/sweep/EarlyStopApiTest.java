@@ -6,16 +6,13 @@ import com.maddatum.testsupport.HttpJson;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import com.maddatum.boss.config.BossProperties;
 import org.bson.Document;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
 /** The median rule through heartbeats, and a pruned outcome in the counts and the leaderboard. */
 class EarlyStopApiTest extends SweepApiTestBase {
 
-    @Autowired BossProperties properties;
 
     private final Map<Integer, JsonNode> orderOf = new HashMap<>();
     private final Map<Integer, String> nodeOf = new HashMap<>();

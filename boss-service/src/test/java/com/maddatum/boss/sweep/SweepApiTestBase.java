@@ -2,7 +2,14 @@ package com.maddatum.boss.sweep;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.maddatum.boss.config.BossProperties;
+import com.maddatum.boss.job.JobService;
+import com.maddatum.boss.order.OrderQueries;
+import com.maddatum.boss.order.OrderService;
+import com.maddatum.boss.order.OrderWatch;
+import com.maddatum.boss.outcome.OutcomeStore;
 import com.maddatum.boss.support.BossApiTestBase;
+import java.time.Clock;
 import com.maddatum.testsupport.HttpJson;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,6 +32,24 @@ abstract class SweepApiTestBase extends BossApiTestBase {
 
     @Autowired
     protected SweepDriver driver;
+
+    // What a second driver (another replica, or one with a store or a job service of the test's) is made of.
+    @Autowired SweepStore sweeps;
+    @Autowired TrialStore trials;
+    @Autowired JobService jobs;
+    @Autowired OrderQueries orderQueries;
+    @Autowired OrderService orderService;
+    @Autowired OutcomeStore outcomes;
+    @Autowired OrderWatch watch;
+    @Autowired Clock systemClock;
+    @Autowired BossProperties properties;
+    @Autowired TrialPoints points;
+
+    /** A driver of its own, as another Boss replica has, over these trials and this job service. */
+    SweepDriver newDriver(TrialStore trials, JobService jobs) {
+        return new SweepDriver(sweeps, trials, jobs, orderQueries, orderService, outcomes, watch, systemClock,
+                properties, points);
+    }
 
     protected String label;
 

@@ -8,14 +8,8 @@ import com.maddatum.boss.support.RawHttp;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Predicate;
-import com.maddatum.boss.config.BossProperties;
 import com.maddatum.boss.job.JobService;
-import com.maddatum.boss.order.OrderQueries;
-import com.maddatum.boss.order.OrderService;
-import com.maddatum.boss.order.OrderWatch;
-import com.maddatum.boss.outcome.OutcomeStore;
 import com.maddatum.boss.web.ApiProblem;
-import java.time.Clock;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.mockito.ArgumentMatchers;
@@ -35,16 +29,6 @@ class SweepBaseHoldsItsDataApiTest extends SweepApiTestBase {
 
     @Autowired List<BlobReferences> references;
     @Autowired ModelUses models;
-    @Autowired SweepStore sweeps;
-    @Autowired TrialStore trials;
-    @Autowired TrialPoints points;
-    @Autowired JobService jobs;
-    @Autowired OrderQueries orderQueries;
-    @Autowired OrderService orderService;
-    @Autowired OutcomeStore outcomes;
-    @Autowired OrderWatch watch;
-    @Autowired Clock systemClock;
-    @Autowired BossProperties properties;
 
     private RawHttp http;
 
@@ -144,7 +128,6 @@ class SweepBaseHoldsItsDataApiTest extends SweepApiTestBase {
             }
             return call.callRealMethod();
         }).when(refusing).create(ArgumentMatchers.any(ObjectId.class), ArgumentMatchers.any(Document.class));
-        return new SweepDriver(sweeps, trials, refusing, orderQueries, orderService, outcomes, watch, systemClock,
-                properties, points);
+        return newDriver(trials, refusing);
     }
 }

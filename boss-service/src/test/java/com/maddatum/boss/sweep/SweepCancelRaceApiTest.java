@@ -2,29 +2,16 @@ package com.maddatum.boss.sweep;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.maddatum.boss.config.BossProperties;
-import com.maddatum.boss.job.JobService;
-import com.maddatum.boss.order.OrderQueries;
-import com.maddatum.boss.order.OrderService;
-import com.maddatum.boss.order.OrderWatch;
-import com.maddatum.boss.outcome.OutcomeStore;
 import com.maddatum.boss.store.StoreDurability;
-import java.time.Clock;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.bson.Document;
 import org.bson.types.ObjectId;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.data.mongodb.core.MongoTemplate;
-import org.springframework.data.mongodb.core.ReplaceOptions;
 import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
 import org.springframework.data.mongodb.core.query.Update;
-import org.springframework.data.mongodb.core.query.UpdateDefinition;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -33,17 +20,6 @@ import tools.jackson.databind.JsonNode;
  */
 class SweepCancelRaceApiTest extends SweepApiTestBase {
 
-
-    @Autowired SweepStore sweeps;
-    @Autowired TrialStore trials;
-    @Autowired JobService jobs;
-    @Autowired OrderQueries orderQueries;
-    @Autowired OrderService orderService;
-    @Autowired OutcomeStore outcomes;
-    @Autowired OrderWatch watch;
-    @Autowired Clock systemClock;
-    @Autowired BossProperties properties;
-    @Autowired TrialPoints points;
     @Autowired StoreDurability durability;
     @Autowired SweepTicker ticker;
 

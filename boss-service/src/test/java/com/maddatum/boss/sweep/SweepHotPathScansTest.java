@@ -2,14 +2,7 @@ package com.maddatum.boss.sweep;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.maddatum.boss.config.BossProperties;
-import com.maddatum.boss.job.JobService;
-import com.maddatum.boss.order.OrderQueries;
-import com.maddatum.boss.order.OrderService;
-import com.maddatum.boss.order.OrderWatch;
-import com.maddatum.boss.outcome.OutcomeStore;
 import com.maddatum.boss.store.StoreDurability;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -21,9 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.data.mongodb.core.MongoTemplate;
 import org.springframework.data.mongodb.core.ReplaceOptions;
-import org.springframework.data.mongodb.core.query.Criteria;
 import org.springframework.data.mongodb.core.query.Query;
-import org.springframework.data.mongodb.core.query.Update;
 import org.springframework.data.mongodb.core.query.UpdateDefinition;
 import tools.jackson.databind.JsonNode;
 
@@ -34,17 +25,6 @@ import tools.jackson.databind.JsonNode;
  */
 class SweepHotPathScansTest extends SweepApiTestBase {
 
-
-    @Autowired SweepStore sweeps;
-    @Autowired TrialStore trials;
-    @Autowired JobService jobs;
-    @Autowired OrderQueries orderQueries;
-    @Autowired OrderService orderService;
-    @Autowired OutcomeStore outcomes;
-    @Autowired OrderWatch watch;
-    @Autowired Clock systemClock;
-    @Autowired BossProperties properties;
-    @Autowired TrialPoints points;
     @Autowired StoreDurability durability;
     @Autowired SweepTicker ticker;
 
@@ -74,8 +54,7 @@ class SweepHotPathScansTest extends SweepApiTestBase {
                 "method", "grid", "maxJobs", 3, "parallelism", 1));
         Recording recording = new Recording(mongo);
         TrialStore recordedTrials = new TrialStore(recording, durability);
-        SweepDriver other = new SweepDriver(sweeps, recordedTrials, jobs, orderQueries, orderService, outcomes, watch,
-                systemClock, properties, points);
+        SweepDriver other = newDriver(recordedTrials, jobs);
         try {
             other.drive(new ObjectId(id)); // the first look at the sweep reads its trials: one scan per process
             recording.forget();

@@ -2,13 +2,6 @@ package com.maddatum.boss.sweep;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.maddatum.boss.config.BossProperties;
-import com.maddatum.boss.job.JobService;
-import com.maddatum.boss.order.OrderQueries;
-import com.maddatum.boss.order.OrderService;
-import com.maddatum.boss.order.OrderWatch;
-import com.maddatum.boss.outcome.OutcomeStore;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -28,22 +21,11 @@ import tools.jackson.databind.JsonNode;
  */
 class SweepRaceApiTest extends SweepApiTestBase {
 
-    @Autowired SweepStore sweeps;
-    @Autowired TrialStore trials;
     @Autowired SweepTicker ticker;
-    @Autowired JobService jobs;
-    @Autowired OrderQueries orderQueries;
-    @Autowired OrderService orderService;
-    @Autowired OutcomeStore outcomes;
-    @Autowired OrderWatch watch;
-    @Autowired Clock systemClock;
-    @Autowired BossProperties properties;
-    @Autowired TrialPoints points;
 
     @Test
     void twoReplicasDrivingOneSweepNeverStartMoreThanItAllows() throws Exception {
-        SweepDriver other = new SweepDriver(sweeps, trials, jobs, orderQueries, orderService, outcomes, watch,
-                systemClock, properties, points);
+        SweepDriver other = newDriver(trials, jobs);
         String w = node("race");
         var reply = boss.post("/sweeps", sweepBody(base("learningRate", 0.1, "epochs", 1),
                 List.of(range("learningRate", 0.0, 1.0, "uniform"), values("epochs", 1, 2, 3)),
