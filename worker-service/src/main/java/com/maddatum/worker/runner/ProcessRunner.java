@@ -266,6 +266,11 @@ public class ProcessRunner {
             return process == null ? -1 : process.pid();
         }
 
+        /** Completes once the script's own process has exited (at once when it never started). */
+        CompletableFuture<Void> exited() {
+            return process == null ? CompletableFuture.completedFuture(null) : process.onExit().thenApply(p -> null);
+        }
+
         /** Whether the job went to an interpreter started ahead of it ({@link WarmInterpreters}). */
         public boolean warm() {
             return warm;

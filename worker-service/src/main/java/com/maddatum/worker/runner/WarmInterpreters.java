@@ -18,10 +18,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -65,6 +65,11 @@ public class WarmInterpreters {
     static final Duration DISCARD_GRACE = Duration.ofMillis(500);
     /** The longest an interpreter waits for a job before it is discarded as too old to stand for a cold start. */
     static final Duration MAX_WAIT = Duration.ofMinutes(10);
+    /**
+     * A run's lane gets its next interpreter when the run's script exits, or this long after the run started
+     * if that comes first: a long job does not keep its lane's other users (a local run) cold throughout.
+     */
+    static final Duration REPLENISH_AT_THE_LATEST = Duration.ofSeconds(1);
 
     private final ProcessRunner runner;
     private final boolean enabled;
@@ -74,11 +79,15 @@ public class WarmInterpreters {
     /** Guarded by {@code this}: the waiting interpreters of each lane, oldest first. */
     private final Map<Object, Deque<Waiting>> lanes = new HashMap<>();
     /** Starts and discards interpreters off the slots' threads, one at a time. */
-    private final ExecutorService background = Executors.newSingleThreadExecutor(runnable -> {
+    private final ScheduledThreadPoolExecutor background = new ScheduledThreadPoolExecutor(1, runnable -> {
         Thread thread = new Thread(runnable, "warm-interpreters");
         thread.setDaemon(true);
         return thread;
     });
+
+    {
+        background.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    }
     private boolean closed;
 
     @Autowired
@@ -127,7 +136,11 @@ public class WarmInterpreters {
     /**
      * Starts {@code spec} on a waiting interpreter of {@code gpu}'s lane when one fits and {@code warm}
      * allows, else cold as {@link ProcessRunner#start} does; either way the lane's next interpreter is
-     * started, off this thread.
+     * started, off this thread, once this script's process has exited (or {@link #REPLENISH_AT_THE_LATEST}
+     * after it started). Not at once: on a machine with few
+     * cores the next interpreter's start-up (30-60 ms of a core) then ran beside the script's own start and
+     * delayed its first line by about 11 ms (bench/ANALYSIS.md, 2026-12-04); started at the script's end it
+     * overlaps the run's reporting and the next claim instead, which is what it was for.
      */
     public ProcessRunner.Running start(ProcessSpec spec, Integer gpu, boolean warm) {
         Key key = enabled && warm ? Key.of(spec) : null;
@@ -151,7 +164,18 @@ public class WarmInterpreters {
         if (running == null) {
             running = runner.start(spec);
         }
-        replenish(lane, key);
+        AtomicBoolean replenished = new AtomicBoolean();
+        Runnable next = () -> {
+            if (replenished.compareAndSet(false, true)) {
+                replenish(lane, key);
+            }
+        };
+        running.exited().whenComplete((done, failed) -> next.run());
+        try {
+            background.schedule(next, REPLENISH_AT_THE_LATEST.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // Shutting down: no more interpreters.
+        }
         return running;
     }
 

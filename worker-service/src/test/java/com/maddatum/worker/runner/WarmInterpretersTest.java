@@ -311,6 +311,21 @@ class WarmInterpretersTest {
     }
 
     @Test
+    void theLanesNextInterpreterStartsOnceTheScriptHasExitedNotBesideItsStart() throws Exception {
+        // On a machine of few cores a start-up beside the script's own delayed its first line (bench/ANALYSIS.md).
+        // One clock for both ends: seconds since boot, as /proc/uptime and a process's start time count them.
+        Path brief = script("brief.py", "import time\ntime.sleep(0.4)\nprint(open('/proc/uptime').read().split()[0])\n");
+        awaitWaiting(spec(brief), null);
+        ProcessResult result = startWarm(spec(brief), null).await();
+        double scriptEnded = Double.parseDouble(result.stdoutTail().trim());
+        awaitCondition(() -> pool().waiting() == 1, Duration.ofSeconds(20));
+        String stat = Files.readString(Path.of("/proc/" + pool().waitingPids().get(0) + "/stat"));
+        double nextStarted = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19]) / 100.0;
+        assertThat(nextStarted).as("started at the script's end, not 400 ms before it")
+                .isGreaterThanOrEqualTo(scriptEnded - 0.02);
+    }
+
+    @Test
     void aWaitingInterpreterWhoseEnvironmentNoLongerFitsItsLaneIsDiscardedAndAFreshOneStarted() throws Exception {
         Path ok = script("ok.py", "import os\nprint(os.environ.get('CUDA_VISIBLE_DEVICES'))\n");
         awaitWaiting(spec(ok, Map.of("CUDA_VISIBLE_DEVICES", "0"), null), 0);
