@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -37,8 +36,10 @@ class LogHub {
     static final Duration LAST_LINES_GRACE = Duration.ofSeconds(2);
 
     private final Map<ObjectId, List<SseEmitter>> followers = new ConcurrentHashMap<>();
-    /** Finished orders seen by one round of {@link #endFinished}, whose streams the next round ends. */
-    private final Set<ObjectId> finishing = ConcurrentHashMap.newKeySet();
+    /** Finished orders not yet settled: how many rounds of {@link #endFinished} have seen them finished. */
+    private final Map<ObjectId, Integer> finishing = new ConcurrentHashMap<>();
+    /** Rounds (a second apart) after which a finished order's stream ends even if its clock says it is not settled. */
+    private static final int ROUNDS_AT_THE_MOST = 3;
     private final ExecutorService sender = new ThreadPoolExecutor(1, 1, 0L, TimeUnit.MILLISECONDS,
             new ArrayBlockingQueue<>(MAX_QUEUED), runnable -> {
                 Thread thread = new Thread(runnable, "log-followers");
@@ -48,7 +49,11 @@ class LogHub {
                 log.warn("log followers too slow: a batch was not pushed to them (it is stored; GET /jobs/{id}/logs "
                         + "reads it)");
                 if (dropped instanceof End end) {
-                    end.closeWithoutSending(); // an end is never dropped: its streams would stay open for 30 min
+                    // An end is never dropped (its streams would stay open for 30 min). Completing takes the lock a
+                    // blocked send holds, so not on this thread, which is the scheduler's.
+                    Thread closer = new Thread(end::closeWithoutSending, "log-followers-close");
+                    closer.setDaemon(true);
+                    closer.start();
                 }
             });
     private final OrderQueries orders;
@@ -104,8 +109,9 @@ class LogHub {
     }
 
     /**
-     * Closes the streams of orders that have finished: settled ones at once, others on the next round (a
-     * second later), by when the lines a callback carried are in.
+     * Closes the streams of orders that have finished: settled ones at once; one whose finish is too recent
+     * by the Boss's clock after {@link #ROUNDS_AT_THE_MOST} rounds at the most, by when the lines its callback
+     * carried are in (they are appended just after the order moved).
      */
     @Scheduled(fixedDelay = 1000)
     void endFinished() {
@@ -116,7 +122,7 @@ class LogHub {
                 return;
             }
             orders.findById(orderId).filter(order -> order.status().isTerminal()).ifPresent(order -> {
-                if (!settled(order) && finishing.add(orderId)) {
+                if (!settled(order) && finishing.merge(orderId, 1, Integer::sum) < ROUNDS_AT_THE_MOST) {
                     return;
                 }
                 followers.remove(orderId);

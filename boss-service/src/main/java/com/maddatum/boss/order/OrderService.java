@@ -287,6 +287,9 @@ public class OrderService {
                     .map(Order.HistoryEntry::at).filter(java.util.Objects::nonNull).max(Instant::compareTo)
                     .orElse(null);
             Instant earliest = claimed != null ? claimed : order.createdDate();
+            if (earliest != null && earliest.isAfter(now)) {
+                earliest = now; // the claim's replica's clock ahead of this one's: never a start after the end
+            }
             return earliest != null && start.isBefore(earliest) ? earliest : start;
         }
     }

@@ -60,7 +60,11 @@ class NextClaims {
             // The first release's TTL on "at" (twice the lease timeout of whichever replica made it): it would
             // go on deleting links early after the lease timeout was raised.
             if (mongo.indexOps(COLLECTION).getIndexInfo().stream().anyMatch(i -> OLD_TTL.equals(i.getName()))) {
-                mongo.indexOps(COLLECTION).dropIndex(OLD_TTL);
+                try {
+                    mongo.indexOps(COLLECTION).dropIndex(OLD_TTL);
+                } catch (RuntimeException droppedByAnotherReplica) {
+                    log.info("old TTL index of nextClaims not dropped here error={}", droppedByAnotherReplica.toString());
+                }
             }
         }
     }

@@ -235,9 +235,12 @@ public class BossClient {
         if (withLogs != null && withLogs.getBytes(StandardCharsets.UTF_8).length <= OutcomeContract.MAX_BYTES) {
             Exchange sent = exchange(callback, withLogs, outcome, timeout, claim != null);
             Delivery delivery = sent.answer().delivery();
-            if (delivery == Delivery.RETRY || delivery == Delivery.REJECTED && sent.status() != 413) {
-                // Not taken with the outcome (its retry, or the replacement of a refused one, goes without them):
-                // on their own now, while the order may still be this attempt's. Sent once, here only.
+            if (sent.status() != 0 && sent.status() != 413
+                    && (delivery == Delivery.RETRY || delivery == Delivery.REJECTED)) {
+                // The Boss answered and did not take them with the outcome (its retry, or the replacement of a
+                // refused one, goes without them): on their own now, while the order may still be this attempt's.
+                // Sent once, here only. Not after no answer at all (a timeout): the Boss may yet store them with
+                // the outcome, and the outcome's logTail has them anyway.
                 logsApart(outcome, logs);
             }
             if (sent.status() != 413) {
@@ -281,6 +284,7 @@ public class BossClient {
     }
 
     /** A delivery's answer, with the HTTP status it came with (0: none came). */
+    /** An answer and the HTTP status it came with; 0 when none came (a timeout, a connection lost). */
     private record Exchange(Answer answer, int status) {}
 
     private Exchange exchange(URI callback, String body, Map<String, Object> outcome, Duration within,
@@ -306,8 +310,20 @@ public class BossClient {
                 return new Exchange(new Answer(Delivery.REJECTED, reason), status);
             }
             return new Exchange(new Answer(Delivery.RETRY, reason), status);
+        } catch (ServerError e) {
+            return new Exchange(new Answer(Delivery.RETRY, e.getMessage()), e.status);
         } catch (BossUnavailableException | RuntimeException e) {
-            return new Exchange(new Answer(Delivery.RETRY, e.getMessage()), 0);
+            return new Exchange(new Answer(Delivery.RETRY, e.getMessage()), 0); // no answer at all
+        }
+    }
+
+    /** A 5xx: the Boss, or a proxy before it, answered "later" (unlike a timeout, an answer). */
+    private static final class ServerError extends BossUnavailableException {
+        private final int status;
+
+        ServerError(String message, int status) {
+            super(message, null);
+            this.status = status;
         }
     }
 
@@ -389,7 +405,8 @@ public class BossClient {
         try {
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() >= 500) {
-                throw new BossUnavailableException(request.uri().getPath() + " answered " + response.statusCode(), null);
+                throw new ServerError(request.uri().getPath() + " answered " + response.statusCode(),
+                        response.statusCode());
             }
             return response;
         } catch (IOException | RuntimeException e) {

@@ -296,7 +296,7 @@ class BossClientTest {
     }
 
     @Test
-    void lastLinesAnOutcomeDidNotCarryInAreSentApartOnceWhateverTheOutcomeMeetsAfter() throws Exception {
+    void lastLinesABossAnsweredWithoutTakingAreSentApartOnceAndNotAfterNoAnswer() throws Exception {
         // The combined callback answered 503: the lines go on their own at once (its retry goes without them).
         server.enqueue(answer(503, "{}"));
         server.enqueue(answer(200, "{}"));
@@ -314,5 +314,12 @@ class BossClientTest {
         assertThat(server.takeRequest(1, TimeUnit.SECONDS).getTarget()).isEqualTo("/orders/" + ORDER + "/logs");
         assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).doesNotContain("\"logs\"");
         assertThat(server.takeRequest(200, TimeUnit.MILLISECONDS)).as("no second batch of the same lines").isNull();
+        // No answer at all (http-timeout, 3 s here): the Boss may yet store the lines with the outcome, so they
+        // are not sent apart too.
+        server.enqueue(new MockResponse.Builder().code(200).body("{}").headersDelay(5, TimeUnit.SECONDS).build());
+        assertThat(client.callback(outcomeOf("small"), "last line\n", null).delivery())
+                .isEqualTo(BossClient.Delivery.RETRY);
+        assertThat(server.takeRequest(1, TimeUnit.SECONDS).getBody().utf8()).contains("\"logs\"");
+        assertThat(server.takeRequest(300, TimeUnit.MILLISECONDS)).as("lines sent apart after a timeout").isNull();
     }
 }
