@@ -4,8 +4,8 @@ import com.maddatum.boss.order.Order;
 import com.maddatum.boss.order.OrderQueries;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
-import java.time.Duration;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,12 +34,12 @@ class LogHub {
     private static final int MAX_QUEUED = 1024;
     /** How long after its order finished a stream stays open for the run's last lines (see {@link #settled}). */
     static final Duration LAST_LINES_GRACE = Duration.ofSeconds(2);
+    /** Rounds (a second apart) after which a finished order's stream ends even if its clock says it is not settled. */
+    private static final int ROUNDS_AT_THE_MOST = 3;
 
     private final Map<ObjectId, List<SseEmitter>> followers = new ConcurrentHashMap<>();
     /** Finished orders not yet settled: how many rounds of {@link #endFinished} have seen them finished. */
     private final Map<ObjectId, Integer> finishing = new ConcurrentHashMap<>();
-    /** Rounds (a second apart) after which a finished order's stream ends even if its clock says it is not settled. */
-    private static final int ROUNDS_AT_THE_MOST = 3;
     private final ExecutorService sender = new ThreadPoolExecutor(1, 1, 0L, TimeUnit.MILLISECONDS,
             new ArrayBlockingQueue<>(MAX_QUEUED), runnable -> {
                 Thread thread = new Thread(runnable, "log-followers");

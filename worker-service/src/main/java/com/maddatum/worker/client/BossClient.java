@@ -283,8 +283,7 @@ public class BossClient {
         return exchange(callback, body, outcome, within, readNext).answer();
     }
 
-    /** A delivery's answer, with the HTTP status it came with (0: none came). */
-    /** An answer and the HTTP status it came with; 0 when none came (a timeout, a connection lost). */
+    /** A delivery's answer, with the HTTP status it came with; 0 when none came (a timeout, a connection lost). */
     private record Exchange(Answer answer, int status) {}
 
     private Exchange exchange(URI callback, String body, Map<String, Object> outcome, Duration within,

@@ -137,10 +137,10 @@ public class WarmInterpreters {
      * Starts {@code spec} on a waiting interpreter of {@code gpu}'s lane when one fits and {@code warm}
      * allows, else cold as {@link ProcessRunner#start} does; either way the lane's next interpreter is
      * started, off this thread, once this script's process has exited (or {@link #REPLENISH_AT_THE_LATEST}
-     * after it started). Not at once: on a machine with few
-     * cores the next interpreter's start-up (30-60 ms of a core) then ran beside the script's own start and
-     * delayed its first line by about 11 ms (bench/ANALYSIS.md, 2026-12-04); started at the script's end it
-     * overlaps the run's reporting and the next claim instead, which is what it was for.
+     * after it started). Not at once: on a machine with few cores the next interpreter's start-up (30-60 ms
+     * of a core) then ran beside the script's own start and delayed its first line by about 11 ms
+     * (bench/ANALYSIS.md, 2026-12-04); started at the script's end it overlaps the run's reporting and the
+     * next claim instead, which is what it was for.
      */
     public ProcessRunner.Running start(ProcessSpec spec, Integer gpu, boolean warm) {
         Key key = enabled && warm ? Key.of(spec) : null;
