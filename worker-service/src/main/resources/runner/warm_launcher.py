@@ -1,12 +1,10 @@
 # The Worker's warm interpreter (runner/WarmInterpreters). Started with `python -u -c <this>` ahead of
 # a job, it waits on stdin for that one job, turns into the script as `python -u <script> <args>` would
-# have started it, runs it once and exits: a process is never reused. Before the job it imports, beyond
-# what the interpreter loaded to start (os, sys) and the built-in modules atexit and _signal, only the
-# standard modules of _PRELOAD, and those only when no file in the script's folder (its first argument)
-# bears a standard module's name; and it takes the current directory off sys.path: nothing is looked up
-# where a module of the script, or a file an earlier job left, could be found first. It reads its job with
-# os.read, so nothing of what follows on stdin (the Job JSON, then end of file, as a cold start gets it) is
-# taken from the script.
+# have started it, runs it once and exits: a process is never reused. Before the job it imports nothing
+# beyond what the interpreter loaded to start (os, sys) and the built-in modules atexit and _signal, and it
+# takes the current directory off sys.path: nothing is looked up where a module of the script, or a file an
+# earlier job left, could be found first. It reads its job with os.read, so nothing of what follows on stdin
+# (the Job JSON, then end of file, as a cold start gets it) is taken from the script.
 #
 # The script runs as a cold start runs it: compiled from its file's bytes (coding cookie and BOM as the
 # interpreter reads them) into a module named __main__ that stays sys.modules["__main__"] through the
@@ -85,31 +83,8 @@ def _added_at_start_up():
             if given.get(os.fsencode(name)) != os.fsencode(value)}
 
 
-# Standard modules the scripts' common code (jobcontract, tabular) imports before a script prints anything:
-# imported while the interpreter waits, they took its first line from about 25 ms after the hand-over to 4
-# (bench/ANALYSIS.md, 2026-12-04). Only standard modules, and only when nothing in the script's folder has
-# the name of one (sys.stdlib_module_names): a script's own json.py, say, or an enum.py that re would import,
-# is found first in a cold start, and then nothing is imported ahead of the job, as before.
-_PRELOAD = ("csv", "importlib.util", "json", "math", "pathlib", "re", "signal", "time", "traceback", "typing")
-
-
-def _preload(script_dir):
-    standard = getattr(sys, "stdlib_module_names", None)
-    if not script_dir or standard is None:
-        return
-    try:
-        entries = os.listdir(script_dir)
-    except OSError:
-        return
-    if any(entry.split(".", 1)[0] in standard for entry in entries):
-        return
-    for name in _PRELOAD:
-        __import__(name)
-
-
 def _main():
     added = _added_at_start_up()
-    _preload(sys.argv[1] if len(sys.argv) > 1 else None)
     job = _job()
     if job is None:
         return

@@ -232,9 +232,7 @@ public class WarmInterpreters {
         }
         ProcessRunner.Prestarted started;
         try {
-            // The script's folder, for the launcher to tell whether it may import standard modules ahead.
-            started = runner.prestart(List.of(key.python(), key.flag(), "-c", LAUNCHER, key.scriptDir().toString()),
-                    home, key.environment());
+            started = runner.prestart(List.of(key.python(), key.flag(), "-c", LAUNCHER), home, key.environment());
         } catch (IOException | RuntimeException e) {
             log.warn("cannot start a warm interpreter; jobs start cold python={} error={}", key.python(), e.toString());
             return;

@@ -167,25 +167,6 @@ class WarmInterpretersTest {
     }
 
     @Test
-    void standardModulesAreImportedAheadOnlyWhenNoFileOfTheScriptsFolderBearsTheirName() throws Exception {
-        // A folder of ordinary scripts: the standard modules the scripts' common code needs are already in.
-        Path probe = script("probe.py", "import sys\nprint('json' in sys.modules, 'typing' in sys.modules)\n");
-        assertThat(seen(runner.start(spec(probe)).await()).stdout()).isEqualTo("False False\n");
-        assertThat(seen(startWarm(spec(probe), null).await()).stdout()).isEqualTo("True True\n");
-        // A folder with a json.py of its own: a cold start finds it first, so nothing is imported ahead and the
-        // script's import is the same both ways.
-        Path own = Files.createDirectories(root.resolve("own"));
-        Files.writeString(own.resolve("json.py"), "print('the script folder json')\n");
-        Path user = Files.writeString(own.resolve("user.py"),
-                "import sys\nprint('typing' in sys.modules)\nimport json\nprint(json.__file__)\n");
-        Seen cold = seen(runner.start(spec(user)).await());
-        assertThat(cold.stdout()).startsWith("False\nthe script folder json\n");
-        pool().start(spec(user), null, true).await(); // the other folder's waiting one goes; this folder's comes
-        awaitCondition(() -> pool().waiting() == 1, Duration.ofSeconds(20));
-        assertThat(seen(startWarm(spec(user), null).await())).isEqualTo(cold);
-    }
-
-    @Test
     void aFileAnEarlierJobLeftInTheWorkDirectoryIsNotImportedByTheNextInterpreter() throws Exception {
         Path work = Files.createDirectories(root.resolve("home"));
         // What a job could write into the Worker's work directory, where waiting interpreters start.
