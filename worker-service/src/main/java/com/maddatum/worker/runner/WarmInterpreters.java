@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -118,11 +119,33 @@ public class WarmInterpreters {
                     || !command.get(2).endsWith(".py")) {
                 return null;
             }
+            if (startsWithRelativePaths(spec.environment())) {
+                return null;
+            }
             Map<String, String> environment = new HashMap<>(spec.environment());
             environment.keySet().removeAll(PER_RUN);
             Path script = Path.of(command.get(2));
             return new Key(command.get(0), command.get(1), script.getParent(), Map.copyOf(environment));
         }
+    }
+
+    /** Variables Python reads as it starts that name paths, PYTHONPATH's entries separated by ':'. */
+    static final Set<String> START_UP_PATHS = Set.of("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE",
+            "PYTHONPYCACHEPREFIX");
+
+    /**
+     * True when such a variable has an empty or relative entry: Python resolves it against the directory it
+     * starts in, which for a cold start is the run's own and for a waiting interpreter the Worker's work
+     * directory, where an earlier job could leave a module for the next ones to import. Such a job runs cold.
+     */
+    static boolean startsWithRelativePaths(Map<String, String> environment) {
+        for (String name : START_UP_PATHS) {
+            String value = environment.get(name);
+            if (value != null && Arrays.stream(value.split(":", -1)).anyMatch(entry -> !entry.startsWith("/"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code since}: {@link System#nanoTime} when it was started. */

@@ -167,6 +167,27 @@ class WarmInterpretersTest {
     }
 
     @Test
+    void aRelativeOrEmptyPythonPathEntryRunsColdWhereAWaitingInterpreterWouldResolveItInTheWorkDirectory()
+            throws Exception {
+        // What an earlier job could leave in the Worker's work directory, where waiting interpreters start.
+        Path home = Files.createDirectories(root.resolve("home"));
+        Files.writeString(home.resolve("planted.py"), "print('planted by an earlier job')\n");
+        Files.createDirectories(home.resolve("lib"));
+        Files.writeString(home.resolve("lib").resolve("planted.py"), "print('planted by an earlier job')\n");
+        Path user = script("user.py", "try:\n    import planted\nexcept ImportError:\n    print('not found')\n");
+        for (String pythonPath : List.of("lib", "/usr/lib/nothing:", "/usr/lib/nothing::/tmp", "")) {
+            ProcessSpec spec = spec(user, Map.of("PYTHONPATH", pythonPath), "{}".getBytes(StandardCharsets.UTF_8));
+            for (int run = 0; run < 2; run++) { // a first run would leave an interpreter waiting for the second
+                ProcessRunner.Running running = pool().start(spec, null, true);
+                assertThat(running.warm()).as("PYTHONPATH=%s", pythonPath).isFalse();
+                assertThat(running.await().stdoutTail()).as("PYTHONPATH=%s", pythonPath).isEqualTo("not found\n");
+            }
+        }
+        assertThat(WarmInterpreters.startsWithRelativePaths(Map.of("PYTHONPATH", "/opt/a:/opt/b"))).isFalse();
+        assertThat(WarmInterpreters.startsWithRelativePaths(Map.of("PYTHONHOME", "usr"))).isTrue();
+    }
+
+    @Test
     void aFileAnEarlierJobLeftInTheWorkDirectoryIsNotImportedByTheNextInterpreter() throws Exception {
         Path work = Files.createDirectories(root.resolve("home"));
         // What a job could write into the Worker's work directory, where waiting interpreters start.
