@@ -82,12 +82,7 @@ final class Measures {
                     // Where it went, from the job's own record (one machine, one clock): the order's creation
                     // on the Boss, its claim, the Worker's hand-over to the script's process, its first line.
                     double stored = micros(detail.path("order").path("createdDate").asString());
-                    double claimed = Double.NaN;
-                    for (JsonNode entry : detail.path("order").path("history")) {
-                        if (entry.path("status").asString().equals("assigned")) {
-                            claimed = micros(entry.path("at").asString());
-                        }
-                    }
+                    double claimed = lastAt(detail.path("order"), "assigned");
                     double handedOver = micros(detail.path("outcome").path("startedAt").asString());
                     parts.get("submitToCreated").add(stored - created);
                     parts.get("createdToClaimed").add(claimed - stored);
@@ -171,16 +166,8 @@ final class Measures {
         record Times(double assigned, double started, double finished, double done) {}
         List<Times> times = new ArrayList<>();
         for (JsonNode detail : details) {
-            double assigned = Double.NaN;
-            double done = Double.NaN;
-            for (JsonNode entry : detail.path("order").path("history")) {
-                double at = Instant.parse(entry.path("at").asString()).toEpochMilli();
-                switch (entry.path("status").asString()) {
-                    case "assigned" -> assigned = at; // the last claim: the attempt that ran
-                    case "done" -> done = at;
-                    default -> { }
-                }
-            }
+            double assigned = lastAt(detail.path("order"), "assigned"); // the last claim: the attempt that ran
+            double done = lastAt(detail.path("order"), "done");
             JsonNode outcome = detail.path("outcome");
             if (Double.isNaN(assigned) || Double.isNaN(done) || !outcome.has("startedAt")) {
                 continue;
@@ -217,6 +204,17 @@ final class Measures {
                             1)));
         });
         return result;
+    }
+
+    /** When the order's history last recorded {@code status}, in milliseconds since the epoch; NaN if never. */
+    private static double lastAt(JsonNode order, String status) {
+        double at = Double.NaN;
+        for (JsonNode entry : order.path("history")) {
+            if (entry.path("status").asString().equals(status)) {
+                at = micros(entry.path("at").asString());
+            }
+        }
+        return at;
     }
 
     /** An ISO instant to milliseconds since the epoch, keeping its microseconds. */

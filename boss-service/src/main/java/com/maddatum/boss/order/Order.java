@@ -104,6 +104,20 @@ public record Order(
         return Long.parseLong(rev.substring(rev.indexOf(':') + 1));
     }
 
+    /** When the current attempt was claimed, as the history recorded it; null when the history holds no such claim. */
+    public Instant claimedAt() {
+        if (history == null) {
+            return null;
+        }
+        for (int i = history.size() - 1; i >= 0; i--) {
+            HistoryEntry entry = history.get(i);
+            if (entry.status() == OrderStatus.ASSIGNED && entry.attempt() == attempt) {
+                return entry.at();
+            }
+        }
+        return null;
+    }
+
     /** A bare callback (no attempt, no node) can only belong to a seed claim that never heartbeated. */
     public boolean acceptsBareCallback() {
         return status == OrderStatus.ASSIGNED && seedClaim;

@@ -282,11 +282,7 @@ public class OrderService {
                 return null;
             }
             Instant start = startedAt.isAfter(now) ? now : startedAt;
-            Instant claimed = order.history() == null ? null : order.history().stream()
-                    .filter(entry -> entry.status() == OrderStatus.ASSIGNED && entry.attempt() == order.attempt())
-                    .map(Order.HistoryEntry::at).filter(java.util.Objects::nonNull).max(Instant::compareTo)
-                    .orElse(null);
-            Instant earliest = claimed != null ? claimed : order.createdDate();
+            Instant earliest = order.claimedAt() != null ? order.claimedAt() : order.createdDate();
             if (earliest != null && earliest.isAfter(now)) {
                 earliest = now; // the claim's replica's clock ahead of this one's: never a start after the end
             }

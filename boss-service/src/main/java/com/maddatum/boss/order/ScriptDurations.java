@@ -73,16 +73,7 @@ class ScriptDurations {
      * (the seed's), its claim, as the history recorded it.
      */
     private static Instant startOf(Order order) {
-        if (order.startedAt() != null) {
-            return order.startedAt();
-        }
-        for (int i = order.history().size() - 1; i >= 0; i--) {
-            Order.HistoryEntry entry = order.history().get(i);
-            if (entry.status() == OrderStatus.ASSIGNED && entry.attempt() == order.attempt()) {
-                return entry.at();
-            }
-        }
-        return null;
+        return order.startedAt() != null ? order.startedAt() : order.claimedAt();
     }
 
     /** The kept durations of the script in the project (a null project is a project of its own), oldest first. */

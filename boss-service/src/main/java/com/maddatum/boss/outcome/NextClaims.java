@@ -42,6 +42,8 @@ class NextClaims {
     static final String NEXT_ATTEMPT = "nextAttempt";
     static final String AT = "at";
     static final String EXPIRES_AT = "expiresAt";
+    /** The first release's TTL index, on {@link #AT}: dropped where it is found. */
+    private static final String OLD_TTL = "purgeLinks_at_ttl";
 
     private final MongoTemplate mongo;
     private final StoreDurability durability;
@@ -68,8 +70,6 @@ class NextClaims {
             }
         }
     }
-
-    private static final String OLD_TTL = "purgeLinks_at_ttl";
 
     /** The claim a callback made: the next order and its attempt, or none. */
     record Link(ObjectId next, int nextAttempt) {}
