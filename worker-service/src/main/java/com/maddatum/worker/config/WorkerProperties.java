@@ -122,10 +122,28 @@ public record WorkerProperties(
      * A warm interpreter per slot ({@code runner/WarmInterpreters}): the next job's Python process is started
      * while the slot runs or waits for a job, and waits on stdin for it, so that a job does not wait for the
      * interpreter's start-up. Each job still gets a process of its own. False: every script starts cold.
+     * {@code preload}: standard-library modules a waiting interpreter loads ahead and hands to the script when
+     * it imports one, if that import would have found the same file ({@code runner/warm_launcher.py}); by
+     * default what the project's scripts import through {@code jobcontract}. A module outside the standard
+     * library's own folders is not preloaded (the list is then ignored whole); empty: nothing is.
      */
-    public record WarmInterpreter(@DefaultValue("true") boolean enabled) {
+    public record WarmInterpreter(
+            @DefaultValue("true") boolean enabled,
+            @DefaultValue({"__future__", "csv", "json", "math", "pathlib", "re", "signal", "time", "traceback",
+                    "typing"}) List<String> preload) {
 
-        public static final WarmInterpreter DEFAULTS = new WarmInterpreter(true);
+        public static final List<String> DEFAULT_PRELOAD = List.of("__future__", "csv", "json", "math", "pathlib",
+                "re", "signal", "time", "traceback", "typing");
+        public static final WarmInterpreter DEFAULTS = new WarmInterpreter(true, DEFAULT_PRELOAD);
+
+        public WarmInterpreter {
+            preload = preload == null ? DEFAULT_PRELOAD : List.copyOf(preload);
+        }
+
+        @AssertTrue(message = "worker.warm-interpreter.preload must list module names (dotted identifiers)")
+        public boolean isPreloadModuleNames() {
+            return preload.stream().allMatch(name -> name.matches("[A-Za-z_]\\w*(\\.[A-Za-z_]\\w*)*"));
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package com.maddatum.worker.runner;
 
+import com.maddatum.worker.config.WorkerProperties;
 import com.maddatum.worker.config.WorkerSettings;
 import jakarta.annotation.PreDestroy;
 import java.io.ByteArrayOutputStream;
@@ -35,7 +36,9 @@ import org.springframework.stereotype.Component;
  * {@code sys.path[0]} as {@code python -u <script> <job JSON>} would have had them, and runs the script
  * compiled into a module {@code __main__} that stays so through shutdown, as a cold start does; what follows the job header on its stdin is the Job JSON and
  * end of file, as a cold start gets. The ~20 ms of interpreter start-up then overlaps the previous job's
- * reporting instead of following the claim. One process per job, never reused; the run is a
+ * reporting instead of following the claim, and so does the loading of the standard modules the scripts
+ * import ({@code worker.warm-interpreter.preload}), handed over only when the script's import would have
+ * found the same files (the launcher's header says how). One process per job, never reused; the run is a
  * {@link ProcessRunner.Running} like any other (session, marker, log caps, kill, exit code).
  *
  * <p>Waiting interpreters are kept per lane (the slot's GPU, or none), at most one per slot that can
@@ -77,6 +80,8 @@ public class WarmInterpreters {
     private final Path home;
     private final int perLane;
     private final Duration maxWait;
+    /** The standard modules a waiting interpreter loads ahead, given to the launcher after {@code -c}. */
+    private final List<String> preload;
     /** Guarded by {@code this}: the waiting interpreters of each lane, oldest first. */
     private final Map<Object, Deque<Waiting>> lanes = new HashMap<>();
     /** Starts and discards interpreters off the slots' threads, one at a time. */
@@ -93,20 +98,23 @@ public class WarmInterpreters {
 
     @Autowired
     public WarmInterpreters(WorkerSettings settings, ProcessRunner runner) {
-        this(runner, settings.warmInterpreter().enabled(), settings.workDir(), settings.slots() + 1);
+        this(runner, settings.warmInterpreter().enabled(), settings.workDir(), settings.slots() + 1, MAX_WAIT,
+                settings.warmInterpreter().preload());
     }
 
     /** {@code perLane}: the most waiting interpreters a lane keeps (its slots, plus the local runs' one). */
     WarmInterpreters(ProcessRunner runner, boolean enabled, Path home, int perLane) {
-        this(runner, enabled, home, perLane, MAX_WAIT);
+        this(runner, enabled, home, perLane, MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD);
     }
 
-    WarmInterpreters(ProcessRunner runner, boolean enabled, Path home, int perLane, Duration maxWait) {
+    WarmInterpreters(ProcessRunner runner, boolean enabled, Path home, int perLane, Duration maxWait,
+            List<String> preload) {
         this.runner = runner;
         this.enabled = enabled;
         this.home = home;
         this.perLane = perLane;
         this.maxWait = maxWait;
+        this.preload = List.copyOf(preload);
     }
 
     /** What an interpreter was started with, which a job must share to be handed to it. */
@@ -255,7 +263,9 @@ public class WarmInterpreters {
         }
         ProcessRunner.Prestarted started;
         try {
-            started = runner.prestart(List.of(key.python(), key.flag(), "-c", LAUNCHER), home, key.environment());
+            List<String> command = new ArrayList<>(List.of(key.python(), key.flag(), "-c", LAUNCHER));
+            command.addAll(preload);
+            started = runner.prestart(command, home, key.environment());
         } catch (IOException | RuntimeException e) {
             log.warn("cannot start a warm interpreter; jobs start cold python={} error={}", key.python(), e.toString());
             return;

@@ -3,6 +3,7 @@ package com.maddatum.worker.runner;
 import static com.maddatum.worker.runner.ProcessRunnerTest.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.maddatum.worker.config.WorkerProperties;
 import com.maddatum.worker.support.TestSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -166,6 +167,89 @@ class WarmInterpretersTest {
         assertThat(seen(startWarm(spec(user), null).await())).isEqualTo(cold);
     }
 
+    /** What the script saw of the preload: the names handed over to it, none on a cold start. */
+    private static final String HANDED = "print('handed', [f.handed for f in sys.meta_path if hasattr(f, 'handed')])\n";
+
+    @ParameterizedTest
+    @ValueSource(strings = {"__future__", "csv", "json", "math", "pathlib", "re", "signal", "time", "traceback",
+        "typing", "urllib", "collections", "importlib", "email"})
+    void aPreloadedModuleAppearsOnlyOnImportAndWithWhatItsColdImportBrings(String module) throws Exception {
+        // What the import adds to sys.modules, and which submodules packages show as attributes, before and
+        // after: a preloaded module (or one it loaded) must not be reachable before the script imports it.
+        String packages = "print(sorted((n, sorted(k for k, v in vars(m).items() if type(v) is type(sys))) "
+                + "for n, m in list(sys.modules.items()) if n in ('urllib', 'collections', 'importlib', 'json', 're', "
+                + "'email', 'encodings', 'typing')))\n";
+        Path user = script("imports.py", "import sys\nbefore = set(sys.modules)\n" + packages
+                + "import " + module + "\nprint(sorted(set(sys.modules) - before))\n" + packages);
+        assertSameColdAndWarm(user);
+    }
+
+    @Test
+    void theScriptsImportsTakeThePreloadedModules() throws Exception {
+        Path user = script("user.py", "import sys\nprint('json' in sys.modules)\nimport json, csv\n" + HANDED);
+        assertThat(seen(runner.start(spec(user)).await()).stdout()).isEqualTo("False\nhanded []\n");
+        assertThat(seen(startWarm(spec(user), null).await()).stdout())
+                .startsWith("False\nhanded [['enum', '_sre', ").contains("'json', ").contains("'csv']]");
+    }
+
+    @Test
+    void aPreloadThatFailsLeavesNoTraceAndTheJobRunsAsACold() throws Exception {
+        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
+                WarmInterpreters.MAX_WAIT, List.of("json", "no_such_module_here"));
+        Path user = script("user.py", "import sys\nprint('json' in sys.modules, 're' in sys.modules)\nimport json\n"
+                + HANDED);
+        Seen cold = seen(runner.start(spec(user)).await());
+        assertThat(cold.stdout()).isEqualTo("False False\nhanded []\n");
+        assertThat(seen(startWarm(spec(user), null).await())).isEqualTo(cold);
+    }
+
+    @Test
+    void aModuleOnPythonPathThatBreaksAPreloadedOneBreaksOnlyTheScriptsThatImportIt() throws Exception {
+        // A project's own token.py ahead of the standard library: traceback -> linecache -> tokenize -> token.
+        Path project = Files.createDirectories(root.resolve("project"));
+        Files.writeString(project.resolve("token.py"), "raise RuntimeError('the project token')\n");
+        Map<String, String> env = Map.of("PYTHONPATH", project.toString());
+        byte[] stdin = "{}".getBytes(StandardCharsets.UTF_8);
+        for (String source : List.of("import os\nprint('runs')\n", "import traceback\nprint('runs')\n")) {
+            Path user = script("user.py", source);
+            Seen cold = seen(runner.start(spec(user, env, stdin)).await());
+            awaitWaiting(spec(user, env, stdin), null);
+            ProcessRunner.Running running = pool().start(spec(user, env, stdin), null, true);
+            assertThat(running.warm()).isTrue();
+            assertThat(seen(running.await())).as(source).isEqualTo(cold);
+        }
+        assertThat(seen(runner.start(spec(script("user.py", "import traceback\n"), env, stdin)).await()).stderr())
+                .contains("the project token");
+    }
+
+    @Test
+    void aModuleBesideTheScriptThatShadowsOneAPreloadedModuleImportsWinsEvenIfWrittenWhileTheInterpreterWaited()
+            throws Exception {
+        Path user = script("user.py", "import traceback, sys\nprint(sys.modules['tokenize'].__file__)\n");
+        awaitWaiting(spec(user), null); // waiting before the shadow exists
+        script("tokenize.py", "print('the script directory tokenize')\nfrom token import *\n");
+        Seen warmRun = seen(startWarm(spec(user), null).await());
+        assertThat(warmRun.stdout()).startsWith("the script directory tokenize\n").contains("scripts/tokenize.py");
+        assertThat(warmRun).isEqualTo(seen(runner.start(spec(user)).await()));
+    }
+
+    @Test
+    void aFolderTheScriptPutsOnSysPathShadowsPreloadedModulesAsInAColdStart() throws Exception {
+        Path own = Files.createDirectories(root.resolve("own"));
+        Files.writeString(own.resolve("csv.py"), "print('own csv')\n");
+        Files.writeString(own.resolve("enum.py"), "print('own enum')\nraise ImportError('own enum')\n");
+        Path user = script("user.py", "import sys\nsys.path.insert(0, " + pyString(own) + ")\nimport csv\n"
+                + "try:\n    import json\nexcept ImportError as e:\n    print('json:', e)\n"
+                + "print(sorted(n for n in ('csv', 'json', 're', 'enum') if n in sys.modules))\n");
+        Seen warmRun = seen(startWarm(spec(user), null).await());
+        assertThat(warmRun.stdout()).startsWith("own csv\nown enum\njson: own enum\n");
+        assertThat(warmRun).isEqualTo(seen(runner.start(spec(user)).await()));
+    }
+
+    private static String pyString(Path path) {
+        return "'" + path.toString().replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
     @Test
     void aRelativeOrEmptyPythonPathEntryRunsColdWhereAWaitingInterpreterWouldResolveItInTheWorkDirectory()
             throws Exception {
@@ -202,7 +286,8 @@ class WarmInterpretersTest {
 
     @Test
     void anInterpreterThatWaitedTooLongIsDiscardedAndTheJobRunsCold() throws Exception {
-        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2, Duration.ZERO);
+        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2, Duration.ZERO,
+                WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD);
         Path hello = script("hello.py", "print('hello')\n");
         warm.start(spec(hello), null, true).await();
         awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
