@@ -8,14 +8,21 @@
 #
 # Preload: the standard modules named after -c (the ones the project's scripts import through jobcontract,
 # about 20 ms of a job's start, bench/ANALYSIS.md) are loaded while it waits, from the standard library's
-# own entries of sys.path only and through the interpreter's own finders, then taken out of sys.modules and
-# out of their packages' attributes again: the script sees none of them until it imports one. At that
-# import, a finder first on sys.meta_path resolves the module, and every preloaded module it loaded, as the
-# import would have without it (the finders behind it, the sys.path and package paths of that moment), and
-# hands them over only if each resolves to the very file it was loaded from; else it gives the preload up
-# and every import from then on loads from the files, as in a cold start. So a module on PYTHONPATH, beside
-# the script, or put on sys.path by the script, that bears a preloaded module's name wins as in a cold start,
-# a submodule is reachable only once imported, and a preload that fails is rolled back and costs nothing.
+# own entries of sys.path only and through Python's own finders, recording the imports each one's loading
+# made (in order, and those that failed); then they are taken out of sys.modules and out of their packages'
+# attributes again: the script sees none of them until it imports one. A finder placed just before Python's
+# own on sys.meta_path (so hooks installed at start-up, and any the script inserts, are asked first, as in a
+# cold start) answers such an import only if the module, and every preloaded one its loading loaded, still
+# resolves through the finders behind it to the very file it was loaded from, unchanged, with nothing put in
+# sys.modules under its name. The module then makes its loading's imports again through the whole import
+# system, in order: each must give what the module was built against, and each that failed must fail again;
+# else, and on any error, that module loads from its file, and so does every module from then on, as in a
+# cold start. So a module beside the script, on PYTHONPATH or put on sys.path by the script that bears a
+# preloaded module's name wins, a post-import hook sees its modules, a stub or None in sys.modules holds, a
+# submodule is reachable only once imported, and a preload that fails, prints or warns is rolled back. What a
+# script can still tell: the hand-over's loader on a spec it asks for (it answers as the module's own
+# loader), the audit events of the imports not made, what the preloaded modules' code registered in shared
+# places (subclasses, copyreg), and the memory of those never imported.
 #
 # The script runs as a cold start runs it: compiled from its file's bytes (coding cookie and BOM as the
 # interpreter reads them) into a module named __main__ that stays sys.modules["__main__"] through the
@@ -36,76 +43,145 @@ if not _SAFE_PATH and sys.path and sys.path[0] == "":
     del sys.path[0]
 
 
-
 class _Preloaded:
-    """The preloaded modules not yet imported, and the finder and loader that hand them over (see the top)."""
+    """The preloaded modules not yet imported, and the finder that hands them over (see the top)."""
 
     stash = {}     # name -> module: loaded while waiting, not in sys.modules
-    specs = {}     # name -> the spec it was loaded by (None: put into sys.modules by another's code, typing.io)
-    needs = {}     # name -> names its own code imported while it loaded
-    order = []     # the preloaded names in the order they loaded
+    specs = {}     # name -> the spec it was loaded by
+    stamps = {}    # name -> (mtime, size) of its file then: a file changed since is loaded again
+    needs = {}     # name -> [(name, submodules, failed)]: the imports made while it loaded, in order
+    registered = {}  # name -> names its code put into sys.modules itself (typing.io), with no spec
+    seen = {}      # every name in sys.modules after the preload -> its object: what the stash was built against
     handed = []    # the names handed over, in order (what a test reads to know the preload was used)
-    fresh = set()  # names given a module of their own to load from the file after all (see create_module)
+    fresh = None   # the modules given a module of their own to load from the file after all (a WeakSet)
 
     @classmethod
     def load(cls, names):
-        """Loads `names` from the standard library's entries only; on any failure leaves no trace of them."""
+        """Loads `names` from the standard library's entries only; on any failure or output leaves no trace."""
         if not names or sys.flags.verbose or "importtime" in sys._xoptions or os.environ.get("PYTHONPROFILEIMPORTTIME"):
             return  # the import lines a cold start prints would be printed ahead of the job, and others than its
         standard = cls._standard_entries()
         if standard is None:
             return
-        import builtins
+        import builtins, io, warnings
+        from _weakrefset import WeakSet
+        cls.fresh = WeakSet()
         bootstrap = sys.modules["_frozen_importlib"]
-        external = sys.modules["_frozen_importlib_external"]
-        own = (bootstrap.BuiltinImporter, bootstrap.FrozenImporter, external.PathFinder)
+        own = cls._own_finders()
         before = dict(sys.modules)
         caches = set(sys.path_importer_cache)
-        saved = sys.path[:], sys.meta_path[:], builtins.__import__
+        saved = sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr
         real_import = builtins.__import__
+        loading = []  # the modules being loaded, innermost last: an import is made by the innermost one
+
+        class Executing:
+            """A found module's loader during the preload: what its loading imports is recorded for it."""
+
+            def __init__(self, loader, name):
+                self.loader, self.name = loader, name
+
+            def __getattr__(self, attr):
+                return getattr(self.loader, attr)
+
+            def create_module(self, spec):  # an extension module's own initialisation runs here
+                loading.append(self.name)
+                try:
+                    return self.loader.create_module(spec)
+                finally:
+                    loading.pop()
+
+            def exec_module(self, module):
+                loading.append(self.name)
+                try:
+                    self.loader.exec_module(module)
+                finally:
+                    loading.pop()
+
+        class Recorder:
+            """First while the preload runs: the finders' spec, with its loader wrapped as above."""
+
+            @staticmethod
+            def find_spec(name, path=None, target=None):
+                for finder in own:
+                    spec = finder.find_spec(name, path, target)
+                    if spec is not None:
+                        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                            spec.loader = Executing(spec.loader, name)
+                        return spec
+                return None
 
         def recording(name, globals=None, locals=None, fromlist=(), level=0):
-            module = real_import(name, globals, locals, fromlist, level)
-            importer = globals.get("__name__") if isinstance(globals, dict) else None
-            if importer:
-                target = name
-                if level:
-                    base = (globals.get("__package__") or "").rsplit(".", level - 1)[0]
-                    target = base + "." + name if name else base
-                found = cls.needs.setdefault(importer, set())
-                found.add(target)
-                found.update(target + "." + each for each in fromlist or () if target + "." + each in sys.modules)
+            target = name
+            if level:
+                base = ((globals or {}).get("__package__") or "").rsplit(".", level - 1)[0]
+                target = base + "." + name if name else base
+            entry = [target, (), False]
+            if loading:
+                cls.needs.setdefault(loading[-1], []).append(entry)  # in the order the imports are made
+            try:
+                module = real_import(name, globals, locals, fromlist, level)
+            except ImportError:
+                entry[2] = True
+                raise
+            entry[1] = tuple(target + "." + each for each in fromlist or ()
+                             if isinstance(each, str) and target + "." + each in sys.modules)
             return module
 
+        printed = io.StringIO()
         try:
-            sys.path[:] = standard
-            sys.meta_path[:] = [finder for finder in saved[1] if finder in own]
-            builtins.__import__ = recording
-            for name in names:
-                __import__(name)
-        except Exception:
-            cls._roll_back(before)
+            with warnings.catch_warnings(record=True) as warned:
+                warnings.simplefilter("always")
+                sys.path[:] = standard
+                sys.meta_path[:] = [Recorder]
+                sys.stdout = sys.stderr = printed
+                builtins.__import__ = recording
+                for name in names:
+                    __import__(name)
+            if warned or printed.getvalue():
+                raise ImportError("the preload warned or printed")  # a cold start would say it in the job's run
+        except BaseException:
+            sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr = saved
+            for name, module in sys.modules.items():
+                cls._unwrap(module, Executing)
+            cls._roll_back(before, caches)
             return
-        finally:
-            sys.path[:], sys.meta_path[:], builtins.__import__ = saved
-            for entry in set(sys.path_importer_cache) - caches:  # as a cold start has them until it imports
-                del sys.path_importer_cache[entry]
+        sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr = saved
+        cls._forget_caches(caches)
+        cls.seen = dict(sys.modules)
         for name, module in list(sys.modules.items()):
-            if before.get(name, cls) is not module:
-                cls.order.append(name)
-                cls.stash[name] = sys.modules.pop(name)
-                spec = getattr(module, "__spec__", None)
-                cls.specs[name] = spec if isinstance(spec, bootstrap.ModuleSpec) and spec.origin else None
-                if cls.specs[name] is None and "." in name:  # a name its package's code put into sys.modules
-                    cls.needs.setdefault(name.rpartition(".")[0], set()).add(name)
-        for name in cls.order:  # a submodule is its package's attribute once imported, not before
+            if before.get(name, cls) is module:
+                continue
+            cls._unwrap(module, Executing)
+            del sys.modules[name]
+            spec = getattr(module, "__spec__", None)
+            if isinstance(spec, bootstrap.ModuleSpec) and spec.origin and spec.name == name:
+                cls.stash[name] = module
+                cls.specs[name] = spec
+                cls.stamps[name] = cls._stamp(spec)
+            else:  # put there by its package's code (typing.io): back with the package
+                cls.registered.setdefault(name.rpartition(".")[0], []).append(name)
+        for name in cls.stash:  # a submodule is its package's attribute once imported, not before
             parent, _, child = name.rpartition(".")
             owner = cls.stash.get(parent) or before.get(parent)
-            if owner is not None and owner.__dict__.get(child) is cls.stash[name] \
-                    and (parent not in cls.stash or name not in cls.closure(parent)):
+            if owner is not None and owner.__dict__.get(child) is cls.stash[name]:
                 delattr(owner, child)
-        if cls.stash:
-            sys.meta_path.insert(0, cls)
+        if cls.stash:  # behind the finders start-up put ahead of Python's own, as a cold start asks them first
+            at = next((i for i, finder in enumerate(sys.meta_path) if finder in own), len(sys.meta_path))
+            sys.meta_path.insert(at, cls)
+
+    @staticmethod
+    def _unwrap(module, wrapper):
+        """The module's own loader back where the preload's recording wrapper stood."""
+        spec = getattr(module, "__spec__", None)
+        if isinstance(getattr(spec, "loader", None), wrapper):
+            spec.loader = spec.loader.loader
+        if isinstance(getattr(module, "__loader__", None), wrapper):
+            module.__loader__ = module.__loader__.loader
+
+    @staticmethod
+    def _own_finders():
+        bootstrap = sys.modules["_frozen_importlib"]
+        return bootstrap.BuiltinImporter, bootstrap.FrozenImporter, sys.modules["_frozen_importlib_external"].PathFinder
 
     @staticmethod
     def _standard_entries():
@@ -118,8 +194,23 @@ class _Preloaded:
         first = at - 1 if at > 0 and sys.path[at - 1] == zipped else at
         return sys.path[first:at + 1] + [os.path.join(home, "lib-dynload")]
 
+    @staticmethod
+    def _stamp(spec):
+        if not os.path.isabs(spec.origin):
+            return None  # built in or frozen: no file
+        try:
+            info = os.stat(spec.origin)
+            return info.st_mtime_ns, info.st_size
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _forget_caches(caches):
+        for entry in set(sys.path_importer_cache) - caches:  # as a cold start has them until it imports
+            del sys.path_importer_cache[entry]
+
     @classmethod
-    def _roll_back(cls, before):
+    def _roll_back(cls, before, caches):
         loaded = {id(module) for name, module in sys.modules.items() if before.get(name, cls) is not module}
         for name in [name for name, module in sys.modules.items() if before.get(name, cls) is not module]:
             del sys.modules[name]
@@ -127,26 +218,30 @@ class _Preloaded:
             for key, value in list(getattr(module, "__dict__", {}).items()):
                 if id(value) in loaded:
                     delattr(module, key)
+        cls._forget_caches(caches)
         cls.needs.clear()
 
     @classmethod
-    def closure(cls, name):
-        """`name`, its packages and what their code imported as they loaded, transitively, in load order."""
-        seen, todo = set(), [name]
+    def _closure(cls, name):
+        """The stashed modules an import of `name` would load, with its packages, in load order."""
+        found, todo = [], [name]
         while todo:
             each = todo.pop()
-            if each in seen or each not in cls.specs:
+            if each in found or each not in cls.stash:
                 continue
-            seen.add(each)
-            todo.extend(cls.needs.get(each, ()))
+            found.append(each)
+            todo.extend(target for target, _, failed in cls.needs.get(each, ()) if not failed)
+            todo.extend(sub for _, subs, _ in cls.needs.get(each, ()) for sub in subs)
             if "." in each:
                 todo.append(each.rpartition(".")[0])
-        return [each for each in cls.order if each in seen]
+        return found
 
     @classmethod
     def _resolves_alike(cls, name):
-        """True when an import of `name` now, without this finder, would find the file it was loaded from."""
+        """True when an import of `name` now, without this finder, would load the file it was loaded from."""
         spec = cls.specs[name]
+        if name in sys.modules or cls._stamp(spec) != cls.stamps[name]:
+            return False  # the script put something there (a stub, None), or the file changed
         parent = name.rpartition(".")[0]
         path = None
         if parent:
@@ -154,16 +249,15 @@ class _Preloaded:
             path = getattr(owner, "__path__", None)
             if path is None:
                 return False
-        for finder in sys.meta_path:
-            if finder is cls:
-                continue
-            find = getattr(finder, "find_spec", None)
-            if find is None:
-                return False  # a legacy finder: not worth imitating
-            found = find(name, path, None)
-            if found is not None:
-                return found.origin == spec.origin and \
-                    found.submodule_search_locations == spec.submodule_search_locations
+        own = cls._own_finders()
+        try:
+            for finder in sys.meta_path[sys.meta_path.index(cls) + 1:]:
+                found = finder.find_spec(name, path, None)
+                if found is not None:
+                    return finder in own and found.origin == spec.origin and type(found.loader) is type(spec.loader) \
+                        and found.submodule_search_locations == spec.submodule_search_locations
+        except Exception:  # raised as a cold import would raise it, when the import goes on without this finder
+            return False
         return False
 
     @classmethod
@@ -174,43 +268,110 @@ class _Preloaded:
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if name not in cls.stash or cls.specs.get(name) is None:
+        if name not in cls.stash:
             return None
-        for each in cls.closure(name):
-            if each in cls.stash and cls.specs[each] is not None and not cls._resolves_alike(each):
+        for each in cls._closure(name):  # what it loads through this finder: any file that differs, and none is
+            if each in cls.stash and not cls._resolves_alike(each):
                 cls.give_up()
                 return None
-        spec = cls.specs[name]
-        return sys.modules["_frozen_importlib"].ModuleSpec(name, cls, origin=spec.origin,
-                                                            is_package=spec.submodule_search_locations is not None)
+        own = cls.specs[name]
+        spec = sys.modules["_frozen_importlib"].ModuleSpec(name, _HandOver(own.loader), origin=own.origin,
+                                                            loader_state=own.loader_state,
+                                                            is_package=own.submodule_search_locations is not None)
+        if own.submodule_search_locations is not None:
+            spec.submodule_search_locations = list(own.submodule_search_locations)
+        spec.cached = own.cached
+        spec.has_location = own.has_location
+        return spec
 
     @classmethod
     def create_module(cls, spec):
         module = cls.stash.pop(spec.name, None)
         if module is None:  # given up, or taken, since find_spec: loaded from its file as any other
-            cls.fresh.add(spec.name)
-            return sys.modules["_frozen_importlib"].module_from_spec(cls.specs[spec.name])
-        for each in cls.closure(spec.name):  # what its loading put into sys.modules, in the same order
-            dependency = cls.stash.pop(each, None)
-            if dependency is not None:
-                sys.modules[each] = dependency
-                parent, _, child = each.rpartition(".")
-                owner = module if parent == spec.name else sys.modules.get(parent)
-                if owner is not None:
-                    setattr(owner, child, dependency)
-                cls.handed.append(each)
-        cls.handed.append(spec.name)
-        if not cls.stash:
-            cls.give_up()
+            module = sys.modules["_frozen_importlib"].module_from_spec(cls.specs[spec.name])
+            cls.fresh.add(module)
         return module
 
     @classmethod
     def exec_module(cls, module):
-        name = module.__name__
-        module.__spec__ = cls.specs[name]  # the import system set this finder's spec on it: its own goes back
-        if name in cls.fresh:
-            cls.fresh.discard(name)
-            cls.specs[name].loader.exec_module(module)
+        name = module.__spec__.name
+        own = cls.specs[name]
+        module.__spec__ = own  # the import system set the hand-over's spec on it: its own goes back
+        if module in cls.fresh:
+            own.loader.exec_module(module)
+            return
+        if not cls._imports_again(name):
+            # Not what a cold import would build: this one loads from its file, and from now on all do.
+            cls.give_up()
+            module = sys.modules["_frozen_importlib"].module_from_spec(own)
+            sys.modules[name] = module  # what the import system returns once this returns
+            for each, sub in list(sys.modules.items()):  # its submodules imported above, as its loading sets them
+                if each.rpartition(".")[0] == name and sub is not None:
+                    setattr(module, each.rpartition(".")[2], sub)
+            own.loader.exec_module(module)
+            return
+        for each in cls.registered.get(name, ()):
+            sys.modules[each] = cls.seen[each]
+        cls.handed.append(name)
+        if not cls.stash:
+            cls.give_up()
+
+    @classmethod
+    def _imports_again(cls, name):
+        """Makes `name`'s loading's imports again through the import system, in the order they were made: true
+        when each gave what the module was built against (no hook, stub or other file in between), and each
+        that failed then failed again."""
+        try:
+            for target, subs, failed in cls.needs.get(name, ()):
+                if failed:
+                    if target not in sys.modules and cls._fails(target):
+                        continue
+                    return False
+                __import__(target)
+                for each in (target,) + subs:
+                    if each not in sys.modules:
+                        __import__(each)
+                    if sys.modules.get(each) is not cls.seen.get(each):
+                        return False
+        except BaseException:  # the same import, made from the module's own file next, raises it as a cold one
+            return False
+        return True
+
+    @staticmethod
+    def _fails(target):
+        try:
+            __import__(target)
+        except ImportError:
+            return True
+        return False
+
+
+class _HandOver:
+    """The loader of a hand-over's spec: loads through the finder, and is the module's own loader otherwise
+    (get_code, get_data, get_resource_reader..., which runpy, pkgutil and importlib.resources ask for)."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return _Preloaded.create_module(spec)
+
+    def exec_module(self, module):
+        _Preloaded.exec_module(module)
+
+
+# The hand-over's frames lie between the import system's own when a module it loads from its file after all
+# raises: named as the import system's, they are left out of the traceback the script prints, as CPython leaves
+# out its own (a cold import's traceback goes from the script's line to the module's).
+for _function in (_Preloaded.find_spec, _Preloaded.create_module, _Preloaded.exec_module, _HandOver.create_module,
+                  _HandOver.exec_module):
+    _function = getattr(_function, "__func__", _function)
+    _function.__code__ = _function.__code__.replace(co_filename="<frozen importlib._bootstrap_external>")
+del _function
+
 
 def _read(n):
     parts = []
@@ -271,6 +432,8 @@ def _added_at_start_up():
 
 
 def _main():
+    # First, so it runs last: after the script's handlers and after any a preloaded module registered.
+    atexit.register(_die_of_sigint)
     _Preloaded.load(sys.argv[1:])
     added = _added_at_start_up()
     job = _job()
@@ -286,7 +449,6 @@ def _main():
     script = argv[0]
     if not _SAFE_PATH:
         sys.path.insert(0, os.path.dirname(os.path.realpath(script)))  # a cold start's sys.path[0]
-    atexit.register(_die_of_sigint)
     try:
         with open(script, "rb") as f:
             source = f.read()

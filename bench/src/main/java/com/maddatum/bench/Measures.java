@@ -11,6 +11,12 @@ import com.maddatum.testsupport.JarProcess;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
+import com.mongodb.client.model.Filters;
+import com.mongodb.client.model.FindOneAndUpdateOptions;
+import com.mongodb.client.model.IndexOptions;
+import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.ReturnDocument;
+import com.mongodb.client.model.Updates;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import java.nio.file.Files;
@@ -23,6 +29,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -250,6 +257,7 @@ final class Measures {
             }
         });
         profile.put("bossRoutes", bossMsPerJob);
+        profile.put("bossStore", storeCommands(boss, jobs));
         if (worker == null) {
             return profile;
         }
@@ -264,6 +272,43 @@ final class Measures {
         }
         profile.put("workerScriptMsPerJob", count == 0 ? null : Stats.round(sum / count * 1000, 1));
         return profile;
+    }
+
+    /**
+     * The Boss's commands to its store since it started (the driver's {@code mongodb_driver_commands_seconds}),
+     * per job: how many of each (command on collection) and their mean, and the store's time per job all told
+     * (the wire round trip and the store's own work; not the Boss's commits, which are not commands).
+     */
+    private static Map<String, Object> storeCommands(HttpJson boss, int jobs) {
+        Map<String, double[]> commands = new LinkedHashMap<>();
+        Pattern line = Pattern.compile("^mongodb_driver_commands_seconds_(sum|count)\\{(.*)\\} ([0-9.eE+-]+)$");
+        for (String row : boss.get("/actuator/prometheus").body().split("\n")) {
+            Matcher m = line.matcher(row);
+            if (m.find()) {
+                Matcher command = Pattern.compile("command=\"([^\"]*)\"").matcher(m.group(2));
+                Matcher collection = Pattern.compile("collection=\"([^\"]*)\"").matcher(m.group(2));
+                String key = (command.find() ? command.group(1) : "?") + " " + (collection.find() ? collection.group(1) : "?");
+                double[] pair = commands.computeIfAbsent(key, k -> new double[2]);
+                pair[m.group(1).equals("sum") ? 0 : 1] += Double.parseDouble(m.group(3));
+            }
+        }
+        Map<String, Object> perJob = new LinkedHashMap<>();
+        double totalSeconds = 0;
+        double totalCalls = 0;
+        for (Map.Entry<String, double[]> entry : commands.entrySet()) {
+            double[] pair = entry.getValue();
+            if (pair[1] >= jobs / 2.0) { // what each job does, not start-up and housekeeping
+                perJob.put(entry.getKey(), Map.of("callsPerJob", Stats.round(pair[1] / jobs, 2),
+                        "meanMs", Stats.round(pair[0] / pair[1] * 1000, 2)));
+            }
+            totalSeconds += pair[0];
+            totalCalls += pair[1];
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("commandsPerJob", Stats.round(totalCalls / jobs, 1));
+        result.put("msPerJob", Stats.round(totalSeconds / jobs * 1000, 1));
+        result.put("byCommand", perJob);
+        return result;
     }
 
     /** 3. 16 concurrent HTTP clients claim until the orders are gone, on the embedded store. */
@@ -338,7 +383,97 @@ final class Measures {
         result.put("realMongoDb", "not measured: no MongoDB server runs on this machine");
         result.put("profile", throughputProfile);
         result.put("claimsPerSecondWithoutCommitPerWrite", new Stats(unsyncedRates).summary(0));
+        List<Double> alone = new ArrayList<>();
+        // A first round to compile the store's code (this JVM runs both compilers), not counted.
+        storeAloneClaims(config.work().resolve("store-alone-warm-up"), orders, 16);
+        for (int round = 0; round < rounds; round++) {
+            alone.add(storeAloneClaims(config.work().resolve("store-alone-" + round), orders, 16));
+        }
+        Stats aloneStats = new Stats(alone);
+        result.put("storeAloneClaimsPerSecond", aloneStats.summary(0));
+        result.put("boss/storeAlone", Stats.round(stats.median() / aloneStats.median(), 3));
+        result.put("storeAloneIs", "the embedded store by itself (mongo-java-server, H2 backend, through the driver "
+                + "and its wire protocol, in the bench's JVM with both compilers, after a round of warm-up) doing each claim's store work as the Boss does it: the order "
+                + "read by _id, the compare-and-set on rev with a commit, the job read by _id; 16 threads, no HTTP, "
+                + "no Spring: the most claims this store gives on this machine, whatever the Boss around it does");
         return result;
+    }
+
+    /**
+     * Claims per second of the embedded store alone: {@code orders} orders and their jobs shaped as the Boss
+     * stores them (a unique index on {@code rev}, as the Boss's compare-and-set uses), then {@code clients}
+     * threads each taking the next id from memory (the Boss keeps the claimable ones in memory too) and
+     * doing what a claim does to the store: read the order by {@code _id}, move it with a write conditional
+     * on its revision (status, node, attempt, claim time, a history entry, the next revision), commit the
+     * store as the Boss's {@code boss.store.sync-writes} does, and read the job by {@code _id}.
+     */
+    static double storeAloneClaims(Path dir, int orders, int clients) throws Exception {
+        Files.createDirectories(dir);
+        H2Backend backend = new H2Backend(dir.resolve("store.mv").toString());
+        MongoServer server = new MongoServer(backend);
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        try (MongoClient client = MongoClients.create(server.bindAndGetConnectionString())) {
+            MongoCollection<Document> orderDocs = client.getDatabase("boss").getCollection("orders");
+            MongoCollection<Document> jobDocs = client.getDatabase("boss").getCollection("jobs");
+            orderDocs.createIndex(Indexes.ascending("rev"), new IndexOptions().unique(true));
+            ConcurrentLinkedQueue<ObjectId> ready = new ConcurrentLinkedQueue<>();
+            Date now = new Date();
+            for (int i = 0; i < orders; i++) {
+                ObjectId id = new ObjectId();
+                String jobId = "job-" + i;
+                jobDocs.insertOne(new Document(noop("i", i)).append("_id", jobId).append("createdAt", now));
+                orderDocs.insertOne(new Document("_id", id).append("jobId", jobId).append("createdDate", now)
+                        .append("status", "unassigned").append("priority", 0).append("requiredLabels", List.of())
+                        .append("projectName", "bench").append("scriptName", "noop.py").append("attempt", 0)
+                        .append("maxAttempts", 3).append("timeoutSeconds", 86400)
+                        .append("history", List.of(new Document("status", "unassigned").append("at", now)
+                                .append("attempt", 0).append("reason", "created")))
+                        .append("rev", id.toHexString() + ":0").append("modifiedAt", now));
+                ready.add(id);
+            }
+            backend.commit();
+            long started = System.nanoTime();
+            List<Future<Integer>> workers = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                String node = "claimer-" + c;
+                workers.add(pool.submit(() -> {
+                    int mine = 0;
+                    ObjectId id;
+                    while ((id = ready.poll()) != null) {
+                        Document order = orderDocs.find(Filters.eq("_id", id)).first();
+                        Date at = new Date();
+                        Document moved = orderDocs.findOneAndUpdate(Filters.eq("rev", order.getString("rev")),
+                                Updates.combine(Updates.set("status", "assigned"), Updates.set("assignedTo", node),
+                                        Updates.set("attempt", 1), Updates.set("claimedAt", at),
+                                        Updates.set("leaseUntil", new Date(at.getTime() + 60_000)),
+                                        Updates.push("history", new Document("status", "assigned").append("at", at)
+                                                .append("node", node).append("attempt", 1).append("reason", "claimed")),
+                                        Updates.set("rev", id.toHexString() + ":1"), Updates.set("modifiedAt", at)),
+                                new FindOneAndUpdateOptions().returnDocument(ReturnDocument.AFTER));
+                        if (moved == null) {
+                            throw new IllegalStateException("lost the compare-and-set of " + id);
+                        }
+                        backend.commit();
+                        jobDocs.find(Filters.eq("_id", order.getString("jobId"))).first();
+                        mine++;
+                    }
+                    return mine;
+                }));
+            }
+            int claimed = 0;
+            for (Future<Integer> worker : workers) {
+                claimed += worker.get(10, TimeUnit.MINUTES);
+            }
+            double seconds = (System.nanoTime() - started) / 1e9;
+            if (claimed != orders) {
+                throw new IllegalStateException("claimed " + claimed + " of " + orders);
+            }
+            return orders / seconds;
+        } finally {
+            pool.shutdownNow();
+            server.shutdownNow();
+            backend.close();
+        }
     }
 
     /** 4 and 5. Claim latency with 1k, 10k, 100k finished orders in the embedded store; footprint. */

@@ -188,8 +188,9 @@ class WarmInterpretersTest {
     void theScriptsImportsTakeThePreloadedModules() throws Exception {
         Path user = script("user.py", "import sys\nprint('json' in sys.modules)\nimport json, csv\n" + HANDED);
         assertThat(seen(runner.start(spec(user)).await()).stdout()).isEqualTo("False\nhanded []\n");
+        // What else is handed over with them depends on what the interpreter's own start-up loaded.
         assertThat(seen(startWarm(spec(user), null).await()).stdout())
-                .startsWith("False\nhanded [['enum', '_sre', ").contains("'json', ").contains("'csv']]");
+                .startsWith("False\nhanded [[").contains("'json', ").contains("'csv']]");
     }
 
     @Test
@@ -244,6 +245,125 @@ class WarmInterpretersTest {
         Seen warmRun = seen(startWarm(spec(user), null).await());
         assertThat(warmRun.stdout()).startsWith("own csv\nown enum\njson: own enum\n");
         assertThat(warmRun).isEqualTo(seen(runner.start(spec(user)).await()));
+    }
+
+    /** The hooks, stubs and probes of the import system a script or a library may use, each with preloaded modules. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        // a post-import hook on a module a preloaded one imports (wrapt, OpenTelemetry): it must see that import
+        """
+        import sys, importlib.machinery
+        class Chained:
+            def __init__(self, loader): self.loader = loader
+            def create_module(self, spec): return self.loader.create_module(spec)
+            def exec_module(self, module):
+                self.loader.exec_module(module)
+                print('post-import hook ran for', module.__name__)
+        class Finder:
+            def find_spec(self, name, path=None, target=None):
+                if name != 're': return None
+                spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+                spec.loader = Chained(spec.loader)
+                return spec
+        sys.meta_path.insert(0, Finder())
+        import json
+        print(json.dumps({'ok': True}))
+        """,
+        // an import guard that refuses a module a preloaded one imports: the same traceback, no launcher frame
+        """
+        import sys
+        class Guard:
+            def find_spec(self, name, path=None, target=None):
+                if name == 're':
+                    raise ImportError('module re is not allowed here')
+        sys.meta_path.insert(0, Guard())
+        import json
+        """,
+        // blockers and stubs in sys.modules (test.support.import_fresh_module's way to the pure-Python json)
+        "import sys\nsys.modules['_json'] = None\nimport json\nprint(json.decoder.c_scanstring, sys.modules['_json'])\n",
+        "import sys\nsys.modules['tokenize'] = None\ntry:\n    import traceback\nexcept ImportError as e:\n    print(e)\n",
+        // what runpy, pkgutil and importlib ask of a spec and its loader
+        "import runpy\nrunpy.run_module('textwrap', run_name='__main__')\n",
+        """
+        import importlib.util, pkgutil
+        s = importlib.util.find_spec('json')
+        print(s.origin, s.cached, s.has_location, s.submodule_search_locations, s.parent)
+        print(pkgutil.get_data('json', '__init__.py')[:20])
+        """,
+        """
+        import importlib, importlib.util
+        s1, s2 = importlib.util.find_spec('csv'), importlib.util.find_spec('csv')
+        m1, m2 = importlib.util.module_from_spec(s1), importlib.util.module_from_spec(s2)
+        s1.loader.exec_module(m1)
+        s2.loader.exec_module(m2)
+        import csv
+        print(hasattr(m1, 'reader'), hasattr(m2, 'reader'), m1 is csv, importlib.reload(csv) is csv)
+        """,
+        // a module a preloaded one failed to import, which the script's folder now holds (pathlib -> ntpath -> nt)
+        "import sys, os\nopen(os.path.join(os.path.dirname(__file__), 'nt.py'), 'w').write('print(\\'own nt\\')')\n"
+            + "import pathlib\nprint('nt' in sys.modules)\n",
+    })
+    void importHooksStubsAndSpecProbesMeetPreloadedModulesAsColdImportsDo(String source) throws Exception {
+        Files.deleteIfExists(root.resolve("scripts").resolve("nt.py"));
+        Path user = script("user.py", source);
+        Seen cold = seen(runner.start(spec(user)).await());
+        Files.deleteIfExists(root.resolve("scripts").resolve("nt.py"));
+        assertThat(seen(startWarm(spec(user), null).await())).isEqualTo(cold);
+    }
+
+    @Test
+    void aHookInstalledAtStartUpSeesThePreloadedModulesItWatches() throws Exception {
+        // As an instrumentation agent installs one from sitecustomize (opentelemetry-instrument, ddtrace-run).
+        Path site = Files.createDirectories(root.resolve("site"));
+        Files.writeString(site.resolve("sitecustomize.py"), """
+                import sys
+                from importlib.machinery import PathFinder
+                class Chained:
+                    def __init__(self, loader): self.loader = loader
+                    def create_module(self, spec): return self.loader.create_module(spec)
+                    def exec_module(self, module):
+                        self.loader.exec_module(module)
+                        module.INSTRUMENTED = True
+                class Watch:
+                    def find_spec(self, name, path=None, target=None):
+                        if name != 'json': return None
+                        spec = PathFinder.find_spec(name, path, target)
+                        spec.loader = Chained(spec.loader)
+                        return spec
+                sys.meta_path.insert(0, Watch())
+                """);
+        Map<String, String> env = Map.of("PYTHONPATH", site.toString());
+        byte[] stdin = "{}".getBytes(StandardCharsets.UTF_8);
+        Path user = script("user.py", "import json\nprint('instrumented', getattr(json, 'INSTRUMENTED', False))\n");
+        Seen cold = seen(runner.start(spec(user, env, stdin)).await());
+        assertThat(cold.stdout()).isEqualTo("instrumented True\n");
+        awaitWaiting(spec(user, env, stdin), null);
+        ProcessRunner.Running running = pool().start(spec(user, env, stdin), null, true);
+        assertThat(running.warm()).isTrue();
+        assertThat(seen(running.await())).isEqualTo(cold);
+    }
+
+    @Test
+    void aConfiguredPreloadThatPrintsWarnsOrRegistersAtExitHandlersChangesNoJobsOutput() throws Exception {
+        // 'this' prints, 'cgi' warns (both rolled back); logging's atexit flush must still run before a
+        // KeyboardInterrupt's death by SIGINT, as in a cold start.
+        Path user = script("user.py", """
+                import logging, logging.handlers, sys
+                memory = logging.handlers.MemoryHandler(capacity=100, target=logging.StreamHandler(sys.stdout))
+                logging.getLogger().addHandler(memory)
+                logging.getLogger().warning('flushed at exit')
+                raise KeyboardInterrupt
+                """);
+        Seen cold = seen(runner.start(spec(user)).await());
+        assertThat(cold.stdout()).contains("flushed at exit");
+        for (List<String> preload : List.of(List.of("json", "this"), List.of("json", "cgi"), List.of("json", "logging"))) {
+            if (warm != null) {
+                warm.close();
+            }
+            warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
+                    WarmInterpreters.MAX_WAIT, preload);
+            assertThat(seen(startWarm(spec(user), null).await())).as("preload %s", preload).isEqualTo(cold);
+        }
     }
 
     private static String pyString(Path path) {
