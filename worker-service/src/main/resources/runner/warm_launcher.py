@@ -221,13 +221,21 @@ class _Preloaded:
         cls._forget_caches(caches)
         cls.needs.clear()
 
+    closures = {}  # name -> _closure(name), which the preload fixed
+
     @classmethod
     def _closure(cls, name):
-        """The stashed modules an import of `name` would load, with its packages, in load order."""
+        """The preloaded modules an import of `name` would load, with its packages (those still stashed count)."""
+        if name not in cls.closures:
+            cls.closures[name] = cls._closure_of(name)
+        return cls.closures[name]
+
+    @classmethod
+    def _closure_of(cls, name):
         found, todo = [], [name]
         while todo:
             each = todo.pop()
-            if each in found or each not in cls.stash:
+            if each in found or each not in cls.specs:
                 continue
             found.append(each)
             todo.extend(target for target, _, failed in cls.needs.get(each, ()) if not failed)

@@ -57,6 +57,19 @@ final class Measures {
         return job;
     }
 
+    /** Wall times of {@code n} bare {@code python -u noop.py} runs in a row, ms. */
+    private static List<Double> bareRuns(BenchMain.Config config, Path noop, int n) throws Exception {
+        List<Double> times = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            long started = System.nanoTime();
+            Process process = new ProcessBuilder(config.python(), "-u", noop.toString(), "{\"_id\":\"bare\"}")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            process.waitFor();
+            times.add((System.nanoTime() - started) / 1e6);
+        }
+        return times;
+    }
+
     /** 1. Created to the script's first line, one idle long-polling worker, sequential noop jobs. */
     static Map<String, Object> dispatchLatency(BenchMain.Config config) throws Exception {
         int jobs = config.size(200, 10);
@@ -111,16 +124,11 @@ final class Measures {
     /** 2. N noop jobs through the Boss and one single-slot worker, against N bare `python noop.py` runs. */
     static Map<String, Object> perJobOverhead(BenchMain.Config config) throws Exception {
         int jobs = config.size(300, 10);
-        List<Double> bare = new ArrayList<>();
         Path noop = config.scripts().resolve("noop.py");
-        for (int i = 0; i < config.size(30, 3); i++) {
-            long started = System.nanoTime();
-            Process process = new ProcessBuilder(config.python(), "-u", noop.toString(), "{\"_id\":\"bare\"}")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            process.waitFor();
-            bare.add((System.nanoTime() - started) / 1e6);
-        }
-        double bareMs = new Stats(bare).median();
+        // Bare runs before and after the services run, none beside them: the floor, taken as the median of
+        // both, so a burst of the machine's (or of this JVM's start-up) on either side cannot make the ratio.
+        bareRuns(config, noop, config.size(5, 1)); // warm-up: the page cache, this JVM's first spawns
+        List<Double> bareBefore = bareRuns(config, noop, config.size(30, 3));
         double totalMs;
         Map<String, Object> profile;
         try (JarProcess boss = boss(config, config.work().resolve("overhead"), Map.of());
@@ -148,10 +156,16 @@ final class Measures {
             }
             profile.put("breakdownMs", breakdown(details));
         }
+        List<Double> bareAfter = bareRuns(config, noop, config.size(30, 3));
+        List<Double> bare = new ArrayList<>(bareBefore);
+        bare.addAll(bareAfter);
+        double bareMs = new Stats(bare).median();
         double ratio = totalMs / (jobs * bareMs);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("jobs", jobs);
         result.put("bareNoopMs", new Stats(bare).summary(1));
+        result.put("bareNoopMsBeforeAndAfter", List.of(Stats.round(new Stats(bareBefore).median(), 1),
+                Stats.round(new Stats(bareAfter).median(), 1)));
         result.put("totalSeconds", Stats.round(totalMs / 1000, 2));
         result.put("perJobMs", Stats.round(totalMs / jobs, 1));
         result.put("overheadPerJobMs", Stats.round(totalMs / jobs - bareMs, 1));
