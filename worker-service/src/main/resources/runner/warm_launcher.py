@@ -165,6 +165,8 @@ class _Preloaded:
             owner = cls.stash.get(parent) or before.get(parent)
             if owner is not None and owner.__dict__.get(child) is cls.stash[name]:
                 delattr(owner, child)
+        for name in cls.stash:  # while it waits, not when the script imports
+            cls._closure(name)
         if cls.stash:  # behind the finders start-up put ahead of Python's own, as a cold start asks them first
             at = next((i for i, finder in enumerate(sys.meta_path) if finder in own), len(sys.meta_path))
             sys.meta_path.insert(at, cls)
@@ -274,14 +276,23 @@ class _Preloaded:
         if cls in sys.meta_path:
             sys.meta_path.remove(cls)
 
+    resolved = {}  # thread -> the names found alike during the import that thread is making (see find_spec)
+    depth = {}     # thread -> how many hand-overs that thread is in
+
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         if name not in cls.stash:
             return None
+        thread = sys.modules["_thread"].get_ident()
+        if not cls.depth.get(thread):  # an import of the script's own: nothing found alike before counts
+            cls.resolved[thread] = set()
+        resolved = cls.resolved.setdefault(thread, set())
         for each in cls._closure(name):  # what it loads through this finder: any file that differs, and none is
-            if each in cls.stash and not cls._resolves_alike(each):
-                cls.give_up()
-                return None
+            if each in cls.stash and each not in resolved:
+                if not cls._resolves_alike(each):
+                    cls.give_up()
+                    return None
+                resolved.add(each)  # the imports it makes next, while it is handed over, need not look again
         own = cls.specs[name]
         spec = sys.modules["_frozen_importlib"].ModuleSpec(name, _HandOver(own.loader), origin=own.origin,
                                                             loader_state=own.loader_state,
@@ -308,7 +319,13 @@ class _Preloaded:
         if module in cls.fresh:
             own.loader.exec_module(module)
             return
-        if not cls._imports_again(name):
+        thread = sys.modules["_thread"].get_ident()
+        cls.depth[thread] = cls.depth.get(thread, 0) + 1
+        try:
+            alike = cls._imports_again(name)
+        finally:
+            cls.depth[thread] -= 1
+        if not alike:
             # Not what a cold import would build: this one loads from its file, and from now on all do.
             cls.give_up()
             module = sys.modules["_frozen_importlib"].module_from_spec(own)
