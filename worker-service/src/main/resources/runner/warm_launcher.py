@@ -7,7 +7,9 @@
 # from the script.
 #
 # Preload: the standard modules named after -c (the ones the project's scripts import through jobcontract,
-# about 20 ms of a job's start, bench/ANALYSIS.md) are loaded while it waits, from the standard library's
+# about 20 ms of a job's start, bench/ANALYSIS.md) are loaded while it waits, once the Worker writes the line
+# "preload" ahead of the job's header (its slot went idle, or it has waited a second: not while jobs come
+# back to back, where it would only take a core from the previous job's reporting), from the standard library's
 # own entries of sys.path only and through Python's own finders, recording the imports each one's loading
 # made (in order, and those that failed); then they are taken out of sys.modules and out of their packages'
 # attributes again: the script sees none of them until it imports one. A finder placed just before Python's
@@ -29,7 +31,7 @@
 # interpreter's shutdown, so atexit handlers, threads still running, and pickle find the script's classes
 # in __main__ (runpy.run_path would put its caller's module back when the script's body returns).
 #
-# Job header: b"<length>\n" then <length> bytes of NUL-separated fields:
+# Job header (after any number of b"preload\n" lines): b"<length>\n" then <length> bytes of NUL-separated fields:
 #   cwd, argc, argv[0] (the script) ... argv[argc-1], envc, NAME=value ... (envc of them)
 # End of file before a whole header: the Worker let this interpreter go; it exits 0 and prints nothing.
 import atexit
@@ -55,9 +57,14 @@ class _Preloaded:
     handed = []    # the names handed over, in order (what a test reads to know the preload was used)
     fresh = None   # the modules given a module of their own to load from the file after all (a WeakSet)
 
+    loaded = False
+
     @classmethod
     def load(cls, names):
         """Loads `names` from the standard library's entries only; on any failure or output leaves no trace."""
+        if cls.loaded:
+            return
+        cls.loaded = True
         if not names or sys.flags.verbose or "importtime" in sys._xoptions or os.environ.get("PYTHONPROFILEIMPORTTIME"):
             return  # the import lines a cold start prints would be printed ahead of the job, and others than its
         standard = cls._standard_entries()
@@ -416,9 +423,13 @@ def _job():
         if not byte:
             return None
         if byte == b"\n":
-            break
+            if digits != b"preload":
+                break
+            _Preloaded.load(sys.argv[1:])  # the Worker's word that the slot is idle (at most once)
+            digits = b""
+            continue
         digits += byte
-        if len(digits) > 12 or not byte.isdigit():
+        if len(digits) > 12 or not (digits.isdigit() or b"preload".startswith(digits)):
             raise SystemExit("warm launcher: malformed job header")
     payload = _read(int(digits))
     if payload is None:
@@ -459,7 +470,6 @@ def _added_at_start_up():
 def _main():
     # First, so it runs last: after the script's handlers and after any a preloaded module registered.
     atexit.register(_die_of_sigint)
-    _Preloaded.load(sys.argv[1:])
     added = _added_at_start_up()
     job = _job()
     if job is None:

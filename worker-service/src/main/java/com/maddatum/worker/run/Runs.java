@@ -147,6 +147,11 @@ public class Runs {
         return launcher;
     }
 
+    /** A slot has no job and is about to wait for one (the poller, before each long poll). */
+    public void slotIdle() {
+        launcher.slotIdle();
+    }
+
     OutcomeBuilder outcomes() {
         return outcomes;
     }

@@ -122,12 +122,14 @@ public class ProcessRunner {
         // look above fails the write (EPIPE), not the job. The rest, which a launcher stuck in its start-up
         // would never read, goes with the stdin, on the run's own thread, under the run's timeout.
         int now = Math.min(header.length, HEADER_AT_ONCE);
-        try {
-            OutputStream in = waiting.process.getOutputStream();
-            in.write(header, 0, now);
-            in.flush();
-        } catch (IOException e) {
-            return null;
+        synchronized (waiting) { // after anything Prestarted.tell wrote, never inside it
+            try {
+                OutputStream in = waiting.process.getOutputStream();
+                in.write(header, 0, now);
+                in.flush();
+            } catch (IOException e) {
+                return null;
+            }
         }
         return new Running(spec, waiting.process, started, null, waiting.processes, true,
                 java.util.Arrays.copyOfRange(header, now, header.length));
@@ -221,6 +223,25 @@ public class ProcessRunner {
 
         boolean claim() {
             return claimed.compareAndSet(false, true);
+        }
+
+        /**
+         * Writes {@code line} to its stdin unless it was claimed for a job (whose header the claimer writes
+         * under the same lock, so the two never interleave); false when not written. A few bytes into a pipe
+         * nothing else writes to before the header: it does not block.
+         */
+        synchronized boolean tell(byte[] line) {
+            if (claimed.get() || !process.isAlive()) {
+                return false;
+            }
+            try {
+                OutputStream in = process.getOutputStream();
+                in.write(line);
+                in.flush();
+                return true;
+            } catch (IOException e) {
+                return false; // it died: its own note tidies it up
+            }
         }
     }
 

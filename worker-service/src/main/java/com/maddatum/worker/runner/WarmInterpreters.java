@@ -24,6 +24,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -74,6 +75,15 @@ public class WarmInterpreters {
      * if that comes first: a long job does not keep its lane's other users (a local run) cold throughout.
      */
     static final Duration REPLENISH_AT_THE_LATEST = Duration.ofSeconds(1);
+    /**
+     * A waiting interpreter preloads its modules when its slot goes idle ({@link #slotIdle}), or once it has
+     * waited this long. Not as it starts: jobs back to back hand each interpreter its job within tens of ms,
+     * and a preload then (about 25 ms of a core) only ran beside the previous job's reporting on two cores
+     * and made every job slower (bench/ANALYSIS.md, 2026-12-04: per job 93 -> 108 ms).
+     */
+    static final Duration PRELOAD_WHEN_UNUSED = Duration.ofSeconds(1);
+    /** What the launcher reads, before a job's header, as "preload now". */
+    static final byte[] PRELOAD = "preload\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ProcessRunner runner;
     private final boolean enabled;
@@ -82,6 +92,7 @@ public class WarmInterpreters {
     private final Duration maxWait;
     /** The standard modules a waiting interpreter loads ahead, given to the launcher after {@code -c}. */
     private final List<String> preload;
+    private final Duration preloadWhenUnused;
     /** Guarded by {@code this}: the waiting interpreters of each lane, oldest first. */
     private final Map<Object, Deque<Waiting>> lanes = new HashMap<>();
     /** Starts and discards interpreters off the slots' threads, one at a time. */
@@ -99,22 +110,24 @@ public class WarmInterpreters {
     @Autowired
     public WarmInterpreters(WorkerSettings settings, ProcessRunner runner) {
         this(runner, settings.warmInterpreter().enabled(), settings.workDir(), settings.slots() + 1, MAX_WAIT,
-                settings.warmInterpreter().preload());
+                settings.warmInterpreter().preload(), PRELOAD_WHEN_UNUSED);
     }
 
     /** {@code perLane}: the most waiting interpreters a lane keeps (its slots, plus the local runs' one). */
     WarmInterpreters(ProcessRunner runner, boolean enabled, Path home, int perLane) {
-        this(runner, enabled, home, perLane, MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD);
+        this(runner, enabled, home, perLane, MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD,
+                PRELOAD_WHEN_UNUSED);
     }
 
     WarmInterpreters(ProcessRunner runner, boolean enabled, Path home, int perLane, Duration maxWait,
-            List<String> preload) {
+            List<String> preload, Duration preloadWhenUnused) {
         this.runner = runner;
         this.enabled = enabled;
         this.home = home;
         this.perLane = perLane;
         this.maxWait = maxWait;
         this.preload = List.copyOf(preload);
+        this.preloadWhenUnused = preloadWhenUnused;
     }
 
     /** What an interpreter was started with, which a job must share to be handed to it. */
@@ -157,7 +170,8 @@ public class WarmInterpreters {
     }
 
     /** {@code since}: {@link System#nanoTime} when it was started. */
-    private record Waiting(Key key, ProcessRunner.Prestarted process, long since) {
+    /** {@code preload}: 0 not told to preload, 1 being told, 2 told. */
+    private record Waiting(Key key, ProcessRunner.Prestarted process, long since, AtomicInteger preload) {
 
         boolean tooOld(Duration maxWait) {
             return System.nanoTime() - since > maxWait.toNanos();
@@ -270,7 +284,7 @@ public class WarmInterpreters {
             log.warn("cannot start a warm interpreter; jobs start cold python={} error={}", key.python(), e.toString());
             return;
         }
-        Waiting waiting = new Waiting(key, started, System.nanoTime());
+        Waiting waiting = new Waiting(key, started, System.nanoTime(), new AtomicInteger());
         boolean kept;
         synchronized (this) {
             Deque<Waiting> queue = lanes.computeIfAbsent(lane, any -> new ArrayDeque<>());
@@ -285,6 +299,45 @@ public class WarmInterpreters {
             return;
         }
         started.process().onExit().thenRun(() -> diedWhileWaiting(lane, waiting));
+        try {
+            background.schedule(() -> preload(waiting), preloadWhenUnused.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // Shutting down: it is discarded anyway.
+        }
+    }
+
+    /**
+     * A slot has no job and is about to wait for one: the interpreters waiting now preload their modules
+     * (each at most once), off the caller's thread. The Worker's poller calls it before each long poll.
+     */
+    public void slotIdle() {
+        if (preload.isEmpty()) {
+            return;
+        }
+        List<Waiting> all;
+        synchronized (this) {
+            all = lanes.values().stream().flatMap(Deque::stream).toList();
+        }
+        for (Waiting waiting : all) {
+            if (waiting.preload().get() == 0) {
+                try {
+                    background.execute(() -> preload(waiting));
+                } catch (RejectedExecutionException closing) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void preload(Waiting waiting) {
+        if (!preload.isEmpty() && waiting.preload().compareAndSet(0, 1) && waiting.process().tell(PRELOAD)) {
+            waiting.preload().set(2);
+        }
+    }
+
+    /** How many waiting interpreters were told to preload, for tests. */
+    synchronized long preloading() {
+        return lanes.values().stream().flatMap(Deque::stream).filter(w -> w.preload().get() == 2).count();
     }
 
     /** Its exit was noticed: unless its job or a discard has it, it is dropped and its pipes closed. */

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -105,6 +106,25 @@ class ScriptLauncherTest {
                 Map.of("DATA_FILE", "/etc/passwd", "INPUT_DIR", "/"), null).await();
         assertThat(new OutcomeBuilder(TestSettings.JSON).fromResult(sneaky, "job-1"))
                 .doesNotContainKeys("dataFile", "inputDir");
+    }
+
+    /** What the poller says before each long poll reaches the interpreters waiting (runs.slotIdle()). */
+    @Test
+    void anIdleSlotTellsTheWaitingInterpretersToPreload() throws Exception {
+        WorkerSettings settings = TestSettings.settings("http://127.0.0.1:9", scripts, root, null);
+        ProcessRunner runner = new ProcessRunner(Clock.systemUTC());
+        WarmInterpreters warm = new WarmInterpreters(runner, true, root, 2, WarmInterpreters.MAX_WAIT,
+                List.of("json"), java.time.Duration.ofHours(1));
+        launcher = new ScriptLauncher(settings, runner, TestSettings.JSON, warm);
+        try {
+            assertThat(launcher.launch(job("reader.py"), "order-0-a1", null, Map.of()).await().exitCode()).isZero();
+            ProcessRunnerTest.awaitCondition(() -> warm.waiting() == 1, java.time.Duration.ofSeconds(20));
+            assertThat(warm.preloading()).isZero();
+            launcher.slotIdle();
+            ProcessRunnerTest.awaitCondition(() -> warm.preloading() == 1, java.time.Duration.ofSeconds(20));
+        } finally {
+            warm.close();
+        }
     }
 
     /** The same jobs on warm interpreters: each after the first starts on the one the last left waiting. */

@@ -79,11 +79,14 @@ class WarmInterpretersTest {
         return running;
     }
 
+    /** One interpreter waiting, told to preload as when its slot goes idle. */
     private void awaitWaiting(ProcessSpec spec, Integer gpu) throws Exception {
         if (pool().waiting() == 0) {
             pool().start(spec, gpu, true).await(); // cold, and leaves the next one started
         }
         awaitCondition(() -> pool().waiting() == 1, Duration.ofSeconds(20));
+        pool().slotIdle();
+        awaitCondition(() -> pool().preloading() == 1, Duration.ofSeconds(20));
     }
 
     private record Seen(Integer exitCode, String stdout, String stderr) {}
@@ -194,9 +197,40 @@ class WarmInterpretersTest {
     }
 
     @Test
+    void aWaitingInterpreterPreloadsOnlyOnceItsSlotIsIdle() throws Exception {
+        // Jobs back to back take their interpreters before anything tells them: no preload beside the reporting.
+        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
+                WarmInterpreters.MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, Duration.ofHours(1));
+        Path user = script("user.py", "import sys, json\n" + HANDED);
+        warm.start(spec(user), null, true).await();
+        awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
+        ProcessRunner.Running untold = warm.start(spec(user), null, true);
+        assertThat(untold.warm()).isTrue();
+        assertThat(untold.await().stdoutTail()).isEqualTo("handed []\n");
+        awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
+        warm.slotIdle();
+        awaitCondition(() -> warm.preloading() == 1, Duration.ofSeconds(20));
+        ProcessRunner.Running told = warm.start(spec(user), null, true);
+        assertThat(told.warm()).isTrue();
+        assertThat(told.await().stdoutTail()).startsWith("handed [[").contains("'json']]");
+    }
+
+    @Test
+    void aWaitingInterpreterNobodyTakesPreloadsByItself() throws Exception {
+        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
+                WarmInterpreters.MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, Duration.ofMillis(100));
+        Path user = script("user.py", "import sys, json\n" + HANDED);
+        warm.start(spec(user), null, true).await();
+        awaitCondition(() -> warm.waiting() == 1 && warm.preloading() == 1, Duration.ofSeconds(20));
+        ProcessRunner.Running running = warm.start(spec(user), null, true);
+        assertThat(running.warm()).isTrue();
+        assertThat(running.await().stdoutTail()).startsWith("handed [[").contains("'json']]");
+    }
+
+    @Test
     void aPreloadThatFailsLeavesNoTraceAndTheJobRunsAsACold() throws Exception {
         warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
-                WarmInterpreters.MAX_WAIT, List.of("json", "no_such_module_here"));
+                WarmInterpreters.MAX_WAIT, List.of("json", "no_such_module_here"), WarmInterpreters.PRELOAD_WHEN_UNUSED);
         Path user = script("user.py", "import sys\nprint('json' in sys.modules, 're' in sys.modules)\nimport json\n"
                 + HANDED);
         Seen cold = seen(runner.start(spec(user)).await());
@@ -361,7 +395,7 @@ class WarmInterpretersTest {
                 warm.close();
             }
             warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
-                    WarmInterpreters.MAX_WAIT, preload);
+                    WarmInterpreters.MAX_WAIT, preload, WarmInterpreters.PRELOAD_WHEN_UNUSED);
             assertThat(seen(startWarm(spec(user), null).await())).as("preload %s", preload).isEqualTo(cold);
         }
     }
@@ -407,7 +441,7 @@ class WarmInterpretersTest {
     @Test
     void anInterpreterThatWaitedTooLongIsDiscardedAndTheJobRunsCold() throws Exception {
         warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2, Duration.ZERO,
-                WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD);
+                WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, WarmInterpreters.PRELOAD_WHEN_UNUSED);
         Path hello = script("hello.py", "print('hello')\n");
         warm.start(spec(hello), null, true).await();
         awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
