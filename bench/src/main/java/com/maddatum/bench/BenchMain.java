@@ -188,7 +188,24 @@ public final class BenchMain {
         env.put("WORKER_SPOOL_DIR", home.resolve("spool").toString());
         env.put("WORKER_SLOTS", "1");
         env.put("LOGGING_LEVEL_COM_MADDATUM", "WARN");
+        env.putAll(workerEnv());
         return JarProcess.start(config.workerJar(), home.resolve("worker.log"), env, Config.jvmFlags("worker"));
+    }
+
+    /**
+     * {@code -Dbench.workerEnv=NAME=value,...}: variables every Worker of the bench gets, to measure a setting
+     * against the default in the same hour (WORKER_WARM_INTERPRETER_PRELOAD= for no preload). Recorded with
+     * the machine.
+     */
+    static Map<String, String> workerEnv() {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String pair : System.getProperty("bench.workerEnv", "").split(",")) {
+            int at = pair.indexOf('=');
+            if (at > 0) {
+                env.put(pair.substring(0, at), pair.substring(at + 1));
+            }
+        }
+        return env;
     }
 
     static String submit(HttpJson boss, Map<String, Object> job) {

@@ -22,6 +22,9 @@ final class Machine {
         machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         machine.put("python", command(python, "--version"));
         machine.put("servicesJvmFlags", String.join(" ", BenchMain.Config.jvmFlags()));
+        if (!BenchMain.workerEnv().isEmpty()) {
+            machine.put("workerEnv", BenchMain.workerEnv());
+        }
         return machine;
     }
 

@@ -81,7 +81,10 @@ final class Measures {
         try (JarProcess boss = boss(config, config.work().resolve("dispatch"), Map.of());
                 JarProcess worker = worker(config, boss, "bench-dispatch", Map.of("WORKER_LONG_POLL", "20s"))) {
             HttpJson api = new HttpJson(boss.url());
-            for (int i = -5; i < jobs; i++) { // five warm-up jobs are not counted
+            // Twenty warm-up jobs are not counted: the services' JIT compiles the dispatch path during the first
+            // ones (a long-running Worker has it compiled), which with five left compiler threads in the first
+            // measured jobs on two cores.
+            for (int i = -20; i < jobs; i++) {
                 // An idle Worker: parked in its long poll again, and its slot's next interpreter started (about
                 // 60 ms of Python's start-up on 2 cores; with the 30 ms used until 2026-12-04 that start-up ran
                 // into the next job's creation and dispatch, which is not an idle Worker).
@@ -250,19 +253,7 @@ final class Measures {
      */
     private static Map<String, Object> profile(HttpJson boss, HttpJson worker, int jobs) {
         Map<String, Object> profile = new LinkedHashMap<>();
-        Map<String, double[]> routes = new LinkedHashMap<>();
-        Pattern line = Pattern.compile("^http_server_requests_seconds_(sum|count)\\{(.*)\\} ([0-9.eE+-]+)$");
-        for (String row : boss.get("/actuator/prometheus").body().split("\n")) {
-            Matcher m = line.matcher(row);
-            if (m.find()) {
-                Matcher uri = Pattern.compile("uri=\"([^\"]*)\"").matcher(m.group(2));
-                Matcher method = Pattern.compile("method=\"([^\"]*)\"").matcher(m.group(2));
-                if (uri.find() && method.find()) {
-                    double[] pair = routes.computeIfAbsent(method.group(1) + " " + uri.group(1), k -> new double[2]);
-                    pair[m.group(1).equals("sum") ? 0 : 1] += Double.parseDouble(m.group(3));
-                }
-            }
-        }
+        Map<String, double[]> routes = timers(boss, "http_server_requests_seconds", "method", "uri");
         Map<String, Object> bossMsPerJob = new LinkedHashMap<>();
         routes.forEach((route, pair) -> {
             if (pair[1] > 0 && !route.contains("/jobs") && !route.contains("actuator")) {
@@ -289,23 +280,34 @@ final class Measures {
     }
 
     /**
+     * A timer of a service's {@code /actuator/prometheus}, as {sum of seconds, count} by the values of
+     * {@code labels} (joined with a space; "?" for one a row lacks), summed over its other labels.
+     */
+    private static Map<String, double[]> timers(HttpJson service, String metric, String... labels) {
+        Map<String, double[]> timers = new LinkedHashMap<>();
+        Pattern line = Pattern.compile("^" + metric + "_(sum|count)\\{(.*)\\} ([0-9.eE+-]+)$");
+        for (String row : service.get("/actuator/prometheus").body().split("\n")) {
+            Matcher m = line.matcher(row);
+            if (m.find()) {
+                List<String> key = new ArrayList<>();
+                for (String label : labels) {
+                    Matcher value = Pattern.compile("\\b" + label + "=\"([^\"]*)\"").matcher(m.group(2));
+                    key.add(value.find() ? value.group(1) : "?");
+                }
+                double[] pair = timers.computeIfAbsent(String.join(" ", key), k -> new double[2]);
+                pair[m.group(1).equals("sum") ? 0 : 1] += Double.parseDouble(m.group(3));
+            }
+        }
+        return timers;
+    }
+
+    /**
      * The Boss's commands to its store since it started (the driver's {@code mongodb_driver_commands_seconds}),
      * per job: how many of each (command on collection) and their mean, and the store's time per job all told
      * (the wire round trip and the store's own work; not the Boss's commits, which are not commands).
      */
     private static Map<String, Object> storeCommands(HttpJson boss, int jobs) {
-        Map<String, double[]> commands = new LinkedHashMap<>();
-        Pattern line = Pattern.compile("^mongodb_driver_commands_seconds_(sum|count)\\{(.*)\\} ([0-9.eE+-]+)$");
-        for (String row : boss.get("/actuator/prometheus").body().split("\n")) {
-            Matcher m = line.matcher(row);
-            if (m.find()) {
-                Matcher command = Pattern.compile("command=\"([^\"]*)\"").matcher(m.group(2));
-                Matcher collection = Pattern.compile("collection=\"([^\"]*)\"").matcher(m.group(2));
-                String key = (command.find() ? command.group(1) : "?") + " " + (collection.find() ? collection.group(1) : "?");
-                double[] pair = commands.computeIfAbsent(key, k -> new double[2]);
-                pair[m.group(1).equals("sum") ? 0 : 1] += Double.parseDouble(m.group(3));
-            }
-        }
+        Map<String, double[]> commands = timers(boss, "mongodb_driver_commands_seconds", "command", "collection");
         Map<String, Object> perJob = new LinkedHashMap<>();
         double totalSeconds = 0;
         double totalCalls = 0;
