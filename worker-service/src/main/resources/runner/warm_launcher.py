@@ -22,9 +22,14 @@
 # cold start. So a module beside the script, on PYTHONPATH or put on sys.path by the script that bears a
 # preloaded module's name wins, a post-import hook sees its modules, a stub or None in sys.modules holds, a
 # submodule is reachable only once imported, and a preload that fails, prints or warns is rolled back. What a
-# script can still tell: the hand-over's loader on a spec it asks for (it answers as the module's own
-# loader), the audit events of the imports not made, what the preloaded modules' code registered in shared
-# places (subclasses, copyreg), and the memory of those never imported.
+# script can still tell: one more finder on sys.meta_path (until every preloaded module was imported); the
+# hand-over's loader on a spec it asks for (it answers as the module's own); a builtins.__import__ hook sees
+# the hand-over's imports as absolute names without globals, and audit hooks do not see the imports it did
+# not make; a hook ahead of this finder that changes sys.path in the middle of an import is seen from the
+# next import on; a KeyboardInterrupt landing in a hand-over shows import-system frames; what the preloaded
+# modules' code registered in shared places (subclasses, copyreg) is there before it imports them; and the
+# memory of those never imported. Only modules that capture no process state as they load belong on the
+# list (logging keeps its start time, multiprocessing the directory it started in): the default is such.
 #
 # The script runs as a cold start runs it: compiled from its file's bytes (coding cookie and BOM as the
 # interpreter reads them) into a module named __main__ that stays sys.modules["__main__"] through the
@@ -51,11 +56,12 @@ class _Preloaded:
     stash = {}     # name -> module: loaded while waiting, not in sys.modules
     specs = {}     # name -> the spec it was loaded by
     stamps = {}    # name -> (mtime, size) of its file then: a file changed since is loaded again
-    needs = {}     # name -> [(name, submodules, failed)]: the imports made while it loaded, in order
-    registered = {}  # name -> names its code put into sys.modules itself (typing.io), with no spec
+    # name -> [[name, submodules, how]]: what its loading did, in order: imports ("imported", or "failed"), and
+    # entries its code put into sys.modules itself ("registered": typing.io, importlib._bootstrap)
+    needs = {}
     seen = {}      # every name in sys.modules after the preload -> its object: what the stash was built against
     handed = []    # the names handed over, in order (what a test reads to know the preload was used)
-    fresh = None   # the modules given a module of their own to load from the file after all (a WeakSet)
+    fresh = {}     # id -> module given a module of its own, to load from its file after all (see create_module)
 
     loaded = False
 
@@ -70,9 +76,11 @@ class _Preloaded:
         standard = cls._standard_entries()
         if standard is None:
             return
-        import builtins, io, warnings
-        from _weakrefset import WeakSet
-        cls.fresh = WeakSet()
+        # Nothing the interpreter's start-up may not have loaded: the script must find its own warnings.py or
+        # types.py as a cold start does. builtins, io, _warnings and _thread are always loaded by then.
+        builtins, io, _warnings = sys.modules["builtins"], sys.modules["io"], sys.modules["_warnings"]
+        if not hasattr(_warnings, "_filters_mutated"):
+            return  # a Python whose warnings machinery differs: no preload rather than one that could warn early
         bootstrap = sys.modules["_frozen_importlib"]
         own = cls._own_finders()
         before = dict(sys.modules)
@@ -80,6 +88,15 @@ class _Preloaded:
         saved = sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr
         real_import = builtins.__import__
         loading = []  # the modules being loaded, innermost last: an import is made by the innermost one
+        known = set(sys.modules)
+
+        def registrations():
+            """What the loading module's code put into sys.modules since the last look, in its needs there."""
+            for name in sys.modules.keys() - known:
+                known.add(name)
+                spec = getattr(sys.modules[name], "__spec__", None)
+                if loading and getattr(spec, "name", None) != name:
+                    cls.needs.setdefault(loading[-1], []).append([name, (), "registered"])
 
         class Executing:
             """A found module's loader during the preload: what its loading imports is recorded for it."""
@@ -101,6 +118,7 @@ class _Preloaded:
                 loading.append(self.name)
                 try:
                     self.loader.exec_module(module)
+                    registrations()
                 finally:
                     loading.pop()
 
@@ -122,37 +140,44 @@ class _Preloaded:
             if level:
                 base = ((globals or {}).get("__package__") or "").rsplit(".", level - 1)[0]
                 target = base + "." + name if name else base
-            entry = [target, (), False]
+            registrations()
+            entry = [target, (), "imported"]
             if loading:
                 cls.needs.setdefault(loading[-1], []).append(entry)  # in the order the imports are made
             try:
                 module = real_import(name, globals, locals, fromlist, level)
             except ImportError:
-                entry[2] = True
+                entry[2] = "failed"
                 raise
             entry[1] = tuple(target + "." + each for each in fromlist or ()
                              if isinstance(each, str) and target + "." + each in sys.modules)
             return module
 
         printed = io.StringIO()
+        filters = _warnings.filters[:]
         try:
-            with warnings.catch_warnings(record=True) as warned:
-                warnings.simplefilter("always")
-                sys.path[:] = standard
-                sys.meta_path[:] = [Recorder]
-                sys.stdout = sys.stderr = printed
-                builtins.__import__ = recording
-                for name in names:
-                    __import__(name)
-            if warned or printed.getvalue():
-                raise ImportError("the preload warned or printed")  # a cold start would say it in the job's run
+            # Any warning raises (and rolls back): a cold start would show it in the job's run, not before.
+            _warnings.filters.insert(0, ("error", None, Warning, None, 0))
+            _warnings._filters_mutated()
+            sys.path[:] = standard
+            sys.meta_path[:] = [Recorder]
+            sys.stdout = sys.stderr = printed
+            builtins.__import__ = recording
+            for name in names:
+                __import__(name)
+            if printed.getvalue():
+                raise ImportError("the preload printed")  # a cold start would print it in the job's run
         except BaseException:
             sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr = saved
+            _warnings.filters[:] = filters
+            _warnings._filters_mutated()
             for name, module in sys.modules.items():
                 cls._unwrap(module, Executing)
             cls._roll_back(before, caches)
             return
         sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr = saved
+        _warnings.filters[:] = filters
+        _warnings._filters_mutated()
         cls._forget_caches(caches)
         cls.seen = dict(sys.modules)
         for name, module in list(sys.modules.items()):
@@ -165,8 +190,7 @@ class _Preloaded:
                 cls.stash[name] = module
                 cls.specs[name] = spec
                 cls.stamps[name] = cls._stamp(spec)
-            else:  # put there by its package's code (typing.io): back with the package
-                cls.registered.setdefault(name.rpartition(".")[0], []).append(name)
+            # else put there by a module's own code, recorded in its needs, and put back when it is handed over
         for name in cls.stash:  # a submodule is its package's attribute once imported, not before
             parent, _, child = name.rpartition(".")
             owner = cls.stash.get(parent) or before.get(parent)
@@ -247,7 +271,7 @@ class _Preloaded:
             if each in found or each not in cls.specs:
                 continue
             found.append(each)
-            todo.extend(target for target, _, failed in cls.needs.get(each, ()) if not failed)
+            todo.extend(target for target, _, how in cls.needs.get(each, ()) if how == "imported")
             todo.extend(sub for _, subs, _ in cls.needs.get(each, ()) for sub in subs)
             if "." in each:
                 todo.append(each.rpartition(".")[0])
@@ -288,7 +312,7 @@ class _Preloaded:
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if name not in cls.stash:
+        if name not in cls.stash or not cls._the_import_systems_path(name, path):
             return None
         thread = sys.modules["_thread"].get_ident()
         if not cls.depth.get(thread):  # an import of the script's own: nothing found alike before counts
@@ -311,20 +335,36 @@ class _Preloaded:
         return spec
 
     @classmethod
+    def _the_import_systems_path(cls, name, path):
+        """True when `path` is what an import of `name` passes (None, or its package's __path__): a caller that
+        walks sys.meta_path with a folder of its own (a plugin loader) must get what that folder holds."""
+        parent = name.rpartition(".")[0]
+        if not parent:
+            return path is None
+        owner = sys.modules.get(parent) or cls.stash.get(parent)
+        return path is not None and list(path) == list(getattr(owner, "__path__", None) or ())
+
+    @staticmethod
+    def find_module(name, path=None):
+        return None  # the legacy protocol Python's own finders still answer on 3.10 and 3.11, for callers of it
+
+    @classmethod
     def create_module(cls, spec):
         module = cls.stash.pop(spec.name, None)
         if module is None:  # given up, or taken, since find_spec: loaded from its file as any other
             module = sys.modules["_frozen_importlib"].module_from_spec(cls.specs[spec.name])
-            cls.fresh.add(module)
+            cls.fresh[id(module)] = module
         return module
 
     @classmethod
     def exec_module(cls, module):
+        # Its __spec__ stays the hand-over's, marked as initialising by the import system, until it is whole:
+        # another thread importing it meanwhile waits for it, as for any module being loaded.
         name = module.__spec__.name
         own = cls.specs[name]
-        module.__spec__ = own  # the import system set the hand-over's spec on it: its own goes back
-        if module in cls.fresh:
+        if cls.fresh.pop(id(module), None) is not None:
             own.loader.exec_module(module)
+            module.__spec__ = own
             return
         thread = sys.modules["_thread"].get_ident()
         cls.depth[thread] = cls.depth.get(thread, 0) + 1
@@ -332,30 +372,38 @@ class _Preloaded:
             alike = cls._imports_again(name)
         finally:
             cls.depth[thread] -= 1
-        if not alike:
-            # Not what a cold import would build: this one loads from its file, and from now on all do.
-            cls.give_up()
-            module = sys.modules["_frozen_importlib"].module_from_spec(own)
-            sys.modules[name] = module  # what the import system returns once this returns
-            for each, sub in list(sys.modules.items()):  # its submodules imported above, as its loading sets them
-                if each.rpartition(".")[0] == name and sub is not None:
-                    setattr(module, each.rpartition(".")[2], sub)
-            own.loader.exec_module(module)
+        if alike:
+            cls.handed.append(name)
+            if not cls.stash:
+                cls.give_up()
+            module.__spec__ = own
             return
-        for each in cls.registered.get(name, ()):
-            sys.modules[each] = cls.seen[each]
-        cls.handed.append(name)
-        if not cls.stash:
-            cls.give_up()
+        # Not what a cold import would build: this one loads from its file, and from now on all do.
+        cls.give_up()
+        fresh = sys.modules["_frozen_importlib"].module_from_spec(own)
+        for each, sub in list(sys.modules.items()):  # its submodules imported above, as its loading sets them
+            if each.rpartition(".")[0] == name and sub is not None:
+                setattr(fresh, each.rpartition(".")[2], sub)
+        own._initializing = True
+        try:
+            sys.modules[name] = fresh  # what the import system returns once this returns
+            own.loader.exec_module(fresh)
+        finally:
+            own._initializing = False
 
     @classmethod
     def _imports_again(cls, name):
-        """Makes `name`'s loading's imports again through the import system, in the order they were made: true
-        when each gave what the module was built against (no hook, stub or other file in between), and each
-        that failed then failed again."""
+        """Does again, through the import system and in order, what `name`'s loading did: true when each
+        import gave what the module was built against (no hook, stub or other file in between), each that
+        failed then failed again, and each entry its code registered was free to take."""
         try:
-            for target, subs, failed in cls.needs.get(name, ()):
-                if failed:
+            for target, subs, how in cls.needs.get(name, ()):
+                if how == "registered":
+                    if target in sys.modules:
+                        return False
+                    sys.modules[target] = cls.seen[target]
+                    continue
+                if how == "failed":
                     if target not in sys.modules and cls._fails(target):
                         continue
                     return False
@@ -365,8 +413,11 @@ class _Preloaded:
                         __import__(each)
                     if sys.modules.get(each) is not cls.seen.get(each):
                         return False
-        except BaseException:  # the same import, made from the module's own file next, raises it as a cold one
+        except Exception:  # the same import, made from the module's own file next, raises it as a cold one
             return False
+        except BaseException:  # a KeyboardInterrupt, a SystemExit from a signal handler: the script's own
+            cls.give_up()
+            raise
         return True
 
     @staticmethod
@@ -398,10 +449,10 @@ class _HandOver:
 # The hand-over's frames lie between the import system's own when a module it loads from its file after all
 # raises: named as the import system's, they are left out of the traceback the script prints, as CPython leaves
 # out its own (a cold import's traceback goes from the script's line to the module's).
-for _function in (_Preloaded.find_spec, _Preloaded.create_module, _Preloaded.exec_module, _HandOver.create_module,
-                  _HandOver.exec_module):
+for _function in [*vars(_Preloaded).values(), *vars(_HandOver).values()]:
     _function = getattr(_function, "__func__", _function)
-    _function.__code__ = _function.__code__.replace(co_filename="<frozen importlib._bootstrap_external>")
+    if hasattr(_function, "__code__") and _function.__name__ != "load":
+        _function.__code__ = _function.__code__.replace(co_filename="<frozen importlib._bootstrap_external>")
 del _function
 
 

@@ -333,6 +333,49 @@ class WarmInterpretersTest {
         import csv
         print(hasattr(m1, 'reader'), hasattr(m2, 'reader'), m1 is csv, importlib.reload(csv) is csv)
         """,
+        // a plugin loader that walks sys.meta_path with a folder of its own must get the plugin, not csv
+        """
+        import importlib.util, os, sys
+        plugins = os.path.join(os.path.dirname(__file__), 'plugins')
+        os.makedirs(plugins, exist_ok=True)
+        open(os.path.join(plugins, 'csv.py'), 'w').write('def load(): return "plugin csv"')
+        for finder in sys.meta_path:
+            spec = finder.find_spec('csv', [plugins])
+            if spec is not None:
+                break
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print(module.load())
+        """,
+        // a stop (SIGTERM, whose handler raises SystemExit) arriving while a preloaded module is handed over
+        """
+        import os, signal, sys
+        def on_term(signum, frame):
+            raise SystemExit('stopped by SIGTERM')
+        signal.signal(signal.SIGTERM, on_term)
+        fired = []
+        class Clock:
+            def find_spec(self, name, path=None, target=None):
+                if name == 'json.decoder' and not fired:
+                    fired.append(True)
+                    os.kill(os.getpid(), signal.SIGTERM)
+        sys.meta_path.insert(0, Clock())
+        import json
+        print('still running after the stop')
+        """,
+        // another thread importing a module while this one's import of it is under way waits for it whole
+        """
+        import sys, threading
+        sys.setswitchinterval(1e-5)
+        def b():
+            while 'json' not in sys.modules:
+                pass
+            import json
+            print('B sees', json.decoder.JSONDecodeError.__name__)
+        tb = threading.Thread(target=b)
+        ta = threading.Thread(target=lambda: __import__('json'))
+        tb.start(); ta.start(); ta.join(); tb.join()
+        """,
         // a module a preloaded one failed to import, which the script's folder now holds (pathlib -> ntpath -> nt)
         "import sys, os\nopen(os.path.join(os.path.dirname(__file__), 'nt.py'), 'w').write('print(\\'own nt\\')')\n"
             + "import pathlib\nprint('nt' in sys.modules)\n",
@@ -343,6 +386,32 @@ class WarmInterpretersTest {
         Seen cold = seen(runner.start(spec(user)).await());
         Files.deleteIfExists(root.resolve("scripts").resolve("nt.py"));
         assertThat(seen(startWarm(spec(user), null).await())).isEqualTo(cold);
+    }
+
+    @Test
+    void inAnInterpreterWhoseStartUpLoadsLittleTheScriptsOwnModulesWinAndLegacyFindersAnswerAsInAColdStart()
+            throws Exception {
+        // A virtual environment's interpreter starts without the .pth files of the system's site-packages (here
+        // they load warnings and types at start-up): the launcher must load nothing of its own beyond that.
+        Path venv = root.resolve("venv");
+        Process make = new ProcessBuilder(TestSettings.python(), "-m", "venv", "--without-pip", venv.toString())
+                .redirectErrorStream(true).start();
+        assertThat(make.waitFor()).isZero();
+        script("warnings.py", "LEVEL = 'strict'\n");
+        script("types.py", "KIND = tuple\n");
+        // And the legacy finder protocol, which Python's own finders still answer on 3.10 and 3.11 (this system's
+        // start-up puts a finder without it first, so it is asked here).
+        Path user = script("user.py", "import warnings, types, sys\nprint(warnings.LEVEL, types.KIND)\n"
+                + "import json\nprint(sorted(n for n in ('warnings', 'types', '_weakrefset') if n in sys.modules))\n"
+                + "print([type(f.find_module('csv')).__name__ for f in sys.meta_path][-1])\n");
+        ProcessSpec base = spec(user);
+        List<String> command = new ArrayList<>(base.command());
+        command.set(0, venv.resolve("bin").resolve("python").toString());
+        ProcessSpec spec = new ProcessSpec(command, base.workDir(), base.environment(), false, base.stdin(),
+                base.timeout(), base.maxLogBytes(), base.tailBytes(), base.killGrace(), null);
+        Seen cold = seen(runner.start(spec).await());
+        assertThat(cold.stdout()).startsWith("strict <class 'tuple'>\n");
+        assertThat(seen(startWarm(spec, null).await())).isEqualTo(cold);
     }
 
     @Test
