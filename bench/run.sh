@@ -5,7 +5,7 @@
 #   bench/run.sh --only readPaths   one measure again, merged into bench/RESULTS.md with its own machine line
 #   bench/run.sh --report           RESULTS.md rewritten from results.json, nothing measured
 # BENCH_JVM=deployed runs the services with the images' JVM flags (default: the tests'); BENCH_JFR=<folder>
-# records a flight of each service there. BENCH_WORKER_ENV=NAME=value,... gives every Worker those variables
+# records a flight of each service there. BENCH_WORKER_ENV='NAME=value;...' gives every Worker those variables
 # (WORKER_WARM_INTERPRETER_PRELOAD= measures without the preload).
 set -euo pipefail
 cd "$(dirname "$0")/.."

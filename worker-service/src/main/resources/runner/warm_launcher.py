@@ -467,6 +467,18 @@ def _read(n):
     return b"".join(parts)
 
 
+def _job_already_there():
+    """The job header's first byte if it is on stdin already (then a preload would only delay the job), b"" at
+    end of file, None when nothing is there yet."""
+    os.set_blocking(0, False)
+    try:
+        return os.read(0, 1)
+    except BlockingIOError:
+        return None
+    finally:
+        os.set_blocking(0, True)
+
+
 def _job():
     digits = b""
     while True:
@@ -476,8 +488,12 @@ def _job():
         if byte == b"\n":
             if digits != b"preload":
                 break
-            _Preloaded.load(sys.argv[1:])  # the Worker's word that the slot is idle (at most once)
-            digits = b""
+            digits = _job_already_there()
+            if digits is None:
+                _Preloaded.load(sys.argv[1:])  # the Worker's word that the slot is idle (at most once)
+                digits = b""
+            elif not digits:
+                return None
             continue
         digits += byte
         if len(digits) > 12 or not (digits.isdigit() or b"preload".startswith(digits)):

@@ -193,16 +193,18 @@ public final class BenchMain {
     }
 
     /**
-     * {@code -Dbench.workerEnv=NAME=value,...}: variables every Worker of the bench gets, to measure a setting
-     * against the default in the same hour (WORKER_WARM_INTERPRETER_PRELOAD= for no preload). Recorded with
-     * the machine.
+     * {@code -Dbench.workerEnv=NAME=value;...}: variables every Worker of the bench gets, to measure a setting
+     * against the default in the same hour (WORKER_WARM_INTERPRETER_PRELOAD= for no preload; ';' between
+     * them, as a value may hold commas). Recorded with the machine.
      */
     static Map<String, String> workerEnv() {
         Map<String, String> env = new LinkedHashMap<>();
-        for (String pair : System.getProperty("bench.workerEnv", "").split(",")) {
+        for (String pair : System.getProperty("bench.workerEnv", "").split(";")) {
             int at = pair.indexOf('=');
             if (at > 0) {
                 env.put(pair.substring(0, at), pair.substring(at + 1));
+            } else if (!pair.isBlank()) {
+                throw new IllegalArgumentException("bench.workerEnv: not NAME=value: " + pair);
             }
         }
         return env;

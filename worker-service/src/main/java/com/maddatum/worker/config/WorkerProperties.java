@@ -7,6 +7,8 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -137,12 +139,13 @@ public record WorkerProperties(
         public static final WarmInterpreter DEFAULTS = new WarmInterpreter(true, DEFAULT_PRELOAD);
 
         public WarmInterpreter {
-            preload = preload == null ? DEFAULT_PRELOAD : List.copyOf(preload);
+            // Not List.copyOf: an empty element binds as null, which the check below names rather than an NPE.
+            preload = preload == null ? DEFAULT_PRELOAD : Collections.unmodifiableList(new ArrayList<>(preload));
         }
 
         @AssertTrue(message = "worker.warm-interpreter.preload must list module names (dotted identifiers)")
         public boolean isPreloadModuleNames() {
-            return preload.stream().allMatch(name -> name.matches("[A-Za-z_]\\w*(\\.[A-Za-z_]\\w*)*"));
+            return preload.stream().allMatch(name -> name != null && name.matches("[A-Za-z_]\\w*(\\.[A-Za-z_]\\w*)*"));
         }
     }
 

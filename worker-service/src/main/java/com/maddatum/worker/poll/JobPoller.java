@@ -170,7 +170,7 @@ class JobPoller {
             return null;
         }
         Optional<Order> order;
-        runs.slotIdle(); // its next interpreter may use the wait to preload its modules
+        runs.slotIdle(assignment.gpu()); // its next interpreter may use the wait to preload its modules
         slot.polling = Thread.currentThread();
         try {
             order = boss.bored(settings.nodeName(), settings.longPoll(), assignment.memoryMiB());

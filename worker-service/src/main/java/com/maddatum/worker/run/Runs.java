@@ -147,9 +147,9 @@ public class Runs {
         return launcher;
     }
 
-    /** A slot has no job and is about to wait for one (the poller, before each long poll). */
-    public void slotIdle() {
-        launcher.slotIdle();
+    /** A slot of {@code gpu} (null: a CPU slot) has no job and is about to wait for one (the poller). */
+    public void slotIdle(Integer gpu) {
+        launcher.slotIdle(gpu);
     }
 
     OutcomeBuilder outcomes() {

@@ -118,8 +118,8 @@ public class ProcessRunner {
         if (!waiting.process.isAlive()) {
             return null;
         }
-        // The first bytes go here, into an empty pipe, so this never blocks: a launcher that died since the
-        // look above fails the write (EPIPE), not the job. The rest, which a launcher stuck in its start-up
+        // The first bytes go here, into a pipe that holds at most a preload line (Prestarted.tell), so this
+        // never blocks: a launcher that died since the look above fails the write (EPIPE), not the job. The rest, which a launcher stuck in its start-up
         // would never read, goes with the stdin, on the run's own thread, under the run's timeout.
         int now = Math.min(header.length, HEADER_AT_ONCE);
         synchronized (waiting) { // after anything Prestarted.tell wrote, never inside it
@@ -135,8 +135,11 @@ public class ProcessRunner {
                 java.util.Arrays.copyOfRange(header, now, header.length));
     }
 
-    /** Well within a pipe's buffer (4 KiB at the least, 64 KiB on Linux by default). */
-    static final int HEADER_AT_ONCE = 4096;
+    /**
+     * Within a pipe's buffer (4 KiB at the least, 64 KiB on Linux by default) beside a preload line the launcher
+     * may not have read yet.
+     */
+    static final int HEADER_AT_ONCE = 4096 - 16;
 
     /**
      * Ends a process that waits for a job it will not get: its stdin closed (a launcher then exits by

@@ -74,10 +74,10 @@ public class ScriptLauncher {
      * Starts the job's script. {@code runName} names the work directory; {@code gpu} pins
      * {@code CUDA_VISIBLE_DEVICES} when not null; {@code extraEnv} adds e.g. {@code BOSS_ORDER_ID}.
      */
-    /** A slot has no job and waits for one: see {@link WarmInterpreters#slotIdle}. */
-    public void slotIdle() {
+    /** A slot of {@code gpu} (null: a CPU slot) has no job and waits for one: see {@link WarmInterpreters#slotIdle}. */
+    public void slotIdle(Integer gpu) {
         if (warm != null) {
-            warm.slotIdle();
+            warm.slotIdle(gpu);
         }
     }
 

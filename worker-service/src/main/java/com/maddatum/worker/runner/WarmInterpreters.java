@@ -82,6 +82,11 @@ public class WarmInterpreters {
      * and made every job slower (bench/ANALYSIS.md, 2026-12-04: per job 93 -> 108 ms).
      */
     static final Duration PRELOAD_WHEN_UNUSED = Duration.ofSeconds(1);
+    /**
+     * How long after its slot went idle an interpreter is told: a long poll that finds a job at once hands it
+     * over within this, to an interpreter that then has not begun a preload the job would wait for.
+     */
+    static final Duration PRELOAD_WHEN_IDLE = Duration.ofMillis(100);
     /** What the launcher reads, before a job's header, as "preload now". */
     static final byte[] PRELOAD = "preload\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -300,38 +305,43 @@ public class WarmInterpreters {
         }
         started.process().onExit().thenRun(() -> diedWhileWaiting(lane, waiting));
         try {
-            background.schedule(() -> preload(waiting), preloadWhenUnused.toMillis(), TimeUnit.MILLISECONDS);
+            background.schedule(() -> schedulePreload(waiting, Duration.ZERO), preloadWhenUnused.toMillis(),
+                    TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException closing) {
             // Shutting down: it is discarded anyway.
         }
     }
 
     /**
-     * A slot has no job and is about to wait for one: the interpreters waiting now preload their modules
-     * (each at most once), off the caller's thread. The Worker's poller calls it before each long poll.
+     * A slot of {@code gpu}'s lane (null: a CPU slot) has no job and is about to wait for one: its lane's
+     * waiting interpreters preload their modules (each at most once), {@link #PRELOAD_WHEN_IDLE} later and off
+     * the caller's thread, unless a job took them by then. The Worker's poller calls it before each long poll.
      */
-    public void slotIdle() {
+    public void slotIdle(Integer gpu) {
         if (preload.isEmpty()) {
             return;
         }
-        List<Waiting> all;
+        List<Waiting> lane;
         synchronized (this) {
-            all = lanes.values().stream().flatMap(Deque::stream).toList();
+            lane = List.copyOf(lanes.getOrDefault(gpu == null ? "cpu" : gpu, new ArrayDeque<>()));
         }
-        for (Waiting waiting : all) {
-            if (waiting.preload().get() == 0) {
-                try {
-                    background.execute(() -> preload(waiting));
-                } catch (RejectedExecutionException closing) {
-                    return;
-                }
-            }
+        for (Waiting waiting : lane) {
+            schedulePreload(waiting, PRELOAD_WHEN_IDLE);
         }
     }
 
-    private void preload(Waiting waiting) {
-        if (!preload.isEmpty() && waiting.preload().compareAndSet(0, 1) && waiting.process().tell(PRELOAD)) {
-            waiting.preload().set(2);
+    /** At most one preload is ever scheduled for an interpreter, whoever asks and how often. */
+    private void schedulePreload(Waiting waiting, Duration after) {
+        if (!preload.isEmpty() && waiting.preload().compareAndSet(0, 1)) {
+            try {
+                background.schedule(() -> {
+                    if (waiting.process().tell(PRELOAD)) {
+                        waiting.preload().set(2);
+                    }
+                }, after.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException closing) {
+                // Shutting down: it is discarded anyway.
+            }
         }
     }
 

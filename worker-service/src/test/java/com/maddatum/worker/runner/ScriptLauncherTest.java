@@ -120,7 +120,7 @@ class ScriptLauncherTest {
             assertThat(launcher.launch(job("reader.py"), "order-0-a1", null, Map.of()).await().exitCode()).isZero();
             ProcessRunnerTest.awaitCondition(() -> warm.waiting() == 1, java.time.Duration.ofSeconds(20));
             assertThat(warm.preloading()).isZero();
-            launcher.slotIdle();
+            launcher.slotIdle(null);
             ProcessRunnerTest.awaitCondition(() -> warm.preloading() == 1, java.time.Duration.ofSeconds(20));
         } finally {
             warm.close();

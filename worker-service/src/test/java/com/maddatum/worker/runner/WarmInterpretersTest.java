@@ -85,7 +85,7 @@ class WarmInterpretersTest {
             pool().start(spec, gpu, true).await(); // cold, and leaves the next one started
         }
         awaitCondition(() -> pool().waiting() == 1, Duration.ofSeconds(20));
-        pool().slotIdle();
+        pool().slotIdle(gpu);
         awaitCondition(() -> pool().preloading() == 1, Duration.ofSeconds(20));
     }
 
@@ -208,11 +208,27 @@ class WarmInterpretersTest {
         assertThat(untold.warm()).isTrue();
         assertThat(untold.await().stdoutTail()).isEqualTo("handed []\n");
         awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
-        warm.slotIdle();
+        warm.slotIdle(null);
         awaitCondition(() -> warm.preloading() == 1, Duration.ofSeconds(20));
         ProcessRunner.Running told = warm.start(spec(user), null, true);
         assertThat(told.warm()).isTrue();
         assertThat(told.await().stdoutTail()).startsWith("handed [[").contains("'json']]");
+    }
+
+    @Test
+    void anInterpreterToldToPreloadWhenItsJobIsAlreadyThereRunsTheJobAtOnce() throws Exception {
+        // The slot went idle and its long poll found a job at once: the job must not wait for a preload.
+        Path user = script("user.py", "import sys, json\n" + HANDED);
+        Path work = Files.createDirectories(root.resolve("work"));
+        Process launcher = new ProcessBuilder(TestSettings.python(), "-u", "-c", WarmInterpreters.LAUNCHER, "json")
+                .directory(work.toFile()).start();
+        byte[] header = WarmInterpreters.header(work, List.of(user.toString()), Map.of("PATH", System.getenv("PATH")));
+        try (var in = launcher.getOutputStream()) {
+            in.write(WarmInterpreters.PRELOAD);
+            in.write(header); // in the pipe before the launcher reads the preload line
+        }
+        assertThat(new String(launcher.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("handed []\n");
+        assertThat(launcher.waitFor()).isZero();
     }
 
     @Test
