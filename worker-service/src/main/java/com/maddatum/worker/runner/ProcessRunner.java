@@ -119,8 +119,9 @@ public class ProcessRunner {
             return null;
         }
         // The first bytes go here, into a pipe that holds at most a preload line (Prestarted.tell), so this
-        // never blocks: a launcher that died since the look above fails the write (EPIPE), not the job. The rest, which a launcher stuck in its start-up
-        // would never read, goes with the stdin, on the run's own thread, under the run's timeout.
+        // never blocks: a launcher that died since the look above fails the write (EPIPE), not the job. The
+        // rest, which a launcher stuck in its start-up would never read, goes with the stdin, on the run's own
+        // thread, under the run's timeout.
         int now = Math.min(header.length, HEADER_AT_ONCE);
         synchronized (waiting) { // after anything Prestarted.tell wrote, never inside it
             try {

@@ -70,10 +70,6 @@ public class ScriptLauncher {
         }
     }
 
-    /**
-     * Starts the job's script. {@code runName} names the work directory; {@code gpu} pins
-     * {@code CUDA_VISIBLE_DEVICES} when not null; {@code extraEnv} adds e.g. {@code BOSS_ORDER_ID}.
-     */
     /** A slot of {@code gpu} (null: a CPU slot) has no job and waits for one: see {@link WarmInterpreters#slotIdle}. */
     public void slotIdle(Integer gpu) {
         if (warm != null) {
@@ -81,6 +77,10 @@ public class ScriptLauncher {
         }
     }
 
+    /**
+     * Starts the job's script. {@code runName} names the work directory; {@code gpu} pins
+     * {@code CUDA_VISIBLE_DEVICES} when not null; {@code extraEnv} adds e.g. {@code BOSS_ORDER_ID}.
+     */
     public ProcessRunner.Running launch(Map<String, Object> job, String runName, Integer gpu,
             Map<String, String> extraEnv) throws Refused, IOException {
         return launch(job, runName, gpu, extraEnv, null);

@@ -174,8 +174,10 @@ public class WarmInterpreters {
         return false;
     }
 
-    /** {@code since}: {@link System#nanoTime} when it was started. */
-    /** {@code preload}: 0 not told to preload, 1 being told, 2 told. */
+    /**
+     * {@code since}: {@link System#nanoTime} when it was started; {@code preload}: 0 not told to preload, 1 a
+     * tell scheduled, 2 told.
+     */
     private record Waiting(Key key, ProcessRunner.Prestarted process, long since, AtomicInteger preload) {
 
         boolean tooOld(Duration maxWait) {
