@@ -334,8 +334,8 @@ final class Measures {
     }
 
     /**
-     * The Boss's commands to its store since it started (the driver's {@code mongodb_driver_commands_seconds}),
-     * per job: how many of each (command on collection) and their mean, and the store's time per job all told
+     * The Boss's commands to its store (the driver's {@code mongodb_driver_commands_seconds}) since
+     * {@code before} was read (empty: since the Boss started), per job: how many of each (command on collection) and their mean, and the store's time per job all told
      * (the wire round trip and the store's own work; not the Boss's commits, which are not commands).
      */
     private static Map<String, Object> storeCommands(HttpJson boss, int jobs, Map<String, double[]> before) {
