@@ -156,34 +156,32 @@ class _Preloaded:
         printed = io.StringIO()
         filters = _warnings.filters[:]
         try:
-            # Any warning raises (and rolls back): a cold start would show it in the job's run, not before.
-            _warnings.filters.insert(0, ("error", None, Warning, None, 0))
-            _warnings._filters_mutated()
-            sys.path[:] = standard
-            sys.meta_path[:] = [Recorder]
-            sys.stdout = sys.stderr = printed
-            builtins.__import__ = recording
-            for name in names:
-                __import__(name)
-            if printed.getvalue():
-                raise ImportError("the preload printed")  # a cold start would print it in the job's run
+            try:
+                # Any warning raises (and rolls back): a cold start would show it in the job's run, not before.
+                _warnings.filters.insert(0, ("error", None, Warning, None, 0))
+                _warnings._filters_mutated()
+                sys.path[:] = standard
+                sys.meta_path[:] = [Recorder]
+                sys.stdout = sys.stderr = printed
+                builtins.__import__ = recording
+                for name in names:
+                    __import__(name)
+                if printed.getvalue():
+                    raise ImportError("the preload printed")  # a cold start would print it in the job's run
+            finally:
+                sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr = saved
+                _warnings.filters[:] = filters
+                _warnings._filters_mutated()
+                for module in list(sys.modules.values()):
+                    cls._unwrap(module, Executing)
         except BaseException:
-            sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr = saved
-            _warnings.filters[:] = filters
-            _warnings._filters_mutated()
-            for name, module in sys.modules.items():
-                cls._unwrap(module, Executing)
             cls._roll_back(before, caches)
             return
-        sys.path[:], sys.meta_path[:], builtins.__import__, sys.stdout, sys.stderr = saved
-        _warnings.filters[:] = filters
-        _warnings._filters_mutated()
         cls._forget_caches(caches)
         cls.seen = dict(sys.modules)
         for name, module in list(sys.modules.items()):
             if before.get(name, cls) is module:
                 continue
-            cls._unwrap(module, Executing)
             del sys.modules[name]
             spec = getattr(module, "__spec__", None)
             if isinstance(spec, bootstrap.ModuleSpec) and spec.origin and spec.name == name:
@@ -196,8 +194,7 @@ class _Preloaded:
             owner = cls.stash.get(parent) or before.get(parent)
             if owner is not None and owner.__dict__.get(child) is cls.stash[name]:
                 delattr(owner, child)
-        for name in cls.stash:  # while it waits, not when the script imports
-            cls._closure(name)
+        cls.closures = {name: cls._closure_of(name) for name in cls.stash}  # while it waits, not on import
         if cls.stash:  # behind the finders start-up put ahead of Python's own, as a cold start asks them first
             at = next((i for i, finder in enumerate(sys.meta_path) if finder in own), len(sys.meta_path))
             sys.meta_path.insert(at, cls)
@@ -244,8 +241,9 @@ class _Preloaded:
 
     @classmethod
     def _roll_back(cls, before, caches):
-        loaded = {id(module) for name, module in sys.modules.items() if before.get(name, cls) is not module}
-        for name in [name for name, module in sys.modules.items() if before.get(name, cls) is not module]:
+        new = {name: module for name, module in sys.modules.items() if before.get(name, cls) is not module}
+        loaded = {id(module) for module in new.values()}
+        for name in new:
             del sys.modules[name]
         for module in before.values():
             for key, value in list(getattr(module, "__dict__", {}).items()):
@@ -254,17 +252,11 @@ class _Preloaded:
         cls._forget_caches(caches)
         cls.needs.clear()
 
-    closures = {}  # name -> _closure(name), which the preload fixed
-
-    @classmethod
-    def _closure(cls, name):
-        """The preloaded modules an import of `name` would load, with its packages (those still stashed count)."""
-        if name not in cls.closures:
-            cls.closures[name] = cls._closure_of(name)
-        return cls.closures[name]
+    closures = {}  # name -> _closure_of(name), computed once the preload is done
 
     @classmethod
     def _closure_of(cls, name):
+        """The preloaded modules an import of `name` would load, with its packages (those still stashed count)."""
         found, todo = [], [name]
         while todo:
             each = todo.pop()
@@ -283,13 +275,9 @@ class _Preloaded:
         spec = cls.specs[name]
         if name in sys.modules or cls._stamp(spec) != cls.stamps[name]:
             return False  # the script put something there (a stub, None), or the file changed
-        parent = name.rpartition(".")[0]
-        path = None
-        if parent:
-            owner = sys.modules.get(parent) or cls.stash.get(parent)
-            path = getattr(owner, "__path__", None)
-            if path is None:
-                return False
+        path = cls._search_path(name)
+        if path is False:
+            return False
         own = cls._own_finders()
         try:
             for finder in sys.meta_path[sys.meta_path.index(cls) + 1:]:
@@ -318,7 +306,7 @@ class _Preloaded:
         if not cls.depth.get(thread):  # an import of the script's own: nothing found alike before counts
             cls.resolved[thread] = set()
         resolved = cls.resolved.setdefault(thread, set())
-        for each in cls._closure(name):  # what it loads through this finder: any file that differs, and none is
+        for each in cls.closures[name]:  # what it loads through this finder: any file that differs, and none is
             if each in cls.stash and each not in resolved:
                 if not cls._resolves_alike(each):
                     cls.give_up()
@@ -335,14 +323,23 @@ class _Preloaded:
         return spec
 
     @classmethod
-    def _the_import_systems_path(cls, name, path):
-        """True when `path` is what an import of `name` passes (None, or its package's __path__): a caller that
-        walks sys.meta_path with a folder of its own (a plugin loader) must get what that folder holds."""
+    def _search_path(cls, name):
+        """What an import of `name` passes its finders: None for a top-level name, else its package's __path__
+        (the package handed over, or still stashed); False when that package has none."""
         parent = name.rpartition(".")[0]
         if not parent:
+            return None
+        path = getattr(sys.modules.get(parent) or cls.stash.get(parent), "__path__", None)
+        return False if path is None else path
+
+    @classmethod
+    def _the_import_systems_path(cls, name, path):
+        """True when `path` is what an import of `name` passes: a caller that walks sys.meta_path with a folder
+        of its own (a plugin loader) must get what that folder holds."""
+        expected = cls._search_path(name)
+        if expected is None:
             return path is None
-        owner = sys.modules.get(parent) or cls.stash.get(parent)
-        return path is not None and list(path) == list(getattr(owner, "__path__", None) or ())
+        return path is not None and list(path) == list(expected or ())
 
     @staticmethod
     def find_module(name, path=None):

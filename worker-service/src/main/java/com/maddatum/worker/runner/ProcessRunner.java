@@ -123,14 +123,8 @@ public class ProcessRunner {
         // rest, which a launcher stuck in its start-up would never read, goes with the stdin, on the run's own
         // thread, under the run's timeout.
         int now = Math.min(header.length, HEADER_AT_ONCE);
-        synchronized (waiting) { // after anything Prestarted.tell wrote, never inside it
-            try {
-                OutputStream in = waiting.process.getOutputStream();
-                in.write(header, 0, now);
-                in.flush();
-            } catch (IOException e) {
-                return null;
-            }
+        if (!waiting.write(header, now)) { // after anything Prestarted.tell wrote, never inside it
+            return null;
         }
         return new Running(spec, waiting.process, started, null, waiting.processes, true,
                 java.util.Arrays.copyOfRange(header, now, header.length));
@@ -235,12 +229,14 @@ public class ProcessRunner {
          * nothing else writes to before the header: it does not block.
          */
         synchronized boolean tell(byte[] line) {
-            if (claimed.get() || !process.isAlive()) {
-                return false;
-            }
+            return !claimed.get() && process.isAlive() && write(line, line.length);
+        }
+
+        /** The first {@code length} bytes to its stdin, flushed, under the lock {@link #tell} holds; false if it died. */
+        private synchronized boolean write(byte[] bytes, int length) {
             try {
                 OutputStream in = process.getOutputStream();
-                in.write(line);
+                in.write(bytes, 0, length);
                 in.flush();
                 return true;
             } catch (IOException e) {

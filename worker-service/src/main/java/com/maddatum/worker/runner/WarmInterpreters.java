@@ -223,11 +223,7 @@ public class WarmInterpreters {
             }
         };
         running.exited().whenComplete((done, failed) -> next.run());
-        try {
-            background.schedule(next, REPLENISH_AT_THE_LATEST.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException closing) {
-            // Shutting down: no more interpreters.
-        }
+        later(next, REPLENISH_AT_THE_LATEST);
         return running;
     }
 
@@ -269,10 +265,15 @@ public class WarmInterpreters {
     }
 
     private void replenish(Object lane, Key key) {
+        later(() -> prestart(lane, key), Duration.ZERO);
+    }
+
+    /** Runs {@code task} on the background thread after {@code delay}; nothing once closing (no more is needed). */
+    private void later(Runnable task, Duration delay) {
         try {
-            background.execute(() -> prestart(lane, key));
+            background.schedule(task, delay.toMillis(), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException closing) {
-            // Shutting down: no more interpreters.
+            // Shutting down: no more interpreters, and the waiting ones are discarded.
         }
     }
 
@@ -306,12 +307,7 @@ public class WarmInterpreters {
             return;
         }
         started.process().onExit().thenRun(() -> diedWhileWaiting(lane, waiting));
-        try {
-            background.schedule(() -> schedulePreload(waiting, Duration.ZERO), preloadWhenUnused.toMillis(),
-                    TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException closing) {
-            // Shutting down: it is discarded anyway.
-        }
+        later(() -> schedulePreload(waiting, Duration.ZERO), preloadWhenUnused);
     }
 
     /**
@@ -335,15 +331,11 @@ public class WarmInterpreters {
     /** At most one preload is ever scheduled for an interpreter, whoever asks and how often. */
     private void schedulePreload(Waiting waiting, Duration after) {
         if (!preload.isEmpty() && waiting.preload().compareAndSet(0, 1)) {
-            try {
-                background.schedule(() -> {
-                    if (waiting.process().tell(PRELOAD)) {
-                        waiting.preload().set(2);
-                    }
-                }, after.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (RejectedExecutionException closing) {
-                // Shutting down: it is discarded anyway.
-            }
+            later(() -> {
+                if (waiting.process().tell(PRELOAD)) {
+                    waiting.preload().set(2);
+                }
+            }, after);
         }
     }
 

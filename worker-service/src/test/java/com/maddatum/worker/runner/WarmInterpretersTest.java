@@ -42,6 +42,16 @@ class WarmInterpretersTest {
         return warm;
     }
 
+    /** A pool of its own (the one before closed): these modules preloaded, unasked after {@code unused}. */
+    private WarmInterpreters pool(Duration maxWait, List<String> preload, Duration unused) throws Exception {
+        if (warm != null) {
+            warm.close();
+        }
+        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2, maxWait, preload,
+                unused);
+        return warm;
+    }
+
     @AfterEach
     void closePool() throws Exception {
         if (warm != null) {
@@ -199,8 +209,7 @@ class WarmInterpretersTest {
     @Test
     void aWaitingInterpreterPreloadsOnlyOnceItsSlotIsIdle() throws Exception {
         // Jobs back to back take their interpreters before anything tells them: no preload beside the reporting.
-        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
-                WarmInterpreters.MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, Duration.ofHours(1));
+        pool(WarmInterpreters.MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, Duration.ofHours(1));
         Path user = script("user.py", "import sys, json\n" + HANDED);
         warm.start(spec(user), null, true).await();
         awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
@@ -233,8 +242,7 @@ class WarmInterpretersTest {
 
     @Test
     void aWaitingInterpreterNobodyTakesPreloadsByItself() throws Exception {
-        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
-                WarmInterpreters.MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, Duration.ofMillis(100));
+        pool(WarmInterpreters.MAX_WAIT, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, Duration.ofMillis(100));
         Path user = script("user.py", "import sys, json\n" + HANDED);
         warm.start(spec(user), null, true).await();
         awaitCondition(() -> warm.waiting() == 1 && warm.preloading() == 1, Duration.ofSeconds(20));
@@ -245,8 +253,7 @@ class WarmInterpretersTest {
 
     @Test
     void aPreloadThatFailsLeavesNoTraceAndTheJobRunsAsACold() throws Exception {
-        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
-                WarmInterpreters.MAX_WAIT, List.of("json", "no_such_module_here"), WarmInterpreters.PRELOAD_WHEN_UNUSED);
+        pool(WarmInterpreters.MAX_WAIT, List.of("json", "no_such_module_here"), WarmInterpreters.PRELOAD_WHEN_UNUSED);
         Path user = script("user.py", "import sys\nprint('json' in sys.modules, 're' in sys.modules)\nimport json\n"
                 + HANDED);
         Seen cold = seen(runner.start(spec(user)).await());
@@ -476,11 +483,7 @@ class WarmInterpretersTest {
         Seen cold = seen(runner.start(spec(user)).await());
         assertThat(cold.stdout()).contains("flushed at exit");
         for (List<String> preload : List.of(List.of("json", "this"), List.of("json", "cgi"), List.of("json", "logging"))) {
-            if (warm != null) {
-                warm.close();
-            }
-            warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2,
-                    WarmInterpreters.MAX_WAIT, preload, WarmInterpreters.PRELOAD_WHEN_UNUSED);
+            pool(WarmInterpreters.MAX_WAIT, preload, WarmInterpreters.PRELOAD_WHEN_UNUSED);
             assertThat(seen(startWarm(spec(user), null).await())).as("preload %s", preload).isEqualTo(cold);
         }
     }
@@ -525,8 +528,7 @@ class WarmInterpretersTest {
 
     @Test
     void anInterpreterThatWaitedTooLongIsDiscardedAndTheJobRunsCold() throws Exception {
-        warm = new WarmInterpreters(runner, true, Files.createDirectories(root.resolve("home")), 2, Duration.ZERO,
-                WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, WarmInterpreters.PRELOAD_WHEN_UNUSED);
+        pool(Duration.ZERO, WorkerProperties.WarmInterpreter.DEFAULT_PRELOAD, WarmInterpreters.PRELOAD_WHEN_UNUSED);
         Path hello = script("hello.py", "print('hello')\n");
         warm.start(spec(hello), null, true).await();
         awaitCondition(() -> warm.waiting() == 1, Duration.ofSeconds(20));
